@@ -1,0 +1,94 @@
+"""The call record (登记单 source): what the tracker knows about one call and queue leg.
+
+The JSON form of a record (``CallRecord.to_json()``) is the contract with the rest of the
+system: it uses the field names and value conventions of the Asterisk captures'
+``expected.json`` (plus extra fields), so that `ticketing`, the KPI engine and the MQTT bridge
+can consume it without importing this package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Outcome = Literal["answered", "abandoned", "timeout", "joinempty", "ivr_hangup", "transferred"]
+OUTCOMES: tuple[str, ...] = (
+    "answered",
+    "abandoned",
+    "timeout",
+    "joinempty",
+    "ivr_hangup",
+    "transferred",
+)
+
+# The fields of the captures' expected.json, in their order.
+EXPECTED_FIELDS: tuple[str, ...] = (
+    "linkedid",
+    "uniqueid",
+    "caller_num",
+    "caller_name",
+    "ivr_digits",
+    "queue",
+    "queue_entered_at",
+    "outcome",
+    "wait_s",
+    "answered_by",
+    "member_interface",
+    "ring_no_answer",
+    "talk_s",
+    "hangup_by",
+    "recording",
+    "spied_by",
+)
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One call and queue leg. A call that visited two queues has two records (leg 0, 1)."""
+
+    linkedid: str
+    uniqueid: str
+    leg: int = 0
+    caller_num: str | None = None
+    caller_name: str | None = None
+    ivr_digits: str | None = None
+    # HOTLINE_CHOICE / HOTLINE_PRIORITY and any other HOTLINE_* variables set by the IVR.
+    ivr_choice: str | None = None
+    ivr_path: list[str] = field(default_factory=list)
+    priority: int | None = None
+    queue: str | None = None
+    outcome: Outcome | None = None
+    wait_s: int | None = None
+    talk_s: int | None = None
+    answered_by: str | None = None
+    member_interface: str | None = None
+    agent_channel: str | None = None
+    ring_no_answer: list[str] = field(default_factory=list)
+    hangup_by: str | None = None
+    recording: str | None = None
+    spied_by: str | None = None
+    # Epoch seconds (Asterisk's own event Timestamp where available).
+    started_at: float | None = None
+    ivr_ended_at: float | None = None
+    queue_entered_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    transferred_to: str | None = None
+    # True when the call was closed from queue_log after an AMI outage.
+    recovered: bool = False
+    vars: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Stable identity of this leg: the same call replayed twice has the same key."""
+        return f"{self.uniqueid}#{self.leg}"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["key"] = self.key
+        return data
+
+    def expected_view(self) -> dict[str, Any]:
+        """The subset of fields the captures' expected.json lists, in its order."""
+        data = self.to_json()
+        return {name: data[name] for name in EXPECTED_FIELDS}

@@ -1,0 +1,47 @@
+"""The ``hotline`` command. Each sub-command lives in its own module under hotline/commands."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from hotline.settings import SettingsError
+
+# name -> "module:attribute"; imported only when the sub-command runs, so `hotline --help`
+# stays fast and one broken optional part cannot take the others down.
+COMMANDS: dict[str, str] = {
+    "serve": "hotline.commands.serve:serve",
+    "demo": "hotline.commands.demo:demo",
+    "replay": "hotline.commands.replay:replay",
+    "kpi": "hotline.commands.kpi:kpi",
+    "db": "hotline.commands.db:db",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="hotline")
+def cli() -> None:
+    """hotline: a 12345-style citizen service hotline on Asterisk."""
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except SettingsError as error:
+        click.echo(f"hotline: {error}", err=True)
+        sys.exit(2)

@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+
+from hotline.settings import SettingsError, load_settings
+
+
+def test_defaults_are_valid(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.kpi.answer_threshold_s == 15
+    assert settings.kpi.timeliness_target == 0.80
+    assert settings.kpi.connect_target == 0.95
+
+
+def test_file_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "h.toml"
+    config.write_text('[ami]\nport = 6038\nsecret = "s3"\n[kpi]\nanswer_threshold_s = 20\n')
+    monkeypatch.setenv("HOTLINE_CONFIG", str(config))
+    monkeypatch.setenv("HOTLINE_KPI__ANSWER_THRESHOLD_S", "10")
+    settings = load_settings()
+    assert settings.ami.port == 6038
+    assert settings.ami.secret.get_secret_value() == "s3"
+    assert settings.kpi.answer_threshold_s == 10  # environment wins over the file
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "named"),
+    [
+        ("HOTLINE_AMI__PORT", "abc", "setting ami.port:"),
+        ("HOTLINE_AMI__PORT", "70000", "setting ami.port:"),
+        ("HOTLINE_KPI__TIMELINESS_TARGET", "1.5", "setting kpi.timeliness_target:"),
+        ("HOTLINE_DATABASE__URL", "mysql://x", "setting database.url:"),
+    ],
+)
+def test_wrong_value_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: str, value: str, named: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(env, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith(named)
+    assert "\n" not in message
+
+
+def test_unknown_setting_in_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "h.toml"
+    config.write_text("[ami]\nprot = 1\n")
+    monkeypatch.setenv("HOTLINE_CONFIG", str(config))
+    with pytest.raises(SettingsError, match=r"^setting ami\.prot:"):
+        load_settings()
+
+
+def test_missing_config_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOTLINE_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(SettingsError, match="HOTLINE_CONFIG"):
+        load_settings()
