@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +52,8 @@ class DatabaseSettings(Section):
     # Finished calls waiting for the database while it is unavailable.
     buffer_size: int = Field(10_000, ge=1)
     retry_interval: float = Field(2.0, gt=0)
+    # Where finished calls go when the buffer above is full; replayed first on recovery.
+    spill_path: Path = Path("hotline-calls.spill.jsonl")
 
     @field_validator("url")
     @classmethod
@@ -59,6 +69,10 @@ class KpiSettings(Section):
     connect_target: float = Field(0.95, ge=0, le=1)
     # Callers who hang up within this many seconds of joining are "short abandons" (未接秒挂).
     short_abandon_s: int = Field(5, ge=0)
+    # Leave short abandons out of the connect-rate denominator (未接秒挂 rule).
+    connect_excludes_short_abandons: bool = True
+    # Seconds of after-call work added to talk time in AHT (app_queue wrapuptime).
+    wrap_up_s: float = Field(0.0, ge=0)
     timezone: str = "Asia/Shanghai"
 
 
@@ -88,6 +102,98 @@ class IvrSettings(Section):
     menu_file: Path | None = None
 
 
+# --- Asterisk configuration rendered by `hotline asterisk-conf render` (asterisk_conf/) ---
+QueueStrategy = Literal[
+    "ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "rrordered", "linear", "wrandom"
+]
+_EMPTY_CONDITIONS = {
+    "paused", "penalty", "inuse", "ringing", "unavailable", "invalid", "unknown", "wrapup"
+}
+
+
+class QueueSettings(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    strategy: QueueStrategy = "rrmemory"
+    # Seconds one member rings, pause before the next try, rest after a call (app_queue's names).
+    timeout: int = Field(15, ge=1)
+    retry: int = Field(2, ge=0)
+    wrapuptime: int = Field(0, ge=0)
+    servicelevel: int = Field(15, ge=1)  # the 15-second answer target
+    # "yes", "no", "strict", "loose" or a comma list of member states (app_queue syntax).
+    joinempty: str = "yes"
+    leavewhenempty: str = "no"
+    maxlen: int = Field(0, ge=0)
+    weight: int = Field(0, ge=0)
+    # Agent extensions (see PbxSettings.agents) that are static members of this queue.
+    members: list[str] = []
+
+    @field_validator("joinempty", "leavewhenempty")
+    @classmethod
+    def _empty_rule(cls, value: str) -> str:
+        if value in {"yes", "no", "strict", "loose"}:
+            return value
+        unknown = {part.strip() for part in value.split(",")} - _EMPTY_CONDITIONS
+        if unknown:
+            raise ValueError(f"unknown member state(s) {sorted(unknown)}")
+        return value
+
+
+class AgentSettings(Section):
+    extension: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    name: str
+    # The softphone's SIP password; from the settings file or the environment, never the repo.
+    secret: SecretStr = SecretStr("")
+
+
+def _default_queues() -> list[QueueSettings]:
+    return [
+        QueueSettings(name="hotline-general"),
+        QueueSettings(name="hotline-complaint"),
+        # Reports are rare and need a specialist: refuse to queue when nobody is logged in.
+        QueueSettings(name="hotline-report", joinempty="no", leavewhenempty="yes"),
+    ]
+
+
+class PbxSettings(Section):
+    hotline_number: str = Field("12345", pattern=r"^[0-9]+$")
+    inbound_context: str = "hotline-ivr"
+    # Where Asterisk reaches the FastAGI IVR; None means ivr.host/ivr.port.
+    fastagi_host: str | None = None
+    fastagi_port: int | None = Field(None, ge=1, le=65535)
+    # Classic AGI of the degraded path (relative to astagidir, or absolute).
+    fallback_agi: str = "hotline_fallback.py"
+    announcements_file: Path = Path("/var/lib/hotline/announcements.json")
+    # Sounds the degraded path plays before the announcements (built by `hotline prompts build`).
+    fallback_prompts: list[str] = ["hotline/welcome", "hotline/emergency-notice"]
+    general_queue: str = "hotline-general"
+    queue_max_wait: int = Field(60, ge=1)  # Queue()'s own timeout, then the callback offer
+    record_calls: bool = True
+    sip_bind: str = "127.0.0.1:5060"
+    # Source addresses of the carrier trunk; empty renders no trunk.
+    trunk_addresses: list[str] = []
+    moh_directory: Path = Path("/var/lib/asterisk/moh")
+    # Asterisk's sounds directory; `hotline prompts build` writes the menu prompts into it.
+    sounds_dir: Path = Path("/var/lib/asterisk/sounds")
+    queues: list[QueueSettings] = Field(default_factory=_default_queues)
+    agents: list[AgentSettings] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PbxSettings:
+        queues = [queue.name for queue in self.queues]
+        extensions = [agent.extension for agent in self.agents]
+        for kind, names in (("queue", queues), ("agent extension", extensions)):
+            twice = sorted({name for name in names if names.count(name) > 1})
+            if twice:
+                raise ValueError(f"{kind} {twice[0]!r} is defined twice")
+        if self.general_queue not in queues:
+            raise ValueError(f"general_queue {self.general_queue!r} is not one of the queues")
+        for queue in self.queues:
+            for member in queue.members:
+                if member not in extensions:
+                    raise ValueError(f"queue {queue.name!r} member {member!r} is not an agent")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HOTLINE_",
@@ -102,6 +208,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     mqtt: MqttSettings = MqttSettings()
     ivr: IvrSettings = IvrSettings()
+    pbx: PbxSettings = PbxSettings()
 
     @classmethod
     def settings_customise_sources(

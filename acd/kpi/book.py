@@ -1,0 +1,90 @@
+"""The running ledger of legs and calls that both the batch report and the live counters use.
+
+Adding a leg adds its per-queue and per-agent contribution (legs are independent) and replaces
+its call's hotline-wide contribution (a call's outcome can change when its next leg arrives).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from acd.kpi.calls import Call, make_call
+from acd.kpi.legs import Leg
+from acd.kpi.params import KpiParams
+from acd.kpi.tally import Tally, agent_tallies, call_tally, leg_tally
+from acd.kpi.windows import day_key, hour_key
+
+
+@dataclass(slots=True)
+class _Entry:
+    legs: list[Leg]
+    tally: Tally
+    hour: str | None
+    day: str | None
+
+
+class KpiBook:
+    def __init__(self, params: KpiParams) -> None:
+        self.params = params
+        self._zone = params.zone()
+        self.totals = Tally()
+        self.by_queue: dict[str, Tally] = {}
+        self.by_agent: dict[str, Tally] = {}
+        self.by_hour: dict[str, Tally] = {}
+        self.by_day: dict[str, Tally] = {}
+        self._calls: dict[str, _Entry] = {}
+        self.legs = 0
+
+    @property
+    def calls(self) -> int:
+        return len(self._calls)
+
+    @property
+    def undated_calls(self) -> int:
+        return sum(1 for entry in self._calls.values() if entry.day is None)
+
+    def has_call(self, call_id: str) -> bool:
+        return call_id in self._calls
+
+    def add(self, leg: Leg) -> None:
+        """Count a leg; the caller drops replays (``calls.leg_identity``) before."""
+        self.legs += 1
+        if leg.queue is not None:
+            self._bucket(self.by_queue, leg.queue).add(leg_tally(leg, self.params))
+        for agent, tally in agent_tallies(leg, self.params).items():
+            self._bucket(self.by_agent, agent).add(tally)
+        entry = self._calls.get(leg.call_id)
+        if entry is None:
+            entry = self._calls[leg.call_id] = _Entry([], Tally(), None, None)
+        else:
+            self._apply(entry, -1)
+        entry.legs.append(leg)
+        call = make_call(leg.call_id, entry.legs)
+        entry.tally = call_tally(call, self.params)
+        entry.hour, entry.day = self._keys(call)
+        self._apply(entry, +1)
+
+    def _keys(self, call: Call) -> tuple[str | None, str | None]:
+        at = call.at
+        if at is None:
+            return None, None
+        return hour_key(at, self._zone), day_key(at, self._zone)
+
+    def _apply(self, entry: _Entry, sign: int) -> None:
+        self.totals.add(entry.tally, sign)
+        if entry.hour is not None and entry.day is not None:
+            self._change(self.by_hour, entry.hour, entry.tally, sign)
+            self._change(self.by_day, entry.day, entry.tally, sign)
+
+    @staticmethod
+    def _bucket(buckets: dict[str, Tally], key: str) -> Tally:
+        tally = buckets.get(key)
+        if tally is None:
+            tally = buckets[key] = Tally()
+        return tally
+
+    def _change(self, buckets: dict[str, Tally], key: str, tally: Tally, sign: int) -> None:
+        bucket = self._bucket(buckets, key)
+        bucket.add(tally, sign)
+        if bucket.is_empty():
+            del buckets[key]  # a call that moved to another bucket leaves no empty one behind

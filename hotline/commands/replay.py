@@ -1,0 +1,69 @@
+"""``hotline replay PATH``: derive call records from a recorded AMI stream.
+
+Prints one JSON object per finished call leg, with the field names and value conventions of the
+captures' expected.json (plus extra fields). ``--store`` also writes the calls and their tickets
+to the configured database (idempotent: replaying the same stream twice stores nothing new) and
+prints the KPI figures of the replayed calls on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from acd.calls import CallTracker
+from acd.kpi import KpiParams, compute
+from acd.records import CallRecord
+from hotline.capture_files import CaptureError, read_messages
+from hotline.settings import load_settings
+
+
+def derive_records(path: Path) -> tuple[list[CallRecord], int]:
+    """The finished legs of the recording, and how many calls were still in flight at its end."""
+    records: list[CallRecord] = []
+    tracker = CallTracker(on_record=records.append)
+    tracker.feed(read_messages(path))
+    return records, len(tracker.active_calls())
+
+
+async def _store(records: list[dict[str, Any]]) -> int:
+    from ticketing.store import TicketStore
+
+    settings = load_settings()
+    store = await TicketStore.open(settings.database.url)
+    try:
+        return await store.save_calls(records)
+    finally:
+        await store.close()
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--store", "store", is_flag=True, help="Also write calls and tickets to the database.")
+@click.option("--expected-only", is_flag=True, help="Print only the fields of expected.json.")
+def replay(path: Path, store: bool, expected_only: bool) -> None:
+    """Print the call records derived from a capture folder, ami.jsonl or ami.raw."""
+    try:
+        records, in_flight = derive_records(path)
+    except CaptureError as error:
+        raise click.ClickException(str(error)) from None
+    for record in records:
+        data = record.expected_view() if expected_only else record.to_json()
+        click.echo(json.dumps(data, ensure_ascii=False))
+    if in_flight:
+        click.echo(f"replay: {in_flight} call(s) still in flight at the end of the stream", err=True)
+    if store:
+        rows = [record.to_json() for record in records]
+        inserted = asyncio.run(_store(rows))
+        settings = load_settings()
+        report = compute(rows, KpiParams.from_settings(settings.kpi))
+        click.echo(f"replay: stored {inserted} new of {len(rows)} call legs", err=True)
+        for figure in report.totals.values():
+            shown = "—" if figure.value is None else f"{figure.value:.4g}"
+            click.echo(f"  {figure.name}: {shown}  ({figure.formula})", err=True)
+    sys.stdout.flush()

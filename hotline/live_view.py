@@ -1,0 +1,96 @@
+"""The wallboard's live view, read from the call tracker's state and today's KPI counters.
+
+Times on the wallboard are the PBX's own clock (the latest event Timestamp the tracker saw), so a
+waiting caller's wait is the same figure app_queue will log, whatever the service host's clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from acd.calls import CallTracker
+from acd.kpi import LiveKpi
+
+# AMI device states (QueueMemberStatus Status) as the wallboard names them.
+_MEMBER_STATE = {
+    1: "idle",  # NOT_INUSE
+    2: "talking",  # INUSE
+    3: "talking",  # BUSY
+    6: "ringing",  # RINGING
+    7: "talking",  # RINGINUSE
+    8: "talking",  # ONHOLD
+}
+
+
+def member_view(member: dict[str, Any]) -> dict[str, Any]:
+    if member.get("paused"):
+        state = "paused"
+    else:
+        state = _MEMBER_STATE.get(member.get("status") or 0, "unavailable")
+    return {
+        "agent": member.get("interface"),
+        "name": member.get("member"),
+        "state": state,
+        "reason": member.get("reason"),
+        "calls_taken": member.get("calls_taken"),
+    }
+
+
+class TrackerLiveView:
+    """Implements hotline.web.wallboard.LiveView over the ACD's live state."""
+
+    def __init__(self, tracker: CallTracker, kpi: LiveKpi, queues: list[str] | None = None):
+        self._tracker = tracker
+        self._kpi = kpi
+        self._queues = list(queues or [])
+
+    def _queue_names(self) -> list[str]:
+        names = dict.fromkeys(self._queues)
+        for member in self._tracker.members():
+            if member.get("queue"):
+                names.setdefault(member["queue"])
+        for call in self._tracker.active_calls():
+            if call.get("queue"):
+                names.setdefault(call["queue"])
+        return list(names)
+
+    def queues(self) -> list[dict[str, Any]]:
+        now = self._tracker.clock
+        out = []
+        for name in self._queue_names():
+            waiting: list[dict[str, Any]] = [
+                {
+                    "caller": call.get("caller_num") or "",
+                    "wait_s": max(0, round(now - (call.get("entered_at") or now))),
+                    "priority": call.get("priority") or 0,
+                    "position": call.get("position"),
+                }
+                for call in self._tracker.waiting(name)
+            ]
+            waiting.sort(key=lambda row: -int(row["wait_s"]))
+            longest = max((int(row["wait_s"]) for row in waiting), default=0)
+            out.append(
+                {
+                    "name": name,
+                    "waiting": waiting,
+                    "longest_wait_s": longest,
+                    "members": [member_view(m) for m in self._tracker.members(name)],
+                }
+            )
+        return out
+
+    def calls(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "linkedid": call.get("linkedid"),
+                "caller": call.get("caller_num") or "",
+                "stage": call.get("stage"),
+                "since": call.get("since"),
+                "queue": call.get("queue"),
+                "agent": call.get("member"),
+            }
+            for call in self._tracker.active_calls()
+        ]
+
+    def kpis(self) -> dict[str, dict[str, Any]]:
+        return self._kpi.totals_json()

@@ -1,0 +1,231 @@
+"""Builds the running system from the settings and owns its start and stop order.
+
+The only place where the rooms meet: the AMI link feeds the call tracker (acd), finished calls
+go to the ticket store (ticketing) through a buffered writer and to today's KPI counters,
+domain events go out on the bus (web push, MQTT).
+
+Start order: store → writer → bus → tracker/KPIs → web → MQTT → AMI link (last, so that no
+event arrives before everything that consumes it is up). Stop is the reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from acd.ami.link import AmiError, AmiLink
+from acd.ami.message import AmiMessage
+from acd.calls import CallTracker
+from acd.kpi import KpiParams, LiveKpi
+from acd.queue_log import QueueLogEntry, QueueLogTail
+from acd.records import CallRecord
+from hotline.bus import Bus
+from hotline.live_view import TrackerLiveView
+from hotline.mqtt import MqttBridge
+from hotline.settings import Settings
+from hotline.web.app import PUSHER, create_app
+from ticketing.store import TicketStore
+from ticketing.writer import BufferedCallWriter
+
+log = logging.getLogger(__name__)
+
+# How much queue_log history is kept in memory to close calls that ended during an outage.
+QUEUE_LOG_WINDOW_S = 4 * 3600
+QUEUE_LOG_POLL_S = 15.0
+
+
+class HotlineService:
+    """The hotline pipeline: ``await start()``, run, ``await stop()``."""
+
+    def __init__(self, settings: Settings, *, now: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self._now = now
+        self.bus = Bus()
+        self.kpi = LiveKpi(KpiParams.from_settings(settings.kpi), clock=now)
+        self.tracker = CallTracker(
+            publish=self.bus.publish,
+            on_record=self._on_record,
+            entry_contexts=[settings.pbx.inbound_context],
+        )
+        self.live = TrackerLiveView(self.tracker, self.kpi, [q.name for q in settings.pbx.queues])
+        self.store: TicketStore | None = None
+        self.writer: BufferedCallWriter | None = None
+        self.link: AmiLink | None = None
+        self.mqtt: MqttBridge | None = None
+        self._runner: web.AppRunner | None = None
+        self.web_port: int | None = None
+        self._queue_log = QueueLogTail(settings.asterisk.queue_log)
+        self._recent_log: deque[QueueLogEntry] = deque()
+        self._resyncing = False
+        self._held: list[AmiMessage] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.records = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self, *, web_enabled: bool = True) -> None:
+        settings = self.settings
+        self.store = await TicketStore.open(settings.database.url, timezone=settings.kpi.timezone)
+        self.writer = BufferedCallWriter(
+            self.store,
+            settings.database.buffer_size,
+            settings.database.retry_interval,
+            settings.database.spill_path,
+        )
+        self.writer.start()
+        await self._load_today()
+        await self.bus.start()
+        if web_enabled:
+            await self._start_web()
+        if settings.mqtt.enabled:
+            self.mqtt = MqttBridge.from_settings(settings.mqtt)
+            self.mqtt.attach(self.bus, "*")
+            await self.mqtt.start()
+        self._skip_old_queue_log()
+        self._tasks.append(asyncio.create_task(self._poll_queue_log(), name="queue-log"))
+        ami = settings.ami
+        self.link = AmiLink(
+            ami.host,
+            ami.port,
+            ami.username,
+            ami.secret.get_secret_value(),
+            on_message=self._on_message,
+            on_connected=self._on_connected,
+            on_disconnected=self._on_disconnected,
+            ping_interval=ami.ping_interval,
+            ping_timeout=ami.ping_timeout,
+            action_timeout=ami.action_timeout,
+            reconnect_min=ami.reconnect_min,
+            reconnect_max=ami.reconnect_max,
+        )
+        await self.link.start()
+
+    @property
+    def catching_up(self) -> bool:
+        """True while the post-login resync holds live events back."""
+        return self._resyncing or bool(self._held)
+
+    async def stop(self) -> None:
+        if self.link is not None:
+            await self.link.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.mqtt is not None:
+            await self.mqtt.stop()
+        await self.bus.stop()
+        if self.writer is not None:
+            await self.writer.stop()
+        if self.store is not None:
+            await self.store.close()
+
+    async def _start_web(self) -> None:
+        app = create_app(self.live, self.health)
+        pusher = app[PUSHER]
+        self.bus.subscribe("*", pusher.poke, name="wallboard")
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.web_port = sockets[0].getsockname()[1] if sockets else self.settings.web.port
+
+    async def _load_today(self) -> None:
+        """Restart continuity: today's stored calls and exclusion windows feed the live KPIs."""
+        assert self.store is not None
+        zone = self.kpi.snapshot().params.zone()
+        midnight = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        tomorrow = midnight + timedelta(days=1)
+        self.kpi.set_exclusions(await self.store.exclusions_between(midnight, tomorrow))
+        for record in await self.store.calls_between(midnight, tomorrow):
+            self.kpi.add(record)
+
+    # ---- AMI → tracker ---------------------------------------------------------------------
+
+    def _on_message(self, msg: AmiMessage) -> None:
+        if self._resyncing:
+            # Events that arrive while the catch-up snapshot is taken are applied after it.
+            self._held.append(msg)
+            return
+        self.tracker.handle(msg)
+
+    def _on_disconnected(self, reason: str) -> None:
+        log.warning("AMI link lost (%s); calls will be re-synchronised on reconnect", reason)
+        self.tracker.connection_lost()
+
+    async def _on_connected(self) -> None:
+        """After every login: catch up with what happened while we were not listening."""
+        assert self.link is not None
+        self._resyncing = True
+        try:
+            channels = await self.link.send_list_action([("Action", "CoreShowChannels")])
+            status = await self.link.send_list_action([("Action", "QueueStatus")])
+            self._read_queue_log()
+            closed = self.tracker.resync(channels, status, list(self._recent_log))
+            if closed:
+                log.info("AMI resync closed %d call leg(s) from queue_log", len(closed))
+        except AmiError as error:
+            log.error("AMI resync failed: %s; carrying on with live events", error)
+        finally:
+            held, self._held = self._held, []
+            self._resyncing = False
+            for msg in held:
+                self.tracker.handle(msg)
+
+    def _on_record(self, record: CallRecord) -> None:
+        data = record.to_json()
+        self.records += 1
+        if self.writer is not None:
+            self.writer.submit(data)
+        self.kpi.add(data)
+
+    # ---- queue_log -------------------------------------------------------------------------
+
+    def _skip_old_queue_log(self) -> None:
+        """Start at the end of the file: history is backfilled with `hotline replay`, not here."""
+        path = self._queue_log.path
+        try:
+            stat = path.stat()
+        except OSError:
+            return
+        self._queue_log = QueueLogTail(path, (stat.st_ino, stat.st_size))
+
+    def _read_queue_log(self) -> None:
+        try:
+            self._recent_log.extend(self._queue_log.read_new())
+        except OSError as error:
+            log.warning("cannot read queue_log %s: %s", self._queue_log.path, error)
+        horizon = self._now() - QUEUE_LOG_WINDOW_S
+        while self._recent_log and self._recent_log[0].time < horizon:
+            self._recent_log.popleft()
+
+    async def _poll_queue_log(self) -> None:
+        while True:
+            await asyncio.sleep(QUEUE_LOG_POLL_S)
+            self._read_queue_log()
+
+    # ---- health ----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        components: dict[str, Any] = {}
+        if self.link is not None:
+            state = dict(self.link.state)
+            components["ami"] = {**state, "ok": bool(state.get("connected"))}
+        if self.writer is not None:
+            status = dict(self.writer.status())
+            components["database"] = {**status, "ok": bool(status.get("db_ok"))}
+        if self.mqtt is not None:
+            status = dict(self.mqtt.status())
+            components["mqtt"] = status
+        components["bus"] = {"ok": self.bus.running, "published": self.bus.published}
+        return components

@@ -1,0 +1,68 @@
+"""Shared pieces for the service tests: an idle PBX's list answers and settings on free ports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from acd.ami.message import AmiMessage
+from hotline.settings import Settings
+from hotline.sim.ami_server import AmiServer
+
+
+def _list(message: str, complete: str) -> list[AmiMessage]:
+    return [
+        AmiMessage(
+            [("Response", "Success"), ("ActionID", ""), ("EventList", "start"),
+             ("Message", message)]
+        ),
+        AmiMessage(
+            [("Event", complete), ("ActionID", ""), ("EventList", "Complete"),
+             ("ListItems", "0")]
+        ),
+    ]
+
+
+def answer_as_idle_pbx(server: AmiServer) -> None:
+    """CoreShowChannels and QueueStatus as an idle Asterisk answers them (shapes: member_ops)."""
+
+    async def channels(msg: AmiMessage) -> list[AmiMessage]:
+        return _list("Channels will follow", "CoreShowChannelsComplete")
+
+    async def status(msg: AmiMessage) -> list[AmiMessage]:
+        return _list("Queue status will follow", "QueueStatusComplete")
+
+    server.register_action("CoreShowChannels", channels)
+    server.register_action("QueueStatus", status)
+
+
+def service_settings(tmp_path: Path, ami_port: int, db_url: str | None = None) -> Settings:
+    return Settings.model_validate(
+        {
+            "ami": {
+                "port": ami_port,
+                "secret": "hotline-secret",
+                "reconnect_min": 0.05,
+                "reconnect_max": 0.2,
+                "ping_interval": 30,
+            },
+            "database": {
+                "url": db_url or f"sqlite+aiosqlite:///{tmp_path / 'hotline.sqlite3'}",
+                "retry_interval": 0.1,
+                "spill_path": str(tmp_path / "spill.jsonl"),
+            },
+            "web": {"port": 0},
+            "asterisk": {"queue_log": str(tmp_path / "queue_log")},
+        }
+    )
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Await a condition without sleeping blindly: poll on the loop's own turns, bounded."""
+
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)

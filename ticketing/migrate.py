@@ -1,0 +1,78 @@
+"""Schema migrations (Alembic) run from code: no alembic.ini needed.
+
+``upgrade(engine)`` brings a database to the newest schema; ``current(engine)`` tells which
+revision it is at. On PostgreSQL an advisory lock makes concurrent service instances that start
+together migrate one after the other instead of racing on CREATE TABLE.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ticketing.engine import make_engine
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# An arbitrary constant: the key of the advisory lock held while migrating.
+_PG_MIGRATION_LOCK = 1_234_512_345
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head() -> str:
+    """The newest revision the code knows."""
+    revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if revision is None:  # pragma: no cover - there is always at least 0001
+        raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
+    return revision
+
+
+def _upgrade(connection: Connection, revision: str) -> str | None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+    command.upgrade(alembic_config(connection), revision)
+    return _current(connection)
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> str | None:
+    """Migrate the database behind ``engine`` to ``revision``; return the revision reached."""
+    async with engine.begin() as connection:
+        return await connection.run_sync(_upgrade, revision)
+
+
+async def current(engine: AsyncEngine) -> str | None:
+    """The database's revision, or None for a database never migrated."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(_current)
+
+
+async def upgrade_url(url: str, revision: str = "head") -> str | None:
+    engine = make_engine(url)
+    try:
+        return await upgrade(engine, revision)
+    finally:
+        await engine.dispose()
+
+
+async def current_url(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        return await current(engine)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,199 @@
+"""Tables of the ticket store: call records (登记单), tickets (工单), their history, KPI exclusions.
+
+Calls and ticket events are append-only: nothing in this package deletes or rewrites them.
+Timestamps are stored in UTC; on SQLite (which has no time zone type) they are kept as naive
+UTC and made aware again when read, so both dialects hand back the same values.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so migrations can refer to them on every dialect.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+TICKET_STATUSES: tuple[str, ...] = (
+    "registered",  # 受理
+    "answered_directly",  # 直接答复
+    "referred",  # 转其他热线
+    "invalid",  # 无效/骚扰 (kept as evidence)
+    "dispatched",  # 转办/派单
+    "signed",  # 签收
+    "in_progress",  # 办理
+    "answered",  # 答复
+    "callback",  # 回访
+    "closed",  # 办结
+    "archived",  # 归档
+    "redo",  # 重办
+)
+TICKET_CATEGORIES: tuple[str, ...] = (
+    "consultation",
+    "help",
+    "complaint",
+    "report",
+    "suggestion",
+    "praise",
+    "other",
+)
+URGENCIES: tuple[str, ...] = ("normal", "urgent")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every dialect; naive input is refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give a timezone-aware value")
+        value = value.astimezone(UTC)
+        # SQLite compares datetimes as text: one fixed naive-UTC form keeps that ordering right.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+Identifier = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class CallRecordRow(Base):
+    """One call and queue leg, as ``acd.records.CallRecord.to_json()`` describes it."""
+
+    __tablename__ = "call_records"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)  # "uniqueid#leg"
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    uniqueid: Mapped[str] = mapped_column(String(64))
+    leg: Mapped[int] = mapped_column(Integer, default=0)
+    caller_num: Mapped[str | None] = mapped_column(String(64), index=True)
+    caller_name: Mapped[str | None] = mapped_column(String(128))
+    ivr_digits: Mapped[str | None] = mapped_column(String(32))
+    ivr_choice: Mapped[str | None] = mapped_column(String(32))
+    ivr_path: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    priority: Mapped[int | None] = mapped_column(Integer)
+    queue: Mapped[str | None] = mapped_column(String(80))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    wait_s: Mapped[int | None] = mapped_column(Integer)
+    talk_s: Mapped[int | None] = mapped_column(Integer)
+    answered_by: Mapped[str | None] = mapped_column(String(128))
+    member_interface: Mapped[str | None] = mapped_column(String(255))
+    agent_channel: Mapped[str | None] = mapped_column(String(255))
+    ring_no_answer: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    hangup_by: Mapped[str | None] = mapped_column(String(32))
+    recording: Mapped[str | None] = mapped_column(Text)
+    spied_by: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ivr_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    queue_entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    transferred_to: Mapped[str | None] = mapped_column(String(255))
+    recovered: Mapped[bool] = mapped_column(Boolean, default=False)
+    vars: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    # The instant that puts the call in a reporting period: queue entry, else the call's start
+    # (else its end, else when it was stored). Kept as a column so period queries use an index.
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TicketRow(Base):
+    """A case (工单). By default one per call (linkedid); status is a lifecycle string."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_caller_number_created_at", "caller_number", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)  # 12345-YYYYMMDD-NNNNNN
+    call_key: Mapped[str | None] = mapped_column(
+        String(80), ForeignKey("call_records.key"), index=True
+    )
+    # The call the ticket was opened for; unique so a replayed or second leg adds no ticket.
+    linkedid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    caller_number: Mapped[str | None] = mapped_column(String(64))
+    caller_name: Mapped[str | None] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    urgency: Mapped[str] = mapped_column(String(16))
+    district: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    content: Mapped[str] = mapped_column(Text, default="")
+    handling_unit: Mapped[str | None] = mapped_column(String(128), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # Optimistic locking for the ORM users of this table (the case workflow).
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class TicketEventRow(Base):
+    """Append-only history of a ticket: created, dispatched, signed, chased, …"""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(Identifier, ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+
+class TicketCounterRow(Base):
+    """Last ticket sequence number handed out per day (the NNNNNN of 12345-YYYYMMDD-NNNNNN)."""
+
+    __tablename__ = "ticket_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class KpiExclusionRow(Base):
+    """A supervisor-flagged window whose calls the call KPIs leave out (incident, fault, surge)."""
+
+    __tablename__ = "kpi_exclusions"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
