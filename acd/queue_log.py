@@ -1,0 +1,287 @@
+"""Asterisk queue_log: parsing, per-queue legs, and tailing the file.
+
+queue_log is app_queue's own record (plus the lines our dialplan writes with QueueLog():
+ENTERQUEUE+EXITEMPTY for a JOINEMPTY caller and CALLBACKREQ). It survives an AMI outage, so
+it is what closes calls whose end the tracker missed, and it is the reference for wait and
+talk times (whole seconds, as the captures' expected.json uses them).
+
+Line format: ``epoch|callid|queue|agent|event|data1|data2|…``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from acd.records import Outcome
+
+log = logging.getLogger(__name__)
+
+# Names of the data fields per event (README of the captures, app_queue docs).
+EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "ENTERQUEUE": ("url", "callerid", "position"),
+    "CONNECT": ("holdtime", "bridged_uniqueid", "ringtime"),
+    "COMPLETECALLER": ("holdtime", "calltime", "origpos"),
+    "COMPLETEAGENT": ("holdtime", "calltime", "origpos"),
+    "ABANDON": ("position", "origpos", "waittime"),
+    "EXITWITHTIMEOUT": ("position", "origpos", "waittime"),
+    "EXITEMPTY": ("position", "origpos", "waittime"),
+    "EXITWITHKEY": ("key", "position", "origpos", "waittime"),
+    "RINGNOANSWER": ("ringtime_ms",),
+    "RINGCANCELED": ("ringtime_ms",),
+    "BLINDTRANSFER": ("extension", "context", "holdtime", "calltime", "origpos"),
+    "ATTENDEDTRANSFER": ("method", "target", "detail", "holdtime", "calltime", "origpos"),
+    "ADDMEMBER": ("paused",),
+    "REMOVEMEMBER": (),
+    "PAUSE": ("reason",),
+    "UNPAUSE": ("reason",),
+    "PAUSEALL": ("reason",),
+    "UNPAUSEALL": ("reason",),
+    "PENALTY": ("penalty",),
+    "CALLBACKREQ": ("callernum",),
+    "QUEUESTART": (),
+    "CONFIGRELOAD": (),
+}
+
+# callid values of lines that are not about a call.
+NO_CALL = frozenset({"NONE", "MANAGER", ""})
+
+
+class QueueLogError(ValueError):
+    """A line that is not a queue_log line."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLogEntry:
+    time: int
+    callid: str
+    queue: str
+    agent: str
+    event: str
+    data: tuple[str, ...] = ()
+
+    def get(self, name: str) -> str | None:
+        """A data field by its name in EVENT_FIELDS (``holdtime``, ``calltime``…)."""
+        names = EVENT_FIELDS.get(self.event, ())
+        if name not in names:
+            return None
+        index = names.index(name)
+        # ATTENDEDTRANSFER's middle part varies in length; its times are always last.
+        if self.event == "ATTENDEDTRANSFER" and name in ("holdtime", "calltime", "origpos"):
+            index = len(self.data) - (len(names) - index)
+        return self.data[index] if 0 <= index < len(self.data) else None
+
+    def get_int(self, name: str) -> int | None:
+        value = self.get(name)
+        try:
+            return int(value) if value not in (None, "") else None
+        except ValueError:
+            return None
+
+    @property
+    def is_call(self) -> bool:
+        return self.callid not in NO_CALL
+
+    def to_line(self) -> str:
+        return "|".join((str(self.time), self.callid, self.queue, self.agent, self.event,
+                         *self.data))
+
+
+def parse_line(line: str) -> QueueLogEntry:
+    """Parse one line; raises QueueLogError for anything that is not a queue_log line."""
+    text = line.rstrip("\r\n")
+    parts = text.split("|")
+    if len(parts) < 5:
+        raise QueueLogError(f"too few fields: {text[:80]!r}")
+    stamp, callid, queue, agent, event, *data = parts
+    try:
+        time = int(stamp)
+    except ValueError:
+        raise QueueLogError(f"bad epoch {stamp[:20]!r}") from None
+    if time < 0 or not event or not event.replace("_", "").isalnum() or not event.isupper():
+        raise QueueLogError(f"bad event {event[:20]!r}")
+    return QueueLogEntry(time, callid, queue, agent, event, tuple(data))
+
+
+def parse_lines(lines: Iterable[str], *, source: str = "queue_log") -> list[QueueLogEntry]:
+    """Parse lines, skipping (and logging) blank and malformed ones."""
+    entries = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(parse_line(line))
+        except QueueLogError as exc:
+            log.warning("%s line %d skipped: %s", source, number, exc)
+    return entries
+
+
+def read_queue_log(path: str | Path) -> list[QueueLogEntry]:
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        return parse_lines(fh, source=str(path))
+
+
+@dataclass(slots=True)
+class QueueLeg:
+    """One caller's stay in one queue, as queue_log tells it."""
+
+    callid: str
+    queue: str
+    leg: int
+    entered_at: int
+    caller_num: str | None = None
+    outcome: Outcome | None = None
+    wait_s: int | None = None
+    talk_s: int | None = None
+    answered_by: str | None = None
+    hangup_by: str | None = None
+    connected_at: int | None = None
+    ended_at: int | None = None
+    ring_no_answer: list[str] = field(default_factory=list)
+    callback_requested: bool = False
+    # Closed because the caller entered another queue (AMI Redirect); app_queue's own
+    # closing line for this leg comes much later and over-counts the talk time.
+    redirected: bool = False
+
+    @property
+    def closed(self) -> bool:
+        return self.outcome is not None
+
+
+_CLOSING: dict[str, tuple[Outcome, str | None]] = {
+    "ABANDON": ("abandoned", "caller"),
+    "EXITWITHTIMEOUT": ("timeout", None),
+    "EXITEMPTY": ("joinempty", None),
+    "EXITWITHKEY": ("abandoned", "caller"),
+}
+
+
+def legs_from_queue_log(entries: Iterable[QueueLogEntry]) -> list[QueueLeg]:
+    """Per callid and queue visit, the legs with the outcome/wait/talk/agent/hangup rules of
+    the captures' expected.json; open legs (no closing line yet) have ``outcome`` None."""
+    legs: list[QueueLeg] = []
+    by_call: dict[str, list[QueueLeg]] = {}
+
+    def current(entry: QueueLogEntry) -> QueueLeg | None:
+        for leg in reversed(by_call.get(entry.callid, ())):
+            if leg.queue == entry.queue:
+                return leg
+        return None
+
+    for entry in entries:
+        if not entry.is_call:
+            continue
+        event = entry.event
+        if event == "ENTERQUEUE":
+            previous = by_call.get(entry.callid, [])
+            if previous and not previous[-1].closed:
+                _close_for_next_queue(previous[-1], entry.time)
+            leg = QueueLeg(entry.callid, entry.queue, len(previous), entry.time,
+                           caller_num=entry.get("callerid") or None)
+            by_call.setdefault(entry.callid, []).append(leg)
+            legs.append(leg)
+            continue
+        found = current(entry)
+        if found is None:
+            log.debug("queue_log %s for %s without ENTERQUEUE", event, entry.callid)
+            continue
+        leg = found
+        if event == "CALLBACKREQ":
+            leg.callback_requested = True
+        if leg.closed:
+            continue
+        if event == "CONNECT":
+            leg.answered_by = entry.agent
+            leg.wait_s = entry.get_int("holdtime")
+            leg.connected_at = entry.time
+        elif event == "RINGNOANSWER":
+            leg.ring_no_answer.append(entry.agent)
+        elif event in ("COMPLETECALLER", "COMPLETEAGENT"):
+            leg.outcome = "answered"
+            leg.hangup_by = "caller" if event == "COMPLETECALLER" else "agent"
+            leg.talk_s = entry.get_int("calltime")
+            leg.answered_by = leg.answered_by or entry.agent
+            leg.ended_at = entry.time
+        elif event in ("BLINDTRANSFER", "ATTENDEDTRANSFER"):
+            leg.outcome = "transferred"
+            leg.talk_s = entry.get_int("calltime")
+            leg.answered_by = leg.answered_by or entry.agent
+            leg.ended_at = entry.time
+        elif event in _CLOSING:
+            leg.outcome, leg.hangup_by = _CLOSING[event]
+            leg.wait_s = entry.get_int("waittime")
+            leg.ended_at = entry.time
+    return legs
+
+
+def _close_for_next_queue(leg: QueueLeg, now: int) -> None:
+    leg.redirected = True
+    leg.ended_at = now
+    if leg.answered_by is not None:
+        leg.outcome = "transferred"
+        leg.talk_s = max(0, now - (leg.connected_at or now))
+    else:
+        leg.outcome = "abandoned"
+        leg.wait_s = max(0, now - leg.entered_at)
+
+
+class QueueLogTail:
+    """Reads the lines appended to a queue_log file since a saved position.
+
+    The position is ``(inode, offset)``; save it after each read to resume after a restart.
+    A truncated file (smaller than the offset) is read again from the start; a rotated file
+    (new inode at the path) is finished first through the still-open old handle, then the new
+    file is read from its start. Only complete lines are consumed.
+    """
+
+    def __init__(self, path: str | Path, position: tuple[int, int] | None = None) -> None:
+        self.path = Path(path)
+        self.inode, self.offset = position if position is not None else (0, 0)
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return self.inode, self.offset
+
+    def read_new(self) -> list[QueueLogEntry]:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return []
+        entries: list[QueueLogEntry] = []
+        if self.inode and stat.st_ino != self.inode:
+            entries += self._finish_rotated()
+            self.inode, self.offset = stat.st_ino, 0
+        self.inode = stat.st_ino
+        if stat.st_size < self.offset:
+            log.warning("%s shrank below offset %d: reading it again", self.path, self.offset)
+            self.offset = 0
+        entries += self._read_from(self.path, self.offset)
+        return entries
+
+    def _finish_rotated(self) -> list[QueueLogEntry]:
+        # The rotated file usually sits next to the new one (queue_log.1, queue_log.0…).
+        for candidate in sorted(self.path.parent.glob(self.path.name + ".*")):
+            try:
+                if os.stat(candidate).st_ino == self.inode:
+                    return self._read_from(candidate, self.offset)
+            except OSError:
+                continue
+        log.warning("%s was rotated; the old file is gone, lines after offset %d may be lost",
+                    self.path, self.offset)
+        return []
+
+    def _read_from(self, path: Path, offset: int) -> list[QueueLogEntry]:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read()
+        end = data.rfind(b"\n")
+        if end < 0:
+            return []
+        chunk = data[: end + 1]
+        if path == self.path:
+            self.offset = offset + len(chunk)
+        text = chunk.decode("utf-8", errors="replace")
+        return parse_lines(text.splitlines(), source=str(path))
