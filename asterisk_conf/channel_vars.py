@@ -21,9 +21,30 @@ class ChannelVar:
 
 QUEUE = ChannelVar("HOTLINE_QUEUE", "app_queue queue the caller is sent to", "hotline-general")
 CHOICE = ChannelVar(
-    "HOTLINE_CHOICE", "the menu choice: a digit, 'timeout' or 'invalid'", "1"
+    "HOTLINE_CHOICE",
+    "the menu choice: a digit, 'timeout', 'invalid', or 'fallback' (degraded path, no IVR)",
+    "1",
 )
 PRIORITY = ChannelVar("HOTLINE_PRIORITY", "queue priority (higher is served first)", "0")
 
 CONTRACT: tuple[ChannelVar, ...] = (QUEUE, CHOICE, PRIORITY)
 NAMES: frozenset[str] = frozenset(var.name for var in CONTRACT)
+
+# Set by the IVR for the call tracker (seen as AMI VarSet) and the survey; the dialplan does not
+# read them, so they stay out of CONTRACT (which dialplan_contract checks both ways).
+CALLBACK = ChannelVar("HOTLINE_CALLBACK", "1 when the caller asked for a callback in the IVR", "1")
+INCIDENT = ChannelVar("HOTLINE_INCIDENT", "incident the caller registered against (并单)", "inc-7")
+SURVEY = ChannelVar(
+    "HOTLINE_SURVEY",
+    "survey answer: satisfied, basically_satisfied, dissatisfied or none",
+    "satisfied",
+)
+IVR_INFO: tuple[ChannelVar, ...] = (CALLBACK, INCIDENT, SURVEY)
+
+# HOTLINE_CHOICE set by the degraded path (agi_scripts/hotline_fallback.py): no menu was walked.
+FALLBACK_CHOICE = "fallback"
+
+
+def by_key() -> dict[str, ChannelVar]:
+    """The contract keyed by the constant's name (``QUEUE`` -> HOTLINE_QUEUE), for templates."""
+    return {"QUEUE": QUEUE, "CHOICE": CHOICE, "PRIORITY": PRIORITY}

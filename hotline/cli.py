@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "replay": "hotline.commands.replay:replay",
     "kpi": "hotline.commands.kpi:kpi",
     "db": "hotline.commands.db:db",
+    "asterisk-conf": "hotline.commands.asterisk_conf:asterisk_conf",
+    "prompts": "hotline.commands.prompts:prompts",
 }
 
 

@@ -1,0 +1,185 @@
+"""Render Asterisk's configuration files from the one settings file.
+
+Jinja2 templates (asterisk_conf/templates/*.j2) rather than Python string building: the
+templates read like the files Asterisk loads, so an administrator can review them line by line,
+and Asterisk's own ``${VAR}`` / ``$[expr]`` syntax does not clash with Jinja's ``{{ }}``
+(Python f-strings would need every dialplan brace doubled). StrictUndefined turns a misspelt
+template name into an error instead of an empty string in the dialplan.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pydantic import SecretStr
+
+from asterisk_conf import channel_vars
+from asterisk_conf.dialplan_contract import contract_problems
+from hotline.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# Rendered file -> whether it holds a secret (written readable by its owner only).
+FILES: dict[str, bool] = {
+    "extensions.conf": False,
+    "queues.conf": False,
+    "queuerules.conf": False,
+    "pjsip.conf": True,
+    "manager.conf": True,
+    "musiconhold.conf": False,
+}
+
+# The AMI classes the service needs, and why; everything else (config, command, system writes,
+# originate of arbitrary apps, security, agi, reporting reads) stays closed.
+AMI_READ: dict[str, str] = {
+    "system": "FullyBooted",
+    "call": "channels, bridges, dial, hangup, MixMonitor, ChanSpy",
+    "dialplan": "Newexten, VarSet (HOTLINE_*, QUEUESTATUS, MIXMONITOR_FILENAME)",
+    "agent": "Queue*, Agent*, QueueMember*",
+    "cdr": "Cdr",
+    "user": "UserEvent HotlineCallbackRequest",
+    "dtmf": "the IVR digits",
+}
+AMI_WRITE: dict[str, str] = {
+    "call": "Redirect, BlindTransfer, Hangup",
+    "originate": "callbacks, supervisor ChanSpy",
+    "agent": "QueueAdd/Remove/Pause/Penalty, QueueLog",
+    "reporting": "QueueStatus, QueueSummary, CoreShowChannels",
+    "user": "UserEvent",
+}
+
+# Seconds in queue after which queuerules.conf widens the agent pool by one penalty level.
+WIDEN_AFTER_S = (30, 60)
+CALLBACK_MESSAGE_S = 60
+
+
+class RenderError(Exception):
+    """The settings cannot make a working configuration; the message names the setting."""
+
+
+def _config_value(value: Any) -> str:
+    # A newline in a setting would start a new configuration line: refuse rather than inject.
+    # A bare ";" starts a comment in every Asterisk .conf file, so it is escaped.
+    text = str(value)
+    if "\n" in text or "\r" in text:
+        raise RenderError(f"a setting contains a line break: {text.splitlines()[0]!r}…")
+    return text.replace(";", "\\;")
+
+
+def _secret(value: SecretStr) -> str:
+    return value.get_secret_value()
+
+
+def _member_name(name: str) -> str:
+    if "," in name:
+        raise RenderError(f"agent name {name!r} contains a comma (queues.conf member field)")
+    return name
+
+
+def _transfer_exten(queue_name: str) -> str:
+    # The capture's AMI transfers target exten "complaint" for queue hotline-complaint.
+    return queue_name.removeprefix("hotline-")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        finalize=_config_value,
+    )
+    env.filters["secret"] = _secret
+    env.filters["member_name"] = _member_name
+    env.filters["transfer_exten"] = _transfer_exten
+    return env
+
+
+def fastagi_base(settings: Settings) -> str:
+    """``agi://host:port`` where Asterisk reaches the FastAGI service."""
+    host = settings.pbx.fastagi_host or settings.ivr.host
+    port = settings.pbx.fastagi_port or settings.ivr.port
+    if port == 0:
+        raise RenderError(
+            "setting pbx.fastagi_port: needed when ivr.port is 0 (a free port chosen at start)"
+        )
+    return f"agi://{host}:{port}"
+
+
+def _check_secrets(settings: Settings) -> None:
+    if not settings.ami.secret.get_secret_value():
+        raise RenderError(
+            "setting ami.secret: empty; set it in hotline.toml or HOTLINE_AMI__SECRET"
+        )
+    for index, agent in enumerate(settings.pbx.agents):
+        if not agent.secret.get_secret_value():
+            raise RenderError(
+                f"setting pbx.agents.{index}.secret: empty for agent {agent.extension!r}"
+            )
+
+
+def _context(settings: Settings) -> dict[str, Any]:
+    base = fastagi_base(settings)
+    contract = channel_vars.by_key()
+    return {
+        "pbx": settings.pbx,
+        "ami": settings.ami,
+        "agents": {agent.extension: agent for agent in settings.pbx.agents},
+        "var": {key: var.name for key, var in contract.items()},
+        "ref": {key: "${" + var.name + "}" for key, var in contract.items()},
+        "ivr_url": f"{base}/ivr",
+        "survey_url": f"{base}/survey",
+        "recordings_dir": str(settings.asterisk.recordings_dir).rstrip("/"),
+        "callback_message_s": CALLBACK_MESSAGE_S,
+        "widen_after_s": WIDEN_AFTER_S,
+        "read_classes": list(AMI_READ),
+        "write_classes": list(AMI_WRITE),
+        "read_classes_why": "; ".join(f"{k}: {v}" for k, v in AMI_READ.items()),
+        "write_classes_why": "; ".join(f"{k}: {v}" for k, v in AMI_WRITE.items()),
+    }
+
+
+def render_all(settings: Settings) -> dict[str, str]:
+    """Every configuration file's text, keyed by its file name (see FILES)."""
+    _check_secrets(settings)
+    env = _environment()
+    context = _context(settings)
+    try:
+        files = {name: env.get_template(f"{name}.j2").render(context) for name in FILES}
+    except jinja2.UndefinedError as error:
+        raise RenderError(f"template error: {error.message}") from error
+    problems = contract_problems(files["extensions.conf"])
+    if problems:
+        broken = "; ".join(problems)
+        raise RenderError(f"extensions.conf breaks the channel-variable contract: {broken}")
+    return files
+
+
+def _write_atomically(path: Path, text: str, private: bool) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o600 if private else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_config(files: Mapping[str, str], out_dir: Path) -> list[Path]:
+    """Write rendered files into out_dir (created); each file is replaced atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in files.items():
+        path = out_dir / name
+        _write_atomically(path, text, FILES.get(name, True))
+        written.append(path)
+    return written

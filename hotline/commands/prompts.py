@@ -1,0 +1,67 @@
+"""``hotline prompts``: the menu's voice prompts, synthesised where nobody recorded them."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from hotline.prompts import PromptError, PromptText, Status, build_prompts, prompts_from_menu
+from hotline.settings import load_settings
+
+
+def default_menu() -> Path:
+    return Path(str(resources.files("ivr") / "menus" / "12345.toml"))
+
+
+@click.group("prompts")
+def prompts() -> None:
+    """Voice prompts of the IVR menus."""
+
+
+@prompts.command("build")
+@click.option(
+    "--menu",
+    "menu_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Menu file (default: ivr.menu_file, else the built-in 12345 menu).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Asterisk sounds directory (default: pbx.sounds_dir).",
+)
+def build(menu_file: Path | None, out_dir: Path | None) -> None:
+    """Synthesise (espeak-ng + sox, 8 kHz mono 16-bit WAV) every prompt without a recording."""
+    settings = load_settings()
+    menu_file = menu_file or settings.ivr.menu_file or default_menu()
+    out_dir = out_dir or settings.pbx.sounds_dir
+    try:
+        texts, default_lang = prompts_from_menu(menu_file)
+    except PromptError as error:
+        raise click.ClickException(str(error)) from None
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("prompts", total=len(texts))
+
+        def done(prompt: PromptText, status: Status) -> None:
+            progress.update(task, advance=1, description=f"{prompt.prompt_id} ({prompt.lang})")
+
+        try:
+            report = build_prompts(texts, out_dir, default_lang, on_done=done)
+        except PromptError as error:
+            raise click.ClickException(str(error)) from None
+        progress.update(task, description="prompts")
+
+    click.echo(
+        f"{len(report.synthesised)} synthesised, {len(report.up_to_date)} up to date, "
+        f"{len(report.recorded)} recorded, {len(report.failed)} failed → {out_dir}"
+    )
+    for path, reason in report.failed.items():
+        click.echo(f"failed: {path}: {reason}", err=True)
+    if report.failed:
+        raise SystemExit(1)

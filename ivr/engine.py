@@ -1,0 +1,342 @@
+"""Walks one caller through a menu: prompts, keys, announcements, actions.
+
+Knows nothing of sockets: it drives a ``CallChannel`` (``ivr.session.AgiSession`` is one) and
+records what happened in ``MenuWalk.outcome`` as it goes, so that when the caller hangs up
+halfway the path so far is still there to be published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from asterisk_conf import channel_vars as cv
+from ivr.incidents import IncidentBoard
+from ivr.menu import (
+    Action,
+    CallbackAction,
+    DistrictAction,
+    EmergencyAction,
+    HangupAction,
+    IncidentReportAction,
+    LanguageAction,
+    Menu,
+    Node,
+    PlayAction,
+    QueueAction,
+    SubmenuAction,
+    TicketProgressAction,
+)
+from ivr.session import DigitsResult
+
+log = logging.getLogger(__name__)
+
+# Ticket number and caller number → the prompts that tell the progress; None = no such ticket.
+TicketLookup = Callable[[str, str], Awaitable[Sequence[str] | None]]
+Publish = Callable[[str, dict[str, Any]], Any]
+
+# A caller can wander (e.g. back to the main menu again and again); never forever.
+MAX_STEPS = 50
+_LOOKUP_TIMEOUT_S = 5.0
+
+
+class CallChannel(Protocol):
+    @property
+    def uniqueid(self) -> str: ...
+    @property
+    def caller_number(self) -> str: ...
+    async def stream_file(self, prompt: str, escape_digits: str = "") -> str | None: ...
+    async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> DigitsResult: ...
+    async def set_variable(self, name: str, value: str) -> None: ...
+
+
+@dataclass
+class IvrOutcome:
+    path: list[str] = field(default_factory=list)
+    digits: str = ""
+    choice: str | None = None
+    queue: str | None = None
+    priority: int = 0
+    incident: str | None = None
+    callback_requested: bool = False
+    language: str = "zh"
+    district: str | None = None
+    # queue: on to Queue(); hangup: the IVR ends the call; caller_hangup, timeout, error.
+    ended: str = "running"
+
+
+@dataclass(frozen=True, slots=True)
+class _Finish:
+    hang_up: bool
+
+
+class MenuWalk:
+    def __init__(
+        self,
+        channel: CallChannel,
+        menu: Menu,
+        *,
+        linkedid: str,
+        board: IncidentBoard,
+        publish: Publish,
+        ticket_lookup: TicketLookup,
+        local_now: Callable[[], dt.datetime],
+    ) -> None:
+        self.channel = channel
+        self.menu = menu
+        self.linkedid = linkedid
+        self.board = board
+        self.publish = publish
+        self.ticket_lookup = ticket_lookup
+        self.local_now = local_now
+        self.outcome = IvrOutcome(language=menu.language)
+        self._announced: set[str] = set()
+        self._keys: list[str] = []  # the keys that selected something, for the default choice
+
+    async def run(self) -> IvrOutcome:
+        """Walk from the start node until a final action; return with ``outcome.ended`` set."""
+        result: str | _Finish = self.menu.start
+        steps = 0
+        while not isinstance(result, _Finish):
+            steps += 1
+            if steps > MAX_STEPS:
+                log.warning("call %s: %d menu steps, sending to an agent", self.linkedid, steps)
+                result = await self._perform(self._agent("too-many-steps"))
+                continue
+            node = self.menu.nodes[result]
+            self.outcome.path.append(node.id)
+            action = await self._announce(node)
+            if action is None:
+                action = await self._ask(node) if node.options else await self._pass(node)
+            result = await self._perform(action)
+        finish = result
+        await self._set_result_variables()
+        self.outcome.ended = "hangup" if finish.hang_up else "queue"
+        return self.outcome
+
+    # -- nodes ---------------------------------------------------------------------------------
+    async def _pass(self, node: Node) -> Action:
+        key = await self._play(node.prompts, self.menu.agent_key)
+        if key == self.menu.agent_key:
+            return self._agent(key)
+        assert node.next is not None  # validated: a node without options has next
+        return node.next
+
+    async def _ask(self, node: Node) -> Action:
+        valid = "".join(sorted(set(node.options) | {self.menu.agent_key}))
+        failures = 0
+        while True:
+            key = await self._play(node.prompts[:-1], valid)
+            if key is None:
+                answer = await self.channel.get_data(node.prompts[-1], int(node.timeout * 1000), 1)
+                key = answer.digits[:1] or None
+                if key is None and not answer.timed_out:
+                    key = "#"  # '#' ends GET DATA with no digits: a key, just not a valid one
+            if key is not None:
+                self.outcome.digits += key
+            if key in node.options:
+                self._keys.append(key)
+                return node.options[key]
+            if key == self.menu.agent_key:
+                self._keys.append(key)
+                return self._agent(key)
+            failure = "timeout" if key is None else "invalid"
+            failures += 1
+            if failures > node.retries:
+                fallback = node.on_timeout if key is None else node.on_invalid
+                if fallback is None:
+                    return self._agent(failure)
+                if isinstance(fallback, QueueAction) and fallback.choice is None:
+                    return QueueAction(fallback.queue, fallback.priority, failure)
+                self.outcome.choice = self.outcome.choice or failure
+                return fallback
+            retry_prompt = self.menu.timeout_prompt if key is None else self.menu.invalid_prompt
+            if retry_prompt:
+                await self.channel.stream_file(retry_prompt)
+
+    def _agent(self, choice: str) -> QueueAction:
+        """The agent queue; ``choice`` is the agent key or why the caller is sent there."""
+        agent = self.menu.agent
+        if choice == self.menu.agent_key:
+            choice = agent.choice or choice
+        return QueueAction(agent.queue, agent.priority, choice)
+
+    async def _play(self, prompts: Sequence[str], escape: str = "") -> str | None:
+        for prompt in prompts:
+            key = await self.channel.stream_file(prompt, escape)
+            if key is not None:
+                self.outcome.digits += key
+                return key
+        return None
+
+    # -- incidents -----------------------------------------------------------------------------
+    async def _announce(self, node: Node) -> Action | None:
+        settings = self.menu.incidents
+        matching = self.board.matching(
+            self.channel.caller_number, self.outcome.district, node.id, node.announce_incidents
+        )
+        for incident in matching:
+            if incident.id in self._announced:
+                continue
+            self._announced.add(incident.id)
+            escape = settings.confirm_key + self.menu.agent_key
+            key = await self.channel.stream_file(incident.prompt, escape)
+            if key is None:
+                answer = await self.channel.get_data(
+                    settings.confirm_prompt, int(settings.timeout * 1000), 1
+                )
+                key = answer.digits[:1] or None
+            if key is not None:
+                self.outcome.digits += key
+            if key == self.menu.agent_key:
+                self._keys.append(key)
+                return self._agent(key)
+            if key == settings.confirm_key and self.outcome.incident is None:
+                await self._register(incident.id)
+                agent_key = await self.channel.stream_file(
+                    settings.registered_prompt, self.menu.agent_key
+                )
+                if agent_key is not None:
+                    self.outcome.digits += agent_key
+                    self._keys.append(agent_key)
+                    return self._agent(agent_key)
+        return None
+
+    async def _incident_report(self, action: IncidentReportAction) -> None:
+        if self.outcome.incident is None:
+            # Any branch: the caller chose to report an outage, wherever it is announced.
+            candidates = [
+                i for i in self.board.active()
+                if i.concerns(self.channel.caller_number, self.outcome.district)
+            ]
+            if not candidates:
+                await self._play(action.none_prompts)
+                return
+            await self._register(candidates[0].id)
+        await self._play(action.prompts)
+
+    async def _register(self, incident_id: str) -> None:
+        incident = self.board.register_caller(incident_id, self.linkedid)
+        self.outcome.incident = incident_id
+        await publish_safely(self.publish, "ivr.incident_report", {
+            "linkedid": self.linkedid,
+            "uniqueid": self.channel.uniqueid,
+            "incident_id": incident_id,
+            "caller_number": self.channel.caller_number,
+            "at": dt.datetime.now(dt.UTC).isoformat(),
+            "merged_callers": incident.merged_callers,
+        })
+
+    # -- actions -------------------------------------------------------------------------------
+    async def _perform(self, action: Action, hops: int = 0) -> str | _Finish:
+        """Carry out an action: return the next node id, or how the walk finishes."""
+        if hops > 10:  # night destinations pointing at each other
+            return await self._perform(self._agent("night-loop"))
+        if isinstance(action, SubmenuAction):
+            return action.node
+        if isinstance(action, LanguageAction):
+            self.outcome.language = action.language
+            await self.channel.set_variable("CHANNEL(language)", action.language)
+            return action.node
+        if isinstance(action, QueueAction):
+            return await self._queue(action, hops)
+        if isinstance(action, CallbackAction):
+            await self._play(action.prompts)
+            self.outcome.callback_requested = True
+            self.outcome.queue = action.queue
+            self.outcome.choice = self.outcome.choice or self._default_choice()
+            return _Finish(hang_up=True)
+        if isinstance(action, PlayAction):
+            await self._play(action.prompts)
+            return await self._perform(action.then, hops + 1)
+        if isinstance(action, EmergencyAction):
+            self.outcome.choice = f"emergency-{action.service}"
+            await self._play(action.prompts)
+            return await self._perform(action.then, hops + 1)
+        if isinstance(action, TicketProgressAction):
+            await self._ticket_progress(action)
+            return await self._perform(action.then, hops + 1)
+        if isinstance(action, IncidentReportAction):
+            await self._incident_report(action)
+            return await self._perform(action.then, hops + 1)
+        if isinstance(action, DistrictAction):
+            self.outcome.district = action.district
+            return await self._perform(action.then, hops + 1)
+        assert isinstance(action, HangupAction)
+        self.outcome.choice = self.outcome.choice or self._default_choice()
+        await self._play(action.prompts)
+        return _Finish(hang_up=True)
+
+    async def _queue(self, action: QueueAction, hops: int) -> str | _Finish:
+        config = self.menu.queues.get(action.queue)
+        if self.outcome.choice is None or action.choice is not None:
+            self.outcome.choice = action.choice or self._default_choice()
+        if config is not None and config.night is not None:
+            if not config.hours.is_open(self.local_now()):
+                log.info("call %s: queue %s closed, night destination", self.linkedid,
+                         action.queue)
+                return await self._perform(config.night, hops + 1)
+        self.outcome.queue = action.queue
+        self.outcome.priority = action.priority
+        return _Finish(hang_up=False)
+
+    def _default_choice(self) -> str:
+        return "".join(self._keys) or "none"
+
+    async def _ticket_progress(self, action: TicketProgressAction) -> None:
+        self.outcome.choice = self.outcome.choice or self._default_choice()
+        answer = await self.channel.get_data(
+            action.prompt, int(action.timeout * 1000), action.max_digits
+        )
+        number = answer.digits
+        prompts: Sequence[str] | None = None
+        if number.isdigit():
+            try:
+                prompts = await asyncio.wait_for(
+                    self.ticket_lookup(number, self.channel.caller_number), _LOOKUP_TIMEOUT_S
+                )
+            except Exception:
+                log.exception("call %s: ticket lookup for %s failed", self.linkedid, number)
+        await self._play(prompts or [action.not_found_prompt])
+
+    async def _set_result_variables(self) -> None:
+        out = self.outcome
+        if out.queue is not None:
+            await self.channel.set_variable(cv.QUEUE.name, out.queue)
+        await self.channel.set_variable(cv.CHOICE.name, out.choice or "none")
+        await self.channel.set_variable(cv.PRIORITY.name, str(out.priority))
+        if out.callback_requested:
+            await self.channel.set_variable(cv.CALLBACK.name, "1")
+        if out.incident is not None:
+            await self.channel.set_variable(cv.INCIDENT.name, out.incident)
+
+
+async def publish_safely(publish: Publish, topic: str, payload: dict[str, Any]) -> None:
+    """Publish without letting a broken or slow subscriber hold or end the call.
+
+    A synchronous ``publish`` (``hotline.bus.Bus.publish``) runs at once; an asynchronous one
+    runs in the background, because Asterisk keeps the caller in AGI until the socket closes.
+    """
+    try:
+        result = publish(topic, payload)
+    except Exception:
+        log.exception("publishing %s failed", topic)
+        return
+    if inspect.isawaitable(result):
+        task = asyncio.ensure_future(result)
+        _background.add(task)
+        task.add_done_callback(lambda done: _finish_background(done, topic))
+
+
+_background: set[asyncio.Future[Any]] = set()
+
+
+def _finish_background(task: asyncio.Future[Any], topic: str) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("publishing %s failed", topic, exc_info=task.exception())

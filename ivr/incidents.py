@@ -1,0 +1,210 @@
+"""Major-fault announcements (重大故障播报): the board of incidents the IVR announces.
+
+The service API and the MQTT/JSON input create and end incidents through ``IncidentBoard``;
+the IVR asks it which active incidents match a caller (number prefix or district chosen in
+the menu, and the menu branch) and registers callers against one (并单): the count of merged
+callers is kept on the incident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+Status = Literal["active", "ended"]
+
+
+class IncidentError(ValueError):
+    """An incident description is invalid, or an operation does not apply."""
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: str
+    title: str
+    # What the announcement says (shown to agents, fed to TTS), and the sound file played.
+    text: str
+    prompt: str
+    start: dt.datetime
+    expected_end: dt.datetime | None = None
+    # Empty prefixes and districts: the incident concerns every caller.
+    prefixes: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+    # The menu node where it is announced; None = every node with announce_incidents.
+    branch: str | None = None
+    status: Status = "active"
+    ended_at: dt.datetime | None = None
+    merged_callers: int = 0
+
+    def is_active(self, now: dt.datetime) -> bool:
+        return self.status == "active" and self.start <= now
+
+    def concerns(self, caller_number: str, district: str | None) -> bool:
+        if not self.prefixes and not self.districts:
+            return True
+        if caller_number and any(caller_number.startswith(p) for p in self.prefixes):
+            return True
+        return district is not None and district in self.districts
+
+    def announced_at(self, node_id: str, node_announces: bool) -> bool:
+        return node_id == self.branch if self.branch is not None else node_announces
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "text": self.text,
+            "prompt": self.prompt,
+            "start": self.start.isoformat(),
+            "expected_end": self.expected_end.isoformat() if self.expected_end else None,
+            "prefixes": list(self.prefixes),
+            "districts": list(self.districts),
+            "branch": self.branch,
+            "status": self.status,
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "merged_callers": self.merged_callers,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Incident:
+        """Build from the JSON form (API, MQTT); raise IncidentError naming every bad field."""
+        if not isinstance(data, dict):
+            raise IncidentError("incident must be a JSON object")
+        problems: list[str] = []
+        known = {"id", "title", "text", "prompt", "start", "expected_end", "prefixes",
+                 "districts", "branch", "status", "ended_at", "merged_callers"}
+        problems += [f"unknown field {key!r}" for key in data if key not in known]
+
+        def text(name: str, required: bool = True) -> str | None:
+            value = data.get(name)
+            if value is None:
+                if required:
+                    problems.append(f"{name}: required")
+                return None
+            if not isinstance(value, str) or not value.strip():
+                problems.append(f"{name}: must be a non-empty string")
+                return None
+            return value.strip()
+
+        def when(name: str, required: bool) -> dt.datetime | None:
+            value = data.get(name)
+            if value is None:
+                if required:
+                    problems.append(f"{name}: required")
+                return None
+            try:
+                parsed = dt.datetime.fromisoformat(str(value))
+            except ValueError:
+                problems.append(f"{name}: not an ISO 8601 time: {value!r}")
+                return None
+            if parsed.tzinfo is None:
+                problems.append(f"{name}: needs a time zone (e.g. +08:00 or Z)")
+                return None
+            return parsed
+
+        def strings(name: str) -> tuple[str, ...]:
+            value = data.get(name, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                problems.append(f"{name}: must be a list of non-empty strings")
+                return ()
+            return tuple(value)
+
+        incident_id = text("id")
+        title = text("title")
+        spoken = text("text")
+        prompt = text("prompt")
+        start = when("start", required=True)
+        expected_end = when("expected_end", required=False)
+        ended_at = when("ended_at", required=False)
+        prefixes = strings("prefixes")
+        if any(not p.isdigit() for p in prefixes):
+            problems.append("prefixes: caller-number prefixes are digits only")
+        districts = strings("districts")
+        branch = text("branch", required=False)
+        status = data.get("status", "active")
+        if status not in ("active", "ended"):
+            problems.append("status: must be 'active' or 'ended'")
+        merged = data.get("merged_callers", 0)
+        if isinstance(merged, bool) or not isinstance(merged, int) or merged < 0:
+            problems.append("merged_callers: must be an integer ≥ 0")
+        if start and expected_end and expected_end <= start:
+            problems.append("expected_end: must be after start")
+        if problems:
+            raise IncidentError("invalid incident: " + "; ".join(problems))
+        assert incident_id and title and spoken and prompt and start
+        return cls(
+            id=incident_id, title=title, text=spoken, prompt=prompt, start=start,
+            expected_end=expected_end, prefixes=prefixes, districts=districts, branch=branch,
+            status=status, ended_at=ended_at, merged_callers=merged,
+        )
+
+
+@dataclass
+class IncidentBoard:
+    clock: Callable[[], dt.datetime] = utc_now
+    _incidents: dict[str, Incident] = field(default_factory=dict)
+    # Calls already merged into each incident, so a caller pressing 1 twice counts once.
+    _merged: dict[str, set[str]] = field(default_factory=dict)
+
+    def create(self, incident: Incident) -> Incident:
+        if incident.id in self._incidents:
+            raise IncidentError(f"incident {incident.id!r} already exists")
+        self._incidents[incident.id] = incident
+        self._merged[incident.id] = set()
+        return incident
+
+    def create_from_json(self, data: dict[str, Any]) -> Incident:
+        return self.create(Incident.from_json(data))
+
+    def end(self, incident_id: str, at: dt.datetime | None = None) -> Incident:
+        incident = self._require(incident_id)
+        if incident.status == "ended":
+            return incident
+        ended = replace(incident, status="ended", ended_at=at or self.clock())
+        self._incidents[incident_id] = ended
+        return ended
+
+    def get(self, incident_id: str) -> Incident | None:
+        return self._incidents.get(incident_id)
+
+    def all(self) -> list[Incident]:
+        return _recent_first(self._incidents.values())
+
+    def active(self, now: dt.datetime | None = None) -> list[Incident]:
+        moment = now or self.clock()
+        return _recent_first(i for i in self._incidents.values() if i.is_active(moment))
+
+    def matching(self, caller_number: str, district: str | None, node_id: str,
+                 node_announces: bool, now: dt.datetime | None = None) -> list[Incident]:
+        """Active incidents to announce to this caller at this node, most recent first."""
+        return [
+            i for i in self.active(now)
+            if i.announced_at(node_id, node_announces) and i.concerns(caller_number, district)
+        ]
+
+    def register_caller(self, incident_id: str, call_id: str) -> Incident:
+        """Merge a call into the incident (idempotent per call); return the updated incident."""
+        incident = self._require(incident_id)
+        merged = self._merged.setdefault(incident_id, set())
+        if call_id in merged:
+            return incident
+        merged.add(call_id)
+        updated = replace(incident, merged_callers=incident.merged_callers + 1)
+        self._incidents[incident_id] = updated
+        return updated
+
+    def _require(self, incident_id: str) -> Incident:
+        incident = self._incidents.get(incident_id)
+        if incident is None:
+            raise IncidentError(f"no incident {incident_id!r}")
+        return incident
+
+
+def _recent_first(incidents: Iterable[Incident]) -> list[Incident]:
+    return sorted(incidents, key=lambda i: i.start, reverse=True)

@@ -1,0 +1,165 @@
+"""Prompt building with the real espeak-ng and sox."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hotline.cli import cli
+from hotline.commands.prompts import default_menu
+from hotline.prompts import (
+    PromptError,
+    PromptText,
+    build_prompts,
+    prompts_from_menu,
+    target_path,
+)
+
+MENU = """
+[menu]
+language = "zh"
+start = "main"
+
+[prompts]
+"hotline/welcome" = { zh = "您好，欢迎致电12345热线。", yue = "你好，欢迎致电12345热线。" }
+"hotline/goodbye" = "再见。"
+"""
+
+
+def write_menu(tmp_path: Path, text: str = MENU) -> Path:
+    path = tmp_path / "menu.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def assert_asterisk_wav(path: Path) -> None:
+    assert path.read_bytes()[:4] == b"RIFF"
+    with wave.open(str(path)) as wav:
+        assert wav.getframerate() == 8000
+        assert wav.getnchannels() == 1
+        assert wav.getsampwidth() == 2
+        assert wav.getnframes() > 8000 // 2  # at least half a second of speech
+
+
+def test_prompts_from_menu_reads_every_language(tmp_path: Path) -> None:
+    prompts, default = prompts_from_menu(write_menu(tmp_path))
+    assert default == "zh"
+    assert sorted((p.prompt_id, p.lang) for p in prompts) == [
+        ("hotline/goodbye", "zh"),
+        ("hotline/welcome", "yue"),
+        ("hotline/welcome", "zh"),
+    ]
+
+
+def test_the_shipped_menu_has_prompts_for_its_default_language() -> None:
+    prompts, default = prompts_from_menu(default_menu())
+    assert any(p.lang == default for p in prompts)
+    assert all(p.text for p in prompts)
+
+
+def test_text_and_lang_table_is_accepted(tmp_path: Path) -> None:
+    menu = write_menu(tmp_path, '[prompts]\n"a/b" = { text = "你好", lang = "yue" }\n')
+    prompts, default = prompts_from_menu(menu)
+    assert default == "zh"  # no [menu].language: Mandarin
+    assert prompts == [PromptText("a/b", "yue", "你好")]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[menu]\nstart = 1\n", "no [prompts] table"),
+        ('[prompts]\n"../etc/passwd" = "x"\n', "is not a sound path"),
+        ('[prompts]\n"a/b" = { zh = "  " }\n', "prompts.a/b.zh: empty"),
+        ('[prompts]\n"a/b" = 3\n', "must be a text or a table"),
+        ('[prompts]\n"a/b" = { "zh;rm" = "x" }\n', "is not a language code"),
+        ("[prompts\n", "menu "),
+    ],
+)
+def test_bad_menus_are_one_clear_error(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(PromptError, match=message.replace("[", r"\[").replace(".", r"\.")):
+        prompts_from_menu(write_menu(tmp_path, body))
+
+
+def test_missing_menu_file(tmp_path: Path) -> None:
+    with pytest.raises(PromptError, match="No such file"):
+        prompts_from_menu(tmp_path / "nope.toml")
+
+
+def test_build_makes_asterisk_ready_wavs_then_skips(tmp_path: Path) -> None:
+    prompts, default = prompts_from_menu(write_menu(tmp_path))
+    out = tmp_path / "sounds"
+    first = build_prompts(prompts, out, default)
+    assert sorted(first.synthesised) == sorted(
+        [out / "hotline/welcome.wav", out / "yue/hotline/welcome.wav", out / "hotline/goodbye.wav"]
+    )
+    for path in first.synthesised:
+        assert_asterisk_wav(path)
+    stamps = {path: path.stat().st_mtime_ns for path in first.synthesised}
+
+    second = build_prompts(prompts, out, default)
+    assert second.synthesised == [] and second.failed == {}
+    assert sorted(second.up_to_date) == sorted(first.synthesised)
+    assert {path: path.stat().st_mtime_ns for path in first.synthesised} == stamps
+
+    # A changed text is rebuilt; the others stay.
+    changed = [
+        PromptText(p.prompt_id, p.lang, "新的文字。") if p.prompt_id == "hotline/goodbye" else p
+        for p in prompts
+    ]
+    third = build_prompts(changed, out, default)
+    assert third.synthesised == [out / "hotline/goodbye.wav"]
+    assert len(third.up_to_date) == 2
+
+
+def test_a_recorded_file_always_wins(tmp_path: Path) -> None:
+    prompts, default = prompts_from_menu(write_menu(tmp_path))
+    out = tmp_path / "sounds"
+    recorded = out / "hotline/welcome.wav"
+    recorded.parent.mkdir(parents=True)
+    recorded.write_bytes(b"a person's recording")
+    report = build_prompts(prompts, out, default)
+    assert recorded in report.recorded
+    assert recorded.read_bytes() == b"a person's recording"
+    assert out / "hotline/goodbye.wav" in report.synthesised
+
+    # A recording in another format arrives later: the synthesised WAV steps aside.
+    synthesised = out / "hotline/goodbye.wav"
+    (out / "hotline/goodbye.g722").write_bytes(b"recorded later")
+    again = build_prompts(prompts, out, default)
+    assert synthesised in again.recorded
+    assert not synthesised.exists()
+    assert (out / "hotline/goodbye.g722").read_bytes() == b"recorded later"
+
+
+def test_one_failing_prompt_does_not_stop_the_others(tmp_path: Path) -> None:
+    prompts = [
+        PromptText("hotline/ok", "zh", "好的。"),
+        PromptText("hotline/bad", "xx-nope", "whatever"),
+    ]
+    out = tmp_path / "sounds"
+    report = build_prompts(prompts, out, "zh")
+    assert report.synthesised == [out / "hotline/ok.wav"]
+    bad = target_path(out, prompts[1], "zh")
+    assert list(report.failed) == [bad]
+    assert "espeak-ng failed" in report.failed[bad]
+    assert not bad.exists()
+    assert [p.name for p in bad.parent.iterdir()] == []  # no temporary left behind
+
+
+def test_cli_builds_with_progress_and_skips_the_second_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    menu = write_menu(tmp_path)
+    out = tmp_path / "sounds"
+    args = ["prompts", "build", "--menu", str(menu), "--out", str(out)]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "3 synthesised, 0 up to date, 0 recorded, 0 failed" in first.output
+    second = CliRunner().invoke(cli, args)
+    assert "0 synthesised, 3 up to date" in second.output
+    broken = CliRunner().invoke(cli, ["prompts", "build", "--menu", str(tmp_path / "x.toml")])
+    assert broken.exit_code == 1 and "No such file" in broken.output
