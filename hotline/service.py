@@ -44,11 +44,12 @@ QUEUE_LOG_POLL_S = 15.0
 class HotlineService:
     """The hotline pipeline: ``await start()``, run, ``await stop()``."""
 
-    def __init__(self, settings: Settings, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings, *, now: Callable[[], float] | None = None) -> None:
         self.settings = settings
-        self._now = now
+        # "Today" for the live KPIs is the PBX's today: the latest event Timestamp seen.
+        self._now = now or self._pbx_now
         self.bus = Bus()
-        self.kpi = LiveKpi(KpiParams.from_settings(settings.kpi), clock=now)
+        self.kpi = LiveKpi(KpiParams.from_settings(settings.kpi), clock=self._now)
         self.tracker = CallTracker(
             publish=self.bus.publish,
             on_record=self._on_record,
@@ -67,6 +68,10 @@ class HotlineService:
         self._held: list[AmiMessage] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.records = 0
+
+    def _pbx_now(self) -> float:
+        clock = self.tracker.clock if hasattr(self, "tracker") else 0.0
+        return clock if clock > 0 else time.time()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -144,7 +149,9 @@ class HotlineService:
         """Restart continuity: today's stored calls and exclusion windows feed the live KPIs."""
         assert self.store is not None
         zone = self.kpi.snapshot().params.zone()
-        midnight = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        midnight = datetime.fromtimestamp(self._now(), zone).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
         tomorrow = midnight + timedelta(days=1)
         self.kpi.set_exclusions(await self.store.exclusions_between(midnight, tomorrow))
         for record in await self.store.calls_between(midnight, tomorrow):

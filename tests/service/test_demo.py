@@ -1,0 +1,44 @@
+"""`hotline demo` end to end: the simulator's own truth must come out of the real pipeline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hotline.cli import cli
+
+
+def test_demo_json_matches_the_simulated_truth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli,
+        ["demo", "--duration", "5", "--calls-per-hour", "600", "--agents", "8", "--seed", "7",
+         "--port", "0", "--json", "--workdir", str(tmp_path / "demo")],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    truth = data["simulated"]["truth"]
+    kpis = data["kpis"]
+    assert truth["calls"] > 50
+    assert data["stored_call_legs"] >= truth["calls"]
+    assert kpis["offered"]["value"] == truth["offered"]
+    assert kpis["answered"]["value"] == truth["answered"]
+    assert kpis["abandoned"]["value"] == truth["abandoned"]
+    assert kpis["timeouts"]["value"] == truth["timeout"]
+    assert kpis["join_rejections"]["value"] == truth["joinempty"]
+    assert kpis["ivr_hangups"]["value"] == truth["ivr_hangup"]
+    rate = kpis["connect_rate"]
+    assert rate["numerator"] == truth["answered"]
+    assert rate["value"] == pytest.approx(rate["numerator"] / rate["denominator"])
+    assert (tmp_path / "demo" / "queue_log").stat().st_size > 0
+
+
+def test_demo_rejects_a_bad_option() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--agents", "0"])
+    assert result.exit_code == 2
+    assert "--agents" in result.output
