@@ -234,5 +234,5 @@ class HotlineService:
         if self.mqtt is not None:
             status = dict(self.mqtt.status())
             components["mqtt"] = status
-        components["bus"] = {"ok": self.bus.running, "published": self.bus.published}
+        components["bus"] = self.bus.status()
         return components

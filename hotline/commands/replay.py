@@ -44,7 +44,9 @@ async def _store(records: list[dict[str, Any]]) -> int:
 
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--store", "store", is_flag=True, help="Also write calls and tickets to the database.")
+@click.option(
+    "--store", "store", is_flag=True, help="Also write calls and tickets to the database."
+)
 @click.option("--expected-only", is_flag=True, help="Print only the fields of expected.json.")
 def replay(path: Path, store: bool, expected_only: bool) -> None:
     """Print the call records derived from a capture folder, ami.jsonl or ami.raw."""
@@ -56,7 +58,9 @@ def replay(path: Path, store: bool, expected_only: bool) -> None:
         data = record.expected_view() if expected_only else record.to_json()
         click.echo(json.dumps(data, ensure_ascii=False))
     if in_flight:
-        click.echo(f"replay: {in_flight} call(s) still in flight at the end of the stream", err=True)
+        click.echo(
+            f"replay: {in_flight} call(s) still in flight at the end of the stream", err=True
+        )
     if store:
         rows = [record.to_json() for record in records]
         inserted = asyncio.run(_store(rows))

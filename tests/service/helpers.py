@@ -14,12 +14,15 @@ from hotline.sim.ami_server import AmiServer
 def _list(message: str, complete: str) -> list[AmiMessage]:
     return [
         AmiMessage(
-            [("Response", "Success"), ("ActionID", ""), ("EventList", "start"),
-             ("Message", message)]
+            [
+                ("Response", "Success"),
+                ("ActionID", ""),
+                ("EventList", "start"),
+                ("Message", message),
+            ]
         ),
         AmiMessage(
-            [("Event", complete), ("ActionID", ""), ("EventList", "Complete"),
-             ("ListItems", "0")]
+            [("Event", complete), ("ActionID", ""), ("EventList", "Complete"), ("ListItems", "0")]
         ),
     ]
 
@@ -58,11 +61,11 @@ def service_settings(tmp_path: Path, ami_port: int, db_url: str | None = None) -
     )
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
     """Await a condition without sleeping blindly: poll on the loop's own turns, bounded."""
 
     async def poll() -> None:
-        while not predicate():
+        while not predicate():  # noqa: ASYNC110 -- a condition of several parts, bounded below
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(poll(), timeout)
