@@ -222,21 +222,19 @@ class CallTracker:
     # ------------------------------------------------------------------ input
 
     def handle(self, msg: AmiMessage) -> None:
-        fields = msg.fields
-        if not fields or fields[0][0] != "Event":
+        # Look at the name first: most events are dropped here without splitting their lines.
+        if msg.kind != "event":
             return
-        name = fields[0][1]
-        if name == "VarSet":
-            # Drop the flood of queue/member variables before building any dict.
-            for key, value in fields:
-                if key == "Variable":
-                    if not value.startswith(HOTLINE_PREFIX) and value not in _CALL_VARS:
-                        return
-                    break
+        name = msg.name
         handler = self._handlers.get(name)
         if handler is None:
             return
-        headers = dict(fields)
+        if name == "VarSet":
+            # Drop the flood of queue/member variables before building any dict.
+            variable = msg.get("Variable") or ""
+            if not variable.startswith(HOTLINE_PREFIX) and variable not in _CALL_VARS:
+                return
+        headers = dict(msg.fields)
         stamp = headers.get("Timestamp")
         if stamp:
             try:

@@ -126,6 +126,23 @@ class FramedMessage(AmiMessage):
         value = (text if end < 0 else text[:end]).partition(":")[2]
         return value[1:] if value[:1] == " " else value
 
+    def get(self, key: str, default: str | None = None) -> str | None:
+        if self._parsed is not None:
+            return super().get(key, default)
+        # One header of an unsplit frame, read straight off the text: the tracker asks only
+        # for ``Variable`` of the VarSet flood and drops most of them right after.
+        text = self.text
+        if text.startswith(key + ":"):
+            start = len(key) + 1
+        else:
+            at = text.find("\r\n" + key + ":")
+            if at < 0:
+                return default
+            start = at + len(key) + 3
+        end = text.find("\r\n", start)
+        value = text[start:] if end < 0 else text[start:end]
+        return value[1:] if value[:1] == " " else value
+
     def __eq__(self, other: object) -> bool:
         # Same bytes, same message: no need to split either of them.
         if (
