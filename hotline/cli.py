@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import click
@@ -19,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "db": "hotline.commands.db:db",
     "asterisk-conf": "hotline.commands.asterisk_conf:asterisk_conf",
     "prompts": "hotline.commands.prompts:prompts",
+    "user": "hotline.commands.user:user",
 }
 
 
@@ -42,6 +44,11 @@ def cli() -> None:
 
 
 def main() -> None:
+    # Warnings (a skipped AMI frame, a garbage capture line…) go to stderr; `serve` raises the
+    # level with --log-level.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         cli(standalone_mode=True)
     except SettingsError as error:

@@ -51,5 +51,5 @@ async def run_service() -> None:
 )
 def serve(log_level: str) -> None:
     """Run the service against the Asterisk named in the settings."""
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(log_level)
     asyncio.run(run_service())
