@@ -77,6 +77,12 @@ class CallRecord:
     # True when the call was closed from queue_log after an AMI outage.
     recovered: bool = False
     vars: dict[str, str] = field(default_factory=dict)
+    # The IVR session's outcome, merged in by the tracker: the major-fault incident the caller
+    # was merged into (并单, the call was deflected), whether they asked to be called back,
+    # and the menu language they chose.
+    incident_id: str | None = None
+    callback_requested: bool = False
+    language: str | None = None
 
     @property
     def key(self) -> str:

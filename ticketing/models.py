@@ -1,4 +1,5 @@
-"""Tables of the ticket store: call records (登记单), tickets (工单), their history, KPI exclusions.
+"""Tables of the ticket store: call records (登记单), tickets (工单), their history, KPI exclusions,
+survey results, incidents (重大故障) and their reports, users and the access log.
 
 Calls and ticket events are append-only: nothing in this package deletes or rewrites them.
 Timestamps are stored in UTC; on SQLite (which has no time zone type) they are kept as naive
@@ -22,6 +23,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -60,6 +63,17 @@ TICKET_CATEGORIES: tuple[str, ...] = (
     "other",
 )
 URGENCIES: tuple[str, ...] = ("normal", "urgent")
+SURVEY_ANSWERS: tuple[str, ...] = ("satisfied", "basically_satisfied", "dissatisfied", "none")
+INCIDENT_STATUSES: tuple[str, ...] = ("active", "ended")
+USER_ROLES: tuple[str, ...] = (
+    "agent",
+    "supervisor",
+    "reviewer",
+    "unit",
+    "auditor",
+    "admin",
+    "wallboard",
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -127,6 +141,10 @@ class CallRecordRow(Base):
     transferred_to: Mapped[str | None] = mapped_column(String(255))
     recovered: Mapped[bool] = mapped_column(Boolean, default=False)
     vars: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    # The IVR session's outcome (migration 0002): rows stored before it read NULL / false.
+    incident_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    callback_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    language: Mapped[str | None] = mapped_column(String(16))
     # The instant that puts the call in a reporting period: queue entry, else the call's start
     # (else its end, else when it was stored). Kept as a column so period queries use an index.
     counted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -197,3 +215,87 @@ class KpiExclusionRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SurveyResultRow(Base):
+    """A caller's post-call survey answer; the first answer for a call wins, none is changed.
+
+    Kept apart from call_records because the answer arrives after the call ends, possibly
+    before the buffered writer has stored the call's record.
+    """
+
+    __tablename__ = "survey_results"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    linkedid: Mapped[str] = mapped_column(String(64), unique=True)
+    answer: Mapped[str] = mapped_column(String(32))  # one of SURVEY_ANSWERS
+    digit: Mapped[str | None] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IncidentRow(Base):
+    """A major fault (重大故障) the IVR announces; callers who report it are merged (并单)."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    prompt: Mapped[str] = mapped_column(String(255))
+    prefixes: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    districts: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    branch: Mapped[str | None] = mapped_column(String(64))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    expected_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # one of INCIDENT_STATUSES
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    merged_callers: Mapped[int] = mapped_column(Integer, default=0)
+    # The incident's one ticket, opened by its first report.
+    ticket_id: Mapped[int | None] = mapped_column(Identifier, ForeignKey("tickets.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IncidentReportRow(Base):
+    """One call merged into an incident; a call counts once per incident."""
+
+    __tablename__ = "incident_reports"
+    __table_args__ = (UniqueConstraint("incident_id", "linkedid"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(String(64), ForeignKey("incidents.id"))
+    linkedid: Mapped[str] = mapped_column(String(64))
+    caller_num: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UserRow(Base):
+    """A web user. The password hash is made and checked outside this package."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))  # one of USER_ROLES
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    unit: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccessLogRow(Base):
+    """Append-only audit trail: logins, playbacks, exports, user changes."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(128), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    remote: Mapped[str | None] = mapped_column(String(64))

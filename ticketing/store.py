@@ -4,6 +4,10 @@ Records come in as the JSON form of ``acd.records.CallRecord`` (``to_json()``): 
 does not import ``acd``; the field names are the contract. Saving is idempotent by the record's
 key ("uniqueid#leg"), so a replay after an AMI reconnect, a writer retry or a restart never
 duplicates a call, its ticket or its ticket's history.
+
+Also here, each with its own module for rows and checks: post-call survey answers
+(ticketing.surveys), major-fault incidents and merged callers (ticketing.incidents), web users
+and the access log (ticketing.users).
 """
 
 from __future__ import annotations
@@ -14,12 +18,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Insert, Table, func, select
+from sqlalchemy import Insert, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing import migrate
 from ticketing.engine import make_engine
+from ticketing.incidents import (
+    MERGED_EVENT,
+    category_of_incident,
+    incident_reports,
+    incident_row,
+    incident_view,
+    incidents,
+    updatable,
+)
 from ticketing.models import (
     TICKET_CATEGORIES,
     CallRecordRow,
@@ -27,6 +40,24 @@ from ticketing.models import (
     TicketCounterRow,
     TicketEventRow,
     TicketRow,
+)
+from ticketing.surveys import (
+    SURVEY_KEY,
+    check_answer,
+    insert_survey,
+    lock_survey_links,
+    survey_event,
+    survey_events_for_new_tickets,
+    survey_results,
+    ticket_of_call,
+)
+from ticketing.users import (
+    access_log_table,
+    access_view,
+    check_role,
+    check_username,
+    user_view,
+    users,
 )
 
 log = logging.getLogger(__name__)
@@ -63,6 +94,9 @@ RECORD_FIELDS: tuple[str, ...] = (
     "transferred_to",
     "recovered",
     "vars",
+    "incident_id",
+    "callback_requested",
+    "language",
     "key",
 )
 TIME_FIELDS: tuple[str, ...] = (
@@ -178,6 +212,9 @@ class TicketStore:
     async def save_calls(self, records: Sequence[Mapping[str, Any]]) -> int:
         """Store call records, each with its ticket and 'created' event, in one transaction.
 
+        A ticket opened for a call whose survey answer is already stored also gets its
+        'survey' event here.
+
         Records already stored (same key) are skipped; returns how many were new. A malformed
         record raises ValueError naming it, and nothing of the batch is stored.
         """
@@ -220,6 +257,7 @@ class TicketStore:
                 for row, number in zip(todo, numbers, strict=True)
             ]
             result = await connection.execute(self._insert_tickets, ticket_rows)
+            opened = [(int(ticket_id), str(linkedid)) for ticket_id, linkedid in result.all()]
             by_linkedid = {row["linkedid"]: row for row in ticket_rows}
             events = [
                 {
@@ -234,8 +272,9 @@ class TicketStore:
                         "category": by_linkedid[linkedid]["category"],
                     },
                 }
-                for ticket_id, linkedid in result.all()
+                for ticket_id, linkedid in opened
             ]
+            events += await survey_events_for_new_tickets(connection, dict(opened))
             if events:
                 await connection.execute(ticket_events.insert(), events)
 
@@ -308,15 +347,23 @@ class TicketStore:
     ) -> list[dict[str, Any]]:
         """Calls that entered a queue (or, never queued, started) in [start, end).
 
-        Each is a dict with the keys and value conventions of CallRecord.to_json().
+        Each is a dict with the keys and value conventions of CallRecord.to_json(), plus
+        ``survey``: the caller's post-call survey answer for the call, or None.
         """
-        query = select(calls).where(calls.c.counted_at >= start, calls.c.counted_at < end)
+        query = (
+            select(calls, survey_results.c.answer.label(SURVEY_KEY))
+            .outerjoin(survey_results, survey_results.c.linkedid == calls.c.linkedid)
+            .where(calls.c.counted_at >= start, calls.c.counted_at < end)
+        )
         if queue is not None:
             query = query.where(calls.c.queue == queue)
         query = query.order_by(calls.c.counted_at, calls.c.id)
         async with self._engine.connect() as connection:
             result = await connection.execute(query)
-            return [record_from_row(row._mapping) for row in result]
+            return [
+                {**record_from_row(row._mapping), SURVEY_KEY: row._mapping[SURVEY_KEY]}
+                for row in result
+            ]
 
     async def recent_tickets_for_caller(
         self, number: str, days: int = 30, *, now: datetime | None = None
@@ -352,6 +399,313 @@ class TicketStore:
                 }
                 for row in result
             ]
+
+    # -- post-call surveys ------------------------------------------------------------------
+
+    async def record_survey(
+        self, linkedid: str, answer: str, at: datetime, digit: str | None = None
+    ) -> bool:
+        """Store a call's survey answer; True if new, False if the call had one already.
+
+        ``answer`` is one of SURVEY_ANSWERS (ValueError otherwise). The call's ticket gets a
+        ``survey`` event now if it exists, else when save_calls opens it.
+        """
+        check_answer(answer, digit)
+        _require_aware(at, "at")
+        if not linkedid:
+            raise ValueError("a survey needs the call's linkedid")
+        async with self._engine.begin() as connection:
+            await lock_survey_links(connection)
+            if not await insert_survey(connection, linkedid, answer, at, digit):
+                return False
+            ticket_id = await ticket_of_call(connection, linkedid)
+            if ticket_id is not None:
+                event = survey_event(ticket_id, {"answer": answer, "digit": digit, "at": at})
+                await connection.execute(ticket_events.insert(), [event])
+        return True
+
+    # -- major-fault incidents (重大故障) and merged callers (并单) --------------------------
+
+    async def save_incident(self, data: Mapping[str, Any]) -> None:
+        """Create or update an incident from its JSON (Incident.to_json(); times ISO or aware).
+
+        On update the stored merged-caller count and ticket are kept.
+        """
+        row = incident_row(data)
+        now = datetime.now(UTC)
+        statement = (
+            self._insert(incidents)
+            .values(**row, ticket_id=None, created_at=now, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=["id"], set_={**updatable(row), "updated_at": now}
+            )
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def end_incident(self, incident_id: str, at: datetime) -> bool:
+        """Mark an active incident ended at ``at``; False if it was ended already.
+
+        KeyError for an unknown incident.
+        """
+        _require_aware(at, "at")
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(incidents)
+                .where(incidents.c.id == incident_id, incidents.c.status == "active")
+                .values(status="ended", ended_at=at, updated_at=datetime.now(UTC))
+            )
+            if result.rowcount:
+                return True
+            known = await connection.execute(
+                select(incidents.c.id).where(incidents.c.id == incident_id)
+            )
+            if known.scalar_one_or_none() is None:
+                raise KeyError(incident_id)
+            return False
+
+    async def incidents(self, active_only: bool = False) -> list[dict[str, Any]]:
+        """Incidents, most recent start first, each as Incident.to_json() plus ticket_number."""
+        query = select(incidents, tickets.c.number.label("ticket_number")).outerjoin(
+            tickets, tickets.c.id == incidents.c.ticket_id
+        )
+        if active_only:
+            query = query.where(incidents.c.status == "active")
+        query = query.order_by(incidents.c.start.desc(), incidents.c.id)
+        async with self._engine.connect() as connection:
+            result = await connection.execute(query)
+            return [incident_view(row._mapping, row.ticket_number) for row in result]
+
+    async def merge_incident_report(
+        self, incident_id: str, linkedid: str, caller_num: str | None, at: datetime
+    ) -> dict[str, Any]:
+        """Merge a caller's report into the incident (并单); idempotent per (incident, call).
+
+        The first report opens the incident's ticket; every new report adds a ``merged``
+        event to it. Returns {incident_id, ticket_number, merged_callers, new}. KeyError for an
+        unknown incident.
+        """
+        _require_aware(at, "at")
+        if not linkedid:
+            raise ValueError("a report needs the call's linkedid")
+        now = datetime.now(UTC)
+        async with self._engine.begin() as connection:
+            # Writing first locks the incident row (PostgreSQL) or the database (SQLite), so
+            # concurrent first reports cannot open two tickets.
+            touched = await connection.execute(
+                update(incidents)
+                .where(incidents.c.id == incident_id)
+                .values(updated_at=incidents.c.updated_at)
+            )
+            if not touched.rowcount:
+                raise KeyError(incident_id)
+            inserted = await connection.execute(
+                self._insert(incident_reports)
+                .values(incident_id=incident_id, linkedid=linkedid, caller_num=caller_num, at=at)
+                .on_conflict_do_nothing(index_elements=["incident_id", "linkedid"])
+                .returning(incident_reports.c.id)
+            )
+            new = inserted.scalar_one_or_none() is not None
+            incident = (
+                (await connection.execute(select(incidents).where(incidents.c.id == incident_id)))
+                .one()
+                ._mapping
+            )
+            ticket_id = incident["ticket_id"]
+            merged = int(incident["merged_callers"])
+            if new:
+                if ticket_id is None:
+                    ticket_id = await self._open_incident_ticket(connection, incident, at, now)
+                merged += 1
+                await connection.execute(
+                    update(incidents)
+                    .where(incidents.c.id == incident_id)
+                    .values(merged_callers=merged, ticket_id=ticket_id, updated_at=now)
+                )
+                await connection.execute(
+                    ticket_events.insert(),
+                    [
+                        {
+                            "ticket_id": ticket_id,
+                            "at": at,
+                            "kind": MERGED_EVENT,
+                            "actor": SYSTEM_ACTOR,
+                            "data": {
+                                "incident_id": incident_id,
+                                "linkedid": linkedid,
+                                "caller_num": caller_num,
+                                "at": at.astimezone(UTC).isoformat(),
+                                "merged_callers": merged,
+                            },
+                        }
+                    ],
+                )
+            number = None
+            if ticket_id is not None:
+                number = (
+                    await connection.execute(
+                        select(tickets.c.number).where(tickets.c.id == ticket_id)
+                    )
+                ).scalar_one()
+        return {
+            "incident_id": incident_id,
+            "ticket_number": number,
+            "merged_callers": merged,
+            "new": new,
+        }
+
+    async def _open_incident_ticket(
+        self, connection: AsyncConnection, incident: Mapping[Any, Any], at: datetime, now: datetime
+    ) -> int:
+        [number] = await self._allocate_numbers(connection, [{"counted_at": at}])
+        category = category_of_incident(incident["branch"], self._categories)
+        result = await connection.execute(
+            tickets.insert()
+            .values(
+                number=number,
+                call_key=None,
+                linkedid=None,
+                caller_number=None,
+                caller_name=None,
+                category=category,
+                status="registered",
+                urgency="urgent",
+                district=None,
+                subject=incident["title"][:255],
+                content=incident["text"],
+                handling_unit=None,
+                due_at=None,
+                created_at=at,
+                updated_at=now,
+                version=1,
+            )
+            .returning(tickets.c.id)
+        )
+        ticket_id = int(result.scalar_one())
+        created = {
+            "number": number,
+            "call_key": None,
+            "status": "registered",
+            "category": category,
+            "incident_id": incident["id"],
+        }
+        await connection.execute(
+            ticket_events.insert(),
+            [{"ticket_id": ticket_id, "at": at, "kind": "created", "actor": SYSTEM_ACTOR,
+              "data": created}],
+        )  # fmt: skip
+        return ticket_id
+
+    # -- users and the access log -----------------------------------------------------------
+
+    async def add_user(
+        self,
+        username: str,
+        display_name: str,
+        role: str,
+        password_hash: str,
+        unit: str | None = None,
+    ) -> int:
+        """Create a user; returns its id. ValueError on a duplicate username or unknown role."""
+        check_username(username)
+        check_role(role)
+        if not password_hash:
+            raise ValueError("a user needs a password hash")
+        now = datetime.now(UTC)
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                self._insert(users)
+                .values(
+                    username=username,
+                    display_name=display_name,
+                    role=role,
+                    password_hash=password_hash,
+                    active=True,
+                    unit=unit,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["username"])
+                .returning(users.c.id)
+            )
+            user_id = result.scalar_one_or_none()
+        if user_id is None:
+            raise ValueError(f"user {username!r} exists already")
+        return int(user_id)
+
+    async def get_user(self, username: str) -> dict[str, Any] | None:
+        """The user with its password_hash, role and active flag; None if there is none."""
+        async with self._engine.connect() as connection:
+            result = await connection.execute(select(users).where(users.c.username == username))
+            row = result.one_or_none()
+        return None if row is None else user_view(row._mapping, with_hash=True)
+
+    async def set_password_hash(self, username: str, password_hash: str) -> None:
+        """Replace a user's password hash; KeyError for an unknown user."""
+        if not password_hash:
+            raise ValueError("a user needs a password hash")
+        await self._update_user(username, password_hash=password_hash)
+
+    async def set_active(self, username: str, active: bool) -> None:
+        """Enable or disable a user's login; KeyError for an unknown user."""
+        await self._update_user(username, active=bool(active))
+
+    async def _update_user(self, username: str, **values: Any) -> None:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(users)
+                .where(users.c.username == username)
+                .values(**values, updated_at=datetime.now(UTC))
+            )
+            if not result.rowcount:
+                raise KeyError(username)
+
+    async def list_users(self) -> list[dict[str, Any]]:
+        """Every user by username, without password hashes."""
+        async with self._engine.connect() as connection:
+            result = await connection.execute(select(users).order_by(users.c.username))
+            return [user_view(row._mapping, with_hash=False) for row in result]
+
+    async def log_access(
+        self,
+        actor: str,
+        role: str,
+        action: str,
+        target: str | None,
+        detail: Mapping[str, Any] | None = None,
+        remote: str | None = None,
+    ) -> None:
+        """Append one entry to the access log (login, playback, export, …)."""
+        if not actor or not action:
+            raise ValueError("an access log entry needs an actor and an action")
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                access_log_table.insert().values(
+                    at=datetime.now(UTC),
+                    actor=actor[:128],
+                    role=role[:32],
+                    action=action[:64],
+                    target=target,
+                    detail=dict(detail or {}),
+                    remote=None if remote is None else remote[:64],
+                )
+            )
+
+    async def access_log(
+        self, since: datetime | None = None, actor: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Access log entries, newest first, optionally from ``since`` on and by one actor."""
+        query = select(access_log_table)
+        if since is not None:
+            _require_aware(since, "since")
+            query = query.where(access_log_table.c.at >= since)
+        if actor is not None:
+            query = query.where(access_log_table.c.actor == actor)
+        query = query.order_by(access_log_table.c.at.desc(), access_log_table.c.id.desc())
+        query = query.limit(max(0, limit))
+        async with self._engine.connect() as connection:
+            result = await connection.execute(query)
+            return [access_view(row._mapping) for row in result]
 
     # -- KPI exclusion windows -------------------------------------------------------------
 
@@ -422,6 +776,8 @@ def call_row(record: Mapping[str, Any], stored_at: datetime) -> dict[str, Any]:
             "recording",
             "spied_by",
             "transferred_to",
+            "incident_id",
+            "language",
         ):
             row[name] = _text(record, name)
         for name in _INT_FIELDS:
@@ -436,6 +792,12 @@ def call_row(record: Mapping[str, Any], stored_at: datetime) -> dict[str, Any]:
             raise ValueError(f"vars must be an object, got {variables!r}")
         row["vars"] = {str(name): str(value) for name, value in variables.items()}
         row["recovered"] = bool(record.get("recovered", False))
+        callback = record.get("callback_requested", False)
+        if callback is None:
+            callback = False
+        if not isinstance(callback, bool):
+            raise ValueError(f"callback_requested must be true or false, got {callback!r}")
+        row["callback_requested"] = callback
         for name in TIME_FIELDS:
             row[name] = _instant(record, name)
         _check_lengths(row)
@@ -458,6 +820,7 @@ def record_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     record["ring_no_answer"] = list(record["ring_no_answer"] or [])
     record["vars"] = dict(record["vars"] or {})
     record["recovered"] = bool(record["recovered"])
+    record["callback_requested"] = bool(record["callback_requested"])
     return record
 
 

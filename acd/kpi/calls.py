@@ -40,6 +40,16 @@ class Call:
         return queue_legs[-1].outcome if queue_legs else "ivr_hangup"
 
     @property
+    def survey(self) -> str | None:
+        """The call's survey answer: the first any of its legs carries."""
+        return next((leg.survey for leg in self.legs if leg.survey is not None), None)
+
+    @property
+    def deflected(self) -> bool:
+        """The caller was merged into a major-fault incident on any leg."""
+        return any(leg.incident_id is not None for leg in self.legs)
+
+    @property
     def wait_s(self) -> float | None:
         """Wait until the first answer; for an unanswered call, the wait in its last queue."""
         answer = self.first_answer

@@ -12,6 +12,11 @@ Definitions (domain.md, KPI section):
 - abandon rate: (abandoned − short abandons) ÷ offered.
 - ASA: Σ queue wait of answered ÷ answered. AHT: Σ(talk + wrap-up) over agent handlings ÷
   answered. Longest wait: max queue wait of offered.
+- satisfaction 满意率: (satisfied + basically satisfied) ÷ rated, from the post-call survey;
+  rated = answers other than "none" (heard the survey, pressed nothing), which are counted
+  apart. Hotline-wide a call's answer counts once; per queue and per agent it counts on every
+  leg an agent answered (the caller rates the whole call).
+- deflected 重大故障并单: calls whose caller was merged into a major-fault incident.
 A rate whose denominator is 0 has the value None, never 0 % or 100 %.
 """
 
@@ -243,6 +248,49 @@ def _times(b: _Builder, wait_of: str) -> None:
     )
 
 
+def _satisfaction(b: _Builder) -> None:
+    t = b.t
+    b.rate(
+        "satisfaction",
+        "caller satisfaction",
+        "满意率",
+        t.satisfied + t.basically_satisfied,
+        t.rated,
+        "(satisfied + basically satisfied) ÷ rated surveys",
+    )
+    b.count(
+        "surveys_rated",
+        "surveys rated",
+        "参评数",
+        t.rated,
+        "post-call surveys answered satisfied, basically satisfied or dissatisfied",
+    )
+    b.count(
+        "dissatisfied",
+        "dissatisfied",
+        "不满意",
+        t.dissatisfied,
+        "post-call surveys answered dissatisfied",
+    )
+    b.count(
+        "surveys_unrated",
+        "surveys without a rating",
+        "未评价",
+        t.survey_none,
+        "post-call surveys heard without a rating (not in the satisfaction rate)",
+    )
+
+
+def _deflected(b: _Builder) -> None:
+    b.count(
+        "deflected",
+        "deflected to an incident",
+        "重大故障并单",
+        b.t.deflected,
+        f"{b.noun} whose caller was merged into a major-fault incident report",
+    )
+
+
 def figures(tally: Tally, params: KpiParams, scope: Scope = "calls") -> dict[str, Figure]:
     """The figures of one bucket, keyed by name, in display order."""
     b = _Builder(tally, params, scope)
@@ -258,6 +306,7 @@ def figures(tally: Tally, params: KpiParams, scope: Scope = "calls") -> dict[str
             tally.ring_no_answer,
             "rings this agent let time out (RINGNOANSWER)",
         )
+        _satisfaction(b)
         return b.out
     _volume(b)
     _answer_quality(b)
@@ -278,6 +327,8 @@ def figures(tally: Tally, params: KpiParams, scope: Scope = "calls") -> dict[str
         tally.ring_no_answer,
         "agent rings that timed out (RINGNOANSWER)",
     )
+    _satisfaction(b)
+    _deflected(b)
     return b.out
 
 

@@ -15,6 +15,9 @@ QUEUE_OUTCOMES = frozenset({"answered", "abandoned", "timeout", "joinempty", "tr
 # "transferred" is a leg an agent answered and then moved to another queue.
 ANSWERED_OUTCOMES = frozenset({"answered", "transferred"})
 OUTCOMES = QUEUE_OUTCOMES | {"ivr_hangup"}
+# The post-call survey answers a record's ``survey`` key may carry; "none" = heard the survey,
+# pressed nothing (counted apart, not as rated).
+SURVEY_ANSWERS = ("satisfied", "basically_satisfied", "dissatisfied", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,11 @@ class Leg:
     talk_s: float | None
     answered_by: str | None
     ring_no_answer: tuple[str, ...]
+    # The call's post-call survey answer (every leg of a call carries the same), if any.
+    survey: str | None = None
+    # Set when the caller was merged into a major-fault incident (a deflected call).
+    incident_id: str | None = None
+    linkedid: str | None = None
 
     @property
     def in_queue(self) -> bool:
@@ -132,6 +140,9 @@ def parse_leg(record: Any, fallback_id: str) -> Leg:
             talk_s = _elapsed(record, "answered_at", "ended_at")
         if talk_s is None:
             raise BadRecord(f"outcome {outcome} without talk_s")
+    survey = record.get("survey")
+    if survey is not None and survey not in SURVEY_ANSWERS:
+        raise BadRecord(f"unknown survey answer {survey!r}")
     rings = record.get("ring_no_answer") or []
     if not isinstance(rings, list | tuple) or not all(isinstance(r, str) for r in rings):
         raise BadRecord(f"ring_no_answer is not a list of names: {rings!r}")
@@ -145,6 +156,9 @@ def parse_leg(record: Any, fallback_id: str) -> Leg:
         talk_s=talk_s,
         answered_by=_text(record, "answered_by") if outcome in ANSWERED_OUTCOMES else None,
         ring_no_answer=tuple(rings),
+        survey=survey,
+        incident_id=_text(record, "incident_id"),
+        linkedid=_text(record, "linkedid"),
     )
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from acd.kpi.book import KpiBook
 from acd.kpi.calls import leg_identity
 from acd.kpi.figures import figures_json
-from acd.kpi.legs import BadRecord, Leg, Rejected, parse_leg
+from acd.kpi.legs import SURVEY_ANSWERS, BadRecord, Leg, Rejected, parse_leg
 from acd.kpi.params import KpiParams
 from acd.kpi.report import DUPLICATE, Exclusions, KpiReport, reject, report_from_book
 from acd.kpi.windows import Instant, day_key, excluded_by, exclusion_windows
@@ -54,6 +55,10 @@ class LiveKpi:
         self._rejected: list[Rejected] = []
         self._legs: list[Leg] = []  # today's legs, kept so new exclusion windows can apply
         self._seen: set[tuple[object, ...]] = set()
+        # Survey answers by linkedid, applied to the call's legs (also ones still to come).
+        self._surveys: dict[str, str] = {}
+        # Answers for no call: counted hotline-wide and on the day only.
+        self._unattributed: list[str] = []
         self._rebuild()
 
     def _roll(self, day: str) -> None:
@@ -67,6 +72,8 @@ class LiveKpi:
         self._excluded_calls: set[str] = set()
         for leg in self._legs:
             self._count(leg)
+        for answer in self._unattributed:
+            self._book.add_unattributed_survey(answer, self._day)
 
     def set_exclusions(self, exclusions: Iterable[tuple[Instant, Instant, str]]) -> None:
         """Replace the exclusion windows (a supervisor flagged one) and recount today."""
@@ -97,7 +104,32 @@ class LiveKpi:
         self._legs.append(leg)
         return self._count(leg)
 
+    def add_survey(self, answer: str, linkedid: str | None = None) -> bool:
+        """Count a post-call survey answer (it arrives after the call's record).
+
+        With the call's ``linkedid`` the answer counts for that call — its queue, agents, hour
+        and day, as compute() counts a record carrying ``survey`` — once the call's record is
+        (or later gets) counted today; a call's first answer wins. Without a linkedid it counts
+        hotline-wide and for today only. False if it was not counted now.
+        """
+        if answer not in SURVEY_ANSWERS:
+            raise ValueError(f"unknown survey answer {answer!r}")
+        self._roll(day_key(self._clock(), self._zone))
+        if linkedid is None:
+            self._unattributed.append(answer)
+            self._book.add_unattributed_survey(answer, self._day)
+            return True
+        call_id = self._book.call_of(linkedid)
+        # A record may have carried the call's answer already (reloaded from the store).
+        known = None if call_id is None else self._book.survey_of(call_id)
+        answer = self._surveys.setdefault(linkedid, known or answer)
+        if call_id is None or call_id in self._excluded_calls:
+            return False
+        return self._book.set_survey(call_id, answer)
+
     def _count(self, leg: Leg) -> bool:
+        if leg.survey is None and leg.linkedid in self._surveys:
+            leg = replace(leg, survey=self._surveys[leg.linkedid])
         if leg.call_id in self._excluded_calls:
             self._excluded.legs += 1
             return False

@@ -26,6 +26,11 @@ _COUNTS = (
     "transfers",
     "handlings",
     "ring_no_answer",
+    "satisfied",
+    "basically_satisfied",
+    "dissatisfied",
+    "survey_none",
+    "deflected",
 )
 
 
@@ -44,6 +49,13 @@ class Tally:
     # Agent handlings: one per answered leg (a transferred call has two).
     handlings: int = 0
     ring_no_answer: int = 0
+    # Post-call survey answers; survey_none = heard the survey, gave no rating.
+    satisfied: int = 0
+    basically_satisfied: int = 0
+    dissatisfied: int = 0
+    survey_none: int = 0
+    # Calls (or legs) whose caller was merged into a major-fault incident (并单).
+    deflected: int = 0
     answered_wait_s: float = 0.0
     talk_s: float = 0.0
     # Multiset of queue waits, so the longest wait survives subtraction.
@@ -58,6 +70,10 @@ class Tally:
             self.waits[wait] += sign * n
             if self.waits[wait] == 0:
                 del self.waits[wait]
+
+    @property
+    def rated(self) -> int:
+        return self.satisfied + self.basically_satisfied + self.dissatisfied
 
     @property
     def longest_wait_s(self) -> float | None:
@@ -82,6 +98,20 @@ def _queue_result(tally: Tally, outcome: str, wait_s: float, params: KpiParams) 
         tally.join_rejections = 1
 
 
+def survey_tally(answer: str) -> Tally:
+    """One survey answer as counts (SURVEY_ANSWERS names them)."""
+    tally = Tally()
+    _count_survey(tally, answer)
+    return tally
+
+
+def _count_survey(tally: Tally, answer: str | None) -> None:
+    if answer is None:
+        return
+    name = "survey_none" if answer == "none" else answer
+    setattr(tally, name, getattr(tally, name) + 1)
+
+
 def _answered(tally: Tally, wait_s: float, params: KpiParams) -> None:
     tally.answered = 1
     tally.answered_within = int(wait_s <= params.answer_threshold_s)
@@ -91,6 +121,7 @@ def _answered(tally: Tally, wait_s: float, params: KpiParams) -> None:
 def leg_tally(leg: Leg, params: KpiParams) -> Tally:
     """A leg's contribution to per-queue and per-agent figures."""
     tally = Tally(units=1, ring_no_answer=len(leg.ring_no_answer))
+    tally.deflected = int(leg.incident_id is not None)
     if not leg.in_queue:
         tally.ivr_hangups = 1
         return tally
@@ -102,12 +133,15 @@ def leg_tally(leg: Leg, params: KpiParams) -> Tally:
         tally.handlings = 1
         tally.talk_s = leg.talk_s
         tally.transfers = int(leg.outcome == "transferred")
+        # The caller rates the whole call: every queue and agent that answered it is credited.
+        _count_survey(tally, leg.survey)
     return tally
 
 
 def call_tally(call: Call, params: KpiParams) -> Tally:
     """A call's contribution to hotline-wide, hourly and daily figures: the call counts once."""
-    tally = Tally(units=1)
+    tally = Tally(units=1, deflected=int(call.deflected))
+    _count_survey(tally, call.survey)
     outcome, wait_s = call.outcome, call.wait_s
     if outcome == "ivr_hangup" or wait_s is None:
         tally.ivr_hangups = 1
@@ -131,6 +165,7 @@ def agent_tallies(leg: Leg, params: KpiParams) -> dict[str, Tally]:
     if leg.answered and leg.answered_by is not None:
         handled = leg_tally(leg, params)
         handled.ring_no_answer = 0  # the rings belong to the agents that let it ring
+        handled.deflected = 0
         result[leg.answered_by] = handled
     for name in leg.ring_no_answer:
         result.setdefault(name, Tally()).ring_no_answer += 1

@@ -37,6 +37,11 @@ def test_counts() -> None:
         "ivr_hangups": 1,
         "transfers": 0,
         "ring_no_answer": 2,
+        # No surveys, no incident reports that day.
+        "surveys_rated": 0,
+        "dissatisfied": 0,
+        "surveys_unrated": 0,
+        "deflected": 0,
     }
 
 

@@ -78,7 +78,9 @@ def _env_from(lines: list[tuple[str, str]]) -> dict[str, str]:
     return env
 
 
-SPEED = 200.0  # 1 simulated second = 5 ms
+# Compressed time, with margins of ~50 ms real time around each hang-up: a loaded CI
+# machine must not move a hang-up into the next command (the transcript would change).
+SPEED = 10.0  # 1 simulated second = 100 ms
 
 
 @pytest.mark.parametrize(("capture", "session", "phone"), [

@@ -1,0 +1,137 @@
+"""Major-fault incidents (重大故障) in the ticket store: rows, parsing and the JSON view.
+
+The incident JSON is the one ``ivr.incidents.Incident.to_json()`` produces (this package does
+not import ``ivr``): id, title, text, prompt, start, expected_end, prefixes, districts, branch,
+status, ended_at, merged_callers. The store adds ``ticket_number``: the incident's one ticket,
+opened by its first report; every merged call adds a ``merged`` (并单) event to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table
+
+from ticketing.models import (
+    INCIDENT_STATUSES,
+    TICKET_CATEGORIES,
+    IncidentReportRow,
+    IncidentRow,
+)
+
+incidents = cast(Table, IncidentRow.__table__)
+incident_reports = cast(Table, IncidentReportRow.__table__)
+
+MERGED_EVENT = "merged"
+DEFAULT_INCIDENT_CATEGORY = "help"
+# What save_incident may change on an incident stored already. merged_callers and the ticket
+# are the store's own count and link, never taken from the caller's copy.
+_UPDATABLE = (
+    "title",
+    "text",
+    "prompt",
+    "prefixes",
+    "districts",
+    "branch",
+    "start",
+    "expected_end",
+    "status",
+    "ended_at",
+)
+
+
+def incident_row(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The incidents row for an incident's JSON (ISO strings or aware datetimes)."""
+    if not isinstance(data, Mapping):
+        raise ValueError("an incident must be an object")
+    problems: list[str] = []
+    row: dict[str, Any] = {}
+    for name, limit in (("id", 64), ("title", 255), ("text", None), ("prompt", 255)):
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{name}: must be a non-empty string")
+        elif limit is not None and len(value) > limit:
+            problems.append(f"{name}: longer than {limit} characters")
+        else:
+            row[name] = value.strip()
+    branch = data.get("branch")
+    if branch is not None and (not isinstance(branch, str) or len(branch) > 64):
+        problems.append("branch: must be a string of at most 64 characters or null")
+    row["branch"] = branch or None
+    for name in ("prefixes", "districts"):
+        value = data.get(name) or []
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            problems.append(f"{name}: must be a list of strings")
+        else:
+            row[name] = list(value)
+    for name, required in (("start", True), ("expected_end", False), ("ended_at", False)):
+        try:
+            row[name] = _moment(data.get(name), required)
+        except ValueError as error:
+            problems.append(f"{name}: {error}")
+    status = data.get("status", "active")
+    if status not in INCIDENT_STATUSES:
+        problems.append(f"status: must be one of {', '.join(INCIDENT_STATUSES)}")
+    row["status"] = status
+    merged = data.get("merged_callers", 0)
+    if isinstance(merged, bool) or not isinstance(merged, int) or merged < 0:
+        problems.append("merged_callers: must be an integer ≥ 0")
+    row["merged_callers"] = merged
+    if problems:
+        raise ValueError(f"invalid incident {data.get('id')!r}: " + "; ".join(problems))
+    return row
+
+
+def updatable(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: row[name] for name in _UPDATABLE}
+
+
+def incident_view(row: Mapping[Any, Any], ticket_number: str | None) -> dict[str, Any]:
+    """Incident.to_json()'s shape, plus the number of the incident's ticket."""
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "text": row["text"],
+        "prompt": row["prompt"],
+        "start": row["start"].isoformat(),
+        "expected_end": _iso(row["expected_end"]),
+        "prefixes": list(row["prefixes"] or []),
+        "districts": list(row["districts"] or []),
+        "branch": row["branch"],
+        "status": row["status"],
+        "ended_at": _iso(row["ended_at"]),
+        "merged_callers": int(row["merged_callers"]),
+        "ticket_number": ticket_number,
+    }
+
+
+def category_of_incident(branch: str | None, categories: Mapping[str, str]) -> str:
+    """The ticket category: the menu branch if it names one (or maps to one), else help."""
+    if branch in TICKET_CATEGORIES:
+        return str(branch)
+    if branch is not None and branch in categories:
+        return categories[branch]
+    return DEFAULT_INCIDENT_CATEGORY
+
+
+def _moment(value: Any, required: bool) -> datetime | None:
+    if value is None:
+        if required:
+            raise ValueError("required")
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 time: {value!r}") from None
+    if not isinstance(value, datetime):
+        raise ValueError(f"not a time: {value!r}")
+    if value.tzinfo is None:
+        raise ValueError("needs a time zone (e.g. +08:00 or Z)")
+    return value
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
