@@ -85,6 +85,25 @@ class AsteriskSettings(Section):
 class WebSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    # Signs session cookies; from the settings file or HOTLINE_WEB__SESSION_SECRET, never the
+    # repo. Empty: a random one per process (everyone logs in again after a restart).
+    session_secret: SecretStr = SecretStr("")
+    # True behind HTTPS: browsers then send the session cookie over HTTPS only.
+    cookie_secure: bool = False
+    session_max_age_s: int = Field(12 * 3600, ge=60)
+    kiosk_max_age_s: int = Field(30 * 24 * 3600, ge=60)
+    # Failed logins per username and address before a lock-out of login_lockout_s seconds.
+    login_max_failures: int = Field(5, ge=1)
+    login_lockout_s: int = Field(900, ge=1)
+    # How people reach the web app (printed in kiosk URLs); None: http://host:port.
+    public_url: str | None = None
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if 0 < len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (or empty for a random one)")
+        return value
 
 
 class MqttSettings(Section):
@@ -97,6 +116,8 @@ class MqttSettings(Section):
 
 
 class IvrSettings(Section):
+    # The service runs the FastAGI IVR itself (off: another process serves ivr.host/port).
+    enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(4573, ge=0, le=65535)
     menu_file: Path | None = None
@@ -232,7 +253,9 @@ def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
     name = ".".join(str(part) for part in first["loc"]) or "settings"
     value = first.get("input")
-    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    # Never echo a secret into a terminal or a log.
+    hidden = isinstance(value, dict) or any(w in name for w in ("secret", "password"))
+    shown = "" if hidden else f" (got {value!r})"
     more = len(error.errors()) - 1
     tail = f"; and {more} more" if more else ""
     return f"setting {name}: {first['msg']}{shown}{tail}"

@@ -1,6 +1,8 @@
-"""The web application: the wallboard page, its JSON, its WebSocket, and /healthz.
+"""The web application: the wallboard page, its JSON, its WebSocket, /healthz, the login
+pages and the JSON service API.
 
-Read-only and without login for now: nothing here shows a caller's number unmasked.
+Every route is guarded by hotline/web/auth.py against the role table in
+hotline/web/auth_table.py; nothing here shows a caller's number unmasked.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import asyncio
 import functools
 import json
 import logging
+import re
+import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from pathlib import Path
@@ -16,10 +20,26 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from acd.kpi import KpiParams
+from hotline.settings import KpiSettings, Settings, WebSettings
+from hotline.web.api_audit import add_audit_routes
+from hotline.web.api_incidents import INCIDENTS, IncidentSink, add_incident_routes
+from hotline.web.api_kpi import KPI_PARAMS, WEB_STORE, add_kpi_routes
+from hotline.web.auth import AUTH, Auth, add_auth_routes, guard
+from hotline.web.auth_sessions import LoginThrottle, SessionCodec
+from hotline.web.auth_store import WebStore
 from hotline.web.push import WallboardPusher
-from hotline.web.wallboard import LiveView, build_snapshot
+from hotline.web.wallboard import LiveView, build_snapshot, mask_callers, mask_number
 
-__all__ = ["PUSHER", "HealthCheck", "LiveView", "create_app", "health_report"]
+__all__ = [
+    "PUSHER",
+    "HealthCheck",
+    "IncidentSink",
+    "LiveView",
+    "WebStore",
+    "create_app",
+    "health_report",
+]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +64,23 @@ def health_report(health: HealthCheck) -> tuple[bool, dict[str, Any]]:
         for name, info in components.items()
         if not (isinstance(info, dict) and info.get("ok") is True)
     }
-    return not degraded, {"ok": not degraded, "degraded": degraded, "components": components}
+    # /healthz is public: whatever a component reports (an error text quoting a caller ID…),
+    # no phone number leaves unmasked.
+    body = {"ok": not degraded, "degraded": degraded, "components": components}
+    return not degraded, _scrub(mask_callers(body))
+
+
+_LONG_NUMBER = re.compile(r"\+?\d{7,}")
+
+
+def _scrub(data: Any) -> Any:
+    if isinstance(data, str):
+        return _LONG_NUMBER.sub(lambda found: mask_number(found.group()), data)
+    if isinstance(data, dict):
+        return {key: _scrub(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_scrub(item) for item in data]
+    return data
 
 
 # Live views and health checks may hand over datetimes or Decimals: show them, don't fail.
@@ -64,7 +100,11 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if healthy else 503, dumps=_dumps)
 
 
-async def _websocket(request: web.Request) -> web.WebSocketResponse:
+async def _websocket(request: web.Request) -> web.StreamResponse:
+    # Browsers send cookies with cross-site WebSocket handshakes too: accept only our pages.
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.partition("://")[2] != request.host:
+        return web.json_response({"error": "cross-origin WebSocket refused"}, status=403)
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
     pusher = request.app[PUSHER]
@@ -96,9 +136,36 @@ def create_app(
     health: HealthCheck,
     *,
     push_interval: float = 0.5,
+    store: WebStore | None = None,
+    incidents: IncidentSink | None = None,
+    settings: Settings | None = None,
+    session_secret: str | None = None,
 ) -> web.Application:
-    """The aiohttp application. ``app[PUSHER].poke`` may be subscribed to bus events."""
-    app = web.Application()
+    """The aiohttp application. ``app[PUSHER].poke`` may be subscribed to bus events.
+
+    Without ``store`` nobody can log in (only the public routes answer); without
+    ``incidents`` the incident routes answer 503. ``session_secret`` overrides
+    ``settings.web.session_secret``; when both are empty a random one is made per process.
+    """
+    web_settings = settings.web if settings is not None else WebSettings()
+    kpi_settings = settings.kpi if settings is not None else KpiSettings()
+    secret = session_secret or web_settings.session_secret.get_secret_value()
+    if not secret:
+        if store is not None:
+            log.warning("web.session_secret is not set: sessions end when the process does")
+        secret = secrets.token_urlsafe(32)
+    app = web.Application(middlewares=[guard])
+    app[AUTH] = Auth(
+        store,
+        SessionCodec(secret, web_settings.session_max_age_s, web_settings.kiosk_max_age_s),
+        LoginThrottle(web_settings.login_max_failures, web_settings.login_lockout_s),
+        cookie_secure=web_settings.cookie_secure,
+    )
+    app[KPI_PARAMS] = KpiParams.from_settings(kpi_settings)
+    if store is not None:
+        app[WEB_STORE] = store
+    if incidents is not None:
+        app[INCIDENTS] = incidents
     app[_LIVE] = live
     app[_HEALTH] = health
     app[PUSHER] = WallboardPusher(lambda: build_snapshot(live), interval=push_interval)
@@ -106,6 +173,10 @@ def create_app(
     app.router.add_get("/api/wallboard", _api_wallboard)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/ws", _websocket)
+    add_auth_routes(app)
+    add_incident_routes(app)
+    add_kpi_routes(app)
+    add_audit_routes(app)
     app.router.add_static("/static/", STATIC, name="static")
     app.cleanup_ctx.append(_run_pusher)
     app.on_shutdown.append(_close_screens)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,16 +12,20 @@ import pytest
 from aiohttp import web
 
 from hotline.web.app import create_app
+from hotline.web.auth_accounts import create_kiosk
+from tests.web.auth_helpers import PASSWORD, add_password_user
 from tests.web.fake_live import CALLER, MASKED, FakeLive
+from ticketing.store import TicketStore
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
 
 
 @pytest.fixture
-async def served() -> AsyncIterator[tuple[str, FakeLive]]:
+async def served(store: TicketStore) -> AsyncIterator[tuple[str, FakeLive]]:
     live = FakeLive()
-    app = create_app(live, lambda: {"ami": {"ok": True}}, push_interval=0.1)
+    await add_password_user(store, "wang", "supervisor")
+    app = create_app(live, lambda: {"ami": {"ok": True}}, push_interval=0.1, store=store)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -43,7 +48,14 @@ async def test_wallboard_renders_live_in_chromium(
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
 
+    # Not logged in: the wallboard sends the browser to the login page, which brings it back.
     await page.goto(url + "/")
+    await page.wait_for_url(re.compile(r"/login\?next=(/|%2F)$"), timeout=10_000)
+    assert "用户名" in await page.locator("form").inner_text()
+    await page.fill("#username", "wang")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(url + "/", timeout=10_000)
     # Rendered from the WebSocket push, not from a poll.
     await page.wait_for_selector("body[data-source='ws']", timeout=10_000)
     await page.wait_for_selector("[data-queue='consult'] .queue-name", timeout=5_000)
@@ -77,13 +89,16 @@ async def test_wallboard_renders_live_in_chromium(
 
 
 async def test_wallboard_falls_back_to_polling_without_websocket(
-    served: tuple[str, FakeLive], chromium: BrowserContext
+    served: tuple[str, FakeLive], chromium: BrowserContext, store: TicketStore
 ) -> None:
     url, _ = served
     page = await chromium.new_page()
     # As behind a proxy that refuses WebSocket upgrades.
     await page.add_init_script("delete window.WebSocket;")
-    await page.goto(url + "/")
+    # A wall screen: the kiosk link logs it in and shows the wallboard.
+    token = await create_kiosk(store, "hall screen")
+    await page.goto(f"{url}/kiosk?token={token}")
+    await page.wait_for_url(url + "/", timeout=10_000)
     await page.wait_for_selector("body[data-source='poll']", timeout=10_000)
     assert await page.locator("#link").inner_text() == "轮询 polling"
     assert await page.locator(".queue-name").count() == 2

@@ -3,24 +3,45 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import pytest
 from aiohttp import WSMsgType
+from aiohttp.test_utils import TestClient
 from rich.console import Console
 
 from hotline.progress import render_progress
 from hotline.web.app import PUSHER, create_app
 from hotline.web.app import STATIC as STATIC_DIR
 from hotline.web.wallboard import build_snapshot, mask_callers, mask_number
+from tests.web.auth_helpers import kiosk_login
 from tests.web.fake_live import CALLER, MASKED, FakeLive
+from ticketing.store import TicketStore
 
 ALL_OK: dict[str, Any] = {"ami": {"ok": True}, "database": {"ok": True}, "mqtt": {"ok": True}}
 
 
 def healthy() -> dict[str, Any]:
     return ALL_OK
+
+
+SignedIn = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+@pytest.fixture
+def signed_in(aiohttp_client: Any, store: TicketStore) -> SignedIn:
+    """A client of ``create_app(*args, **kwargs)`` whose screen opened a kiosk link."""
+
+    async def make(*args: Any, **kwargs: Any) -> TestClient[Any, Any]:
+        client: TestClient[Any, Any] = await aiohttp_client(
+            create_app(*args, store=store, **kwargs)
+        )
+        await kiosk_login(client, store)
+        return client
+
+    return make
 
 
 @pytest.mark.parametrize(
@@ -60,8 +81,8 @@ def test_masking_reaches_every_caller_field_and_spares_the_rest() -> None:
     }
 
 
-async def test_api_wallboard_gives_queues_calls_and_kpis_masked(aiohttp_client: Any) -> None:
-    client = await aiohttp_client(create_app(FakeLive(), healthy))
+async def test_api_wallboard_gives_queues_calls_and_kpis_masked(signed_in: SignedIn) -> None:
+    client = await signed_in(FakeLive(), healthy)
     response = await client.get("/api/wallboard")
     assert response.status == 200
     text = await response.text()
@@ -98,11 +119,11 @@ async def test_api_wallboard_gives_queues_calls_and_kpis_masked(aiohttp_client: 
 
 
 async def test_a_failing_live_view_part_is_reported_not_fatal(
-    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+    signed_in: SignedIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     live = FakeLive()
     live.fail = "queues"
-    client = await aiohttp_client(create_app(live, healthy))
+    client = await signed_in(live, healthy)
     with caplog.at_level(logging.ERROR, logger="hotline.web.wallboard"):
         response = await client.get("/api/wallboard")
     body = await response.json()
@@ -154,8 +175,8 @@ async def test_healthz_is_503_when_the_health_check_itself_fails(aiohttp_client:
     }
 
 
-async def test_page_and_assets_are_served_locally(aiohttp_client: Any) -> None:
-    client = await aiohttp_client(create_app(FakeLive(), healthy))
+async def test_page_and_assets_are_served_locally(signed_in: SignedIn) -> None:
+    client = await signed_in(FakeLive(), healthy)
     page = await client.get("/")
     assert page.status == 200 and page.content_type == "text/html"
     html = await page.text()
@@ -170,9 +191,9 @@ async def test_page_and_assets_are_served_locally(aiohttp_client: Any) -> None:
             assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", path.read_text()), path
 
 
-async def test_websocket_sends_the_picture_then_pushes_changes(aiohttp_client: Any) -> None:
+async def test_websocket_sends_the_picture_then_pushes_changes(signed_in: SignedIn) -> None:
     live = FakeLive()
-    client = await aiohttp_client(create_app(live, healthy, push_interval=0.05))
+    client = await signed_in(live, healthy, push_interval=0.05)
     async with client.ws_connect("/ws") as ws:
         first = await ws.receive_json(timeout=5)
         assert first["type"] == "wallboard"
@@ -200,10 +221,10 @@ async def test_unchanged_picture_is_not_pushed_again() -> None:
     assert await pusher.push_if_changed() is True
 
 
-async def test_poke_brings_the_push_forward(aiohttp_client: Any) -> None:
+async def test_poke_brings_the_push_forward(signed_in: SignedIn) -> None:
     live = FakeLive()
     # A long interval: only the poke can make the update arrive within the timeout.
-    client = await aiohttp_client(create_app(live, healthy, push_interval=30))
+    client = await signed_in(live, healthy, push_interval=30)
     async with client.ws_connect("/ws") as ws:
         await ws.receive_json(timeout=5)
         live.offered = 70
@@ -213,8 +234,8 @@ async def test_poke_brings_the_push_forward(aiohttp_client: Any) -> None:
         assert update["kpis"]["offered"]["value"] == 70
 
 
-async def test_screens_are_closed_on_shutdown(aiohttp_client: Any) -> None:
-    client = await aiohttp_client(create_app(FakeLive(), healthy))
+async def test_screens_are_closed_on_shutdown(signed_in: SignedIn) -> None:
+    client = await signed_in(FakeLive(), healthy)
     ws = await client.ws_connect("/ws")
     await ws.receive_json(timeout=5)
     assert len(client.app[PUSHER].clients) == 1

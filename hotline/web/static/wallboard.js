@@ -166,6 +166,11 @@ let pollTimer = null;
 async function pollOnce() {
   try {
     const response = await fetch("/api/wallboard", { cache: "no-store" });
+    if (response.status === 401) {
+      // The session ended (logged out, expired, account disabled): back to the login page.
+      location.assign("/login?next=%2F");
+      return;
+    }
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     render(await response.json(), "poll");
     setLink("polling");

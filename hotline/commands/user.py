@@ -1,0 +1,146 @@
+"""``hotline user``: web accounts (add, passwd, disable, enable, list, kiosk).
+
+Passwords are read from a prompt (twice) or from stdin with ``--password-stdin``, never from
+the command line, where they would land in the shell history and the process list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from hotline.settings import Settings, load_settings
+from hotline.web.auth_accounts import (
+    check_role,
+    check_username,
+    create_kiosk,
+    create_token_account,
+    kiosk_url,
+)
+from hotline.web.auth_passwords import hash_password
+from hotline.web.auth_table import ROLES
+from ticketing.store import TicketStore
+
+MIN_PASSWORD = 10
+T = TypeVar("T")
+
+
+def _run(action: Callable[[TicketStore], Awaitable[T]]) -> T:
+    settings = load_settings()
+
+    async def main() -> T:
+        store = await TicketStore.open(settings.database.url, timezone=settings.kpi.timezone)
+        try:
+            return await action(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(main())
+    except (ValueError, KeyError) as error:
+        message = f"no such user {error.args[0]!r}" if isinstance(error, KeyError) else error
+        raise click.ClickException(str(message)) from None
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD:
+        raise click.ClickException(f"password: at least {MIN_PASSWORD} characters")
+    return password
+
+
+def _base_url(settings: Settings) -> str:
+    web = settings.web
+    return web.public_url or f"http://{web.host}:{web.port}"
+
+
+@click.group()
+def user() -> None:
+    """Manage web accounts and wallboard kiosk links."""
+
+
+@user.command()
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", "display_name", default=None, help="Display name (default: USERNAME).")
+@click.option("--unit", default=None, help="The handling unit, for role 'unit'.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.option(
+    "--token", "with_token", is_flag=True,
+    help="A machine account: no password, prints a bearer token (shown once).",
+)  # fmt: skip
+def add(
+    username: str,
+    role: str,
+    display_name: str | None,
+    unit: str | None,
+    password_stdin: bool,
+    with_token: bool,
+) -> None:
+    """Add a user who logs in with a password (or, with --token, a bearer token)."""
+    try:
+        check_username(username)
+        check_role(role)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    name = display_name or username
+    if with_token:
+        token = _run(lambda store: create_token_account(store, username, role, name))
+        click.echo(f"added {username} ({role}); bearer token (shown once):\n{token}")
+        return
+    password_hash = hash_password(_read_password(password_stdin))
+    _run(lambda store: store.add_user(username, name, role, password_hash, unit))
+    click.echo(f"added {username} ({role})")
+
+
+@user.command()
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+def passwd(username: str, password_stdin: bool) -> None:
+    """Set a user's password."""
+    password_hash = hash_password(_read_password(password_stdin))
+    _run(lambda store: store.set_password_hash(username, password_hash))
+    click.echo(f"password of {username} changed")
+
+
+@user.command()
+@click.argument("username")
+def disable(username: str) -> None:
+    """Stop a user (or a kiosk screen) from logging in; open sessions end at once."""
+    _run(lambda store: store.set_active(username, False))
+    click.echo(f"{username} disabled")
+
+
+@user.command()
+@click.argument("username")
+def enable(username: str) -> None:
+    """Let a disabled user log in again."""
+    _run(lambda store: store.set_active(username, True))
+    click.echo(f"{username} enabled")
+
+
+@user.command(name="list")
+def list_users() -> None:
+    """List the users (never their password hashes)."""
+    users: list[dict[str, Any]] = _run(lambda store: store.list_users())
+    for row in users:
+        state = "active" if row["active"] else "disabled"
+        unit = f"  unit={row['unit']}" if row.get("unit") else ""
+        name = row["display_name"]
+        click.echo(f"{row['username']:<24} {row['role']:<11} {state:<8} {name}{unit}")
+
+
+@user.command()
+@click.option("--name", "display_name", default="wallboard screen", show_default=True)
+@click.option("--url", "base", default=None, help="Base URL (default: web.public_url).")
+def kiosk(display_name: str, base: str | None) -> None:
+    """Create a wallboard-only screen account and print the URL that logs the screen in."""
+    token = _run(lambda store: create_kiosk(store, display_name))
+    click.echo(kiosk_url(base or _base_url(load_settings()), token))

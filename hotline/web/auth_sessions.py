@@ -1,0 +1,101 @@
+"""Signed session cookies and the in-memory login throttle.
+
+Sessions are itsdangerous-signed cookies (Pallets, the signer behind Flask's sessions):
+nothing to store server-side, and the account is re-read from the store on every request,
+so disabling a user or changing a role takes effect at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+SESSION_COOKIE = "hotline_session"
+LOGIN_CSRF_COOKIE = "hotline_login_csrf"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionData:
+    username: str
+    csrf: str
+    kiosk: bool
+
+
+class SessionCodec:
+    def __init__(self, secret: str, max_age_s: int, kiosk_max_age_s: int) -> None:
+        if len(secret) < 16:
+            raise ValueError("web.session_secret: must be at least 16 characters")
+        self._session = URLSafeTimedSerializer(secret, salt="hotline.session")
+        self._csrf = URLSafeTimedSerializer(secret, salt="hotline.login-csrf")
+        self.max_age_s = max_age_s
+        self.kiosk_max_age_s = kiosk_max_age_s
+
+    def issue(self, username: str, *, kiosk: bool = False) -> tuple[str, SessionData]:
+        data = SessionData(username, secrets.token_urlsafe(24), kiosk)
+        return self._session.dumps({"u": username, "c": data.csrf, "k": kiosk}), data
+
+    def read(self, cookie: str | None) -> SessionData | None:
+        if not cookie:
+            return None
+        try:
+            raw = self._session.loads(cookie, max_age=max(self.max_age_s, self.kiosk_max_age_s))
+            fresh = self._session.loads(cookie, max_age=self.max_age_s) if not raw.get("k") else raw
+        except (BadSignature, AttributeError):
+            return None
+        if not isinstance(fresh, dict) or not isinstance(fresh.get("u"), str):
+            return None
+        return SessionData(fresh["u"], str(fresh.get("c", "")), bool(fresh.get("k")))
+
+    def login_csrf(self) -> str:
+        return self._csrf.dumps(secrets.token_urlsafe(16))
+
+    def login_csrf_ok(self, cookie: str | None, field: str | None) -> bool:
+        if not cookie or not field or not secrets.compare_digest(cookie, field):
+            return False
+        try:
+            self._csrf.loads(cookie, max_age=self.max_age_s)
+        except BadSignature:
+            return False
+        return True
+
+
+class LoginThrottle:
+    """After ``max_failures`` failed logins for one username from one address within
+    ``lockout_s``, refuse further tries from there until the oldest failure is that old."""
+
+    def __init__(
+        self, max_failures: int, lockout_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_failures = max_failures
+        self.lockout_s = lockout_s
+        self._clock = clock
+        self._failures: dict[tuple[str, str], list[float]] = {}
+
+    def _recent(self, key: tuple[str, str]) -> list[float]:
+        horizon = self._clock() - self.lockout_s
+        kept = [at for at in self._failures.get(key, []) if at > horizon]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def retry_after(self, username: str, remote: str) -> float:
+        """Seconds until a login may be tried again; 0 when it may be tried now."""
+        recent = self._recent((username.lower(), remote))
+        if len(recent) < self.max_failures:
+            return 0.0
+        return max(recent[-self.max_failures] + self.lockout_s - self._clock(), 0.0)
+
+    def failed(self, username: str, remote: str) -> None:
+        if len(self._failures) > 10_000:  # bounded memory under a spray of names
+            for key in list(self._failures):
+                self._recent(key)
+        self._failures.setdefault((username.lower(), remote), []).append(self._clock())
+
+    def succeeded(self, username: str, remote: str) -> None:
+        self._failures.pop((username.lower(), remote), None)

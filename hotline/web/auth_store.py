@@ -1,0 +1,54 @@
+"""What the web app needs from the ticket store (ticketing.store.TicketStore provides it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class UserStore(Protocol):
+    async def add_user(
+        self,
+        username: str,
+        display_name: str,
+        role: str,
+        password_hash: str,
+        unit: str | None = None,
+    ) -> int: ...
+
+    async def get_user(self, username: str) -> dict[str, Any] | None: ...
+
+    async def set_password_hash(self, username: str, password_hash: str) -> None: ...
+
+    async def set_active(self, username: str, active: bool) -> None: ...
+
+    async def list_users(self) -> list[dict[str, Any]]: ...
+
+    async def log_access(
+        self,
+        actor: str,
+        role: str,
+        action: str,
+        target: str | None,
+        detail: Mapping[str, Any] | None = None,
+        remote: str | None = None,
+    ) -> None: ...
+
+    async def access_log(
+        self, since: datetime | None = None, actor: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]: ...
+
+
+class WebStore(UserStore, Protocol):
+    async def calls_between(
+        self, start: datetime, end: datetime, queue: str | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    async def add_exclusion(
+        self, start: datetime, end: datetime, reason: str, created_by: str
+    ) -> int: ...
+
+    async def exclusions_between(
+        self, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime, str]]: ...

@@ -1,0 +1,230 @@
+"""The role table and the guard: every route listed, unlisted routes refused, each role gets
+exactly the routes the table gives it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from yarl import URL
+
+from hotline.web.app import create_app
+from hotline.web.auth_table import PUBLIC, ROLES, ROUTE_ROLES, roles_for
+from tests.web.auth_helpers import bearer
+from tests.web.fake_incidents import FakeIncidents, incident_body
+from tests.web.fake_live import CALLER, FakeLive
+from ticketing.store import TicketStore
+from ticketing.users import ROLES as STORE_ROLES
+
+Client = TestClient[Any, Any]
+
+
+def healthy() -> dict[str, Any]:
+    return {"ami": {"ok": True}}
+
+
+def registered(app: web.Application) -> set[tuple[str, str]]:
+    found = set()
+    for route in app.router.routes():
+        method = "GET" if route.method == "HEAD" else route.method
+        found.add((method, route.resource.canonical if route.resource else ""))
+    return found
+
+
+def test_the_table_knows_the_store_roles() -> None:
+    assert ROLES == STORE_ROLES
+
+
+def test_every_registered_route_is_in_the_table_and_nothing_else() -> None:
+    app = create_app(FakeLive(), healthy)
+    assert registered(app) == set(ROUTE_ROLES)
+
+
+def test_public_routes_are_exactly_login_kiosk_health_and_assets() -> None:
+    public = {key for key, roles in ROUTE_ROLES.items() if roles is PUBLIC}
+    assert public == {
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("GET", "/kiosk"),
+        ("GET", "/healthz"),
+        ("GET", "/static"),
+    }
+    wallboard = {"agent", "supervisor", "auditor", "admin", "wallboard"}
+    for path in ("/", "/api/wallboard", "/ws"):
+        assert roles_for("GET", path) == wallboard
+    assert roles_for("HEAD", "/") == wallboard
+
+
+async def test_a_route_missing_from_the_table_is_refused(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    called = False
+
+    async def secret(request: web.Request) -> web.Response:
+        nonlocal called
+        called = True
+        return web.json_response({"secret": True})
+
+    app = create_app(FakeLive(), healthy, store=store)
+    app.router.add_get("/api/new-thing", secret)
+    client = await aiohttp_client(app)
+    admin = await bearer(store, "root", "admin")
+    for headers in (admin, {}):
+        response = await client.get("/api/new-thing", headers=headers)
+        assert response.status == 403
+        assert "no access rule" in (await response.json())["error"]
+    assert not called
+
+
+# One request per guarded route that succeeds for an allowed role.
+Request = Callable[[Client, dict[str, str], str], Awaitable[int]]
+
+
+async def _get(client: Client, path: str, headers: dict[str, str]) -> int:
+    response = await client.get(path, headers=headers, allow_redirects=False)
+    return response.status
+
+
+async def _post(client: Client, path: str, headers: dict[str, str], body: Any = None) -> int:
+    response = await client.post(path, headers=headers, json=body, allow_redirects=False)
+    return response.status
+
+
+async def _ws(client: Client, headers: dict[str, str]) -> int:
+    try:
+        ws = await client.ws_connect("/ws", headers=headers)
+    except aiohttp.WSServerHandshakeError as error:
+        return error.status
+    first = await ws.receive_json(timeout=5)
+    assert first["type"] == "wallboard"
+    await ws.close()
+    return 101
+
+
+def requests(incidents: FakeIncidents) -> dict[tuple[str, str], tuple[Request, int]]:
+    async def end(client: Client, headers: dict[str, str], role: str) -> int:
+        await incidents.create(incident_body(f"end-{role}"))
+        return await _post(client, f"/api/incidents/end-{role}/end", headers)
+
+    window = {"start": "2026-11-25T09:00:00+08:00", "end": "2026-11-25T10:00:00+08:00",
+              "reason": "中继故障 trunk failure"}  # fmt: skip
+    return {
+        ("GET", "/"): (lambda c, h, r: _get(c, "/", h), 200),
+        ("GET", "/api/wallboard"): (lambda c, h, r: _get(c, "/api/wallboard", h), 200),
+        ("GET", "/ws"): (lambda c, h, r: _ws(c, h), 101),
+        ("GET", "/api/session"): (lambda c, h, r: _get(c, "/api/session", h), 200),
+        ("POST", "/logout"): (lambda c, h, r: _post(c, "/logout", h), 303),
+        ("GET", "/api/incidents"): (lambda c, h, r: _get(c, "/api/incidents", h), 200),
+        ("POST", "/api/incidents"): (
+            lambda c, h, r: _post(c, "/api/incidents", h, incident_body(f"new-{r}")),
+            201,
+        ),
+        ("POST", "/api/incidents/{id}/end"): (end, 200),
+        ("GET", "/api/kpi/exclusions"): (lambda c, h, r: _get(c, "/api/kpi/exclusions", h), 200),
+        ("POST", "/api/kpi/exclusions"): (
+            lambda c, h, r: _post(c, "/api/kpi/exclusions", h, window),
+            201,
+        ),
+        ("POST", "/api/kiosks"): (lambda c, h, r: _post(c, "/api/kiosks", h, {"name": r}), 201),
+        ("GET", "/api/kpi"): (
+            lambda c, h, r: _get(c, "/api/kpi?from=2026-11-25&to=2026-11-25", h),
+            200,
+        ),
+        ("GET", "/api/access-log"): (lambda c, h, r: _get(c, "/api/access-log", h), 200),
+    }
+
+
+async def test_each_role_gets_exactly_its_routes(aiohttp_client: Any, store: TicketStore) -> None:
+    incidents = FakeIncidents()
+    client = await aiohttp_client(
+        create_app(FakeLive(), healthy, store=store, incidents=incidents)
+    )
+    table = requests(incidents)
+    guarded = {key for key, roles in ROUTE_ROLES.items() if roles is not PUBLIC}
+    assert set(table) == guarded, "a guarded route has no request in this test"
+    wrong = []
+    for role in ROLES:
+        headers = await bearer(store, f"user-{role}", role)
+        for key, (send, success) in table.items():
+            expected = success if role in ROUTE_ROLES[key] else 403
+            status = await send(client, headers, role)
+            if status != expected:
+                wrong.append(f"{role} {key}: {status}, expected {expected}")
+    assert wrong == []
+
+
+async def test_anonymous_callers_get_401_and_pages_redirect_to_login(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    client = await aiohttp_client(
+        create_app(FakeLive(), healthy, store=store, incidents=FakeIncidents())
+    )
+    table = requests(FakeIncidents())
+    for (method, path), (send, _) in table.items():
+        if path == "/":
+            continue
+        status = await send(client, {}, "anonymous")
+        assert status == 401, (method, path)
+    page = await client.get("/?x=1", allow_redirects=False)
+    assert page.status == 302
+    location = URL(page.headers["Location"])
+    assert location.path == "/login" and location.query["next"] == "/?x=1"
+    api = await client.get("/api/wallboard")
+    assert api.headers["WWW-Authenticate"].startswith("Bearer")
+    assert CALLER not in await api.text()
+
+
+async def test_a_wrong_or_malformed_bearer_token_is_anonymous(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    client = await aiohttp_client(create_app(FakeLive(), healthy, store=store))
+    good = (await bearer(store, "svc", "supervisor"))["Authorization"]
+    for header in (good[:-2] + "xx", "Bearer nonsense", "Basic dXNlcjpwdw==", good + "x"):
+        response = await client.get("/api/wallboard", headers={"Authorization": header})
+        assert response.status == 401, header
+    await store.set_active("svc", False)
+    response = await client.get("/api/wallboard", headers={"Authorization": good})
+    assert response.status == 401
+
+
+async def test_public_routes_answer_without_login(aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(FakeLive(), healthy))
+    for path in ("/login", "/healthz", "/static/login.css", "/static/wallboard.js"):
+        response = await client.get(path)
+        assert response.status == 200, path
+
+
+async def test_without_a_store_nobody_gets_in(aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(FakeLive(), healthy))
+    response = await client.get("/api/wallboard", headers={"Authorization": "Bearer a.b"})
+    assert response.status == 401
+
+
+async def test_healthz_never_shows_a_caller_number(aiohttp_client: Any) -> None:
+    def leaky() -> dict[str, Any]:
+        return {
+            "ami": {"ok": False, "error": f"channel PJSIP/{CALLER}-0001 hung up"},
+            "ivr": {"ok": True, "last_caller": "+8613912345678"},
+        }
+
+    client = await aiohttp_client(create_app(FakeLive(), leaky))
+    response = await client.get("/healthz")
+    text = await response.text()
+    assert response.status == 503
+    assert CALLER not in text and "13912345678" not in text
+    body = json.loads(text)
+    assert body["degraded"]["ami"]["error"] == "channel PJSIP/138****8001-0001 hung up"
+    assert body["components"]["ivr"]["last_caller"] == "+86139****5678"
+
+
+async def test_a_cross_site_websocket_is_refused(aiohttp_client: Any, store: TicketStore) -> None:
+    client = await aiohttp_client(create_app(FakeLive(), healthy, store=store))
+    headers = await bearer(store, "screen", "wallboard")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/ws", headers={**headers, "Origin": "http://evil.example"})
+    assert refused.value.status == 403
