@@ -59,6 +59,10 @@ _OUTGOING_APPS = frozenset({"AppDial", "AppDial2", "AppQueue"})
 _EMPTY_STATUSES = frozenset({"JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL", "FULL"})
 _DIGIT_COMMANDS = ("GET DATA", "GET OPTION", "WAIT FOR DIGIT")
 _EMITTED_MEMORY = 200_000
+# IVR outcomes whose call the tracker has not seen yet (the AMI stream lags the IVR): kept
+# this many, for this many seconds of PBX time, then dropped with a log line.
+_PENDING_IVR_MAX = 2_000
+_PENDING_IVR_S = 300.0
 
 
 def _caller_id(value: str | None) -> str | None:
@@ -139,6 +143,14 @@ class Call:
     # the same queue is that leg's own join, not a transfer.
     leg_from_log: bool = False
     last_closed: CallRecord | None = None
+    # What the IVR itself reported (ivr.finished, see CallTracker.apply_ivr_outcome): the
+    # menu nodes walked replace the HOTLINE_CHOICE history as the record's ivr_path.
+    reported_path: list[str] | None = None
+    reported_choice: str | None = None
+    reported_digits: str | None = None
+    incident_id: str | None = None
+    callback_requested: bool = False
+    language: str | None = None
 
     @property
     def stage(self) -> str:
@@ -192,6 +204,8 @@ class CallTracker:
         self.board = MemberBoard()
         self.clock = 0.0
         self.lost_at: float | None = None
+        # uniqueid and linkedid → (PBX clock when it came, ivr.finished payload).
+        self._pending_ivr: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._handlers: dict[str, Callable[[dict[str, str]], None]] = {
             "Newchannel": self._on_newchannel,
             "NewCallerid": self._on_newcallerid,
@@ -358,6 +372,9 @@ class CallTracker:
             since=self.clock,
         )
         self.calls[uid] = call
+        pending = self._pending_ivr.pop(uid, None) or self._pending_ivr.pop(call.linkedid, None)
+        if pending is not None:
+            self._merge_ivr(call, pending[1])
         self._send("call.started", call, stage="ivr")
         return call
 
@@ -455,6 +472,53 @@ class CallTracker:
             agi_status=agi_status,
             vars=dict(call.vars),
         )
+
+    def apply_ivr_outcome(self, payload: dict[str, Any]) -> None:
+        """Merge an ``ivr.finished`` payload into the live call it belongs to.
+
+        Found by ``uniqueid`` (the AGI channel), else by ``linkedid``. Sets what the IVR knows
+        and the AMI stream does not (the nodes walked, the incident merged into, a callback
+        request, the language) on every leg the call emits from now on. The IVR usually
+        finishes before the AMI events of its channel have all arrived, sometimes before the
+        call started here: such outcomes wait in a small bounded map for the call to show up.
+        """
+        uid = str(payload.get("uniqueid") or "")
+        linkedid = str(payload.get("linkedid") or "")
+        call = self.calls.get(uid) if uid else None
+        if call is None and linkedid:
+            call = next((c for c in self.calls.values() if c.linkedid == linkedid), None)
+        if call is not None:
+            self._merge_ivr(call, payload)
+            return
+        if uid and self.was_emitted(f"{uid}#0"):
+            log.info("IVR outcome for %s came after its call record; not merged", uid)
+            return
+        now = self.clock
+        keys = {uid, linkedid} - {""}
+        while self._pending_ivr and (
+            len(self._pending_ivr) + len(keys) > _PENDING_IVR_MAX
+            or next(iter(self._pending_ivr.values()))[0] < now - _PENDING_IVR_S
+        ):
+            key, (_, dropped) = self._pending_ivr.popitem(last=False)
+            log.warning("IVR outcome for %s never met its call; dropped (path %s)", key,
+                        dropped.get("path"))
+        for key in keys:
+            self._pending_ivr[key] = (now, payload)
+
+    def _merge_ivr(self, call: Call, payload: dict[str, Any]) -> None:
+        for key in (call.uniqueid, call.linkedid):
+            self._pending_ivr.pop(key, None)
+        path = payload.get("path")
+        if isinstance(path, list):
+            call.reported_path = [str(node) for node in path]
+        choice, digits = payload.get("choice"), payload.get("digits")
+        call.reported_choice = str(choice) if choice else None
+        call.reported_digits = str(digits) if digits else None
+        incident = payload.get("incident")
+        call.incident_id = str(incident) if incident else None
+        call.callback_requested = bool(payload.get("callback_requested"))
+        language = payload.get("language")
+        call.language = str(language) if language else None
 
     # ---------------------------------------------------------------- queue
 
@@ -892,7 +956,12 @@ class CallTracker:
         assert leg is not None
         leg.caller_num, leg.caller_name = call.caller_num, call.caller_name
         leg.ivr_digits = "".join(call.digits) or None
-        leg.ivr_choice, leg.ivr_path = call.ivr_choice, list(call.ivr_path)
+        leg.ivr_digits = leg.ivr_digits or call.reported_digits
+        leg.ivr_choice = call.ivr_choice or call.reported_choice
+        path = call.reported_path if call.reported_path is not None else call.ivr_path
+        leg.ivr_path = list(path)
+        leg.incident_id, leg.callback_requested = call.incident_id, call.callback_requested
+        leg.language = call.language
         leg.priority, leg.vars = call.priority, dict(call.vars)
         leg.recording = call.recording
         leg.started_at, leg.ivr_ended_at = call.started_at, call.ivr_ended_at

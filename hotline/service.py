@@ -15,7 +15,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -27,6 +27,7 @@ from acd.kpi import KpiParams, LiveKpi
 from acd.queue_log import QueueLogEntry, QueueLogTail
 from acd.records import CallRecord
 from hotline.bus import Bus
+from hotline.ivr_wiring import IvrSide
 from hotline.live_view import TrackerLiveView
 from hotline.mqtt import MqttBridge
 from hotline.settings import Settings
@@ -56,6 +57,11 @@ class HotlineService:
             entry_contexts=[settings.pbx.inbound_context],
         )
         self.live = TrackerLiveView(self.tracker, self.kpi, [q.name for q in settings.pbx.queues])
+        # The IVR, incidents and the IVR's events: hotline/ivr_wiring.py.
+        # Given a clock (the demo's simulated one), the IVR's hours and incidents follow it too.
+        ivr_clock = None if now is None else (lambda: datetime.fromtimestamp(self._now(), UTC))
+        self.ivr = IvrSide(settings, tracker=self.tracker, bus=self.bus, kpi=self.kpi,
+                           clock=ivr_clock)
         self.store: TicketStore | None = None
         self.writer: BufferedCallWriter | None = None
         self.link: AmiLink | None = None
@@ -87,6 +93,7 @@ class HotlineService:
         self.writer.start()
         await self._load_today()
         await self.bus.start()
+        await self.ivr.start(self.store)
         if web_enabled:
             await self._start_web()
         if settings.mqtt.enabled:
@@ -123,6 +130,7 @@ class HotlineService:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.ivr.stop()
         if self._runner is not None:
             await self._runner.cleanup()
         if self.mqtt is not None:
@@ -134,7 +142,8 @@ class HotlineService:
             await self.store.close()
 
     async def _start_web(self) -> None:
-        app = create_app(self.live, self.health)
+        app = create_app(self.live, self.health, store=self.store, settings=self.settings,
+                         incidents=self.ivr.desk)
         pusher = app[PUSHER]
         self.bus.subscribe("*", pusher.poke, name="wallboard")
         self._runner = web.AppRunner(app, access_log=None)
@@ -235,4 +244,5 @@ class HotlineService:
             status = dict(self.mqtt.status())
             components["mqtt"] = status
         components["bus"] = self.bus.status()
+        components.update(self.ivr.health())
         return components

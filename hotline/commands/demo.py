@@ -28,8 +28,12 @@ from hotline.progress import render_progress
 from hotline.service import HotlineService
 from hotline.settings import Settings, load_settings
 from hotline.sim.actions import attach
+from hotline.sim.agi_driver import FastAgiDriver
 from hotline.sim.ami_server import AmiServer
 from hotline.sim.traffic import Simulation
+from hotline.web.auth_accounts import create_kiosk, kiosk_url
+from hotline.web.auth_passwords import hash_password
+from ticketing.store import TicketStore
 
 SIMULATED_SECONDS = 3600.0  # one busy hour
 
@@ -44,9 +48,26 @@ def _demo_settings(
         spill_path=workdir / "demo-calls.spill.jsonl",
     )
     data["asterisk"]["queue_log"] = workdir / "queue_log"
-    data["web"].update(host="127.0.0.1", port=port)
+    data["web"].update(host="127.0.0.1", port=port, session_secret=secrets.token_urlsafe(32))
     data["mqtt"]["enabled"] = False
+    # The service's own FastAGI IVR, on a free loopback port: simulated callers walk the menu.
+    data["ivr"].update(enabled=True, host="127.0.0.1", port=0)
+    data["pbx"]["announcements_file"] = workdir / "announcements.json"
     return Settings.model_validate(data)
+
+
+async def _demo_logins(settings: Settings) -> tuple[str, str]:
+    """A supervisor ``demo`` with a random password and a kiosk token, in the demo database."""
+    password = secrets.token_urlsafe(12)
+    store = await TicketStore.open(settings.database.url, timezone=settings.kpi.timezone)
+    try:
+        await store.add_user(
+            "demo", "演示主管 demo supervisor", "supervisor", hash_password(password)
+        )
+        token = await create_kiosk(store, "演示大屏 demo wallboard")
+    finally:
+        await store.close()
+    return password, token
 
 
 def _fresh_workdir(workdir: Path) -> None:
@@ -84,17 +105,32 @@ async def run_demo(
             start=start,
         )
         pump = attach(sim.pbx, server)
+        password, kiosk_token = await _demo_logins(settings)
         service = HotlineService(settings, now=lambda: sim.now)
         await service.start()
         assert service.link is not None
         await service.link.wait_connected(timeout=10)
+        web_base = f"http://127.0.0.1:{service.web_port}"
+        login = {
+            "url": f"{web_base}/login",
+            "username": "demo",
+            "password": password,
+            "role": "supervisor",
+            "kiosk_url": kiosk_url(web_base, kiosk_token),
+        }
         if console is not None:
             console.print(
-                f"wallboard: http://127.0.0.1:{service.web_port}/   "
+                f"wallboard (kiosk, no login): {login['kiosk_url']}\n"
+                f"log in: {login['url']}  user demo  password {password}\n"
                 f"({duration:.0f} s = one busy hour at {calls_per_hour:.0f} calls/h, "
-                f"{agents} agents; Ctrl-C stops)"
+                f"{agents} agents; Ctrl-C stops)",
+                soft_wrap=True,  # a wrapped URL cannot be copied
             )
         speed = SIMULATED_SECONDS / duration
+        driver = None
+        if service.ivr.port is not None:
+            driver = FastAgiDriver("127.0.0.1", service.ivr.port, speed=speed)
+            sim.pbx.ivr_driver = driver
         runner = asyncio.create_task(sim.run_realtime(speed, stop))
         try:
             with contextlib.suppress(TimeoutError):
@@ -111,6 +147,9 @@ async def run_demo(
                                     await asyncio.wait_for(stop.wait(), 0.5)
             stop.set()
             await runner
+            if driver is not None:
+                # IVR sessions in flight finish on their own clock, then hand back to the PBX.
+                await _ivr_idle(driver)
             # Play the calls still in progress to their end, as fast as possible.
             sim.drain()
             await pump.flush()
@@ -121,6 +160,8 @@ async def run_demo(
         finally:
             stop.set()
             runner.cancel()
+            if driver is not None:
+                await driver.close()
             await service.stop()
             await pump.close()
             sim.close()
@@ -136,7 +177,17 @@ async def run_demo(
         "stored_call_legs": len(records),
         "kpis": {name: figure.to_json() for name, figure in report.totals.items()},
         "wallboard": f"http://127.0.0.1:{service.web_port}/",
+        "login": login,
     }
+
+
+async def _ivr_idle(driver: FastAgiDriver, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+    async def poll() -> None:
+        while driver.sessions:  # noqa: ASYNC110 -- the driver has no "idle" signal
+            await asyncio.sleep(0.01)
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(poll(), timeout)
 
 
 async def _settle(service: HotlineService, timeout: float = 30.0) -> None:  # noqa: ASYNC109

@@ -57,6 +57,8 @@ def service_settings(tmp_path: Path, ami_port: int, db_url: str | None = None) -
             },
             "web": {"port": 0},
             "asterisk": {"queue_log": str(tmp_path / "queue_log")},
+            "ivr": {"port": 0},
+            "pbx": {"announcements_file": str(tmp_path / "announcements.json")},
         }
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -9,6 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from hotline.cli import cli
+from hotline.web.auth_accounts import user_for_token
+from hotline.web.auth_passwords import verify_password
+from ticketing.store import TicketStore
 
 
 def test_demo_json_matches_the_simulated_truth(
@@ -36,6 +40,27 @@ def test_demo_json_matches_the_simulated_truth(
     assert rate["numerator"] == truth["answered"]
     assert rate["value"] == pytest.approx(rate["numerator"] / rate["denominator"])
     assert (tmp_path / "demo" / "queue_log").stat().st_size > 0
+    assert_demo_logins_work(data["login"], tmp_path / "demo" / "demo.sqlite3")
+
+
+def assert_demo_logins_work(login: dict[str, str], database: Path) -> None:
+    """The printed password and kiosk link are the ones stored (hashed) in the demo database."""
+    assert login["username"] == "demo" and login["role"] == "supervisor"
+    assert login["url"].endswith("/login")
+    token = login["kiosk_url"].partition("/kiosk?token=")[2]
+
+    async def check() -> None:
+        store = await TicketStore.open(f"sqlite+aiosqlite:///{database}")
+        try:
+            user = await store.get_user("demo")
+            assert user is not None and user["role"] == "supervisor"
+            assert verify_password(user["password_hash"], login["password"])[0]
+            screen = await user_for_token(store, token)
+            assert screen is not None and screen["role"] == "wallboard"
+        finally:
+            await store.close()
+
+    asyncio.run(check())
 
 
 def test_demo_rejects_a_bad_option() -> None:

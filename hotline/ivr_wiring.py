@@ -1,0 +1,465 @@
+"""The IVR side of the composition root: the FastAGI IVR, incidents and the IVR's events.
+
+``IvrSide`` builds the ``IvrApplication`` and its ``FastAgiServer`` from the settings and
+connects them to the rest of the service:
+
+- ``ivr.finished`` goes to ``CallTracker.apply_ivr_outcome`` *synchronously, inside the IVR's
+  publish*, then to the bus. The IVR publishes it before it closes the FastAGI socket, i.e.
+  before Asterisk can run ``Queue()``: so the tracker holds the outcome before the caller's
+  QueueCallerJoin can exist. A bus subscriber would run later, behind whatever else is
+  queued, and could miss a short call whose record is already out.
+- ``ivr.incident_report`` → ``TicketStore.merge_incident_report`` (并单: one ticket per
+  incident); ``ivr.survey`` → ``TicketStore.record_survey`` and the live satisfaction KPI.
+  These are bus subscribers (they write to the database; the caller must not wait).
+- ``IncidentDesk`` is the ``IncidentSink`` of the web API and of the MQTT/JSON input
+  (``IncidentMqttInput``): it keeps the IVR's ``IncidentBoard``, the store and the degraded
+  path's announcements file in step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+
+from acd.calls import CallTracker
+from acd.kpi import LiveKpi
+from agi_scripts.announcements import Announcement, write_announcements
+from hotline.bus import Bus
+from hotline.settings import MqttSettings, Settings
+from ivr.app import IvrApplication, create_ivr_server
+from ivr.engine import TicketLookup
+from ivr.fastagi import FastAgiServer
+from ivr.incidents import Incident, IncidentBoard, IncidentError, utc_now
+from ivr.menu_source import DEFAULT_MENU, MenuSource
+from ticketing.store import TicketStore
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, dict[str, Any]], None]
+Clock = Callable[[], dt.datetime]
+
+INCIDENTS_IN = "incidents/in"
+# A database write of an IVR event is retried this many times (retry_interval apart) before
+# it is given up with an error line that carries the whole event.
+STORE_ATTEMPTS = 30
+# How long a caller's tickets stay reachable by phone (menu key 6).
+PROGRESS_DAYS = 365
+MIN_TICKET_DIGITS = 6
+# An Asterisk sound name as agi_scripts/announcements.py accepts it (no spaces, quotes, "..").
+_SOUND_NAME = re.compile(r"^/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+# ---- ticket progress (menu key 6) ----------------------------------------------------------
+
+
+def ticket_progress_lookup(store: TicketStore) -> TicketLookup:
+    """Ticket number and caller number → the prompt naming its status; None if not theirs.
+
+    Only the caller's own tickets are told: a ticket number alone is not a secret. Numbers
+    look like ``12345-20261125-000002``; a phone keys digits only, and the menu takes at most
+    a dozen, so the keyed digits match the end of the number's digits (at least
+    ``MIN_TICKET_DIGITS``), the caller's newest such ticket first.
+    """
+
+    async def lookup(number: str, caller: str) -> Sequence[str] | None:
+        if not caller or len(number) < MIN_TICKET_DIGITS:
+            return None
+        for ticket in await store.recent_tickets_for_caller(caller, days=PROGRESS_DAYS):
+            digits = "".join(ch for ch in str(ticket["number"]) if ch.isdigit())
+            if digits.endswith(number):
+                return [f"hotline/ticket-status-{str(ticket['status']).replace('_', '-')}"]
+        return None
+
+    return lookup
+
+
+# ---- incidents -------------------------------------------------------------------------------
+
+
+class IncidentDesk:
+    """Creates and ends incidents for the web API and MQTT: board, store, announcements file.
+
+    The board comes first: a new incident is announced at once even if the database is down;
+    what could not be stored is kept and stored again at the next change (``unsaved``).
+    """
+
+    def __init__(
+        self,
+        board: IncidentBoard,
+        *,
+        store: TicketStore | None = None,
+        announcements_file: Path | None = None,
+        publish: Publish | None = None,
+    ) -> None:
+        self.board = board
+        self.store = store
+        self.announcements_file = announcements_file
+        self._publish = publish
+        self.unsaved: dict[str, Incident] = {}
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> int:
+        """Put the stored incidents on the board (restart continuity); return how many."""
+        loaded = 0
+        if self.store is not None:
+            for data in await self.store.incidents():
+                fields = {k: v for k, v in data.items() if k != "ticket_number"}
+                try:
+                    incident = Incident.from_json(fields)
+                except IncidentError as error:
+                    log.error("stored incident %s skipped: %s", data.get("id"), error)
+                    continue
+                if self.board.get(incident.id) is None:
+                    self.board.create(incident)
+                    loaded += 1
+        await self.refresh_announcements()
+        return loaded
+
+    async def create(self, data: dict[str, Any]) -> dict[str, Any]:
+        incident = Incident.from_json(data)  # IncidentError names every bad field
+        if not _SOUND_NAME.match(incident.prompt) or ".." in incident.prompt.split("/"):
+            # STREAM FILE and the degraded path's file both need a plain sound name.
+            raise IncidentError(
+                "invalid incident: prompt: must be a sound name (letters, digits, _ . - and /)"
+            )
+        async with self._lock:
+            self.board.create(incident)  # IncidentError for a duplicate id
+            self.unsaved[incident.id] = incident
+            await self._persist()
+            await self.refresh_announcements()
+        log.info("incident %s created: %s", incident.id, incident.title)
+        self._out("incident.created", incident.to_json())
+        return incident.to_json()
+
+    async def end(self, incident_id: str) -> bool:
+        async with self._lock:
+            current = self.board.get(incident_id)
+            if current is None or current.status != "active":
+                return False
+            ended = self.board.end(incident_id)
+            self.unsaved[incident_id] = ended
+            await self._persist()
+            await self.refresh_announcements()
+        log.info("incident %s ended", incident_id)
+        self._out("incident.ended", ended.to_json())
+        return True
+
+    async def list(self) -> list[dict[str, Any]]:
+        if self.unsaved:
+            async with self._lock:
+                await self._persist()
+        if self.store is not None and not self.unsaved:
+            try:
+                return await self.store.incidents()
+            except Exception as error:
+                log.warning("incidents from the database unavailable (%s): the board's", error)
+        return [incident.to_json() for incident in self.board.all()]
+
+    async def _persist(self) -> None:
+        if self.store is None:
+            self.unsaved.clear()
+            return
+        for incident_id, incident in list(self.unsaved.items()):
+            try:
+                await self.store.save_incident(incident.to_json())
+                if incident.status == "ended" and incident.ended_at is not None:
+                    await self.store.end_incident(incident_id, incident.ended_at)
+            except Exception as error:
+                log.error("incident %s not stored yet (%s); kept, retried at the next change",
+                          incident_id, error)
+                return
+            del self.unsaved[incident_id]
+
+    async def refresh_announcements(self) -> None:
+        """Rewrite the degraded path's file with the incidents active now."""
+        path = self.announcements_file
+        if path is None:
+            return
+        now = self.board.clock()
+        entries = [
+            Announcement(i.id, i.prompt, i.start, i.expected_end) for i in self.board.active(now)
+        ]
+        try:
+            await asyncio.to_thread(write_announcements, path, entries, now)
+        except (OSError, ValueError) as error:
+            log.error("announcements file %s not refreshed: %s", path, error)
+
+    def _out(self, topic: str, payload: dict[str, Any]) -> None:
+        if self._publish is not None:
+            self._publish(topic, payload)
+
+
+class IncidentMqttInput:
+    """Incidents from MQTT: JSON on ``<prefix>/incidents/in``.
+
+    ``{"action": "create", <incident fields>}`` (or ``"incident": {…}``) and
+    ``{"action": "end", "id": "…"}``. A message that is not such JSON, or names bad fields, is
+    logged with the reason and skipped (``rejected``); the input keeps reconnecting.
+    """
+
+    def __init__(self, settings: MqttSettings, desk: IncidentDesk, *,
+                 reconnect_min: float = 0.2, reconnect_max: float = 30.0) -> None:
+        self.settings = settings
+        self.desk = desk
+        self.topic = f"{settings.topic_prefix.rstrip('/')}/{INCIDENTS_IN}"
+        self.identifier = f"{settings.topic_prefix.strip('/').replace('/', '-')}-incidents-in"
+        self.reconnect_min, self.reconnect_max = reconnect_min, reconnect_max
+        self.applied = 0
+        self.rejected = 0
+        self.subscribed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="mqtt-incidents-in")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def status(self) -> dict[str, Any]:
+        return {"ok": self.subscribed.is_set(), "topic": self.topic, "applied": self.applied,
+                "rejected": self.rejected}
+
+    async def _run(self) -> None:
+        delay = self.reconnect_min
+        password = self.settings.password
+        while True:
+            try:
+                # A fixed identifier and a persistent session: incidents sent while the
+                # service restarts wait at the broker (QoS 1) instead of being lost.
+                async with aiomqtt.Client(
+                    self.settings.host, self.settings.port, username=self.settings.username,
+                    password=password.get_secret_value() if password else None,
+                    identifier=self.identifier, clean_session=False,
+                ) as client:
+                    await client.subscribe(self.topic, qos=1)
+                    self.subscribed.set()
+                    delay = self.reconnect_min
+                    async for message in client.messages:
+                        payload = message.payload
+                        raw = (bytes(payload) if isinstance(payload, bytes | bytearray)
+                               else str(payload).encode())
+                        try:
+                            await self.handle(raw)
+                        except Exception as error:  # one message must not end the input
+                            log.exception("mqtt incidents input: message %r failed", raw[:80])
+                            self._reject(f"failed: {error}")
+            except aiomqtt.MqttError as error:
+                log.warning("mqtt incidents input: %s; reconnecting in %.1f s", error, delay)
+            self.subscribed.clear()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.reconnect_max)
+
+    async def handle(self, raw: bytes) -> bool:
+        """Apply one message; False (logged) when it is skipped."""
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, ValueError) as error:
+            return self._reject(f"not JSON ({error}): {raw[:80]!r}")
+        if not isinstance(data, dict):
+            return self._reject("not a JSON object")
+        action = data.get("action")
+        try:
+            if action == "create":
+                fields = data.get("incident")
+                if fields is None:
+                    fields = {k: v for k, v in data.items() if k != "action"}
+                if not isinstance(fields, dict):
+                    return self._reject("incident: must be an object")
+                await self.desk.create(fields)
+            elif action == "end":
+                incident_id = data.get("id")
+                if not isinstance(incident_id, str) or not incident_id:
+                    return self._reject("id: required")
+                if not await self.desk.end(incident_id):
+                    return self._reject(f"no active incident {incident_id!r}")
+            else:
+                return self._reject(f"action: must be 'create' or 'end', got {action!r}")
+        except IncidentError as error:
+            return self._reject(str(error))
+        self.applied += 1
+        return True
+
+    def _reject(self, reason: str) -> bool:
+        self.rejected += 1
+        log.warning("mqtt incidents input: message skipped: %s", reason)
+        return False
+
+
+# ---- the IVR side of the service -------------------------------------------------------------
+
+
+class IvrStartError(RuntimeError):
+    """The IVR cannot start (its port is taken); the message names the setting."""
+
+
+
+class IvrSide:
+    """Owns the FastAGI IVR, the incident desk and the IVR event subscribers."""
+
+    def __init__(self, settings: Settings, *, tracker: CallTracker, bus: Bus, kpi: LiveKpi,
+                 clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.tracker = tracker
+        self.bus = bus
+        self.kpi = kpi
+        self.clock: Clock = clock or utc_now
+        self.board = IncidentBoard(clock=self.clock)
+        self.desk = IncidentDesk(self.board, announcements_file=settings.pbx.announcements_file,
+                                 publish=bus.publish)
+        self.store: TicketStore | None = None
+        self.app: IvrApplication | None = None
+        self.server: FastAgiServer | None = None
+        self.mqtt_input: IncidentMqttInput | None = None
+        self.surveys = 0
+        self.reports = 0
+
+    @property
+    def port(self) -> int | None:
+        """The FastAGI port (the real one when configured as 0); None when the IVR is off."""
+        return self.server.port if self.server is not None else None
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        """The IVR's publish: the tracker first (see the module docstring), then the bus."""
+        if topic == "ivr.finished":
+            try:
+                self.tracker.apply_ivr_outcome(payload)
+            except Exception:
+                log.exception("tracker could not take the IVR outcome of %s",
+                              payload.get("linkedid"))
+        self.bus.publish(topic, payload)
+
+    async def start(self, store: TicketStore) -> None:
+        self.store = store
+        self.desk.store = store
+        loaded = await self.desk.load()
+        if loaded:
+            log.info("%d stored incident(s) back on the IVR's board", loaded)
+        self.bus.subscribe("ivr.incident_report", self._on_incident_report, name="ivr-reports")
+        self.bus.subscribe("ivr.survey", self._on_survey, name="ivr-surveys")
+        ivr = self.settings.ivr
+        if ivr.enabled:
+            menus = MenuSource(ivr.menu_file or DEFAULT_MENU)
+            self.app = IvrApplication(
+                menus, self.board, self.publish, ticket_progress_lookup(store),
+                timezone=self.settings.kpi.timezone, clock=self.clock,
+            )
+            server = create_ivr_server(self.app, host=ivr.host, port=ivr.port)
+            try:
+                await server.start()
+            except OSError as error:
+                raise IvrStartError(
+                    f"setting ivr.port: cannot serve FastAGI on {ivr.host}:{ivr.port} ({error});"
+                    " choose another port or set ivr.enabled = false"
+                ) from error
+            self.server = server
+        if self.settings.mqtt.enabled:
+            self.mqtt_input = IncidentMqttInput(self.settings.mqtt, self.desk)
+            await self.mqtt_input.start()
+
+    async def stop(self) -> None:
+        if self.mqtt_input is not None:
+            await self.mqtt_input.stop()
+        if self.server is not None:
+            await self.server.stop()
+
+    def health(self) -> dict[str, Any]:
+        components: dict[str, Any] = {}
+        if self.server is not None:
+            components["ivr"] = {
+                "ok": True, "port": self.server.port, "active": self.server.active_sessions,
+                "served": self.server.sessions_served, "peak": self.server.peak_sessions,
+            }
+        if self.mqtt_input is not None:
+            components["mqtt_incidents"] = self.mqtt_input.status()
+        if self.desk.unsaved:
+            components["incidents"] = {"ok": False, "unsaved": sorted(self.desk.unsaved)}
+        return components
+
+    # -- IVR events to the store and the KPIs ----------------------------------------------------
+
+    async def _on_incident_report(self, topic: str, payload: dict[str, Any]) -> None:
+        incident_id, linkedid = payload.get("incident_id"), payload.get("linkedid")
+        if not isinstance(incident_id, str) or not isinstance(linkedid, str) or not linkedid:
+            log.error("ivr.incident_report without incident_id/linkedid skipped: %s", payload)
+            return
+        at = _instant(payload.get("at"))
+        caller = payload.get("caller_number") or None
+        store = self.store
+        assert store is not None
+
+        async def merge() -> None:
+            try:
+                result = await store.merge_incident_report(incident_id, linkedid, caller, at)
+            except KeyError:
+                log.error("report of call %s names unknown incident %s; skipped", linkedid,
+                          incident_id)
+                return
+            self.reports += 1
+            log.info("call %s merged into incident %s (ticket %s, %s callers)", linkedid,
+                     incident_id, result.get("ticket_number"), result.get("merged_callers"))
+
+        await self._retry(merge, f"incident report {payload}")
+
+    async def _on_survey(self, topic: str, payload: dict[str, Any]) -> None:
+        linkedid = payload.get("linkedid")
+        if not isinstance(linkedid, str) or not linkedid:
+            log.error("ivr.survey without linkedid skipped: %s", payload)
+            return
+        answer = payload.get("answer") or "none"
+        digit = payload.get("digit")
+        at = _instant(payload.get("at"))
+        store = self.store
+        assert store is not None
+
+        async def record() -> None:
+            try:
+                new = await store.record_survey(linkedid, str(answer), at, digit)
+            except ValueError as error:
+                log.error("survey of call %s skipped: %s", linkedid, error)
+                return
+            if not new:
+                log.info("call %s already rated; second survey answer ignored", linkedid)
+                return
+            self.surveys += 1
+            # With the linkedid the answer counts for that call's queue, agents and hour.
+            self.kpi.add_survey(str(answer), linkedid)
+
+        await self._retry(record, f"survey {payload}")
+
+    async def _retry(self, write: Callable[[], Awaitable[None]], what: str) -> None:
+        """Retry a database write through a short outage; give up loudly, with the event."""
+        interval = self.settings.database.retry_interval
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                await write()
+                return
+            except Exception as error:
+                if attempt == STORE_ATTEMPTS:
+                    log.error("giving up storing %s after %d attempts: %s", what, attempt, error)
+                    return
+                if attempt == 1:
+                    log.warning("storing %s failed (%s); retrying", what, error)
+                await asyncio.sleep(interval)
+
+
+def _instant(value: Any) -> dt.datetime:
+    """An event's ISO time; now when missing or unreadable (the event is still worth keeping)."""
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment
+    return dt.datetime.now(dt.UTC)
