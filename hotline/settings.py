@@ -34,16 +34,19 @@ class Section(BaseModel):
 
 
 class AmiSettings(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(5038, ge=1, le=65535)
-    username: str = "hotline"
-    secret: SecretStr = SecretStr("")
+    host: str = "127.0.0.1"  # Asterisk's AMI address (manager.conf bindaddr)
+    port: int = Field(5038, ge=1, le=65535)  # AMI TCP port
+    username: str = "hotline"  # manager.conf user the service logs in as
+    secret: SecretStr = SecretStr("")  # its secret: file or environment only
     # Seconds between Pings, and how long a Ping may go unanswered before the link is dead.
     ping_interval: float = Field(10.0, gt=0)
+    # Seconds a Ping may go unanswered before the link is declared dead.
     ping_timeout: float = Field(5.0, gt=0)
+    # Seconds an AMI action (login, CoreShowChannels…) may take.
     action_timeout: float = Field(10.0, gt=0)
+    # First reconnect delay; doubles with jitter after each failure.
     reconnect_min: float = Field(0.5, gt=0)
-    reconnect_max: float = Field(30.0, gt=0)
+    reconnect_max: float = Field(30.0, gt=0)  # longest reconnect delay
 
 
 class DatabaseSettings(Section):
@@ -51,6 +54,7 @@ class DatabaseSettings(Section):
     url: str = "sqlite+aiosqlite:///hotline.sqlite3"
     # Finished calls waiting for the database while it is unavailable.
     buffer_size: int = Field(10_000, ge=1)
+    # Seconds between write retries while the database is down.
     retry_interval: float = Field(2.0, gt=0)
     # Where finished calls go when the buffer above is full; replayed first on recovery.
     spill_path: Path = Path("hotline-calls.spill.jsonl")
@@ -65,36 +69,37 @@ class DatabaseSettings(Section):
 
 class KpiSettings(Section):
     answer_threshold_s: int = Field(15, ge=1)  # 15秒接通
-    timeliness_target: float = Field(0.80, ge=0, le=1)
-    connect_target: float = Field(0.95, ge=0, le=1)
+    timeliness_target: float = Field(0.80, ge=0, le=1)  # answer timeliness target (≥ 80 %)
+    connect_target: float = Field(0.95, ge=0, le=1)  # connect rate target (≥ 95 %)
     # Callers who hang up within this many seconds of joining are "short abandons" (未接秒挂).
     short_abandon_s: int = Field(5, ge=0)
     # Leave short abandons out of the connect-rate denominator (未接秒挂 rule).
     connect_excludes_short_abandons: bool = True
     # Seconds of after-call work added to talk time in AHT (app_queue wrapuptime).
     wrap_up_s: float = Field(0.0, ge=0)
-    timezone: str = "Asia/Shanghai"
+    timezone: str = "Asia/Shanghai"  # hours and days of the KPIs and the demo's busy hour
 
 
 class AsteriskSettings(Section):
     # The queue_log Asterisk writes; read to close calls that ended while AMI was down.
     queue_log: Path = Path("/var/log/asterisk/queue_log")
+    # Where MixMonitor writes the recordings.
     recordings_dir: Path = Path("/var/spool/asterisk/monitor")
 
 
 class WebSettings(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    host: str = "127.0.0.1"  # address the web app listens on
+    port: int = Field(8080, ge=0, le=65535)  # its port (0: any free port)
     # Signs session cookies; from the settings file or HOTLINE_WEB__SESSION_SECRET, never the
     # repo. Empty: a random one per process (everyone logs in again after a restart).
     session_secret: SecretStr = SecretStr("")
     # True behind HTTPS: browsers then send the session cookie over HTTPS only.
     cookie_secure: bool = False
-    session_max_age_s: int = Field(12 * 3600, ge=60)
-    kiosk_max_age_s: int = Field(30 * 24 * 3600, ge=60)
+    session_max_age_s: int = Field(12 * 3600, ge=60)  # a login lasts this long
+    kiosk_max_age_s: int = Field(30 * 24 * 3600, ge=60)  # a wallboard kiosk session lasts this long
     # Failed logins per username and address before a lock-out of login_lockout_s seconds.
     login_max_failures: int = Field(5, ge=1)
-    login_lockout_s: int = Field(900, ge=1)
+    login_lockout_s: int = Field(900, ge=1)  # lock-out after too many failed logins
     # How people reach the web app (printed in kiosk URLs); None: http://host:port.
     public_url: str | None = None
 
@@ -107,20 +112,20 @@ class WebSettings(Section):
 
 
 class MqttSettings(Section):
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = Field(1883, ge=1, le=65535)
-    topic_prefix: str = "hotline"
-    username: str | None = None
-    password: SecretStr | None = None
+    enabled: bool = False  # publish domain events to MQTT and read incidents from it
+    host: str = "127.0.0.1"  # broker address
+    port: int = Field(1883, ge=1, le=65535)  # broker port
+    topic_prefix: str = "hotline"  # topics are <prefix>/call/ended, <prefix>/incidents/in…
+    username: str | None = None  # broker login, if it needs one
+    password: SecretStr | None = None  # broker password: file or environment only
 
 
 class IvrSettings(Section):
     # The service runs the FastAGI IVR itself (off: another process serves ivr.host/port).
     enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = Field(4573, ge=0, le=65535)
-    menu_file: Path | None = None
+    host: str = "127.0.0.1"  # address the FastAGI IVR listens on
+    port: int = Field(4573, ge=0, le=65535)  # FastAGI port (Asterisk's AGI(agi://host:port/ivr))
+    menu_file: Path | None = None  # the menu TOML; none: the shipped ivr/menus/12345.toml
 
 
 # --- Asterisk configuration rendered by `hotline asterisk-conf render` (asterisk_conf/) ---
@@ -176,26 +181,31 @@ def _default_queues() -> list[QueueSettings]:
 
 
 class PbxSettings(Section):
-    hotline_number: str = Field("12345", pattern=r"^[0-9]+$")
+    hotline_number: str = Field("12345", pattern=r"^[0-9]+$")  # the number citizens dial
+    # Dialplan context of inbound calls (the tracker's entry context).
     inbound_context: str = "hotline-ivr"
     # Where Asterisk reaches the FastAGI IVR; None means ivr.host/ivr.port.
     fastagi_host: str | None = None
-    fastagi_port: int | None = Field(None, ge=1, le=65535)
+    fastagi_port: int | None = Field(None, ge=1, le=65535)  # see fastagi_host
     # Classic AGI of the degraded path (relative to astagidir, or absolute).
     fallback_agi: str = "hotline_fallback.py"
+    # Active announcements for the degraded path, refreshed by the service.
     announcements_file: Path = Path("/var/lib/hotline/announcements.json")
     # Sounds the degraded path plays before the announcements (built by `hotline prompts build`).
     fallback_prompts: list[str] = ["hotline/welcome", "hotline/emergency-notice"]
-    general_queue: str = "hotline-general"
+    general_queue: str = "hotline-general"  # where every caller goes when nothing else applies
     queue_max_wait: int = Field(60, ge=1)  # Queue()'s own timeout, then the callback offer
-    record_calls: bool = True
-    sip_bind: str = "127.0.0.1:5060"
+    record_calls: bool = True  # MixMonitor every call
+    sip_bind: str = "127.0.0.1:5060"  # PJSIP UDP transport address
     # Source addresses of the carrier trunk; empty renders no trunk.
     trunk_addresses: list[str] = []
-    moh_directory: Path = Path("/var/lib/asterisk/moh")
+    moh_directory: Path = Path("/var/lib/asterisk/moh")  # music on hold files
     # Asterisk's sounds directory; `hotline prompts build` writes the menu prompts into it.
     sounds_dir: Path = Path("/var/lib/asterisk/sounds")
+    # [[pbx.queues]] tables: name, strategy, timeout, retry, wrapuptime, servicelevel,
+    # joinempty, leavewhenempty, maxlen, weight, members.
     queues: list[QueueSettings] = Field(default_factory=_default_queues)
+    # [[pbx.agents]] tables: extension, name, secret (one PJSIP softphone each).
     agents: list[AgentSettings] = []
 
     @model_validator(mode="after")
