@@ -129,6 +129,13 @@ def _feeder(data: bytes, secret: str, conn: Connection) -> None:
     asyncio.run(main())
 
 
+async def _until(predicate: Any, timeout: float) -> None:  # noqa: ASYNC109
+    """Poll a condition of the service (no single event marks it), bounded by ``timeout``."""
+    async with asyncio.timeout(timeout):
+        while not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+
 async def end_to_end(data: bytes, events: int, legs: int, workdir: Path) -> dict[str, float]:
     from acd.kpi import KpiParams, compute
     from hotline.service import HotlineService
@@ -144,12 +151,13 @@ async def end_to_end(data: bytes, events: int, legs: int, workdir: Path) -> dict
         "database": {"url": f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}",
                      "buffer_size": 1_000_000, "spill_path": str(workdir / "spill.jsonl")},
         "asterisk": {"queue_log": str(workdir / "queue_log")},
+        "ivr": {"enabled": False},  # AMI ingest only: the IVR has its own bench
     })
     service = HotlineService(settings)
     await service.start(web_enabled=False)
     assert service.link is not None and service.writer is not None and service.store is not None
     await service.link.wait_connected(timeout=30)
-    await service.link.wait_until(lambda: not service.catching_up, timeout=30)
+    await _until(lambda: not service.catching_up, 30)
     base_events = service.link.state["events"]
     _reset_peak_rss()
     rss_before = _status_mib("VmRSS")
