@@ -70,7 +70,9 @@ function renderKpis(kpis) {
       : el("div", { class: "target" }, `目标 target ${op} ${formatValue(k.target, k.unit)}`);
     const parts = [];
     if (k.formula) parts.push(k.formula);
-    if (k.numerator !== undefined && k.denominator !== undefined && k.numerator !== null) {
+    // Counts and maxima have no denominator: their formula says it all.
+    if (k.numerator !== undefined && k.numerator !== null
+        && k.denominator !== undefined && k.denominator !== null) {
       parts.push(`${k.numerator} ÷ ${k.denominator}`);
     }
     const minor = k.primary === false ? "minor" : "";
