@@ -22,8 +22,17 @@ class ChannelVar:
 QUEUE = ChannelVar("HOTLINE_QUEUE", "app_queue queue the caller is sent to", "hotline-general")
 CHOICE = ChannelVar(
     "HOTLINE_CHOICE",
-    "the menu choice: a digit, 'timeout', 'invalid', or 'fallback' (degraded path, no IVR)",
+    "why the caller is routed: the keys that chose (one digit '1' or several '21', the agent "
+    "key '0'), or the menu's own choice for that route; 'timeout' / 'invalid' (no valid key "
+    "after the retries); 'none' (routed without a key); 'emergency-110|119|120|all'; "
+    "'too-many-steps' (menu walk cut short); 'night-loop' (night destinations in a loop); "
+    "'error' (IVR failed, safe defaults); 'fallback' (degraded path, no IVR)",
     "1",
+)
+# The fixed HOTLINE_CHOICE values besides keys and the menu's own choices.
+CHOICE_VALUES: tuple[str, ...] = (
+    "timeout", "invalid", "none", "emergency-110", "emergency-119", "emergency-120",
+    "emergency-all", "too-many-steps", "night-loop", "error", "fallback",
 )
 PRIORITY = ChannelVar("HOTLINE_PRIORITY", "queue priority (higher is served first)", "0")
 

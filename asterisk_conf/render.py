@@ -9,6 +9,7 @@ template name into an error instead of an empty string in the dialplan.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tempfile
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from typing import Any
 import jinja2
 from pydantic import SecretStr
 
-from asterisk_conf import channel_vars
+from asterisk_conf import channel_vars, sounds
 from asterisk_conf.dialplan_contract import contract_problems
 from hotline.settings import Settings
 
@@ -125,10 +126,46 @@ def _check_secrets(settings: Settings) -> None:
             )
 
 
-def _context(settings: Settings) -> dict[str, Any]:
+def ami_access(settings: Settings, ami_permit: str | None = None) -> tuple[str, str]:
+    """manager.conf's ``bindaddr`` and ``permit`` (address/mask): loopback unless allowed.
+
+    AMI can originate calls and listen to every call's events: by default it is reachable
+    from this host only. A non-loopback ``ami.host`` needs ``ami_permit``, the one network
+    (the hotline service's address) allowed to log in.
+    """
+    host = "127.0.0.1" if settings.ami.host == "localhost" else settings.ami.host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise RenderError(
+            f"setting ami.host: {settings.ami.host!r} is not an IP address (manager.conf "
+            "bindaddr needs one)"
+        ) from None
+    if address.is_loopback:
+        permit = ipaddress.ip_network(f"{address}/{address.max_prefixlen}")
+    elif ami_permit is None:
+        raise RenderError(
+            f"setting ami.host: {host} is not a loopback address; AMI would be reachable from "
+            "the network. Render with --allow-remote-ami NETWORK (the service's address) "
+            "to allow it"
+        )
+    else:
+        try:
+            permit = ipaddress.ip_network(ami_permit, strict=False)
+        except ValueError:
+            raise RenderError(f"--allow-remote-ami: {ami_permit!r} is not an address or network"
+                              ) from None
+    return str(address), f"{permit.network_address}/{permit.netmask}"
+
+
+def _context(settings: Settings, ami_permit: str | None = None) -> dict[str, Any]:
     base = fastagi_base(settings)
     contract = channel_vars.by_key()
+    bindaddr, permit = ami_access(settings, ami_permit)
     return {
+        "ami_bindaddr": bindaddr,
+        "ami_permit": permit,
+        "sound": sounds.DIALPLAN,
         "pbx": settings.pbx,
         "ami": settings.ami,
         "agents": {agent.extension: agent for agent in settings.pbx.agents},
@@ -146,11 +183,14 @@ def _context(settings: Settings) -> dict[str, Any]:
     }
 
 
-def render_all(settings: Settings) -> dict[str, str]:
-    """Every configuration file's text, keyed by its file name (see FILES)."""
+def render_all(settings: Settings, *, ami_permit: str | None = None) -> dict[str, str]:
+    """Every configuration file's text, keyed by its file name (see FILES).
+
+    ``ami_permit``: the network allowed to reach a non-loopback ``ami.host`` (see ami_access).
+    """
     _check_secrets(settings)
     env = _environment()
-    context = _context(settings)
+    context = _context(settings, ami_permit)
     try:
         files = {name: env.get_template(f"{name}.j2").render(context) for name in FILES}
     except jinja2.UndefinedError as error:

@@ -24,6 +24,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,16 @@ import aiomqtt
 from acd.calls import CallTracker
 from acd.kpi import LiveKpi
 from agi_scripts.announcements import Announcement, write_announcements
+from asterisk_conf.sounds import INCIDENT_GENERIC
 from hotline.bus import Bus
+from hotline.prompts import PromptError, PromptText, build_prompts, is_prompt_id
 from hotline.settings import MqttSettings, Settings
 from ivr.app import IvrApplication, create_ivr_server
 from ivr.engine import TicketLookup
 from ivr.fastagi import FastAgiServer
+from ivr.hours import years_without_data
 from ivr.incidents import Incident, IncidentBoard, IncidentError, utc_now
+from ivr.menu import Menu, MenuError, missing_queues
 from ivr.menu_source import DEFAULT_MENU, MenuSource
 from ticketing.store import TicketStore
 
@@ -81,6 +86,22 @@ def ticket_progress_lookup(store: TicketStore) -> TicketLookup:
     return lookup
 
 
+# ---- the menu against the PBX -------------------------------------------------------------------
+
+
+def menu_queue_problems(menu: Menu, settings: Settings) -> list[str]:
+    """One line if the menu names queues that queues.conf (pbx.queues) does not define.
+
+    Queue() on such a queue ends with QUEUESTATUS=UNKNOWN: the caller would never reach an
+    agent, so the menu is refused before it can take a call.
+    """
+    missing = missing_queues(menu, (queue.name for queue in settings.pbx.queues))
+    if not missing:
+        return []
+    return [f"queue(s) {', '.join(missing)} not in pbx.queues (queues.conf); "
+            "add a [[pbx.queues]] entry or change the menu"]
+
+
 # ---- incidents -------------------------------------------------------------------------------
 
 
@@ -98,10 +119,15 @@ class IncidentDesk:
         store: TicketStore | None = None,
         announcements_file: Path | None = None,
         publish: Publish | None = None,
+        sounds_dir: Path | None = None,
+        language: str = "zh",
     ) -> None:
         self.board = board
         self.store = store
         self.announcements_file = announcements_file
+        # Where the incident's spoken text is synthesised (Asterisk's sounds); None: never.
+        self.sounds_dir = sounds_dir
+        self.language = language
         self._publish = publish
         self.unsaved: dict[str, Incident] = {}
         self._lock = asyncio.Lock()
@@ -131,13 +157,44 @@ class IncidentDesk:
                 "invalid incident: prompt: must be a sound name (letters, digits, _ . - and /)"
             )
         async with self._lock:
-            self.board.create(incident)  # IncidentError for a duplicate id
+            if self.board.get(incident.id) is not None:
+                raise IncidentError(f"incident {incident.id!r} already exists")
+            incident = await self._build_sound(incident)
+            self.board.create(incident)
             self.unsaved[incident.id] = incident
             await self._persist()
             await self.refresh_announcements()
         log.info("incident %s created: %s", incident.id, incident.title)
         self._out("incident.created", incident.to_json())
         return incident.to_json()
+
+    async def _build_sound(self, incident: Incident) -> Incident:
+        """Synthesise the incident's text as its prompt; the generic announcement if we can't.
+
+        A recording of that name is kept. Without a sounds directory on this host (Asterisk
+        elsewhere) nothing is built or replaced: the PBX may well have the recording.
+        """
+        folder = self.sounds_dir
+        if folder is None:
+            return incident
+        if not folder.is_dir():
+            log.warning("incident %s: sounds dir %s missing here; prompt %s not synthesised",
+                        incident.id, folder, incident.prompt)
+            return incident
+        if not is_prompt_id(incident.prompt):
+            return incident  # a path or a name with a format: a recording, named as such
+        wanted = PromptText(incident.prompt, self.language, incident.text)
+        try:
+            report = await asyncio.to_thread(build_prompts, [wanted], folder, self.language)
+        except PromptError as error:
+            reason = str(error)
+        else:
+            if not report.failed:
+                return incident
+            reason = "; ".join(report.failed.values())
+        log.warning("incident %s: announcement %s not synthesised (%s); announcing %s",
+                    incident.id, incident.prompt, reason, INCIDENT_GENERIC)
+        return replace(incident, prompt=INCIDENT_GENERIC)
 
     async def end(self, incident_id: str) -> bool:
         async with self._lock:
@@ -179,13 +236,19 @@ class IncidentDesk:
             del self.unsaved[incident_id]
 
     async def refresh_announcements(self) -> None:
-        """Rewrite the degraded path's file with the incidents active now."""
+        """Rewrite the degraded path's file with every incident not ended, with its window.
+
+        Scheduled incidents (start in the future) are in it too: the file is rewritten only
+        when an incident is created or ended, and the reader plays an entry only between
+        ``starts_at`` and ``ends_at`` (the expected end), the rule the IVR follows as well
+        (``Incident.is_announced``).
+        """
         path = self.announcements_file
         if path is None:
             return
         now = self.board.clock()
         entries = [
-            Announcement(i.id, i.prompt, i.start, i.expected_end) for i in self.board.active(now)
+            Announcement(i.id, i.prompt, i.start, i.expected_end) for i in self.board.pending()
         ]
         try:
             await asyncio.to_thread(write_announcements, path, entries, now)
@@ -316,7 +379,7 @@ class IvrSide:
         self.clock: Clock = clock or utc_now
         self.board = IncidentBoard(clock=self.clock)
         self.desk = IncidentDesk(self.board, announcements_file=settings.pbx.announcements_file,
-                                 publish=bus.publish)
+                                 publish=bus.publish, sounds_dir=settings.pbx.sounds_dir)
         self.store: TicketStore | None = None
         self.app: IvrApplication | None = None
         self.server: FastAgiServer | None = None
@@ -349,7 +412,14 @@ class IvrSide:
         self.bus.subscribe("ivr.survey", self._on_survey, name="ivr-surveys")
         ivr = self.settings.ivr
         if ivr.enabled:
-            menus = MenuSource(ivr.menu_file or DEFAULT_MENU)
+            menu_file = ivr.menu_file or DEFAULT_MENU
+            try:
+                menus = MenuSource(menu_file,
+                                   check=lambda menu: menu_queue_problems(menu, self.settings))
+            except MenuError as error:
+                faults = "; ".join(str(fault) for fault in error.faults)
+                raise IvrStartError(f"setting ivr.menu_file: {faults}") from None
+            self.desk.language = menus.current().language
             self.app = IvrApplication(
                 menus, self.board, self.publish, ticket_progress_lookup(store),
                 timezone=self.settings.kpi.timezone, clock=self.clock,
@@ -374,7 +444,22 @@ class IvrSide:
             await self.server.stop()
 
     def health(self) -> dict[str, Any]:
+        """The IVR's components for /healthz.
+
+        ``calendar`` appears only once a date beyond the holiday data was asked about. It is
+        a warning (``"ok": True``), not a failure: calls are still routed (Monday–Friday
+        count as working days), and a 503 would make monitors take a working hotline out.
+        """
         components: dict[str, Any] = {}
+        unknown = sorted(years_without_data())
+        if unknown:
+            years = ", ".join(str(year) for year in unknown)
+            components["calendar"] = {
+                "ok": True,
+                "warning": f"no holiday data for {years}; Monday–Friday used as working days"
+                " (upgrade chinese-calendar)",
+                "years_without_data": unknown,
+            }
         if self.server is not None:
             components["ivr"] = {
                 "ok": True, "port": self.server.port, "active": self.server.active_sessions,

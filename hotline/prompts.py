@@ -112,6 +112,25 @@ def prompts_from_menu(path: str | Path) -> tuple[list[PromptText], str]:
     return prompts, default_lang
 
 
+def is_prompt_id(name: str) -> bool:
+    """Whether ``name`` is a sound path this module can build (``hotline/incidents/x``)."""
+    return bool(_PROMPT_ID.match(name))
+
+
+def without_text(needed: Iterable[str], prompts: Iterable[PromptText], out_dir: Path,
+                 default_lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    """The needed sounds that have no text to synthesise and no recording in ``out_dir``."""
+    have = {prompt.prompt_id for prompt in prompts}
+    lacking = []
+    for name in dict.fromkeys(needed):
+        if name in have:
+            continue
+        target = target_path(out_dir, PromptText(name, default_lang, "-"), default_lang)
+        if not is_prompt_id(name) or not _recordings(target):
+            lacking.append(name)
+    return lacking
+
+
 def voice_for(lang: str) -> str:
     return VOICES.get(lang, lang)
 

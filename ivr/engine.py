@@ -259,8 +259,8 @@ class MenuWalk:
             await self._play(action.prompts)
             return await self._perform(action.then, hops + 1)
         if isinstance(action, TicketProgressAction):
-            await self._ticket_progress(action)
-            return await self._perform(action.then, hops + 1)
+            agent = await self._ticket_progress(action)
+            return await self._perform(agent or action.then, hops + 1)
         if isinstance(action, IncidentReportAction):
             await self._incident_report(action)
             return await self._perform(action.then, hops + 1)
@@ -288,7 +288,8 @@ class MenuWalk:
     def _default_choice(self) -> str:
         return "".join(self._keys) or "none"
 
-    async def _ticket_progress(self, action: TicketProgressAction) -> None:
+    async def _ticket_progress(self, action: TicketProgressAction) -> QueueAction | None:
+        """Tell the ticket's progress; the agent queue if the caller pressed the agent key."""
         self.outcome.choice = self.outcome.choice or self._default_choice()
         answer = await self.channel.get_data(
             action.prompt, int(action.timeout * 1000), action.max_digits
@@ -302,7 +303,15 @@ class MenuWalk:
                 )
             except Exception:
                 log.exception("call %s: ticket lookup for %s failed", self.linkedid, number)
-        await self._play(prompts or [action.not_found_prompt])
+        if prompts:
+            await self._play(prompts)
+            return None
+        # The not-found prompt offers the agent ("或按0转人工服务"): the key must work there.
+        key = await self._play([action.not_found_prompt], self.menu.agent_key)
+        if key == self.menu.agent_key:
+            self._keys.append(key)
+            return self._agent(key)
+        return None
 
     async def _set_result_variables(self) -> None:
         out = self.outcome

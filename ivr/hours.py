@@ -2,7 +2,8 @@
 
 A working day is what the State Council says it is: weekdays, minus public holidays, plus the
 official make-up working days (调休上班) on weekends — taken from the ``chinese-calendar``
-package. Outside the years that package knows, weekdays are working days (logged once).
+package. Outside the years that package knows, weekdays are working days: logged once, and
+the years asked about are kept (``years_without_data``) for the service's health report.
 """
 
 from __future__ import annotations
@@ -43,9 +44,18 @@ def is_working_day(day: dt.date) -> bool:
         return day.weekday() < 5
 
 
-@lru_cache(maxsize=64)
+_unknown_years: set[int] = set()
+
+
+def years_without_data() -> frozenset[int]:
+    """Years asked about for which the holiday calendar had no data (Mon–Fri was used)."""
+    return frozenset(_unknown_years)
+
+
 def _warn_unknown_year(year: int) -> None:
-    log.warning("chinese-calendar has no data for %d; using Monday–Friday", year)
+    if year not in _unknown_years:
+        _unknown_years.add(year)
+        log.warning("chinese-calendar has no data for %d; using Monday–Friday", year)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,16 @@ class Incident:
     def is_active(self, now: dt.datetime) -> bool:
         return self.status == "active" and self.start <= now
 
+    def is_announced(self, now: dt.datetime) -> bool:
+        """Whether callers hear it now: active, and before ``expected_end`` if one is set.
+
+        The same rule as the degraded path's file (``ends_at`` = expected_end): that file
+        cannot learn of an end while the service is down, so the expected end is the bound
+        both paths keep. An incident past its expected end still takes reports (并单) until
+        it is ended; it is just no longer announced.
+        """
+        return self.is_active(now) and (self.expected_end is None or now < self.expected_end)
+
     def concerns(self, caller_number: str, district: str | None) -> bool:
         if not self.prefixes and not self.districts:
             return True
@@ -182,11 +192,17 @@ class IncidentBoard:
 
     def matching(self, caller_number: str, district: str | None, node_id: str,
                  node_announces: bool, now: dt.datetime | None = None) -> list[Incident]:
-        """Active incidents to announce to this caller at this node, most recent first."""
+        """Incidents to announce to this caller at this node now, most recent first."""
+        moment = now or self.clock()
         return [
-            i for i in self.active(now)
-            if i.announced_at(node_id, node_announces) and i.concerns(caller_number, district)
+            i for i in self.active(moment)
+            if i.is_announced(moment) and i.announced_at(node_id, node_announces)
+            and i.concerns(caller_number, district)
         ]
+
+    def pending(self) -> list[Incident]:
+        """Every incident not ended, whether it has started yet or not, most recent first."""
+        return _recent_first(i for i in self._incidents.values() if i.status == "active")
 
     def register_caller(self, incident_id: str, call_id: str) -> Incident:
         """Merge a call into the incident (idempotent per call); return the updated incident."""

@@ -9,6 +9,7 @@ misspelt keys). The file format is documented in ``ivr/menus/12345.toml``.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,17 @@ class Menu:
     invalid_prompt: str | None = None
     timeout_prompt: str | None = None
     prompts: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def queue_names(menu: Menu) -> set[str]:
+    """Every queue the menu can send a caller to: its options, fallbacks, night destinations,
+    callbacks and the agent (all of them are in ``menu.queues``: load_menu checks that)."""
+    return {*menu.queues, menu.agent.queue}
+
+
+def missing_queues(menu: Menu, known: Iterable[str]) -> list[str]:
+    """The menu's queues that are not in ``known`` (the PBX's queues.conf), sorted."""
+    return sorted(queue_names(menu) - set(known))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,14 @@
 """One FastAGI connection: the caller's channel as seen by an IVR script.
 
 Every way a call can end under our feet becomes one exception, ``ChannelHangup``: the
-``HANGUP`` line, a ``511`` reply, ``result=-1``, a closed socket. A peer that stops answering
-raises ``AgiTimeout``; a line that is not FastAGI raises ``AgiProtocolError``. Scripts only
-ever see those three and ``AgiCommandError``.
+``HANGUP`` line, a ``511`` reply, ``result=-1``, a closed socket. Except for a sound: Asterisk
+answers ``200 result=-1 endpos=0`` to STREAM FILE (and ``200 result=-1`` to GET DATA) when the
+file does not exist while the caller is still there. So for those two, ``result=-1`` is a
+hang-up only if the ``HANGUP`` line follows at once (or a ``511`` answers the next command);
+otherwise the sound was "not played" and the walk goes on (agi_scripts/fallback.py, the
+degraded path, reasons the same way). A peer that stops answering raises ``AgiTimeout``; a
+line that is not FastAGI raises ``AgiProtocolError``. Scripts only ever see those three and
+``AgiCommandError``.
 """
 
 from __future__ import annotations
@@ -29,12 +34,34 @@ log = logging.getLogger(__name__)
 
 # Asterisk may print a usage text for a malformed command; never read one without bound.
 _MAX_USAGE_LINES = 50
+# After a sound's result=-1, how long to wait for the HANGUP line that tells a hang-up from a
+# missing file. res_agi writes it right after the reply, so a short bound suffices; a 511 to
+# the next command catches a line that came later still.
+HANGUP_GRACE_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
 class DigitsResult:
     digits: str
     timed_out: bool
+    # False when the prompt could not be played (missing sound): no digits were collected.
+    played: bool = True
+
+
+# Sounds already reported missing: one warning per sound, not one per call.
+_missing_sounds: set[str] = set()
+
+
+def missing_sounds() -> frozenset[str]:
+    """The sounds Asterisk could not play since the process started."""
+    return frozenset(_missing_sounds)
+
+
+def _report_missing(prompt: str, reply: AgiReply) -> None:
+    if prompt not in _missing_sounds:
+        _missing_sounds.add(prompt)
+        log.warning("sound %s could not be played (%s): missing file? (logged once)",
+                    prompt, reply.line)
 
 
 class AgiSession:
@@ -53,6 +80,7 @@ class AgiSession:
         self.reply_timeout = reply_timeout
         self._encoding = encoding
         self.hung_up = False
+        self.hangup_grace = HANGUP_GRACE_S
 
     # -- what Asterisk told us at the start -------------------------------------------------
     @property
@@ -81,8 +109,12 @@ class AgiSession:
         return [value for _, value in sorted(found)]
 
     # -- commands ----------------------------------------------------------------------------
-    async def command(self, text: str, *, reply_within: float | None = None) -> AgiReply:
-        """Send one command and return its 200 reply; raise an AgiError for anything else."""
+    async def command(self, text: str, *, reply_within: float | None = None,
+                      failure_is_hangup: bool = True) -> AgiReply:
+        """Send one command and return its 200 reply; raise an AgiError for anything else.
+
+        ``failure_is_hangup=False`` returns a ``result=-1`` reply instead of raising.
+        """
         if self.hung_up:
             raise ChannelHangup("channel already hung up")
         try:
@@ -95,9 +127,13 @@ class AgiSession:
             raise AgiTimeout(f"peer not reading while sending {text!r}") from None
         limit = self.reply_timeout if reply_within is None else reply_within
         try:
-            return await asyncio.wait_for(self._read_reply(text), limit)
+            reply = await asyncio.wait_for(self._read_reply(text), limit)
         except TimeoutError:
             raise AgiTimeout(f"no reply to {text!r} within {limit:g} s") from None
+        if reply.is_failure and failure_is_hangup:
+            self.hung_up = True
+            raise ChannelHangup(f"result=-1 for {text!r}")
+        return reply
 
     async def _read_reply(self, sent: str) -> AgiReply:
         while True:
@@ -116,10 +152,18 @@ class AgiSession:
                 raise ChannelHangup(f"511 for {sent!r}")
             if reply.code != 200:
                 raise AgiCommandError(f"{sent!r} refused: {line}")
-            if reply.is_failure:
-                self.hung_up = True
-                raise ChannelHangup(f"result=-1 for {sent!r}")
             return reply
+
+    async def _hangup_follows(self) -> bool:
+        """After a sound's result=-1: True (and hung_up) if a HANGUP line comes at once."""
+        try:
+            line = await asyncio.wait_for(self._read_line(), self.hangup_grace)
+        except TimeoutError:
+            return False
+        if line == HANGUP_LINE:
+            self.hung_up = True
+            return True
+        raise AgiProtocolError(f"unexpected line after result=-1: {line[:120]!r}")
 
     async def _skip_usage(self) -> None:
         for _ in range(_MAX_USAGE_LINES):
@@ -147,10 +191,19 @@ class AgiSession:
         await self.command("ANSWER")
 
     async def stream_file(self, prompt: str, escape_digits: str = "") -> str | None:
-        """Play a sound file; return the digit that interrupted it, if any."""
+        """Play a sound file; return the digit that interrupted it, if any.
+
+        A sound that could not be played (``result=-1``, see the module docstring) returns
+        None like one played to the end; a hang-up surfaces at the next command.
+        """
         # Always quoted, as in the captures (``STREAM FILE hello-world ""``).
         escape = "".join(ch for ch in escape_digits if ch in "0123456789*#")
-        reply = await self.command(f'STREAM FILE {prompt} "{escape}"')
+        reply = await self.command(f'STREAM FILE {prompt} "{escape}"', failure_is_hangup=False)
+        if reply.is_failure:
+            if await self._hangup_follows():
+                raise ChannelHangup(f"HANGUP during {prompt}")
+            _report_missing(prompt, reply)
+            return None
         return _digit_from_ascii(reply.result)
 
     async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> DigitsResult:
@@ -159,7 +212,14 @@ class AgiSession:
         reply = await self.command(
             f"GET DATA {prompt} {timeout_ms} {max_digits}",
             reply_within=timeout_ms / 1000 * max(1, max_digits) + margin,
+            failure_is_hangup=False,
         )
+        if reply.is_failure:
+            if await self._hangup_follows():
+                raise ChannelHangup(f"HANGUP during {prompt}")
+            # The prompt is missing: Asterisk collected nothing. Like silence for the menu.
+            _report_missing(prompt, reply)
+            return DigitsResult(digits="", timed_out=True, played=False)
         return DigitsResult(digits=reply.result, timed_out=reply.paren == "timeout")
 
     async def set_variable(self, name: str, value: str) -> None:

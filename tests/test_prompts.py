@@ -149,17 +149,104 @@ def test_one_failing_prompt_does_not_stop_the_others(tmp_path: Path) -> None:
     assert [p.name for p in bad.parent.iterdir()] == []  # no temporary left behind
 
 
-def test_cli_builds_with_progress_and_skips_the_second_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+# The smallest menu load_menu accepts, with the sounds the dialplan and the service play.
+VALID_MENU = """
+[menu]
+start = "main"
+language = "zh"
+agent = { action = "queue", queue = "hotline-general" }
+
+[incidents]
+confirm_prompt = "hotline/welcome"
+registered_prompt = "hotline/welcome"
+
+[survey]
+prompt = "hotline/welcome"
+thanks_prompt = "hotline/welcome"
+
+[queues.hotline-general]
+
+[nodes.main]
+prompt = "hotline/welcome"
+
+[nodes.main.options]
+1 = { action = "queue", queue = "hotline-general" }
+
+[prompts]
+"hotline/welcome" = { zh = "您好，欢迎致电12345热线。", yue = "你好，欢迎致电12345热线。" }
+"hotline/callback-intro" = "请留言。"
+"hotline/callback-goodbye" = "再见。"
+"hotline/all-busy" = "坐席繁忙。"
+"hotline/incident-generic" = "重大故障。"
+"""
+
+
+@pytest.fixture
+def only_welcome_greeting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    menu = write_menu(tmp_path)
+    monkeypatch.delenv("HOTLINE_CONFIG", raising=False)
+    monkeypatch.setenv("HOTLINE_PBX__FALLBACK_PROMPTS", '["hotline/welcome"]')
+
+
+def test_cli_builds_with_progress_and_skips_the_second_time(
+    tmp_path: Path, only_welcome_greeting: None
+) -> None:
+    menu = write_menu(tmp_path, VALID_MENU)
     out = tmp_path / "sounds"
     args = ["prompts", "build", "--menu", str(menu), "--out", str(out)]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
-    assert "3 synthesised, 0 up to date, 0 recorded, 0 failed" in first.output
+    assert "6 synthesised, 0 up to date, 0 recorded, 0 failed" in first.output
+    assert_asterisk_wav(out / "hotline" / "all-busy.wav")
     second = CliRunner().invoke(cli, args)
-    assert "0 synthesised, 3 up to date" in second.output
+    assert "0 synthesised, 6 up to date" in second.output
     broken = CliRunner().invoke(cli, ["prompts", "build", "--menu", str(tmp_path / "x.toml")])
     assert broken.exit_code == 1 and "No such file" in broken.output
+
+
+def test_cli_refuses_an_invalid_menu_before_building(
+    tmp_path: Path, only_welcome_greeting: None
+) -> None:
+    # Valid TOML with [prompts], but a node's option names a node that does not exist.
+    menu = write_menu(tmp_path, VALID_MENU.replace(
+        '1 = { action = "queue", queue = "hotline-general" }',
+        '1 = { action = "submenu", node = "nowhere" }'))
+    out = tmp_path / "sounds"
+    result = CliRunner().invoke(cli, ["prompts", "build", "--menu", str(menu), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "unknown node 'nowhere'" in result.output
+    assert not out.exists()
+
+
+def test_cli_refuses_a_needed_sound_without_text(
+    tmp_path: Path, only_welcome_greeting: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTLINE_PBX__FALLBACK_PROMPTS", '["hotline/welcome", "hotline/x"]')
+    menu = write_menu(tmp_path, VALID_MENU.replace('"hotline/all-busy" = "坐席繁忙。"\n', ""))
+    out = tmp_path / "sounds"
+    args = ["prompts", "build", "--menu", str(menu), "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "hotline/all-busy, hotline/x" in result.output
+    # A recording counts: only the sound nobody recorded is still missing.
+    (out / "hotline").mkdir(parents=True)
+    (out / "hotline" / "x.ulaw").write_bytes(b"\xff" * 800)
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 1
+    assert "for: hotline/all-busy" in again.output and "hotline/x" not in again.output
+
+
+def test_the_shipped_menu_speaks_every_sound_the_service_plays() -> None:
+    from asterisk_conf import sounds
+    from hotline.commands.prompts import needed_sounds
+    from hotline.settings import Settings
+    from ivr.menu import load_menu
+    from ticketing.models import TICKET_STATUSES
+
+    menu = load_menu(default_menu())
+    texts, default = prompts_from_menu(default_menu())
+    status_prompts = [f"hotline/ticket-status-{s.replace('_', '-')}" for s in TICKET_STATUSES]
+    needed = [*needed_sounds(menu, Settings()), *sounds.SERVICE, *status_prompts]
+    by_lang = {(t.prompt_id, t.lang) for t in texts}
+    assert [n for n in needed if (n, default) not in by_lang] == []
+    assert [n for n in needed if (n, "yue") not in by_lang] == []

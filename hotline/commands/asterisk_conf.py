@@ -7,12 +7,27 @@ from pathlib import Path
 import click
 
 from asterisk_conf.render import RenderError, render_all, write_config
-from hotline.settings import load_settings
+from hotline.ivr_wiring import menu_queue_problems
+from hotline.settings import Settings, load_settings
+from ivr.menu import MenuError, load_menu
+from ivr.menu_source import DEFAULT_MENU
 
 
 @click.group("asterisk-conf")
 def asterisk_conf() -> None:
     """Asterisk configuration (dialplan, queues, PJSIP, AMI) from the hotline settings."""
+
+
+def check_menu(settings: Settings) -> None:
+    """Refuse a menu that is broken or routes callers to queues queues.conf lacks."""
+    path = settings.ivr.menu_file or DEFAULT_MENU
+    try:
+        menu = load_menu(path)
+    except MenuError as error:
+        raise click.ClickException("; ".join(str(fault) for fault in error.faults)) from None
+    problems = menu_queue_problems(menu, settings)
+    if problems:
+        raise click.ClickException(f"menu {path}: {'; '.join(problems)}")
 
 
 @asterisk_conf.command("render")
@@ -23,11 +38,19 @@ def asterisk_conf() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory to write the .conf files into (created if missing).",
 )
-def render(out_dir: Path) -> None:
+@click.option(
+    "--allow-remote-ami",
+    "ami_permit",
+    metavar="NETWORK",
+    help="Let AMI listen on a non-loopback ami.host; only NETWORK (e.g. 10.0.0.5/32, the "
+    "hotline service's address) may log in.",
+)
+def render(out_dir: Path, ami_permit: str | None) -> None:
     """Render extensions, queues, queuerules, pjsip, manager and musiconhold .conf files."""
     settings = load_settings()
+    check_menu(settings)
     try:
-        files = render_all(settings)
+        files = render_all(settings, ami_permit=ami_permit)
     except RenderError as error:
         raise click.ClickException(str(error)) from None
     for path in write_config(files, out_dir):

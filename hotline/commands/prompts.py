@@ -8,12 +8,27 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from hotline.prompts import PromptError, PromptText, Status, build_prompts, prompts_from_menu
-from hotline.settings import load_settings
+from asterisk_conf import sounds
+from hotline.prompts import (
+    PromptError,
+    PromptText,
+    Status,
+    build_prompts,
+    prompts_from_menu,
+    without_text,
+)
+from hotline.settings import Settings, load_settings
+from ivr.menu import Menu, MenuError, load_menu
 
 
 def default_menu() -> Path:
     return Path(str(resources.files("ivr") / "menus" / "12345.toml"))
+
+
+def needed_sounds(menu: Menu, settings: Settings) -> list[str]:
+    """Every sound the hotline plays: the menu's, the dialplan's, the degraded path's greeting
+    (pbx.fallback_prompts) and the generic incident announcement."""
+    return list(dict.fromkeys([*menu.prompts, *sounds.SERVICE, *settings.pbx.fallback_prompts]))
 
 
 @click.group("prompts")
@@ -35,14 +50,27 @@ def prompts() -> None:
     help="Asterisk sounds directory (default: pbx.sounds_dir).",
 )
 def build(menu_file: Path | None, out_dir: Path | None) -> None:
-    """Synthesise (espeak-ng + sox, 8 kHz mono 16-bit WAV) every prompt without a recording."""
+    """Synthesise (espeak-ng + sox, 8 kHz mono 16-bit WAV) every prompt without a recording.
+
+    The menu is validated first; every sound the menu, the dialplan and pbx.fallback_prompts
+    play must have a text in the menu's [prompts] (or a recording in the sounds directory).
+    """
     settings = load_settings()
     menu_file = menu_file or settings.ivr.menu_file or default_menu()
     out_dir = out_dir or settings.pbx.sounds_dir
     try:
+        menu = load_menu(menu_file)
         texts, default_lang = prompts_from_menu(menu_file)
-    except PromptError as error:
+    except MenuError as error:
+        raise click.ClickException("; ".join(str(fault) for fault in error.faults)) from None
+    except (PromptError, OSError) as error:
         raise click.ClickException(str(error)) from None
+    lacking = without_text(needed_sounds(menu, settings), texts, out_dir, default_lang)
+    if lacking:
+        raise click.ClickException(
+            f"menu {menu_file}: no text in [prompts] and no recording in {out_dir} for: "
+            f"{', '.join(lacking)}"
+        )
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, transient=False) as progress:

@@ -131,3 +131,19 @@ def test_written_files_secret_ones_private(settings: Settings, tmp_path: Path) -
     # rendering again replaces the files in place
     write_config({"queues.conf": "[general]\n"}, out)
     assert (out / "queues.conf").read_text() == "[general]\n"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1"])
+def test_manager_binds_the_loopback_ami_host(settings: Settings, host: str) -> None:
+    ami = settings.ami.model_copy(update={"host": host})
+    text = render_all(settings.model_copy(update={"ami": ami}))["manager.conf"]
+    bindaddr = section(text, "general")["bindaddr"][0]
+    assert bindaddr == ("127.0.0.1" if host == "localhost" else host)
+    assert section(text, "hotline")["permit"][0].startswith(bindaddr + "/")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "pbx.example.org"])
+def test_manager_refuses_a_non_loopback_ami_host(settings: Settings, host: str) -> None:
+    ami = settings.ami.model_copy(update={"host": host})
+    with pytest.raises(RenderError, match=r"setting ami\.host"):
+        render_all(settings.model_copy(update={"ami": ami}))

@@ -3,8 +3,11 @@
 It speaks exactly what the captures' agi.jsonl show: the ``agi_*`` environment, a blank line,
 then one reply per command (``200 result=0``, ``200 result=0 endpos=11360``,
 ``200 result= (timeout)``, ``200 result=1``…); a caller hanging up during a command gets
-``200 result=-1`` then the line ``HANGUP``; commands on the dead channel get ``511``.
-(``hotline/sim`` has no FastAGI client yet, so this small one lives with the tests.)
+``200 result=-1`` then the line ``HANGUP``; commands on the dead channel get ``511``; a sound
+that does not exist gets ``200 result=-1 endpos=0`` (STREAM FILE) or ``200 result=-1`` (GET DATA)
+with the channel still alive — no ``HANGUP`` follows.
+``hotline/sim`` also dials FastAGI, but it plays a whole simulated call; this small client lets
+a test script each reply and fault and inspect every command.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import shlex
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 HANGUP = "<hangup>"  # a scripted key: the caller hangs up during this GET DATA
@@ -80,9 +83,11 @@ async def call(
     fault: Fault | None = None,
     env_extra: Sequence[str] = (),
     limit: float = 10.0,
+    missing: Collection[str] = (),
 ) -> CallLog:
     """Place one call: ``keys`` answer successive GET DATA commands (digits, None = silence,
-    HANGUP = hang up); ``stream_keys`` maps a prompt to a key pressed while it plays."""
+    HANGUP = hang up); ``stream_keys`` maps a prompt to a key pressed while it plays;
+    ``missing`` names sounds that do not exist on this Asterisk."""
     serial = next(_ids)
     uniqueid = uniqueid or f"1795445409.{2 * serial + 1}"
     linkedid = linkedid or f"1795445409.{2 * serial}"
@@ -128,6 +133,10 @@ async def call(
                     send("511 Command Not Permitted on a dead channel or intercepted channel")
                 elif command == "ANSWER":
                     send("200 result=0")
+                elif verb == "STREAM FILE" and shlex.split(command)[2] in missing:
+                    send("200 result=-1 endpos=0")
+                elif verb == "GET DATA" and command.split()[2] in missing:
+                    send("200 result=-1")
                 elif verb == "STREAM FILE":
                     prompt = shlex.split(command)[2]
                     key = (stream_keys or {}).get(prompt)

@@ -203,3 +203,26 @@ async def test_incident_report_action_from_the_menu(
     assert log.variables.get("HOTLINE_INCIDENT") == registered
     reports = ivr.events.of("ivr.incident_report")
     assert [r["incident_id"] for r in reports] == ([registered] if registered else [])
+
+
+def test_main_ivr_and_fallback_share_the_expected_end_rule(tmp_path: Path) -> None:
+    from agi_scripts.announcements import Announcement, load_active, write_announcements
+
+    now = [WORKDAY_MORNING]
+    board = IncidentBoard(clock=lambda: now[0])
+    board.create(incident(id="bounded", expected_end=(WORKDAY_MORNING + HOUR).isoformat()))
+    board.create(incident(id="open", expected_end=None))
+    file = tmp_path / "announcements.json"
+    write_announcements(file, [Announcement(i.id, i.prompt, i.start, i.expected_end)
+                               for i in board.pending()], now[0])
+
+    def heard() -> tuple[list[str], list[str]]:
+        ivr = sorted(i.id for i in board.matching("13800138001", None, "main", True))
+        fallback = sorted(a.id for a in load_active(file, now[0]))
+        return ivr, fallback
+
+    assert heard() == (["bounded", "open"], ["bounded", "open"])
+    now[0] = WORKDAY_MORNING + 2 * HOUR  # past the expected end, not ended
+    assert heard() == (["open"], ["open"])
+    # Still open for reports (并单) until someone ends it.
+    assert "bounded" in [i.id for i in board.active()]

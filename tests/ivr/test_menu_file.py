@@ -231,3 +231,24 @@ def test_broken_menu_at_start_up_fails_loudly(tmp_path: Path) -> None:
     path.write_text("[menu]\n", encoding="utf-8")
     with pytest.raises(MenuError, match=r"m\.toml"):
         MenuSource(path)
+
+
+def test_a_reload_failing_the_owners_check_keeps_the_last_good_menu(
+        menu_file: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from ivr.menu import missing_queues
+
+    known = {"hotline-general", "hotline-complaint", "hotline-report"}
+    source = MenuSource(menu_file, check=lambda menu: [
+        f"unknown queue {q}" for q in missing_queues(menu, known)])
+    first = source.current()
+    text = menu_file.read_text(encoding="utf-8")
+    menu_file.write_text(text.replace("[queues.hotline-report]",
+                                      "[queues.hotline-extra]\n\n[queues.hotline-report]"),
+                         encoding="utf-8")
+    os.utime(menu_file, ns=(1, 1))
+    with caplog.at_level(logging.ERROR):
+        assert source.current() is first
+    assert [f.message for f in source.last_faults] == ["unknown queue hotline-extra"]
+    with pytest.raises(MenuError, match="unknown queue hotline-extra"):
+        MenuSource(menu_file, check=lambda menu: [
+            f"unknown queue {q}" for q in missing_queues(menu, known)])

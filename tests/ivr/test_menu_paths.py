@@ -113,7 +113,7 @@ async def test_ticket_progress_plays_the_lookup_answer(ivr: Ivr) -> None:
 
 async def test_ticket_not_found_then_silence_says_goodbye(ivr: Ivr) -> None:
     log = await call(ivr.port, ["6", "999", None])
-    assert 'STREAM FILE hotline/ticket-not-found ""' in log.commands
+    assert 'STREAM FILE hotline/ticket-not-found "0"' in log.commands
     assert 'STREAM FILE hotline/goodbye ""' in log.commands
     assert log.hung_up_by_app
     assert log.variables["HOTLINE_CHOICE"] == "6"

@@ -166,7 +166,7 @@ async def test_ivr_outcomes_incidents_and_surveys_reach_records_and_tickets(
         assert f'STREAM FILE hotline/ticket-status-{status} ""' in own, (ticket["number"], own)
         other = await agi_session(port, "ivr", "13700000000", "lookup-2",
                                   Phone(keys=["6", keyed, None]))
-        assert 'STREAM FILE hotline/ticket-not-found ""' in other
+        assert 'STREAM FILE hotline/ticket-not-found "0"' in other
 
 
 async def test_ending_the_incident_stops_announcing_it(tmp_path: Path) -> None:

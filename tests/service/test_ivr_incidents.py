@@ -258,3 +258,77 @@ async def test_a_taken_fastagi_port_is_a_clear_error(tmp_path: Path) -> None:
         taken.close()
         await taken.wait_closed()
         await store.close()
+
+
+async def test_announcements_file_holds_scheduled_incidents_until_due(tmp_path: Path) -> None:
+    file = tmp_path / "announcements.json"
+    desk = IncidentDesk(IncidentBoard(), announcements_file=file)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    await desk.create(incident("now-1", expected_end=(NOW + timedelta(hours=3)).isoformat()))
+    await desk.create(incident("later-2", start=later.isoformat(),
+                               expected_end=(later + timedelta(hours=1)).isoformat()))
+    entries = {e["id"]: e for e in json.loads(file.read_text(encoding="utf-8"))["announcements"]}
+    assert sorted(entries) == ["later-2", "now-1"]
+    assert entries["later-2"]["starts_at"] == later.isoformat()
+    assert entries["now-1"]["ends_at"] == (NOW + timedelta(hours=3)).isoformat()
+    # The degraded path plays the scheduled one when it is due, without another rewrite.
+    assert [a.id for a in load_active(file, datetime.now(UTC))] == ["now-1"]
+    assert sorted(a.id for a in load_active(file, later + timedelta(minutes=1))) == [
+        "later-2", "now-1"]
+    assert [a.id for a in load_active(file, later + timedelta(hours=3))] == []
+    await desk.end("later-2")
+    assert [a.id for a in load_active(file, later + timedelta(minutes=1))] == ["now-1"]
+
+
+async def test_incident_text_is_synthesised_into_the_sounds_dir(tmp_path: Path) -> None:
+    sounds = tmp_path / "sounds"
+    sounds.mkdir()
+    desk = IncidentDesk(IncidentBoard(), sounds_dir=sounds)
+    created = await desk.create(incident("water-9"))
+    assert created["prompt"] == "hotline/incidents/water-9"
+    wav = sounds / "hotline" / "incidents" / "water-9.wav"
+    assert wav.read_bytes()[:4] == b"RIFF" and wav.stat().st_size > 8000
+    # A recording of the incident's sound is kept as it is.
+    (sounds / "hotline" / "incidents" / "gas-3.g722").write_bytes(b"\x00" * 100)
+    kept = await desk.create(incident("gas-3"))
+    assert kept["prompt"] == "hotline/incidents/gas-3"
+    assert not (sounds / "hotline" / "incidents" / "gas-3.wav").exists()
+
+
+async def test_without_tts_tools_the_generic_announcement_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sounds = tmp_path / "sounds"
+    sounds.mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))  # espeak-ng and sox not found
+    file = tmp_path / "announcements.json"
+    desk = IncidentDesk(IncidentBoard(), sounds_dir=sounds, announcements_file=file)
+    with caplog.at_level(logging.WARNING, logger="hotline.ivr_wiring"):
+        created = await desk.create(incident("power-4"))
+    assert created["prompt"] == "hotline/incident-generic"
+    assert "not installed: espeak-ng, sox" in caplog.text
+    assert desk.board.get("power-4") is not None
+    assert [a.sound for a in load_active(file, datetime.now(UTC))] == [
+        "hotline/incident-generic"]
+
+
+async def test_a_menu_queue_missing_from_pbx_queues_stops_the_ivr_start(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}"
+    base = side_settings(tmp_path, url)
+    pbx = base.pbx.model_copy(update={"queues": [
+        q for q in base.pbx.queues if q.name != "hotline-complaint"]})
+    settings = base.model_copy(update={
+        "ivr": Settings().ivr.model_copy(update={"enabled": True, "port": 0}), "pbx": pbx})
+    store = await TicketStore.open(url)
+    side = IvrSide(settings, tracker=CallTracker(), bus=Bus(), kpi=LiveKpi())
+    try:
+        with pytest.raises(IvrStartError) as refused:
+            await side.start(store)
+        message = str(refused.value)
+        assert "\n" not in message
+        assert message.startswith("setting ivr.menu_file: ")
+        assert "hotline-complaint not in pbx.queues" in message
+        assert side.port is None
+    finally:
+        await side.stop()
+        await store.close()
