@@ -44,13 +44,14 @@ from acd.queue_log import QueueLeg, QueueLogEntry, legs_from_queue_log
 from acd.records import CallRecord, Outcome
 from acd.tracker.members import MemberBoard
 from acd.tracker.recovery import live_channels, parse_duration, queue_snapshot
+from asterisk_conf.channel_vars import CHOICE, PREFIX, PRIORITY, QUEUE
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, dict[str, Any]], None]
 OnRecord = Callable[[CallRecord], None]
 
-HOTLINE_PREFIX = "HOTLINE_"
+HOTLINE_PREFIX = PREFIX
 # The only VarSets the tracker reads; everything else (~44 % of a stream) is dropped unparsed.
 _CALL_VARS = frozenset({"QUEUESTATUS", "MIXMONITOR_FILENAME", "AGISTATUS"})
 # Pseudo-applications of channels dialled by Dial()/Queue(): never a caller's own dialplan.
@@ -423,10 +424,10 @@ class CallTracker:
         var, value = h.get("Variable", ""), h.get("Value", "")
         if var.startswith(HOTLINE_PREFIX):
             call.vars[var] = value
-            if var == "HOTLINE_CHOICE":
+            if var == CHOICE.name:
                 call.ivr_choice = value
                 call.ivr_path.append(value)
-            elif var == "HOTLINE_PRIORITY":
+            elif var == PRIORITY.name:
                 call.priority = _int(value)
         elif var == "MIXMONITOR_FILENAME":
             call.recording = value or None
@@ -468,7 +469,7 @@ class CallTracker:
             ivr_digits="".join(call.digits) or None,
             ivr_choice=call.ivr_choice,
             priority=call.priority,
-            queue=call.vars.get("HOTLINE_QUEUE"),
+            queue=call.vars.get(QUEUE.name),
             agi_status=agi_status,
             vars=dict(call.vars),
         )
@@ -595,7 +596,7 @@ class CallTracker:
             self._close(call, "timeout", None, call.abandon_at or now)
         elif status in _EMPTY_STATUSES:
             if leg is None:
-                queue, at = call.queue_app or (call.vars.get("HOTLINE_QUEUE"), now)
+                queue, at = call.queue_app or (call.vars.get(QUEUE.name), now)
                 done = call.last_closed
                 if done is not None and done.recovered and done.outcome == "joinempty" and (
                         queue is None or done.queue == queue):
@@ -721,10 +722,14 @@ class CallTracker:
 
     # ------------------------------------------------------------ recovery
 
-    def connection_lost(self) -> None:
-        """Mark the start of an AMI outage (events from now on are missing until resync)."""
+    def connection_lost(self, at: float | None = None) -> None:
+        """Mark the start of an AMI outage (events from then on are missing until resync).
+
+        ``at`` is when events stopped arriving, default the latest time seen; a restarted
+        service gives the end of the newest call it stored.
+        """
         if self.lost_at is None:
-            self.lost_at = self.clock
+            self.lost_at = self.clock if at is None else at
 
     def resync(
         self,

@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 # How much queue_log history is kept in memory to close calls that ended during an outage.
 QUEUE_LOG_WINDOW_S = 4 * 3600
 QUEUE_LOG_POLL_S = 15.0
+# At a restart, calls that ended up to this long before the newest stored one are looked for
+# again in queue_log: a crash can lose the last records before they were stored (the store
+# drops those it already has).
+RESTART_MARGIN_S = 60.0
 
 
 class HotlineService:
@@ -70,7 +74,9 @@ class HotlineService:
         self.web_port: int | None = None
         self._queue_log = QueueLogTail(settings.asterisk.queue_log)
         self._recent_log: deque[QueueLogEntry] = deque()
+        self._queue_log_lock = asyncio.Lock()
         self._resyncing = False
+        self._stopping = False
         self._held: list[AmiMessage] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.records = 0
@@ -100,7 +106,7 @@ class HotlineService:
             self.mqtt = MqttBridge.from_settings(settings.mqtt)
             self.mqtt.attach(self.bus, "*")
             await self.mqtt.start()
-        self._skip_old_queue_log()
+        await self._catch_up_queue_log()
         self._tasks.append(asyncio.create_task(self._poll_queue_log(), name="queue-log"))
         ami = settings.ami
         self.link = AmiLink(
@@ -125,6 +131,7 @@ class HotlineService:
         return self._resyncing or bool(self._held)
 
     async def stop(self) -> None:
+        self._stopping = True
         if self.link is not None:
             await self.link.stop()
         for task in self._tasks:
@@ -176,7 +183,10 @@ class HotlineService:
         self.tracker.handle(msg)
 
     def _on_disconnected(self, reason: str) -> None:
-        log.warning("AMI link lost (%s); calls will be re-synchronised on reconnect", reason)
+        if self._stopping:
+            log.info("AMI link closed (%s): the service is stopping", reason)
+        else:
+            log.warning("AMI link lost (%s); calls will be re-synchronised on reconnect", reason)
         self.tracker.connection_lost()
 
     async def _on_connected(self) -> None:
@@ -186,7 +196,7 @@ class HotlineService:
         try:
             channels = await self.link.send_list_action([("Action", "CoreShowChannels")])
             status = await self.link.send_list_action([("Action", "QueueStatus")])
-            self._read_queue_log()
+            await self._read_queue_log()
             closed = self.tracker.resync(channels, status, list(self._recent_log))
             if closed:
                 log.info("AMI resync closed %d call leg(s) from queue_log", len(closed))
@@ -207,28 +217,65 @@ class HotlineService:
 
     # ---- queue_log -------------------------------------------------------------------------
 
-    def _skip_old_queue_log(self) -> None:
-        """Start at the end of the file: history is backfilled with `hotline replay`, not here."""
-        path = self._queue_log.path
-        try:
-            stat = path.stat()
-        except OSError:
-            return
-        self._queue_log = QueueLogTail(path, (stat.st_ino, stat.st_size))
+    async def _catch_up_queue_log(self) -> None:
+        """Restart continuity: calls that ended while the service was down are in queue_log.
 
-    def _read_queue_log(self) -> None:
+        Its history from shortly before the newest stored call's end is kept for the first
+        resync, which treats the downtime as an AMI outage that began then. With nothing
+        stored yet, reading starts at the end: history is backfilled with `hotline replay`.
+        """
+        assert self.store is not None
+        path = self._queue_log.path
+        since = await self.store.latest_call_end()
+        if since is None:
+            try:
+                stat = await asyncio.to_thread(path.stat)
+            except OSError:
+                return
+            self._queue_log = QueueLogTail(path, (stat.st_ino, stat.st_size))
+            return
+        cutoff = since - RESTART_MARGIN_S
         try:
-            self._recent_log.extend(self._queue_log.read_new())
+            entries = await asyncio.to_thread(self._queue_log.read_new)
+        except OSError as error:
+            log.warning("cannot read queue_log %s: %s", path, error)
+            entries = []
+        # Whole calls: a call that ended in the downtime may have joined its queue long before.
+        recent = {e.callid for e in entries if e.is_call and e.time >= cutoff}
+        self._recent_log.extend(
+            e for e in entries if (e.callid in recent if e.is_call else e.time >= cutoff)
+        )
+        self._trim_queue_log()
+        # Nobody listened from the newest stored call's end on: the first resync closes, from
+        # queue_log, every call that ended since (those already stored are not stored twice).
+        self.tracker.connection_lost(at=since)
+        log.info("queue_log read from %s: %d entries since the last stored call",
+                 path, len(self._recent_log))
+
+    async def _read_queue_log(self) -> None:
+        # The poller and a resync may both read: one at a time, or the tail's offset tears.
+        async with self._queue_log_lock:
+            await self._read_queue_log_now()
+
+    async def _read_queue_log_now(self) -> None:
+        try:
+            self._recent_log.extend(await asyncio.to_thread(self._queue_log.read_new))
         except OSError as error:
             log.warning("cannot read queue_log %s: %s", self._queue_log.path, error)
-        horizon = self._now() - QUEUE_LOG_WINDOW_S
+        self._trim_queue_log()
+
+    def _trim_queue_log(self) -> None:
+        # Until the pending resync has run, keep what it needs even after a long downtime.
+        lost_at = self.tracker.lost_at
+        now = self._now() if lost_at is None else min(self._now(), lost_at)
+        horizon = now - QUEUE_LOG_WINDOW_S
         while self._recent_log and self._recent_log[0].time < horizon:
             self._recent_log.popleft()
 
     async def _poll_queue_log(self) -> None:
         while True:
             await asyncio.sleep(QUEUE_LOG_POLL_S)
-            self._read_queue_log()
+            await self._read_queue_log()
 
     # ---- health ----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -73,15 +74,26 @@ class KpiSettings(Section):
     connect_target: float = Field(0.95, ge=0, le=1)  # connect rate target (≥ 95 %)
     # Callers who hang up within this many seconds of joining are "short abandons" (未接秒挂).
     short_abandon_s: int = Field(5, ge=0)
-    # Leave short abandons out of the connect-rate denominator (未接秒挂 rule).
-    connect_excludes_short_abandons: bool = True
+    # Connect rate is answered ÷ offered; True leaves short abandons out of the denominator
+    # (the local 未接秒挂 rule, where a centre's contract allows it).
+    connect_excludes_short_abandons: bool = False
     # Seconds of after-call work added to talk time in AHT (app_queue wrapuptime).
     wrap_up_s: float = Field(0.0, ge=0)
     timezone: str = "Asia/Shanghai"  # hours and days of the KPIs and the demo's busy hour
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError("not a known IANA time zone, e.g. Asia/Shanghai or UTC") from None
+        return value
+
 
 class AsteriskSettings(Section):
-    # The queue_log Asterisk writes; read to close calls that ended while AMI was down.
+    # The queue_log Asterisk writes; read to close calls that ended while AMI or the service
+    # was down (a restart reads it from the newest stored call on, so keep it unrotated that long).
     queue_log: Path = Path("/var/log/asterisk/queue_log")
     # Where MixMonitor writes the recordings.
     recordings_dir: Path = Path("/var/spool/asterisk/monitor")

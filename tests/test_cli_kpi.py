@@ -98,7 +98,7 @@ def test_json_report_of_one_local_day(store_url: str) -> None:
         2,
         3,
     )
-    assert totals["connect_rate"]["value"] == 3 / (5 - 1)
+    assert totals["connect_rate"]["value"] == 3 / 5  # answered ÷ offered, the default rule
     assert totals["abandon_rate"]["value"] == 1 / 5
     assert totals["asa"]["value"] == (3 + 15 + 40) / 3
     assert totals["aht"]["value"] == (30 + 90 + 60) / 3

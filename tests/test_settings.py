@@ -11,6 +11,15 @@ def test_defaults_are_valid(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     assert settings.kpi.answer_threshold_s == 15
     assert settings.kpi.timeliness_target == 0.80
     assert settings.kpi.connect_target == 0.95
+    # The connect rate is answered ÷ offered unless a centre opts into the 未接秒挂 rule.
+    assert settings.kpi.connect_excludes_short_abandons is False
+    assert settings.kpi.timezone == "Asia/Shanghai"
+
+
+def test_a_known_time_zone_is_accepted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOTLINE_KPI__TIMEZONE", "Europe/Paris")
+    assert load_settings().kpi.timezone == "Europe/Paris"
 
 
 def test_file_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -31,6 +40,9 @@ def test_file_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         ("HOTLINE_AMI__PORT", "70000", "setting ami.port:"),
         ("HOTLINE_KPI__TIMELINESS_TARGET", "1.5", "setting kpi.timeliness_target:"),
         ("HOTLINE_DATABASE__URL", "mysql://x", "setting database.url:"),
+        ("HOTLINE_KPI__TIMEZONE", "Mars/X", "setting kpi.timezone:"),
+        ("HOTLINE_KPI__TIMEZONE", "America", "setting kpi.timezone:"),  # a folder, not a zone
+        ("HOTLINE_KPI__TIMEZONE", "../etc/passwd", "setting kpi.timezone:"),
     ],
 )
 def test_wrong_value_is_one_line_naming_the_setting(

@@ -342,6 +342,12 @@ class TicketStore:
                 (await connection.execute(select(func.count()).select_from(calls))).scalar_one()
             )
 
+    async def latest_call_end(self) -> float | None:
+        """Epoch seconds of the latest stored call end; None when none is stored."""
+        async with self._engine.connect() as connection:
+            end = (await connection.execute(select(func.max(calls.c.ended_at)))).scalar_one()
+        return None if end is None else float(end.timestamp())
+
     async def calls_between(
         self, start: datetime, end: datetime, queue: str | None = None
     ) -> list[dict[str, Any]]:

@@ -3,7 +3,8 @@
 ``submit()`` is called from the call tracker's hot path: it never blocks on the database and
 never raises. A background task writes batches. While the database is unreachable, records
 wait in a bounded in-memory buffer and the write is retried with exponential backoff; records
-that do not fit go to a JSONL spill file, which is replayed first when the database returns
+that do not fit go to a JSONL spill file (written by a worker thread, so a slow disk never
+stalls the event loop), which is replayed first when the database returns
 (and at the next start, if the process stopped before that). Saving is idempotent by record
 key, so replaying something already stored is harmless. A record the store refuses as
 malformed is not retried forever: it is logged and kept in a ``.rejected`` JSONL file beside
@@ -97,6 +98,10 @@ class BufferedCallWriter:
         self._buffer: deque[dict[str, Any]] = deque()
         self._replay_offset = 0
         self._spilled = self._count_lines(self.spill_path) + self._count_lines(self.replay_path)
+        # Overflow on its way to the spill file: queued, and the batch being written.
+        self._to_spill: list[dict[str, Any]] = []
+        self._spilling: list[dict[str, Any]] = []
+        self._spill_task: asyncio.Task[None] | None = None
         self._in_flight = 0
         self._db_ok = True
         self._last_error: str | None = None
@@ -120,8 +125,10 @@ class BufferedCallWriter:
         try:
             to_json = getattr(record, "to_json", None)
             item = dict(to_json() if callable(to_json) else record)
-            if self._stopping.is_set() or len(self._buffer) >= self._max_buffer:
-                self._spill([item])
+            if self._stopping.is_set():
+                self._spill([item])  # stopped: no task to hand it to
+            elif len(self._buffer) >= self._max_buffer:
+                self._spill_later(item)
             else:
                 self._buffer.append(item)
             self._wake.set()
@@ -151,7 +158,7 @@ class BufferedCallWriter:
         return {
             "db_ok": self._db_ok,
             "buffered": len(self._buffer),
-            "spilled": self._spilled,
+            "spilled": self._spilled + len(self._to_spill) + len(self._spilling),
             "last_error": self._last_error,
             "written": self._written,
             "inserted": self._inserted,
@@ -160,7 +167,7 @@ class BufferedCallWriter:
 
     @property
     def pending(self) -> int:
-        return len(self._buffer) + self._spilled
+        return len(self._buffer) + self._spilled + len(self._to_spill) + len(self._spilling)
 
     async def wait_until(
         self,
@@ -197,10 +204,15 @@ class BufferedCallWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._buffer:
+        if self._spill_task is not None:
+            await self._spill_task  # never raises: a failed write leaves its records queued
+        leftover = self._to_spill + list(self._buffer)
+        self._to_spill = []
+        self._buffer.clear()
+        if leftover:
             # Kept on disk, replayed by the next writer on the same spill path.
-            self._spill(list(self._buffer))
-            self._buffer.clear()
+            await asyncio.to_thread(self._write_spill, leftover)
+            self._count_spilled(leftover)
         await self._notify()
 
     # -- the background task ---------------------------------------------------------------
@@ -228,8 +240,9 @@ class BufferedCallWriter:
             await self._notify()
 
     def _next_batch(self) -> _Batch | None:
-        # The spill holds the oldest records: replay it before the in-memory buffer.
-        if self._spilled:
+        # The spill holds the oldest records: replay it before the in-memory buffer. Not while
+        # the worker thread appends to it: the file is renamed when its replay begins.
+        if self._spilled and not self._spilling:
             batch = self._read_spill_batch()
             if batch is not None:
                 return batch
@@ -288,9 +301,16 @@ class BufferedCallWriter:
         if self._replay_offset >= self._file_size(self.replay_path):
             self.replay_path.unlink(missing_ok=True)
             self._replay_offset = 0
-            self._spilled = self._count_lines(self.spill_path)
+            if not self._spilling:  # else the thread's batch is counted when it is written
+                self._spilled = self._count_lines(self.spill_path)
 
     async def _on_failure(self, error: BaseException) -> None:
+        # Report once the overflow handed over so far is on disk: what status() then calls
+        # spilled is in the file (bounded: a stalled disk must not stall the retries).
+        task = self._spill_task
+        if task is not None and not task.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), self._write_timeout)
         self._failures += 1
         self._db_ok = False
         self._last_error = f"{type(error).__name__}: {error}".splitlines()[0][:500]
@@ -314,11 +334,49 @@ class BufferedCallWriter:
     # -- the spill file --------------------------------------------------------------------
 
     def _spill(self, records: list[dict[str, Any]]) -> None:
+        """Write to the spill file now (stopped: there is no task to hand it to)."""
+        self._write_spill(records)
+        self._count_spilled(records)
+
+    def _spill_later(self, record: dict[str, Any]) -> None:
+        """Hand an overflowing record to the spill task: ``submit`` must not wait on a disk."""
+        self._to_spill.append(record)
+        if self._spill_task is not None and not self._spill_task.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop: nothing else would ever write it
+            records, self._to_spill = self._to_spill, []
+            self._spill(records)
+            return
+        self._spill_task = loop.create_task(self._spill_in_background(), name="call-spill")
+
+    async def _spill_in_background(self) -> None:
+        while self._to_spill:
+            self._spilling, self._to_spill = self._to_spill, []
+            try:
+                await asyncio.to_thread(self._write_spill, self._spilling)
+            except Exception:
+                # Disk full or gone: keep them in memory; the next overflow or stop() retries.
+                log.exception("could not spill %d call records to %s", len(self._spilling),
+                              self.spill_path)
+                self._to_spill[:0] = self._spilling
+                self._spilling = []
+                return
+            records, self._spilling = self._spilling, []
+            self._count_spilled(records)
+            self._wake.set()
+            await self._notify()
+
+    def _write_spill(self, records: list[dict[str, Any]]) -> None:
+        """Append records to the spill file; runs in a worker thread, touches no state."""
         lines = "".join(
             json.dumps(record, ensure_ascii=False, default=str) + "\n" for record in records
         )
         with self.spill_path.open("a", encoding="utf-8") as spill:
             spill.write(lines)
+
+    def _count_spilled(self, records: list[dict[str, Any]]) -> None:
         if not self._spilled:  # once per overflow episode, not once per call
             log.warning("call buffer full: spilling call records to %s", self.spill_path)
         self._spilled += len(records)

@@ -5,7 +5,11 @@ TCP reads must reach us whole (panoramisk decodes every read on its own with ``e
 and silently loses such names). Lines split at the first ``:`` with one following space dropped,
 empty values kept, duplicate keys kept in order: the convention of the captures' ami.jsonl.
 
-A frame we cannot read is logged, counted and skipped; the frames around it still arrive.
+A frame that is not UTF-8 is still read: Chinese PBXes and trunks send caller names in GB18030
+(GBK), so that is tried next, and anything else has its bad bytes replaced; either way the
+message arrives and a warning says so. Only a frame we cannot make sense of (a line without
+``:``, an unknown first header, too big) is logged, counted and skipped; the frames around it
+still arrive.
 Well-formed frames are checked in bulk and come out as ``FramedMessage``: an ``AmiMessage`` that
 splits its lines only when a field is first read (``name`` and ``kind`` never need that).
 """
@@ -40,6 +44,25 @@ _NOT_SKELETON = bytes(c for c in range(256) if c not in b":\r\n")
 def _excerpt(raw: bytes | str, limit: int = 80) -> str:
     text = raw if isinstance(raw, str) else raw.decode("utf-8", "backslashreplace")
     return repr(text[:limit] + ("…" if len(text) > limit else ""))
+
+
+def decode_frame(raw: bytes) -> str:
+    """The text of one frame: UTF-8, else GB18030, else UTF-8 with bad bytes replaced.
+
+    Only for frames whose UTF-8 decoding failed; the bulk path decodes whole reads as UTF-8.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        reason = exc.reason
+    try:
+        text = raw.decode("gb18030")
+        used = "GB18030"
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", "replace")
+        used = "UTF-8 with replacement characters"
+    log.warning("AMI: a message is not UTF-8 (%s), read as %s: %s", reason, used, _excerpt(raw))
+    return text
 
 
 def _fields_exact(frame: str) -> list[tuple[str, str]] | None:
@@ -158,10 +181,7 @@ class FramedMessage(AmiMessage):
 
 def parse_frame(raw: bytes, *, strict_kind: bool = True) -> AmiMessage | None:
     """One frame (without its blank-line terminator) as a message; None if malformed."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    text = decode_frame(raw)
     if not text.strip("\r\n"):
         return None
     message, _ = _to_message(text, strict_kind)
@@ -351,15 +371,7 @@ class AmiFramer:
     def _frames_one_by_one(self, block: bytes) -> list[AmiMessage]:
         out: list[AmiMessage] = []
         for raw in block.split(TERMINATOR):
-            try:
-                frame = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                self.skipped += 1
-                log.warning(
-                    "AMI: skipped a message that is not UTF-8 (%s): %s", exc.reason, _excerpt(raw)
-                )
-                continue
-            message = self._checked(frame)
+            message = self._checked(decode_frame(raw))
             if message is not None:
                 out.append(message)
         self.messages += len(out)

@@ -24,8 +24,8 @@ class KpiParams:
     timezone: str = "Asia/Shanghai"
     # Seconds of after-call work added to every agent handling for AHT.
     wrap_up_s: float = 0.0
-    # The published connect-rate rule allows leaving 未接秒挂 callers out of "offered".
-    connect_excludes_short_abandons: bool = True
+    # Connect rate is answered ÷ offered; True leaves 未接秒挂 callers out of "offered".
+    connect_excludes_short_abandons: bool = False
 
     def __post_init__(self) -> None:
         if self.answer_threshold_s < 1:

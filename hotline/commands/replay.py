@@ -1,9 +1,10 @@
 """``hotline replay PATH``: derive call records from a recorded AMI stream.
 
-Prints one JSON object per finished call leg, with the field names and value conventions of the
-captures' expected.json (plus extra fields). ``--store`` also writes the calls and their tickets
-to the configured database (idempotent: replaying the same stream twice stores nothing new) and
-prints the KPI figures of the replayed calls on stderr.
+Prints one JSON object per finished call leg, ordered by call start then leg as expected.json
+is (the tracker finishes them in the order they ended), with the field names and value
+conventions of the captures' expected.json (plus extra fields). ``--store`` also writes the
+calls and their tickets to the configured database (idempotent: replaying the same stream twice
+stores nothing new) and prints the KPI figures of the replayed calls on stderr.
 """
 
 from __future__ import annotations
@@ -20,21 +21,37 @@ from acd.calls import CallTracker
 from acd.kpi import KpiParams, compute
 from acd.records import CallRecord
 from hotline.capture_files import CaptureError, read_messages
-from hotline.settings import load_settings
+from hotline.settings import Settings, load_settings
+
+_TIMES = ("started_at", "ivr_ended_at", "queue_entered_at", "answered_at", "ended_at")
 
 
-def derive_records(path: Path) -> tuple[list[CallRecord], int]:
-    """The finished legs of the recording, and how many calls were still in flight at its end."""
+def start_order(record: CallRecord) -> tuple[float, int]:
+    """Sort key: when the call started (else the first time known of it), then the leg."""
+    if record.started_at is not None:
+        return (record.started_at, record.leg)
+    times = [t for t in (getattr(record, name) for name in _TIMES) if t is not None]
+    return (min(times, default=float("inf")), record.leg)
+
+
+def derive_records(
+    path: Path, settings: Settings | None = None
+) -> tuple[list[CallRecord], int]:
+    """The finished legs of the recording in start order, and how many calls were still in
+    flight at its end."""
+    settings = settings or load_settings()
     records: list[CallRecord] = []
-    tracker = CallTracker(on_record=records.append)
+    tracker = CallTracker(
+        on_record=records.append, entry_contexts=[settings.pbx.inbound_context]
+    )
     tracker.feed(read_messages(path))
+    records.sort(key=start_order)
     return records, len(tracker.active_calls())
 
 
-async def _store(records: list[dict[str, Any]]) -> int:
+async def _store(records: list[dict[str, Any]], settings: Settings) -> int:
     from ticketing.store import TicketStore
 
-    settings = load_settings()
     store = await TicketStore.open(settings.database.url)
     try:
         return await store.save_calls(records)
@@ -50,8 +67,9 @@ async def _store(records: list[dict[str, Any]]) -> int:
 @click.option("--expected-only", is_flag=True, help="Print only the fields of expected.json.")
 def replay(path: Path, store: bool, expected_only: bool) -> None:
     """Print the call records derived from a capture folder, ami.jsonl or ami.raw."""
+    settings = load_settings()
     try:
-        records, in_flight = derive_records(path)
+        records, in_flight = derive_records(path, settings)
     except CaptureError as error:
         raise click.ClickException(str(error)) from None
     for record in records:
@@ -63,8 +81,7 @@ def replay(path: Path, store: bool, expected_only: bool) -> None:
         )
     if store:
         rows = [record.to_json() for record in records]
-        inserted = asyncio.run(_store(rows))
-        settings = load_settings()
+        inserted = asyncio.run(_store(rows, settings))
         report = compute(rows, KpiParams.from_settings(settings.kpi))
         click.echo(f"replay: stored {inserted} new of {len(rows)} call legs", err=True)
         for figure in report.totals.values():

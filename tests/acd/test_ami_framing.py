@@ -135,7 +135,7 @@ GOOD = [
 ]
 MALFORMED = [
     b"Event: Broken\r\nno colon on this line\r\n\r\n",
-    b"Event: BadBytes\r\nCallerIDName: \xe5\xbc\r\n\r\n",  # cut UTF-8: not decodable
+    b"Event: BadBytes\r\n\xff\xfe\r\n\r\n",  # neither UTF-8 nor GB18030, and no ':'
     b"Channel: Local/1@x\r\nEvent: Late\r\n\r\n",  # neither Event nor Response first
     b"garbage \x00\xff without any structure\r\n\r\n",
 ]
@@ -158,9 +158,8 @@ def test_malformed_frames_are_logged_skipped_and_the_rest_arrives(
         framer = AmiFramer()
         assert framer.feed(raw) == expected
     assert framer.skipped == 4
-    warnings = [r.getMessage() for r in caplog.records]
+    warnings = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
     assert len(warnings) == 4
-    assert any("not UTF-8" in w for w in warnings)
     assert any("line without ':'" in w and "no colon on this line" in w for w in warnings)
     assert any("neither Event nor Response" in w for w in warnings)
     # Cut anywhere, the same messages arrive and the same frames are skipped.
@@ -168,6 +167,34 @@ def test_malformed_frames_are_logged_skipped_and_the_rest_arrives(
         framer = AmiFramer()
         assert framer.feed(raw[:k]) + framer.feed(raw[k:]) == expected, f"cut at {k}"
         assert framer.skipped == 4
+
+
+def test_a_frame_that_is_not_utf8_is_read_not_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gbk = b"Event: Newchannel\r\nCallerIDName: " + "张三".encode("gbk") + b"\r\nX: 1\r\n\r\n"
+    # Neither UTF-8 nor GB18030 (0xff never starts a GB18030 character): bytes replaced.
+    neither = b"Event: Hangup\r\nCallerIDName: ab\xffcd\r\n\r\n"
+    raw = BANNER + GOOD[0].to_bytes() + gbk + GOOD[1].to_bytes() + neither + GOOD[2].to_bytes()
+    expected = [
+        GOOD[0],
+        AmiMessage([("Event", "Newchannel"), ("CallerIDName", "张三"), ("X", "1")]),
+        GOOD[1],
+        AmiMessage([("Event", "Hangup"), ("CallerIDName", "ab\ufffdcd")]),
+        GOOD[2],
+    ]
+    with caplog.at_level(logging.WARNING, logger="acd.ami.framing"):
+        framer = AmiFramer()
+        assert framer.feed(raw) == expected
+    assert framer.skipped == 0
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2  # one per frame, with what it was read as and a short excerpt
+    assert "GB18030" in warnings[0] and "Newchannel" in warnings[0]
+    assert "replacement" in warnings[1] and "Hangup" in warnings[1]
+    for k in range(len(raw) + 1):
+        framer = AmiFramer()
+        assert framer.feed(raw[:k]) + framer.feed(raw[k:]) == expected, f"cut at {k}"
+        assert framer.skipped == 0
 
 
 def test_parse_frame() -> None:
@@ -180,7 +207,11 @@ def test_parse_frame() -> None:
     assert parse_frame(b"Event: X\r\nbroken") is None
     assert parse_frame(b"Action: Ping") is None
     assert parse_frame(b"Action: Ping", strict_kind=False) == AmiMessage([("Action", "Ping")])
-    assert parse_frame(b"Event: \xff") is None
+    assert parse_frame(b"Event: X\r\nName: \xd5\xc5\xc8\xfd") == AmiMessage(
+        [("Event", "X"), ("Name", "张三")]
+    )  # GBK, as Chinese trunks send it
+    assert parse_frame(b"Event: \xff") == AmiMessage([("Event", "\ufffd")])
+    assert parse_frame(b"Event \xff") is None
     assert parse_frame(b"") is None
 
 

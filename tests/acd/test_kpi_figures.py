@@ -56,17 +56,17 @@ def test_answer_timeliness() -> None:
     assert figure.unit == "ratio"
 
 
-def test_connect_rate_leaves_short_abandons_out_of_offered() -> None:
-    figure = compute(mixed_day()).totals["connect_rate"]
+def test_connect_rate_leaves_short_abandons_out_of_offered_when_asked() -> None:
+    params = KpiParams(connect_excludes_short_abandons=True)
+    figure = compute(mixed_day(), params).totals["connect_rate"]
     assert (figure.numerator, figure.denominator) == (3, 8 - 2)
     assert figure.value == 0.5
     assert figure.formula == "answered ÷ (offered − short abandons)"
     assert (figure.target, figure.meets_target) == (0.95, False)
 
 
-def test_connect_rate_over_all_offered_when_the_policy_says_so() -> None:
-    params = KpiParams(connect_excludes_short_abandons=False)
-    figure = compute(mixed_day(), params).totals["connect_rate"]
+def test_connect_rate_is_answered_over_offered_by_default() -> None:
+    figure = compute(mixed_day()).totals["connect_rate"]
     assert (figure.numerator, figure.denominator, figure.value) == (3, 8, 3 / 8)
     assert figure.formula == "answered ÷ offered"
 
@@ -95,7 +95,12 @@ def test_wrap_up_is_added_to_every_handling() -> None:
 
 
 def test_threshold_and_targets_are_parameters() -> None:
-    params = KpiParams(answer_threshold_s=20, timeliness_target=0.9, short_abandon_s=4)
+    params = KpiParams(
+        answer_threshold_s=20,
+        timeliness_target=0.9,
+        short_abandon_s=4,
+        connect_excludes_short_abandons=True,
+    )
     totals = compute(mixed_day(), params).totals
     assert totals["answered_within"].value == 3
     assert totals["answer_timeliness"].value == 1.0
@@ -118,7 +123,7 @@ def test_per_queue_and_per_agent() -> None:
     assert sorted(report.by_queue) == ["hotline-general", "hotline-report"]
     general = report.by_queue["hotline-general"]
     assert general["offered"].value == 7
-    assert general["connect_rate"].value == 3 / (7 - 2)
+    assert general["connect_rate"].value == 3 / 7
     report_queue = report.by_queue["hotline-report"]
     assert report_queue["offered"].value == 1
     assert report_queue["connect_rate"].value == 0.0
@@ -158,8 +163,9 @@ def test_all_abandoned() -> None:
     assert totals["longest_wait"].value == 20
 
 
-def test_only_short_abandons_leave_connect_rate_undefined() -> None:
-    totals = compute([record("abandoned", 1), record("abandoned", 3)]).totals
+def test_only_short_abandons_leave_connect_rate_undefined_when_excluded() -> None:
+    params = KpiParams(connect_excludes_short_abandons=True)
+    totals = compute([record("abandoned", 1), record("abandoned", 3)], params).totals
     assert totals["connect_rate"].denominator == 0
     assert totals["connect_rate"].value is None
     assert totals["abandon_rate"].value == 0.0

@@ -222,3 +222,25 @@ def test_keys_pressed_while_the_ivr_does_not_listen_are_not_digits() -> None:
 ])
 def test_which_agi_commands_read_digits(command: str, reads: bool) -> None:
     assert reads_digits(command) is reads
+
+
+def test_the_tracker_reads_the_channel_variables_the_contract_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Rename the contract's variables both in the stream and in the contract: the tracker must
+    # follow asterisk_conf/channel_vars.py, not spellings of its own.
+    import acd.calls
+    from asterisk_conf.channel_vars import CHOICE, PRIORITY, QUEUE, ChannelVar
+
+    renamed = {var.name: var.name + "_V2" for var in (QUEUE, CHOICE, PRIORITY)}
+    for attr, var in (("QUEUE", QUEUE), ("CHOICE", CHOICE), ("PRIORITY", PRIORITY)):
+        monkeypatch.setattr(acd.calls, attr, ChannelVar(renamed[var.name], "", ""))
+    messages = [
+        AmiMessage([(k, renamed.get(v, v) if k == "Variable" else v) for k, v in m.fields])
+        for m in load_messages("ring_no_answer")
+    ]
+    rec = Recorder()
+    CallTracker(publish=rec.publish, on_record=rec.records.append).feed(messages)
+    ivr = next(p for t, p in rec.events if t == "call.ivr_finished")
+    assert (ivr["queue"], ivr["ivr_choice"], ivr["priority"]) == ("hotline-general", "1", 0)
+    assert rec.records[0].ivr_choice == "1" and rec.records[0].priority == 0

@@ -252,3 +252,42 @@ async def test_a_call_record_object_is_accepted_as_is(store: TicketStore, tmp_pa
     assert await writer.flush(timeout=10)
     assert await stored_keys(store) == [record.key]
     await writer.stop()
+
+
+async def test_overflow_is_spilled_off_the_event_loop_and_nothing_is_lost(
+    store: TicketStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    spill = tmp_path / "spill.jsonl"
+    writer = make_writer(store, spill, max_buffer=2)
+    disk_free = threading.Event()
+    writers: list[threading.Thread] = []
+    write_spill = writer._write_spill
+
+    def slow_disk(records: list[dict[str, Any]]) -> None:
+        writers.append(threading.current_thread())
+        assert disk_free.wait(10)  # a disk that stalls: only a worker thread may wait on it
+        write_spill(records)
+
+    monkeypatch.setattr(writer, "_write_spill", slow_disk)
+    records = [make_record() for _ in range(7)]
+    for record in records:  # the first two fit the buffer, five overflow while the disk stalls
+        writer.submit(record)
+    await wait_until_true(lambda: bool(writers))
+    assert writer.status()["spilled"] == 5  # counted as waiting for the disk, not lost
+    writer.submit(extra := make_record())  # still accepted while the disk is busy
+    disk_free.set()
+    assert await writer.flush(timeout=20)
+    assert threading.main_thread() not in writers
+    assert sorted(await stored_keys(store)) == sorted(r["key"] for r in [*records, extra])
+    assert not spill.exists() and not writer.replay_path.exists()
+    await writer.stop()
+
+
+async def wait_until_true(predicate: Any, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def poll() -> None:
+        while not predicate():  # noqa: ASYNC110 -- a thread sets it, no event to await
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
