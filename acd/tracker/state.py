@@ -1,0 +1,93 @@
+"""What the call tracker remembers: live channels, calls in flight, and the small value
+helpers every part of it shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from acd.records import CallRecord
+
+# Pseudo-applications of channels dialled by Dial()/Queue(): never a caller's own dialplan.
+OUTGOING_APPS = frozenset({"AppDial", "AppDial2", "AppQueue"})
+
+
+def caller_id(value: str | None) -> str | None:
+    return None if value in (None, "", "<unknown>") else value
+
+
+def int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def whole_seconds(start: float, end: float) -> int:
+    """A duration the way app_queue counts it: difference of whole-second clocks."""
+    return max(0, int(end) - int(start))
+
+
+@dataclass(slots=True)
+class Channel:
+    """What the tracker remembers of any live channel (needed to start calls and resync)."""
+
+    name: str
+    uniqueid: str
+    linkedid: str
+    created_at: float
+    caller_num: str | None = None
+    caller_name: str | None = None
+
+
+@dataclass(slots=True)
+class Call:
+    """A caller's hotline channel in flight, with its open queue leg (if any)."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    started_at: float
+    caller_num: str | None = None
+    caller_name: str | None = None
+    since: float = 0.0
+    digits: list[str] = field(default_factory=list)
+    reading: set[str] = field(default_factory=set)
+    agi_seen: bool = False
+    ivr_done: bool = False
+    ivr_ended_at: float | None = None
+    ivr_choice: str | None = None
+    ivr_path: list[str] = field(default_factory=list)
+    priority: int | None = None
+    vars: dict[str, str] = field(default_factory=dict)
+    recording: str | None = None
+    queue_app: tuple[str, float] | None = None
+    legs_done: int = 0
+    leg: CallRecord | None = None
+    position: int | None = None
+    ringing: dict[str, tuple[str | None, str | None, str | None]] = field(default_factory=dict)
+    agent_uid: str | None = None
+    abandon_at: float | None = None
+    talk_end: float | None = None
+    agent_gone: bool = False
+    # The open leg was rebuilt from queue_log during a resync: a late QueueCallerJoin for
+    # the same queue is that leg's own join, not a transfer.
+    leg_from_log: bool = False
+    last_closed: CallRecord | None = None
+    # What the IVR itself reported (ivr.finished, see CallTracker.apply_ivr_outcome): the
+    # menu nodes walked replace the HOTLINE_CHOICE history as the record's ivr_path.
+    reported_path: list[str] | None = None
+    reported_choice: str | None = None
+    reported_digits: str | None = None
+    incident_id: str | None = None
+    callback_requested: bool = False
+    language: str | None = None
+
+    @property
+    def stage(self) -> str:
+        leg = self.leg
+        if leg is None:
+            # "routing": between queue visits or after the last one (callback step…).
+            return "routing" if self.legs_done else "ivr"
+        if leg.answered_at is not None or leg.answered_by is not None:
+            return "talking"
+        return "ringing" if self.ringing else "queued"
