@@ -1,4 +1,5 @@
-"""Major-fault incidents (重大故障) in the ticket store: rows, parsing and the JSON view.
+"""Major-fault incidents (重大故障) in the ticket store: rows, parsing, the JSON view and the
+SQL that stores incidents and merges callers' reports (并单) into them.
 
 The incident JSON is the one ``ivr.incidents.Incident.to_json()`` produces (this package does
 not import ``ivr``): id, title, text, prompt, start, expected_end, prefixes, districts, branch,
@@ -9,17 +10,21 @@ opened by its first report; every merged call adds a ``merged`` (并单) event t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ticketing.inserts import dialect_insert
 from ticketing.models import (
     INCIDENT_STATUSES,
     TICKET_CATEGORIES,
     IncidentReportRow,
     IncidentRow,
 )
+from ticketing.numbering import TicketNumbering
+from ticketing.tickets import SYSTEM_ACTOR, open_incident_ticket, ticket_events, tickets
 
 incidents = cast(Table, IncidentRow.__table__)
 incident_reports = cast(Table, IncidentReportRow.__table__)
@@ -114,6 +119,122 @@ def category_of_incident(branch: str | None, categories: Mapping[str, str]) -> s
     if branch is not None and branch in categories:
         return categories[branch]
     return DEFAULT_INCIDENT_CATEGORY
+
+
+async def upsert_incident(
+    connection: AsyncConnection, row: Mapping[str, Any], now: datetime
+) -> None:
+    """Insert an incident_row, or update the stored incident keeping its count and ticket."""
+    statement = (
+        dialect_insert(connection.dialect.name, incidents)
+        .values(**row, ticket_id=None, created_at=now, updated_at=now)
+        .on_conflict_do_update(index_elements=["id"], set_={**updatable(row), "updated_at": now})
+    )
+    await connection.execute(statement)
+
+
+async def mark_ended(connection: AsyncConnection, incident_id: str, at: datetime) -> bool:
+    """Mark an active incident ended; False if it was ended already, KeyError if unknown."""
+    result = await connection.execute(
+        update(incidents)
+        .where(incidents.c.id == incident_id, incidents.c.status == "active")
+        .values(status="ended", ended_at=at, updated_at=datetime.now(UTC))
+    )
+    if result.rowcount:
+        return True
+    known = await connection.execute(select(incidents.c.id).where(incidents.c.id == incident_id))
+    if known.scalar_one_or_none() is None:
+        raise KeyError(incident_id)
+    return False
+
+
+async def list_incidents(connection: AsyncConnection, active_only: bool) -> list[dict[str, Any]]:
+    """Incidents, most recent start first, as incident_view."""
+    query = select(incidents, tickets.c.number.label("ticket_number")).outerjoin(
+        tickets, tickets.c.id == incidents.c.ticket_id
+    )
+    if active_only:
+        query = query.where(incidents.c.status == "active")
+    query = query.order_by(incidents.c.start.desc(), incidents.c.id)
+    result = await connection.execute(query)
+    return [incident_view(row._mapping, row.ticket_number) for row in result]
+
+
+async def merge_report(
+    connection: AsyncConnection,
+    numbering: TicketNumbering,
+    categories: Mapping[str, str],
+    incident_id: str,
+    linkedid: str,
+    caller_num: str | None,
+    at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    """Merge a caller's report into the incident; see TicketStore.merge_incident_report."""
+    # Writing first locks the incident row (PostgreSQL) or the database (SQLite), so
+    # concurrent first reports cannot open two tickets.
+    touched = await connection.execute(
+        update(incidents)
+        .where(incidents.c.id == incident_id)
+        .values(updated_at=incidents.c.updated_at)
+    )
+    if not touched.rowcount:
+        raise KeyError(incident_id)
+    inserted = await connection.execute(
+        dialect_insert(connection.dialect.name, incident_reports)
+        .values(incident_id=incident_id, linkedid=linkedid, caller_num=caller_num, at=at)
+        .on_conflict_do_nothing(index_elements=["incident_id", "linkedid"])
+        .returning(incident_reports.c.id)
+    )
+    new = inserted.scalar_one_or_none() is not None
+    incident = (
+        (await connection.execute(select(incidents).where(incidents.c.id == incident_id)))
+        .one()
+        ._mapping
+    )
+    ticket_id = incident["ticket_id"]
+    merged = int(incident["merged_callers"])
+    if new:
+        if ticket_id is None:
+            category = category_of_incident(incident["branch"], categories)
+            ticket_id = await open_incident_ticket(
+                connection, numbering, incident, category, at, now
+            )
+        merged += 1
+        await connection.execute(
+            update(incidents)
+            .where(incidents.c.id == incident_id)
+            .values(merged_callers=merged, ticket_id=ticket_id, updated_at=now)
+        )
+        await connection.execute(
+            ticket_events.insert(),
+            [
+                {
+                    "ticket_id": ticket_id,
+                    "at": at,
+                    "kind": MERGED_EVENT,
+                    "actor": SYSTEM_ACTOR,
+                    "data": {
+                        "incident_id": incident_id,
+                        "linkedid": linkedid,
+                        "caller_num": caller_num,
+                        "at": at.astimezone(UTC).isoformat(),
+                        "merged_callers": merged,
+                    },
+                }
+            ],
+        )
+    number = None
+    if ticket_id is not None:
+        number = (
+            await connection.execute(select(tickets.c.number).where(tickets.c.id == ticket_id))
+        ).scalar_one()
+    return {
+        "incident_id": incident_id,
+        "ticket_number": number,
+        "merged_callers": merged,
+        "new": new,
+    }
 
 
 def _moment(value: Any, required: bool) -> datetime | None:

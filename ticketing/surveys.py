@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing.models import SURVEY_ANSWERS, SurveyResultRow, TicketRow
+from ticketing.inserts import dialect_insert
+from ticketing.models import SURVEY_ANSWERS, SurveyResultRow, TicketEventRow, TicketRow
 
 survey_results = cast(Table, SurveyResultRow.__table__)
 _tickets = cast(Table, TicketRow.__table__)
+_ticket_events = cast(Table, TicketEventRow.__table__)
 
 SURVEY_KEY = "survey"  # the key calls_between adds to each record
 SURVEY_EVENT = "survey"
@@ -51,9 +52,8 @@ async def insert_survey(
     connection: AsyncConnection, linkedid: str, answer: str, at: datetime, digit: str | None
 ) -> bool:
     """Store the answer unless the call has one already (the first answer wins)."""
-    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     statement = (
-        dialect_insert(survey_results)
+        dialect_insert(connection.dialect.name, survey_results)
         .values(linkedid=linkedid, answer=answer, digit=digit, at=at, stored_at=datetime.now(UTC))
         .on_conflict_do_nothing(index_elements=["linkedid"])
         .returning(survey_results.c.id)
@@ -97,3 +97,20 @@ async def survey_events_for_new_tickets(
         .where(survey_results.c.linkedid.in_(list(ticket_by_linkedid)))
     )  # fmt: skip
     return [survey_event(ticket_by_linkedid[row.linkedid], row._mapping) for row in result]
+
+
+async def store_survey(
+    connection: AsyncConnection, linkedid: str, answer: str, at: datetime, digit: str | None
+) -> bool:
+    """Store a checked answer and, if the call's ticket exists, its ``survey`` event.
+
+    False (and nothing stored) when the call has an answer already.
+    """
+    await lock_survey_links(connection)
+    if not await insert_survey(connection, linkedid, answer, at, digit):
+        return False
+    ticket_id = await ticket_of_call(connection, linkedid)
+    if ticket_id is not None:
+        event = survey_event(ticket_id, {"answer": answer, "digit": digit, "at": at})
+        await connection.execute(_ticket_events.insert(), [event])
+    return True

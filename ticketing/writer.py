@@ -358,8 +358,9 @@ class BufferedCallWriter:
                 await asyncio.to_thread(self._write_spill, self._spilling)
             except Exception:
                 # Disk full or gone: keep them in memory; the next overflow or stop() retries.
-                log.exception("could not spill %d call records to %s", len(self._spilling),
-                              self.spill_path)
+                log.exception(
+                    "could not spill %d call records to %s", len(self._spilling), self.spill_path
+                )
                 self._to_spill[:0] = self._spilling
                 self._spilling = []
                 return

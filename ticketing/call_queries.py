@@ -1,0 +1,40 @@
+"""Reading stored calls: how many, the latest end, and the calls of a period."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing.call_rows import calls, record_from_row
+from ticketing.surveys import SURVEY_KEY, survey_results
+
+
+async def count_calls(connection: AsyncConnection) -> int:
+    return int((await connection.execute(select(func.count()).select_from(calls))).scalar_one())
+
+
+async def latest_call_end(connection: AsyncConnection) -> float | None:
+    """Epoch seconds of the latest stored call end; None when none is stored."""
+    end = (await connection.execute(select(func.max(calls.c.ended_at)))).scalar_one()
+    return None if end is None else float(end.timestamp())
+
+
+async def calls_between(
+    connection: AsyncConnection, start: datetime, end: datetime, queue: str | None = None
+) -> list[dict[str, Any]]:
+    """Calls counted in [start, end), as CallRecord JSON dicts plus their ``survey`` answer."""
+    query = (
+        select(calls, survey_results.c.answer.label(SURVEY_KEY))
+        .outerjoin(survey_results, survey_results.c.linkedid == calls.c.linkedid)
+        .where(calls.c.counted_at >= start, calls.c.counted_at < end)
+    )
+    if queue is not None:
+        query = query.where(calls.c.queue == queue)
+    query = query.order_by(calls.c.counted_at, calls.c.id)
+    result = await connection.execute(query)
+    return [
+        {**record_from_row(row._mapping), SURVEY_KEY: row._mapping[SURVEY_KEY]} for row in result
+    ]
