@@ -86,8 +86,9 @@ class QueueLogEntry:
         return self.callid not in NO_CALL
 
     def to_line(self) -> str:
-        return "|".join((str(self.time), self.callid, self.queue, self.agent, self.event,
-                         *self.data))
+        return "|".join(
+            (str(self.time), self.callid, self.queue, self.agent, self.event, *self.data)
+        )
 
 
 def parse_line(line: str) -> QueueLogEntry:
@@ -179,8 +180,13 @@ def legs_from_queue_log(entries: Iterable[QueueLogEntry]) -> list[QueueLeg]:
             previous = by_call.get(entry.callid, [])
             if previous and not previous[-1].closed:
                 _close_for_next_queue(previous[-1], entry.time)
-            leg = QueueLeg(entry.callid, entry.queue, len(previous), entry.time,
-                           caller_num=entry.get("callerid") or None)
+            leg = QueueLeg(
+                entry.callid,
+                entry.queue,
+                len(previous),
+                entry.time,
+                caller_num=entry.get("callerid") or None,
+            )
             by_call.setdefault(entry.callid, []).append(leg)
             legs.append(leg)
             continue
@@ -269,8 +275,11 @@ class QueueLogTail:
                     return self._read_from(candidate, self.offset)
             except OSError:
                 continue
-        log.warning("%s was rotated; the old file is gone, lines after offset %d may be lost",
-                    self.path, self.offset)
+        log.warning(
+            "%s was rotated; the old file is gone, lines after offset %d may be lost",
+            self.path,
+            self.offset,
+        )
         return []
 
     def _read_from(self, path: Path, offset: int) -> list[QueueLogEntry]:

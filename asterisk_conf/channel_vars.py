@@ -31,8 +31,17 @@ CHOICE = ChannelVar(
 )
 # The fixed HOTLINE_CHOICE values besides keys and the menu's own choices.
 CHOICE_VALUES: tuple[str, ...] = (
-    "timeout", "invalid", "none", "emergency-110", "emergency-119", "emergency-120",
-    "emergency-all", "too-many-steps", "night-loop", "error", "fallback",
+    "timeout",
+    "invalid",
+    "none",
+    "emergency-110",
+    "emergency-119",
+    "emergency-120",
+    "emergency-all",
+    "too-many-steps",
+    "night-loop",
+    "error",
+    "fallback",
 )
 PRIORITY = ChannelVar("HOTLINE_PRIORITY", "queue priority (higher is served first)", "0")
 

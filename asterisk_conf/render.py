@@ -153,8 +153,9 @@ def ami_access(settings: Settings, ami_permit: str | None = None) -> tuple[str, 
         try:
             permit = ipaddress.ip_network(ami_permit, strict=False)
         except ValueError:
-            raise RenderError(f"--allow-remote-ami: {ami_permit!r} is not an address or network"
-                              ) from None
+            raise RenderError(
+                f"--allow-remote-ami: {ami_permit!r} is not an address or network"
+            ) from None
     return str(address), f"{permit.network_address}/{permit.netmask}"
 
 

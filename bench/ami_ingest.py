@@ -98,18 +98,33 @@ def _feeder(data: bytes, secret: str, conn: Connection) -> None:
         def empty_list(message: str, complete: str) -> Any:
             async def handler(msg: AmiMessage) -> list[AmiMessage]:
                 return [
-                    AmiMessage([("Response", "Success"), ("ActionID", ""),
-                                ("EventList", "start"), ("Message", message)]),
-                    AmiMessage([("Event", complete), ("ActionID", ""),
-                                ("EventList", "Complete"), ("ListItems", "0")]),
+                    AmiMessage(
+                        [
+                            ("Response", "Success"),
+                            ("ActionID", ""),
+                            ("EventList", "start"),
+                            ("Message", message),
+                        ]
+                    ),
+                    AmiMessage(
+                        [
+                            ("Event", complete),
+                            ("ActionID", ""),
+                            ("EventList", "Complete"),
+                            ("ListItems", "0"),
+                        ]
+                    ),
                 ]
+
             return handler
 
         async with AmiServer(secret=secret) as server:
-            server.register_action("CoreShowChannels",
-                                   empty_list("Channels will follow", "CoreShowChannelsComplete"))
-            server.register_action("QueueStatus",
-                                   empty_list("Queue status will follow", "QueueStatusComplete"))
+            server.register_action(
+                "CoreShowChannels", empty_list("Channels will follow", "CoreShowChannelsComplete")
+            )
+            server.register_action(
+                "QueueStatus", empty_list("Queue status will follow", "QueueStatusComplete")
+            )
             loop = asyncio.get_running_loop()
             conn.send(server.port)
             await server.wait_until(lambda: server.logged_in_clients >= 1, timeout=30)
@@ -146,13 +161,18 @@ async def end_to_end(data: bytes, events: int, legs: int, workdir: Path) -> dict
     feeder = mp.get_context("fork").Process(target=_feeder, args=(data, secret, child))
     feeder.start()
     port = parent.recv()
-    settings = Settings.model_validate({
-        "ami": {"port": port, "secret": secret, "ping_interval": 60, "ping_timeout": 30},
-        "database": {"url": f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}",
-                     "buffer_size": 1_000_000, "spill_path": str(workdir / "spill.jsonl")},
-        "asterisk": {"queue_log": str(workdir / "queue_log")},
-        "ivr": {"enabled": False},  # AMI ingest only: the IVR has its own bench
-    })
+    settings = Settings.model_validate(
+        {
+            "ami": {"port": port, "secret": secret, "ping_interval": 60, "ping_timeout": 30},
+            "database": {
+                "url": f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}",
+                "buffer_size": 1_000_000,
+                "spill_path": str(workdir / "spill.jsonl"),
+            },
+            "asterisk": {"queue_log": str(workdir / "queue_log")},
+            "ivr": {"enabled": False},  # AMI ingest only: the IVR has its own bench
+        }
+    )
     service = HotlineService(settings)
     await service.start(web_enabled=False)
     assert service.link is not None and service.writer is not None and service.store is not None
@@ -198,12 +218,16 @@ def main() -> None:
     args = parser.parse_args()
     _pin(0)
 
-    print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(
+        f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
     t0 = time.perf_counter()
     data, events, truth = generate(args.calls, args.seed)
-    print(f"generated {args.calls} calls, {events} AMI events, {len(data) / 2**20:.1f} MiB "
-          f"in {time.perf_counter() - t0:.1f} s (not timed below)")
+    print(
+        f"generated {args.calls} calls, {events} AMI events, {len(data) / 2**20:.1f} MiB "
+        f"in {time.perf_counter() - t0:.1f} s (not timed below)"
+    )
     legs = truth["legs"]  # a transferred call has two legs
 
     count, seconds = baseline(data)
@@ -215,18 +239,26 @@ def main() -> None:
     rate = events / result["seconds"]
     calls_rate = legs / result["seconds"]
     ratio = rate / base_rate
-    print(f"end to end (link → tracker → store → KPIs, one core): {events} events, "
-          f"{int(result['stored_legs'])} call legs stored in {result['seconds']:.2f} s")
+    print(
+        f"end to end (link → tracker → store → KPIs, one core): {events} events, "
+        f"{int(result['stored_legs'])} call legs stored in {result['seconds']:.2f} s"
+    )
     print(f"  events/s  {rate:>10,.0f}   (goal ≥ {GOAL_EVENTS_PER_S:,})")
     print(f"  calls/s   {calls_rate:>10,.1f}")
-    print(f"  received  {events / result['receive_seconds']:>10,.0f} events/s before the store "
-          f"caught up")
-    print(f"  peak RSS  {result['peak_rss_mib']:>10,.0f} MiB "
-          f"({result['peak_rss_mib'] - result['rss_before_mib']:+,.0f} MiB over the "
-          f"{result['rss_before_mib']:,.0f} MiB held before the run, the stream included)")
+    print(
+        f"  received  {events / result['receive_seconds']:>10,.0f} events/s before the store "
+        f"caught up"
+    )
+    print(
+        f"  peak RSS  {result['peak_rss_mib']:>10,.0f} MiB "
+        f"({result['peak_rss_mib'] - result['rss_before_mib']:+,.0f} MiB over the "
+        f"{result['rss_before_mib']:,.0f} MiB held before the run, the stream included)"
+    )
     print(f"  ratio to baseline {ratio:.2f}   (goal ≥ {GOAL_RATIO})")
-    print(f"  KPI report over the stored period: {result['kpi_seconds']:.2f} s "
-          f"(offered {int(result['offered'])}, simulator says {truth['offered']})")
+    print(
+        f"  KPI report over the stored period: {result['kpi_seconds']:.2f} s "
+        f"(offered {int(result['offered'])}, simulator says {truth['offered']})"
+    )
 
 
 if __name__ == "__main__":

@@ -60,8 +60,12 @@ class Ivr:
 
     def __init__(self) -> None:
         self.finished: list[dict[str, Any]] = []
-        app = IvrApplication(MenuSource(), IncidentBoard(), self._publish,
-                             clock=lambda: datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+        app = IvrApplication(
+            MenuSource(),
+            IncidentBoard(),
+            self._publish,
+            clock=lambda: datetime(2026, 11, 25, 2, 0, tzinfo=UTC),
+        )
         self.server: FastAgiServer = create_ivr_server(app, host="127.0.0.1", port=0)
 
     def _publish(self, topic: str, payload: dict[str, Any]) -> None:
@@ -73,9 +77,13 @@ class Ivr:
 
 
 def _env(port: int, n: int, script: str = "ivr") -> list[tuple[str, str]]:
-    return agi_environment(channel=f"PJSIP/trunk-{n:08x}", uniqueid=f"1795445274.{n}",
-                           caller_num=f"138{n:08d}", caller_name="bench",
-                           request=f"agi://127.0.0.1:{port}/{script}")
+    return agi_environment(
+        channel=f"PJSIP/trunk-{n:08x}",
+        uniqueid=f"1795445274.{n}",
+        caller_num=f"138{n:08d}",
+        caller_name="bench",
+        request=f"agi://127.0.0.1:{port}/{script}",
+    )
 
 
 # ---- (a) concurrent sessions -----------------------------------------------------------------
@@ -88,8 +96,9 @@ async def concurrent(n: int, speed: float) -> dict[str, Any]:
     errors: dict[str, int] = {}
 
     async def one(i: int) -> None:
-        client = FastAgiClient("127.0.0.1", port, speed=speed,
-                               channel_vars={"CHANNEL(linkedid)": f"1795445274.{i}"})
+        client = FastAgiClient(
+            "127.0.0.1", port, speed=speed, channel_vars={"CHANNEL(linkedid)": f"1795445274.{i}"}
+        )
         try:
             await client.run(_env(port, i), Phone(keys=["1"], key_delay=0.7))
         except OSError as error:
@@ -100,8 +109,12 @@ async def concurrent(n: int, speed: float) -> dict[str, Any]:
     elapsed = time.perf_counter() - started
     await ivr.server.stop()
     return {
-        "sessions": n, "seconds": elapsed, "per_s": n / elapsed,
-        "peak": ivr.server.peak_sessions, "failed": n - ivr.ok(), "errors": errors,
+        "sessions": n,
+        "seconds": elapsed,
+        "per_s": n / elapsed,
+        "peak": ivr.server.peak_sessions,
+        "failed": n - ivr.ok(),
+        "errors": errors,
     }
 
 
@@ -169,8 +182,12 @@ async def round_trip(sessions: int) -> dict[str, Any]:
     echo_s = (time.perf_counter() - started) / (per_session * sessions)
     echo.close()
     await echo.wait_closed()
-    return {"commands": commands, "per_session": per_session, "ivr_us": ivr_s * 1e6,
-            "echo_us": echo_s * 1e6}
+    return {
+        "commands": commands,
+        "per_session": per_session,
+        "ivr_us": ivr_s * 1e6,
+        "echo_us": echo_s * 1e6,
+    }
 
 
 # ---- (c) process per call vs FastAGI session -------------------------------------------------
@@ -179,9 +196,13 @@ async def round_trip(sessions: int) -> dict[str, Any]:
 async def fallback_call(n: int, announcements: Path) -> int:
     """Run the classic AGI script once, as Asterisk's AGI() does; return its command count."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(FALLBACK), f"--announcements={announcements}",
-        "--greeting=hotline/welcome", stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        str(FALLBACK),
+        f"--announcements={announcements}",
+        "--greeting=hotline/welcome",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
     assert process.stdin is not None and process.stdout is not None
@@ -199,9 +220,21 @@ async def fallback_call(n: int, announcements: Path) -> int:
 async def per_call(calls: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         announcements = Path(tmp) / "announcements.json"
-        announcements.write_text(json.dumps({"version": 1, "announcements": [
-            {"id": "water-1", "sound": "hotline/incidents/water-1", "starts_at": None,
-             "ends_at": None}]}))
+        announcements.write_text(
+            json.dumps(
+                {
+                    "version": 1,
+                    "announcements": [
+                        {
+                            "id": "water-1",
+                            "sound": "hotline/incidents/water-1",
+                            "starts_at": None,
+                            "ends_at": None,
+                        }
+                    ],
+                }
+            )
+        )
         process_times, process_commands = [], 0
         for i in range(calls):
             started = time.perf_counter()
@@ -212,17 +245,21 @@ async def per_call(calls: int) -> dict[str, Any]:
     port = ivr.server.port
     session_times, session_commands = [], 0
     for i in range(calls * 10):
-        client = FastAgiClient("127.0.0.1", port, speed=FLAT_OUT,
-                               channel_vars={"CHANNEL(linkedid)": f"L{i}"})
+        client = FastAgiClient(
+            "127.0.0.1", port, speed=FLAT_OUT, channel_vars={"CHANNEL(linkedid)": f"L{i}"}
+        )
         started = time.perf_counter()
         result = await client.run(_env(port, i), Phone(keys=["1"]))
         session_times.append(time.perf_counter() - started)
         session_commands += sum(1 for way, _ in result.transcript if way == "app->asterisk")
     await ivr.server.stop()
-    return {"calls": calls, "process_ms": statistics.median(process_times) * 1e3,
-            "process_commands": process_commands / calls,
-            "session_ms": statistics.median(session_times) * 1e3,
-            "session_commands": session_commands / (calls * 10)}
+    return {
+        "calls": calls,
+        "process_ms": statistics.median(process_times) * 1e3,
+        "process_commands": process_commands / calls,
+        "session_ms": statistics.median(session_times) * 1e3,
+        "session_commands": session_commands / (calls * 10),
+    }
 
 
 # ---- report ----------------------------------------------------------------------------------
@@ -234,31 +271,45 @@ def _row(label: str, value: str, note: str = "") -> None:
 
 async def run(args: argparse.Namespace) -> None:
     limit = raise_fd_limit()
-    print(f"IVR sessions benchmark — Python {platform.python_version()}, {os.cpu_count()} cores, "
-        f"RLIMIT_NOFILE {limit}")
+    print(
+        f"IVR sessions benchmark — Python {platform.python_version()}, {os.cpu_count()} cores, "
+        f"RLIMIT_NOFILE {limit}"
+    )
     n = min(args.sessions, max(100, (limit - 200) // 2))
     print(f"\n(a) {n} concurrent FastAGI sessions in one process (client + server), default menu")
     paced = await concurrent(n, 1.0)
     flat = await concurrent(n, FLAT_OUT)
-    for label, r in (("real-time pacing (~3.3 s of prompts each)", paced),
-                     ("flat out (no prompt time)", flat)):
+    for label, r in (
+        ("real-time pacing (~3.3 s of prompts each)", paced),
+        ("flat out (no prompt time)", flat),
+    ):
         print(f"  {label}")
         _row("sessions/s", f"{r['per_s']:.0f}", f"{r['sessions']} in {r['seconds']:.2f} s")
         _row("peak concurrent sessions (server)", f"{r['peak']}")
         _row("failed sessions", f"{r['failed']}", str(r["errors"] or ""))
     rt = await round_trip(args.rtt_sessions)
-    print(f"\n(b) per-command round trip, one session at a time ({rt['commands']} commands, "
-        f"{rt['per_session']}/session)")
+    print(
+        f"\n(b) per-command round trip, one session at a time ({rt['commands']} commands, "
+        f"{rt['per_session']}/session)"
+    )
     _row("IVR (FastAgiServer + menu engine)", f"{rt['ivr_us']:.1f} µs")
     _row("bare asyncio line echo (baseline)", f"{rt['echo_us']:.1f} µs")
     _row("ratio IVR / echo", f"{rt['ivr_us'] / rt['echo_us']:.2f}×")
     pc = await per_call(args.process_calls)
-    print(f"\n(c) cost per call, one call at a time (median of {pc['calls']} process launches, "
-        f"{pc['calls'] * 10} sessions)")
-    _row("classic AGI: pyst2 script, a process a call", f"{pc['process_ms']:.1f} ms",
-         f"{pc['process_commands']:.0f} commands")
-    _row("FastAGI session (default menu walk)", f"{pc['session_ms']:.2f} ms",
-         f"{pc['session_commands']:.0f} commands; client + server in this process")
+    print(
+        f"\n(c) cost per call, one call at a time (median of {pc['calls']} process launches, "
+        f"{pc['calls'] * 10} sessions)"
+    )
+    _row(
+        "classic AGI: pyst2 script, a process a call",
+        f"{pc['process_ms']:.1f} ms",
+        f"{pc['process_commands']:.0f} commands",
+    )
+    _row(
+        "FastAGI session (default menu walk)",
+        f"{pc['session_ms']:.2f} ms",
+        f"{pc['session_commands']:.0f} commands; client + server in this process",
+    )
     _row("ratio process / FastAGI", f"{pc['process_ms'] / pc['session_ms']:.0f}×")
 
 

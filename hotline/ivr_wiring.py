@@ -98,8 +98,10 @@ def menu_queue_problems(menu: Menu, settings: Settings) -> list[str]:
     missing = missing_queues(menu, (queue.name for queue in settings.pbx.queues))
     if not missing:
         return []
-    return [f"queue(s) {', '.join(missing)} not in pbx.queues (queues.conf); "
-            "add a [[pbx.queues]] entry or change the menu"]
+    return [
+        f"queue(s) {', '.join(missing)} not in pbx.queues (queues.conf); "
+        "add a [[pbx.queues]] entry or change the menu"
+    ]
 
 
 # ---- incidents -------------------------------------------------------------------------------
@@ -178,8 +180,12 @@ class IncidentDesk:
         if folder is None:
             return incident
         if not folder.is_dir():
-            log.warning("incident %s: sounds dir %s missing here; prompt %s not synthesised",
-                        incident.id, folder, incident.prompt)
+            log.warning(
+                "incident %s: sounds dir %s missing here; prompt %s not synthesised",
+                incident.id,
+                folder,
+                incident.prompt,
+            )
             return incident
         if not is_prompt_id(incident.prompt):
             return incident  # a path or a name with a format: a recording, named as such
@@ -192,8 +198,13 @@ class IncidentDesk:
             if not report.failed:
                 return incident
             reason = "; ".join(report.failed.values())
-        log.warning("incident %s: announcement %s not synthesised (%s); announcing %s",
-                    incident.id, incident.prompt, reason, INCIDENT_GENERIC)
+        log.warning(
+            "incident %s: announcement %s not synthesised (%s); announcing %s",
+            incident.id,
+            incident.prompt,
+            reason,
+            INCIDENT_GENERIC,
+        )
         return replace(incident, prompt=INCIDENT_GENERIC)
 
     async def end(self, incident_id: str) -> bool:
@@ -230,8 +241,11 @@ class IncidentDesk:
                 if incident.status == "ended" and incident.ended_at is not None:
                     await self.store.end_incident(incident_id, incident.ended_at)
             except Exception as error:
-                log.error("incident %s not stored yet (%s); kept, retried at the next change",
-                          incident_id, error)
+                log.error(
+                    "incident %s not stored yet (%s); kept, retried at the next change",
+                    incident_id,
+                    error,
+                )
                 return
             del self.unsaved[incident_id]
 
@@ -268,8 +282,14 @@ class IncidentMqttInput:
     logged with the reason and skipped (``rejected``); the input keeps reconnecting.
     """
 
-    def __init__(self, settings: MqttSettings, desk: IncidentDesk, *,
-                 reconnect_min: float = 0.2, reconnect_max: float = 30.0) -> None:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        desk: IncidentDesk,
+        *,
+        reconnect_min: float = 0.2,
+        reconnect_max: float = 30.0,
+    ) -> None:
         self.settings = settings
         self.desk = desk
         self.topic = f"{settings.topic_prefix.rstrip('/')}/{INCIDENTS_IN}"
@@ -290,8 +310,12 @@ class IncidentMqttInput:
             self._task = None
 
     def status(self) -> dict[str, Any]:
-        return {"ok": self.subscribed.is_set(), "topic": self.topic, "applied": self.applied,
-                "rejected": self.rejected}
+        return {
+            "ok": self.subscribed.is_set(),
+            "topic": self.topic,
+            "applied": self.applied,
+            "rejected": self.rejected,
+        }
 
     async def _run(self) -> None:
         delay = self.reconnect_min
@@ -301,17 +325,23 @@ class IncidentMqttInput:
                 # A fixed identifier and a persistent session: incidents sent while the
                 # service restarts wait at the broker (QoS 1) instead of being lost.
                 async with aiomqtt.Client(
-                    self.settings.host, self.settings.port, username=self.settings.username,
+                    self.settings.host,
+                    self.settings.port,
+                    username=self.settings.username,
                     password=password.get_secret_value() if password else None,
-                    identifier=self.identifier, clean_session=False,
+                    identifier=self.identifier,
+                    clean_session=False,
                 ) as client:
                     await client.subscribe(self.topic, qos=1)
                     self.subscribed.set()
                     delay = self.reconnect_min
                     async for message in client.messages:
                         payload = message.payload
-                        raw = (bytes(payload) if isinstance(payload, bytes | bytearray)
-                               else str(payload).encode())
+                        raw = (
+                            bytes(payload)
+                            if isinstance(payload, bytes | bytearray)
+                            else str(payload).encode()
+                        )
                         try:
                             await self.handle(raw)
                         except Exception as error:  # one message must not end the input
@@ -366,20 +396,30 @@ class IvrStartError(RuntimeError):
     """The IVR cannot start (its port is taken); the message names the setting."""
 
 
-
 class IvrSide:
     """Owns the FastAGI IVR, the incident desk and the IVR event subscribers."""
 
-    def __init__(self, settings: Settings, *, tracker: CallTracker, bus: Bus, kpi: LiveKpi,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        tracker: CallTracker,
+        bus: Bus,
+        kpi: LiveKpi,
+        clock: Clock | None = None,
+    ) -> None:
         self.settings = settings
         self.tracker = tracker
         self.bus = bus
         self.kpi = kpi
         self.clock: Clock = clock or utc_now
         self.board = IncidentBoard(clock=self.clock)
-        self.desk = IncidentDesk(self.board, announcements_file=settings.pbx.announcements_file,
-                                 publish=bus.publish, sounds_dir=settings.pbx.sounds_dir)
+        self.desk = IncidentDesk(
+            self.board,
+            announcements_file=settings.pbx.announcements_file,
+            publish=bus.publish,
+            sounds_dir=settings.pbx.sounds_dir,
+        )
         self.store: TicketStore | None = None
         self.app: IvrApplication | None = None
         self.server: FastAgiServer | None = None
@@ -398,8 +438,9 @@ class IvrSide:
             try:
                 self.tracker.apply_ivr_outcome(payload)
             except Exception:
-                log.exception("tracker could not take the IVR outcome of %s",
-                              payload.get("linkedid"))
+                log.exception(
+                    "tracker could not take the IVR outcome of %s", payload.get("linkedid")
+                )
         self.bus.publish(topic, payload)
 
     async def start(self, store: TicketStore) -> None:
@@ -414,15 +455,20 @@ class IvrSide:
         if ivr.enabled:
             menu_file = ivr.menu_file or DEFAULT_MENU
             try:
-                menus = MenuSource(menu_file,
-                                   check=lambda menu: menu_queue_problems(menu, self.settings))
+                menus = MenuSource(
+                    menu_file, check=lambda menu: menu_queue_problems(menu, self.settings)
+                )
             except MenuError as error:
                 faults = "; ".join(str(fault) for fault in error.faults)
                 raise IvrStartError(f"setting ivr.menu_file: {faults}") from None
             self.desk.language = menus.current().language
             self.app = IvrApplication(
-                menus, self.board, self.publish, ticket_progress_lookup(store),
-                timezone=self.settings.kpi.timezone, clock=self.clock,
+                menus,
+                self.board,
+                self.publish,
+                ticket_progress_lookup(store),
+                timezone=self.settings.kpi.timezone,
+                clock=self.clock,
             )
             server = create_ivr_server(self.app, host=ivr.host, port=ivr.port)
             try:
@@ -462,8 +508,11 @@ class IvrSide:
             }
         if self.server is not None:
             components["ivr"] = {
-                "ok": True, "port": self.server.port, "active": self.server.active_sessions,
-                "served": self.server.sessions_served, "peak": self.server.peak_sessions,
+                "ok": True,
+                "port": self.server.port,
+                "active": self.server.active_sessions,
+                "served": self.server.sessions_served,
+                "peak": self.server.peak_sessions,
             }
         if self.mqtt_input is not None:
             components["mqtt_incidents"] = self.mqtt_input.status()
@@ -487,12 +536,18 @@ class IvrSide:
             try:
                 result = await store.merge_incident_report(incident_id, linkedid, caller, at)
             except KeyError:
-                log.error("report of call %s names unknown incident %s; skipped", linkedid,
-                          incident_id)
+                log.error(
+                    "report of call %s names unknown incident %s; skipped", linkedid, incident_id
+                )
                 return
             self.reports += 1
-            log.info("call %s merged into incident %s (ticket %s, %s callers)", linkedid,
-                     incident_id, result.get("ticket_number"), result.get("merged_callers"))
+            log.info(
+                "call %s merged into incident %s (ticket %s, %s callers)",
+                linkedid,
+                incident_id,
+                result.get("ticket_number"),
+                result.get("merged_callers"),
+            )
 
         await self._retry(merge, f"incident report {payload}")
 

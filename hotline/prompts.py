@@ -117,8 +117,12 @@ def is_prompt_id(name: str) -> bool:
     return bool(_PROMPT_ID.match(name))
 
 
-def without_text(needed: Iterable[str], prompts: Iterable[PromptText], out_dir: Path,
-                 default_lang: str = DEFAULT_LANGUAGE) -> list[str]:
+def without_text(
+    needed: Iterable[str],
+    prompts: Iterable[PromptText],
+    out_dir: Path,
+    default_lang: str = DEFAULT_LANGUAGE,
+) -> list[str]:
     """The needed sounds that have no text to synthesise and no recording in ``out_dir``."""
     have = {prompt.prompt_id for prompt in prompts}
     lacking = []

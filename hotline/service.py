@@ -64,8 +64,9 @@ class HotlineService:
         # The IVR, incidents and the IVR's events: hotline/ivr_wiring.py.
         # Given a clock (the demo's simulated one), the IVR's hours and incidents follow it too.
         ivr_clock = None if now is None else (lambda: datetime.fromtimestamp(self._now(), UTC))
-        self.ivr = IvrSide(settings, tracker=self.tracker, bus=self.bus, kpi=self.kpi,
-                           clock=ivr_clock)
+        self.ivr = IvrSide(
+            settings, tracker=self.tracker, bus=self.bus, kpi=self.kpi, clock=ivr_clock
+        )
         self.store: TicketStore | None = None
         self.writer: BufferedCallWriter | None = None
         self.link: AmiLink | None = None
@@ -149,8 +150,13 @@ class HotlineService:
             await self.store.close()
 
     async def _start_web(self) -> None:
-        app = create_app(self.live, self.health, store=self.store, settings=self.settings,
-                         incidents=self.ivr.desk)
+        app = create_app(
+            self.live,
+            self.health,
+            store=self.store,
+            settings=self.settings,
+            incidents=self.ivr.desk,
+        )
         pusher = app[PUSHER]
         self.bus.subscribe("*", pusher.poke, name="wallboard")
         self._runner = web.AppRunner(app, access_log=None)
@@ -249,8 +255,11 @@ class HotlineService:
         # Nobody listened from the newest stored call's end on: the first resync closes, from
         # queue_log, every call that ended since (those already stored are not stored twice).
         self.tracker.connection_lost(at=since)
-        log.info("queue_log read from %s: %d entries since the last stored call",
-                 path, len(self._recent_log))
+        log.info(
+            "queue_log read from %s: %d entries since the last stored call",
+            path,
+            len(self._recent_log),
+        )
 
     async def _read_queue_log(self) -> None:
         # The poller and a resync may both read: one at a time, or the tail's offset tears.

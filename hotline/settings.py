@@ -145,7 +145,14 @@ QueueStrategy = Literal[
     "ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "rrordered", "linear", "wrandom"
 ]
 _EMPTY_CONDITIONS = {
-    "paused", "penalty", "inuse", "ringing", "unavailable", "invalid", "unknown", "wrapup"
+    "paused",
+    "penalty",
+    "inuse",
+    "ringing",
+    "unavailable",
+    "invalid",
+    "unknown",
+    "wrapup",
 }
 
 

@@ -70,8 +70,13 @@ class IvrApplication:
             await session.answer()
             linkedid = await _linkedid(session)
             walk = MenuWalk(
-                session, menu, linkedid=linkedid, board=self.board, publish=self.publish,
-                ticket_lookup=self.ticket_lookup, local_now=self.local_now,
+                session,
+                menu,
+                linkedid=linkedid,
+                board=self.board,
+                publish=self.publish,
+                ticket_lookup=self.ticket_lookup,
+                local_now=self.local_now,
             )
             outcome = walk.outcome
             await walk.run()
@@ -93,9 +98,11 @@ class IvrApplication:
                 log.exception("ivr %s: session failed; setting safe defaults", session.uniqueid)
             await self._safe_defaults(session, menu.agent.queue, outcome)
         finally:
-            await publish_safely(self.publish, "ivr.finished",
-                                 _finished_payload(session, linkedid, outcome, started,
-                                                   self.clock()))
+            await publish_safely(
+                self.publish,
+                "ivr.finished",
+                _finished_payload(session, linkedid, outcome, started, self.clock()),
+            )
 
     async def _safe_defaults(self, session: AgiSession, queue: str, outcome: IvrOutcome) -> None:
         outcome.queue, outcome.priority, outcome.choice = queue or SAFE_QUEUE, 0, "error"
@@ -117,15 +124,19 @@ class IvrApplication:
         except AgiError as why:
             log.info("survey %s ended early: %s", session.uniqueid, why)
         finally:
-            await publish_safely(self.publish, "ivr.survey", {
-                "linkedid": linkedid,
-                "uniqueid": session.uniqueid,
-                "caller_number": session.caller_number,
-                "answer": result.answer,
-                "digit": result.digit,
-                "keys": result.keys,
-                "at": self.clock().isoformat(),
-            })
+            await publish_safely(
+                self.publish,
+                "ivr.survey",
+                {
+                    "linkedid": linkedid,
+                    "uniqueid": session.uniqueid,
+                    "caller_number": session.caller_number,
+                    "answer": result.answer,
+                    "digit": result.digit,
+                    "keys": result.keys,
+                    "at": self.clock().isoformat(),
+                },
+            )
 
 
 async def _linkedid(session: AgiSession) -> str:
@@ -137,8 +148,13 @@ async def _linkedid(session: AgiSession) -> str:
     return value or session.uniqueid
 
 
-def _finished_payload(session: AgiSession, linkedid: str, outcome: IvrOutcome,
-                      started: dt.datetime, ended: dt.datetime) -> dict[str, Any]:
+def _finished_payload(
+    session: AgiSession,
+    linkedid: str,
+    outcome: IvrOutcome,
+    started: dt.datetime,
+    ended: dt.datetime,
+) -> dict[str, Any]:
     return {
         "linkedid": linkedid,
         "uniqueid": session.uniqueid,
@@ -166,5 +182,6 @@ def create_ivr_server(
     env_timeout: float = 10.0,
     reply_timeout: float = 60.0,
 ) -> FastAgiServer:
-    return FastAgiServer(app.routes, host=host, port=port, env_timeout=env_timeout,
-                         reply_timeout=reply_timeout)
+    return FastAgiServer(
+        app.routes, host=host, port=port, env_timeout=env_timeout, reply_timeout=reply_timeout
+    )

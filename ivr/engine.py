@@ -211,7 +211,8 @@ class MenuWalk:
         if self.outcome.incident is None:
             # Any branch: the caller chose to report an outage, wherever it is announced.
             candidates = [
-                i for i in self.board.active()
+                i
+                for i in self.board.active()
                 if i.concerns(self.channel.caller_number, self.outcome.district)
             ]
             if not candidates:
@@ -223,14 +224,18 @@ class MenuWalk:
     async def _register(self, incident_id: str) -> None:
         incident = self.board.register_caller(incident_id, self.linkedid)
         self.outcome.incident = incident_id
-        await publish_safely(self.publish, "ivr.incident_report", {
-            "linkedid": self.linkedid,
-            "uniqueid": self.channel.uniqueid,
-            "incident_id": incident_id,
-            "caller_number": self.channel.caller_number,
-            "at": dt.datetime.now(dt.UTC).isoformat(),
-            "merged_callers": incident.merged_callers,
-        })
+        await publish_safely(
+            self.publish,
+            "ivr.incident_report",
+            {
+                "linkedid": self.linkedid,
+                "uniqueid": self.channel.uniqueid,
+                "incident_id": incident_id,
+                "caller_number": self.channel.caller_number,
+                "at": dt.datetime.now(dt.UTC).isoformat(),
+                "merged_callers": incident.merged_callers,
+            },
+        )
 
     # -- actions -------------------------------------------------------------------------------
     async def _perform(self, action: Action, hops: int = 0) -> str | _Finish:
@@ -278,8 +283,7 @@ class MenuWalk:
             self.outcome.choice = action.choice or self._default_choice()
         if config is not None and config.night is not None:
             if not config.hours.is_open(self.local_now()):
-                log.info("call %s: queue %s closed, night destination", self.linkedid,
-                         action.queue)
+                log.info("call %s: queue %s closed, night destination", self.linkedid, action.queue)
                 return await self._perform(config.night, hops + 1)
         self.outcome.queue = action.queue
         self.outcome.priority = action.priority

@@ -66,9 +66,7 @@ class FastAgiServer:
         return len(self._tasks)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._accept, self.host, self._port, backlog=1024
-        )
+        self._server = await asyncio.start_server(self._accept, self.host, self._port, backlog=1024)
         log.info("FastAGI listening on %s:%s", self.host, self.port)
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -134,8 +132,9 @@ class FastAgiServer:
         except AgiError as error:
             log.info("FastAGI %s session %s ended: %s", session.script, session.uniqueid, error)
         except Exception:
-            log.exception("FastAGI %s handler crashed (uniqueid %s)", session.script,
-                          session.uniqueid)
+            log.exception(
+                "FastAGI %s handler crashed (uniqueid %s)", session.script, session.uniqueid
+            )
 
     async def _read_env(self, reader: asyncio.StreamReader) -> dict[str, str] | None:
         env: dict[str, str] = {}

@@ -87,8 +87,20 @@ class Incident:
         if not isinstance(data, dict):
             raise IncidentError("incident must be a JSON object")
         problems: list[str] = []
-        known = {"id", "title", "text", "prompt", "start", "expected_end", "prefixes",
-                 "districts", "branch", "status", "ended_at", "merged_callers"}
+        known = {
+            "id",
+            "title",
+            "text",
+            "prompt",
+            "start",
+            "expected_end",
+            "prefixes",
+            "districts",
+            "branch",
+            "status",
+            "ended_at",
+            "merged_callers",
+        }
         problems += [f"unknown field {key!r}" for key in data if key not in known]
 
         def text(name: str, required: bool = True) -> str | None:
@@ -149,9 +161,18 @@ class Incident:
             raise IncidentError("invalid incident: " + "; ".join(problems))
         assert incident_id and title and spoken and prompt and start
         return cls(
-            id=incident_id, title=title, text=spoken, prompt=prompt, start=start,
-            expected_end=expected_end, prefixes=prefixes, districts=districts, branch=branch,
-            status=status, ended_at=ended_at, merged_callers=merged,
+            id=incident_id,
+            title=title,
+            text=spoken,
+            prompt=prompt,
+            start=start,
+            expected_end=expected_end,
+            prefixes=prefixes,
+            districts=districts,
+            branch=branch,
+            status=status,
+            ended_at=ended_at,
+            merged_callers=merged,
         )
 
 
@@ -190,13 +211,21 @@ class IncidentBoard:
         moment = now or self.clock()
         return _recent_first(i for i in self._incidents.values() if i.is_active(moment))
 
-    def matching(self, caller_number: str, district: str | None, node_id: str,
-                 node_announces: bool, now: dt.datetime | None = None) -> list[Incident]:
+    def matching(
+        self,
+        caller_number: str,
+        district: str | None,
+        node_id: str,
+        node_announces: bool,
+        now: dt.datetime | None = None,
+    ) -> list[Incident]:
         """Incidents to announce to this caller at this node now, most recent first."""
         moment = now or self.clock()
         return [
-            i for i in self.active(moment)
-            if i.is_announced(moment) and i.announced_at(node_id, node_announces)
+            i
+            for i in self.active(moment)
+            if i.is_announced(moment)
+            and i.announced_at(node_id, node_announces)
             and i.concerns(caller_number, district)
         ]
 

@@ -202,8 +202,9 @@ def parse_menu(text: str, source: str = "<menu>") -> Menu:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise MenuError([MenuFault(source, _toml_error_line(error), f"TOML syntax: {error}")]) \
-            from None
+        raise MenuError(
+            [MenuFault(source, _toml_error_line(error), f"TOML syntax: {error}")]
+        ) from None
     builder = _Builder(source, key_lines(text))
     menu = builder.build(data)
     if builder.faults or menu is None:
@@ -234,8 +235,16 @@ _ACTION_FIELDS: dict[str, set[str]] = {
     "incident_report": {"prompt", "none_prompt", "then"},
 }
 
-_NODE_FIELDS = {"prompt", "options", "timeout", "retries", "on_invalid", "on_timeout", "next",
-                "announce_incidents"}
+_NODE_FIELDS = {
+    "prompt",
+    "options",
+    "timeout",
+    "retries",
+    "on_invalid",
+    "on_timeout",
+    "next",
+    "announce_incidents",
+}
 _MENU_FIELDS = {"start", "language", "agent_key", "agent", "invalid_prompt", "timeout_prompt"}
 _TOP_FIELDS = {"menu", "incidents", "survey", "queues", "nodes", "prompts"}
 
@@ -263,8 +272,14 @@ class _Builder:
             if key not in allowed:
                 self.fault((*where, key), f"unknown key {key!r} in {'.'.join(where) or 'file'}")
 
-    def _str(self, where: Where, table: dict[str, Any], key: str, required: bool = True,
-             default: str | None = None) -> str | None:
+    def _str(
+        self,
+        where: Where,
+        table: dict[str, Any],
+        key: str,
+        required: bool = True,
+        default: str | None = None,
+    ) -> str | None:
         value = table.get(key)
         if value is None:
             if required:
@@ -275,42 +290,50 @@ class _Builder:
             return default
         return value
 
-    def _number(self, where: Where, table: dict[str, Any], key: str, default: float,
-                minimum: float) -> float:
+    def _number(
+        self, where: Where, table: dict[str, Any], key: str, default: float, minimum: float
+    ) -> float:
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
             self.fault((*where, key), f"{'.'.join((*where, key))}: must be a number ≥ {minimum}")
             return default
         return float(value)
 
-    def _int(self, where: Where, table: dict[str, Any], key: str, default: int,
-             minimum: int) -> int:
+    def _int(
+        self, where: Where, table: dict[str, Any], key: str, default: int, minimum: int
+    ) -> int:
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self.fault((*where, key), f"{'.'.join((*where, key))}: must be an integer ≥ {minimum}")
             return default
         return value
 
-    def _prompts(self, where: Where, table: dict[str, Any], key: str = "prompt",
-                 required: bool = True) -> tuple[str, ...]:
+    def _prompts(
+        self, where: Where, table: dict[str, Any], key: str = "prompt", required: bool = True
+    ) -> tuple[str, ...]:
         value = table.get(key)
         if value is None:
             if required:
                 self.fault(where, f"{'.'.join(where)}: missing prompt")
             return ()
         items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items or not all(
-            isinstance(item, str) and item for item in items
+        if (
+            not isinstance(items, list)
+            or not items
+            or not all(isinstance(item, str) and item for item in items)
         ):
-            self.fault((*where, key), f"{'.'.join((*where, key))}: must be a prompt name "
-                                      "or a list of prompt names")
+            self.fault(
+                (*where, key),
+                f"{'.'.join((*where, key))}: must be a prompt name or a list of prompt names",
+            )
             return ()
         for item in items:
             self.prompt_refs.append(((*where, key), item))
         return tuple(items)
 
-    def _one_prompt(self, where: Where, table: dict[str, Any], key: str,
-                    required: bool = True) -> str | None:
+    def _one_prompt(
+        self, where: Where, table: dict[str, Any], key: str, required: bool = True
+    ) -> str | None:
         name = self._str(where, table, key, required=required)
         if name is not None:
             self.prompt_refs.append(((*where, key), name))
@@ -332,8 +355,11 @@ class _Builder:
             self.fault(where, f"{'.'.join(where)}: option without action")
             return None
         if kind not in _ACTION_FIELDS:
-            self.fault((*where, "action"), f"{'.'.join(where)}: unknown action {kind!r} "
-                                           f"(one of {', '.join(sorted(_ACTION_FIELDS))})")
+            self.fault(
+                (*where, "action"),
+                f"{'.'.join(where)}: unknown action {kind!r} "
+                f"(one of {', '.join(sorted(_ACTION_FIELDS))})",
+            )
             return None
         self._unknown_keys(where, table, _ACTION_FIELDS[kind] | {"action"})
         return self._build_action(where, kind, table)
@@ -381,8 +407,10 @@ class _Builder:
         if kind == "emergency":
             service = self._str(where, t, "service")
             if service is not None and service not in EMERGENCY_SERVICES:
-                self.fault((*where, "service"), f"{'.'.join(where)}: emergency service must be "
-                                                "one of 110, 119, 120, all")
+                self.fault(
+                    (*where, "service"),
+                    f"{'.'.join(where)}: emergency service must be one of 110, 119, 120, all",
+                )
                 service = None
             prompts = self._prompts(where, t)
             then = self._then(where, t, HangupAction())
@@ -441,16 +469,31 @@ class _Builder:
 
         self._check_references(nodes, queues, prompts)
         if start is not None and start in nodes:
-            self._check_graph(start, nodes, agent if isinstance(agent, QueueAction) else None,
-                              agent_key or "0")
-        if (start is None or not isinstance(agent, QueueAction) or incidents is None
-                or survey is None or agent_key is None or self.faults):
+            self._check_graph(
+                start, nodes, agent if isinstance(agent, QueueAction) else None, agent_key or "0"
+            )
+        if (
+            start is None
+            or not isinstance(agent, QueueAction)
+            or incidents is None
+            or survey is None
+            or agent_key is None
+            or self.faults
+        ):
             return None
         return Menu(
-            source=self.source, start=start, nodes=nodes, queues=queues, agent=agent,
-            incidents=incidents, survey=survey, agent_key=agent_key,
-            language=language or "zh", invalid_prompt=invalid_prompt,
-            timeout_prompt=timeout_prompt, prompts=prompts,
+            source=self.source,
+            start=start,
+            nodes=nodes,
+            queues=queues,
+            agent=agent,
+            incidents=incidents,
+            survey=survey,
+            agent_key=agent_key,
+            language=language or "zh",
+            invalid_prompt=invalid_prompt,
+            timeout_prompt=timeout_prompt,
+            prompts=prompts,
         )
 
     def _incident_settings(self, value: Any) -> IncidentSettings | None:
@@ -461,8 +504,9 @@ class _Builder:
         table = self._table(where, value)
         if table is None:
             return None
-        self._unknown_keys(where, table,
-                           {"confirm_prompt", "registered_prompt", "confirm_key", "timeout"})
+        self._unknown_keys(
+            where, table, {"confirm_prompt", "registered_prompt", "confirm_key", "timeout"}
+        )
         confirm = self._one_prompt(where, table, "confirm_prompt")
         registered = self._one_prompt(where, table, "registered_prompt")
         key = self._str(where, table, "confirm_key", required=False, default="1")
@@ -481,8 +525,9 @@ class _Builder:
         table = self._table(where, value)
         if table is None:
             return None
-        self._unknown_keys(where, table,
-                           {"prompt", "thanks_prompt", "invalid_prompt", "timeout", "retries"})
+        self._unknown_keys(
+            where, table, {"prompt", "thanks_prompt", "invalid_prompt", "timeout", "retries"}
+        )
         prompt = self._one_prompt(where, table, "prompt")
         thanks = self._one_prompt(where, table, "thanks_prompt")
         invalid = self._one_prompt(where, table, "invalid_prompt", required=False)
@@ -508,8 +553,11 @@ class _Builder:
             restday = self._spans(where, conf, "restday_hours")
             night = self.action((*where, "night"), conf["night"]) if "night" in conf else None
             if night is not None and _follow(night)[0]:
-                self.fault((*where, "night"), f"queues.{name}.night: must be a queue, a message "
-                                              "(play), a callback or a hang-up, not a menu")
+                self.fault(
+                    (*where, "night"),
+                    f"queues.{name}.night: must be a queue, a message "
+                    "(play), a callback or a hang-up, not a menu",
+                )
             always = workday == ((0, 1440),) and restday == ((0, 1440),)
             if night is None and not always and "night" not in conf:
                 self.fault(where, f"queues.{name}: closed at times but has no 'night' destination")
@@ -519,8 +567,7 @@ class _Builder:
     def _spans(self, where: Where, conf: dict[str, Any], key: str) -> tuple[tuple[int, int], ...]:
         raw = conf.get(key, ["00:00-24:00"])
         if not isinstance(raw, list):
-            self.fault((*where, key), f"{'.'.join((*where, key))}: must be a list of "
-                                      "\"HH:MM-HH:MM\"")
+            self.fault((*where, key), f'{".".join((*where, key))}: must be a list of "HH:MM-HH:MM"')
             return ()
         spans = []
         for item in raw:
@@ -552,31 +599,46 @@ class _Builder:
         options_t = self._table((*where, "options"), table.get("options", {})) or {}
         for key, raw_action in options_t.items():
             if key not in DTMF_KEYS:
-                self.fault((*where, "options", key), f"nodes.{node_id}.options: {key!r} is not "
-                                                     "a DTMF key (0-9, *, #)")
+                self.fault(
+                    (*where, "options", key),
+                    f"nodes.{node_id}.options: {key!r} is not a DTMF key (0-9, *, #)",
+                )
             found = self.action((*where, "options", key), raw_action)
             if found is not None:
                 options[key] = found
-        on_invalid = (self.action((*where, "on_invalid"), table["on_invalid"])
-                      if "on_invalid" in table else None)
-        on_timeout = (self.action((*where, "on_timeout"), table["on_timeout"])
-                      if "on_timeout" in table else None)
+        on_invalid = (
+            self.action((*where, "on_invalid"), table["on_invalid"])
+            if "on_invalid" in table
+            else None
+        )
+        on_timeout = (
+            self.action((*where, "on_timeout"), table["on_timeout"])
+            if "on_timeout" in table
+            else None
+        )
         nxt = self.action((*where, "next"), table["next"]) if "next" in table else None
         if options_t and "next" in table:
-            self.fault((*where, "next"), f"nodes.{node_id}: 'next' is only for nodes without "
-                                         "options")
+            self.fault(
+                (*where, "next"), f"nodes.{node_id}: 'next' is only for nodes without options"
+            )
         if not options_t and "next" not in table:
             self.fault(where, f"nodes.{node_id}: a node needs options or 'next'")
         announce = table.get("announce_incidents", False)
         if not isinstance(announce, bool):
-            self.fault((*where, "announce_incidents"), f"nodes.{node_id}.announce_incidents: "
-                                                       "must be true or false")
+            self.fault(
+                (*where, "announce_incidents"),
+                f"nodes.{node_id}.announce_incidents: must be true or false",
+            )
             announce = False
         return Node(
-            id=node_id, prompts=prompts, options=options,
+            id=node_id,
+            prompts=prompts,
+            options=options,
             timeout=self._number(where, table, "timeout", 5.0, 1),
             retries=self._int(where, table, "retries", 1, 0),
-            on_invalid=on_invalid, on_timeout=on_timeout, next=nxt,
+            on_invalid=on_invalid,
+            on_timeout=on_timeout,
+            next=nxt,
             announce_incidents=announce,
         )
 
@@ -588,18 +650,26 @@ class _Builder:
         for name, raw in (self._table(("prompts",), value) or {}).items():
             if isinstance(raw, str) and raw:
                 texts[name] = {"zh": raw}
-            elif isinstance(raw, dict) and raw and all(
-                isinstance(v, str) and v for v in raw.values()
+            elif (
+                isinstance(raw, dict)
+                and raw
+                and all(isinstance(v, str) and v for v in raw.values())
             ):
                 texts[name] = dict(raw)
             else:
-                self.fault(("prompts", name), f"prompts.{name}: must be a text or a table of "
-                                              "language = text")
+                self.fault(
+                    ("prompts", name),
+                    f"prompts.{name}: must be a text or a table of language = text",
+                )
         return texts
 
     # -- whole-tree checks ---------------------------------------------------------------------
-    def _check_references(self, nodes: dict[str, Node], queues: dict[str, QueueConfig],
-                          prompts: dict[str, dict[str, str]]) -> None:
+    def _check_references(
+        self,
+        nodes: dict[str, Node],
+        queues: dict[str, QueueConfig],
+        prompts: dict[str, dict[str, str]],
+    ) -> None:
         for where, node_id in self.node_refs:
             if node_id not in nodes:
                 self.fault(where, f"unknown node {node_id!r}")
@@ -610,8 +680,9 @@ class _Builder:
             if queue not in queues:
                 self.fault(where, f"unknown queue {queue!r} (not in [queues])")
 
-    def _check_graph(self, start: str, nodes: dict[str, Node], agent: QueueAction | None,
-                     agent_key: str) -> None:
+    def _check_graph(
+        self, start: str, nodes: dict[str, Node], agent: QueueAction | None, agent_key: str
+    ) -> None:
         fallback: Action = agent or HangupAction()
         successors: dict[str, set[str]] = {}
         exits: dict[str, bool] = {}
@@ -643,8 +714,10 @@ class _Builder:
                     todo.append(target)
         for node_id in nodes:
             if node_id not in reachable:
-                self.fault(("nodes", node_id), f"unreachable node {node_id!r} "
-                                               f"(no path from start {start!r})")
+                self.fault(
+                    ("nodes", node_id),
+                    f"unreachable node {node_id!r} (no path from start {start!r})",
+                )
 
         can_leave = {n for n, ok in exits.items() if ok}
         changed = True
@@ -656,8 +729,11 @@ class _Builder:
                     changed = True
         for node_id in nodes:
             if node_id in reachable and node_id not in can_leave:
-                self.fault(("nodes", node_id), f"node {node_id!r} is in a loop with no way out "
-                                               "(no queue, callback or hang-up reachable)")
+                self.fault(
+                    ("nodes", node_id),
+                    f"node {node_id!r} is in a loop with no way out "
+                    "(no queue, callback or hang-up reachable)",
+                )
 
 
 def _follow(action: Action) -> tuple[set[str], bool]:

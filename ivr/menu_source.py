@@ -55,8 +55,11 @@ class MenuSource:
                 self._menu = self._load()
             except MenuError as error:
                 self.last_faults = error.faults
-                log.error("menu %s not reloaded, keeping the last good menu:\n%s",
-                          self.path, "\n".join(str(f) for f in error.faults))
+                log.error(
+                    "menu %s not reloaded, keeping the last good menu:\n%s",
+                    self.path,
+                    "\n".join(str(f) for f in error.faults),
+                )
             else:
                 self.last_faults = []
                 log.info("menu %s reloaded", self.path)

@@ -60,8 +60,9 @@ def missing_sounds() -> frozenset[str]:
 def _report_missing(prompt: str, reply: AgiReply) -> None:
     if prompt not in _missing_sounds:
         _missing_sounds.add(prompt)
-        log.warning("sound %s could not be played (%s): missing file? (logged once)",
-                    prompt, reply.line)
+        log.warning(
+            "sound %s could not be played (%s): missing file? (logged once)", prompt, reply.line
+        )
 
 
 class AgiSession:
@@ -109,8 +110,9 @@ class AgiSession:
         return [value for _, value in sorted(found)]
 
     # -- commands ----------------------------------------------------------------------------
-    async def command(self, text: str, *, reply_within: float | None = None,
-                      failure_is_hangup: bool = True) -> AgiReply:
+    async def command(
+        self, text: str, *, reply_within: float | None = None, failure_is_hangup: bool = True
+    ) -> AgiReply:
         """Send one command and return its 200 reply; raise an AgiError for anything else.
 
         ``failure_is_hangup=False`` returns a ``result=-1`` reply instead of raising.

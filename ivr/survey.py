@@ -22,8 +22,9 @@ class SurveyResult:
     keys: str = ""  # every key pressed, valid or not
 
 
-async def ask_survey(channel: CallChannel, settings: SurveySettings, result: SurveyResult
-                     ) -> SurveyResult:
+async def ask_survey(
+    channel: CallChannel, settings: SurveySettings, result: SurveyResult
+) -> SurveyResult:
     """Ask, repeating after an invalid key or silence; fill ``result`` as keys arrive.
 
     ``result`` is filled in place so a caller hanging up mid-survey still leaves what they

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 
 _HEADER = re.compile(r"^\s*\[(?!\[)(?P<path>[^\]]*)\]\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*(?P<key>(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')"""
-                  r"""(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*'))*)\s*=""")
+_KEY = re.compile(
+    r"""^\s*(?P<key>(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')"""
+    r"""(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*'))*)\s*="""
+)
 _PART = re.compile(r"""\s*([A-Za-z0-9_\-]+|"[^"]*"|'[^']*')\s*""")
 
 Path = tuple[str, ...]
@@ -48,7 +50,7 @@ def key_lines(text: str) -> dict[Path, int]:
         if key:
             path = table + split_key(key["key"])
             lines.setdefault(path, number)
-            value = line[key.end():]
+            value = line[key.end() :]
             if value.count('"""') % 2 == 1 or value.count("'''") % 2 == 1:
                 in_multiline = True
             depth = max(0, _bracket_balance(value))

@@ -208,9 +208,13 @@ def test_cli_refuses_an_invalid_menu_before_building(
     tmp_path: Path, only_welcome_greeting: None
 ) -> None:
     # Valid TOML with [prompts], but a node's option names a node that does not exist.
-    menu = write_menu(tmp_path, VALID_MENU.replace(
-        '1 = { action = "queue", queue = "hotline-general" }',
-        '1 = { action = "submenu", node = "nowhere" }'))
+    menu = write_menu(
+        tmp_path,
+        VALID_MENU.replace(
+            '1 = { action = "queue", queue = "hotline-general" }',
+            '1 = { action = "submenu", node = "nowhere" }',
+        ),
+    )
     out = tmp_path / "sounds"
     result = CliRunner().invoke(cli, ["prompts", "build", "--menu", str(menu), "--out", str(out)])
     assert result.exit_code == 1

@@ -34,16 +34,12 @@ def start_order(record: CallRecord) -> tuple[float, int]:
     return (min(times, default=float("inf")), record.leg)
 
 
-def derive_records(
-    path: Path, settings: Settings | None = None
-) -> tuple[list[CallRecord], int]:
+def derive_records(path: Path, settings: Settings | None = None) -> tuple[list[CallRecord], int]:
     """The finished legs of the recording in start order, and how many calls were still in
     flight at its end."""
     settings = settings or load_settings()
     records: list[CallRecord] = []
-    tracker = CallTracker(
-        on_record=records.append, entry_contexts=[settings.pbx.inbound_context]
-    )
+    tracker = CallTracker(on_record=records.append, entry_contexts=[settings.pbx.inbound_context])
     tracker.feed(read_messages(path))
     records.sort(key=start_order)
     return records, len(tracker.active_calls())

@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 
 
 class ActionServer(Protocol):
-    def register_action(self, name: str,
-                        handler: Callable[[AmiMessage], Awaitable[list[AmiMessage]]]) -> None: ...
+    def register_action(
+        self, name: str, handler: Callable[[AmiMessage], Awaitable[list[AmiMessage]]]
+    ) -> None: ...
 
     async def broadcast(self, msg: AmiMessage) -> None: ...
 
@@ -44,13 +45,15 @@ def _response(status: str, **headers: str) -> AmiMessage:
 
 
 def _list_start(message: str) -> AmiMessage:
-    return AmiMessage([("Response", "Success"), ("ActionID", ""), ("EventList", "start"),
-                       ("Message", message)])
+    return AmiMessage(
+        [("Response", "Success"), ("ActionID", ""), ("EventList", "start"), ("Message", message)]
+    )
 
 
 def _list_complete(name: str, items: int) -> AmiMessage:
-    return AmiMessage([("Event", name), ("ActionID", ""), ("EventList", "Complete"),
-                       ("ListItems", str(items))])
+    return AmiMessage(
+        [("Event", name), ("ActionID", ""), ("EventList", "Complete"), ("ListItems", str(items))]
+    )
 
 
 def _hms(seconds: float) -> str:
@@ -80,8 +83,13 @@ class PbxActions:
         for key, handler in self.handlers.items():
             if key.lower() == name.lower():
                 return handler(msg)
-        return [_response("Error", Message=f"Invalid/unknown command: {name}. "
-                          "Use Action: ListCommands to show available commands.")]
+        return [
+            _response(
+                "Error",
+                Message=f"Invalid/unknown command: {name}. "
+                "Use Action: ListCommands to show available commands.",
+            )
+        ]
 
     # ---- status --------------------------------------------------------------------------
 
@@ -93,13 +101,24 @@ class PbxActions:
         items = []
         # Asterisk lists the newest channels first.
         for ch in reversed(list(self.pbx.channels.values())):
-            items.append(AmiMessage([
-                ("Event", "CoreShowChannel"), ("ActionID", ""), *channel_block(ch),
-                ("Application", ch.app), ("ApplicationData", ch.appdata),
-                ("Duration", _hms(now - ch.created)), ("BridgeId", ch.bridge_id),
-            ]))
-        return [_list_start("Channels will follow"), *items,
-                _list_complete("CoreShowChannelsComplete", len(items))]
+            items.append(
+                AmiMessage(
+                    [
+                        ("Event", "CoreShowChannel"),
+                        ("ActionID", ""),
+                        *channel_block(ch),
+                        ("Application", ch.app),
+                        ("ApplicationData", ch.appdata),
+                        ("Duration", _hms(now - ch.created)),
+                        ("BridgeId", ch.bridge_id),
+                    ]
+                )
+            )
+        return [
+            _list_start("Channels will follow"),
+            *items,
+            _list_complete("CoreShowChannelsComplete", len(items)),
+        ]
 
     def _queue_params(self, q: QueueState) -> AmiMessage:
         done = q.completed
@@ -107,28 +126,48 @@ class PbxActions:
         offered = done + q.abandoned
         perf = 100.0 * q.within_sl / answered if answered else 0.0
         perf2 = 100.0 * q.within_sl / offered if offered else 0.0
-        return AmiMessage([
-            ("Event", "QueueParams"), ("Queue", q.name), ("Max", "0"),
-            ("Strategy", q.config.strategy), ("Calls", str(len(q.waiting))),
-            ("Holdtime", str(q.holdtime_total // done if done else 0)),
-            ("TalkTime", str(q.talktime_total // done if done else 0)),
-            ("Completed", str(done)), ("Abandoned", str(q.abandoned)),
-            ("ServiceLevel", str(q.config.servicelevel)),
-            ("ServicelevelPerf", f"{perf:.1f}"), ("ServicelevelPerf2", f"{perf2:.1f}"),
-            ("Weight", "0"), ("ActionID", ""),
-        ])
+        return AmiMessage(
+            [
+                ("Event", "QueueParams"),
+                ("Queue", q.name),
+                ("Max", "0"),
+                ("Strategy", q.config.strategy),
+                ("Calls", str(len(q.waiting))),
+                ("Holdtime", str(q.holdtime_total // done if done else 0)),
+                ("TalkTime", str(q.talktime_total // done if done else 0)),
+                ("Completed", str(done)),
+                ("Abandoned", str(q.abandoned)),
+                ("ServiceLevel", str(q.config.servicelevel)),
+                ("ServicelevelPerf", f"{perf:.1f}"),
+                ("ServicelevelPerf2", f"{perf2:.1f}"),
+                ("Weight", "0"),
+                ("ActionID", ""),
+            ]
+        )
 
     def _queue_member(self, q: QueueState, m: Member) -> AmiMessage:
         block = dict(self.pbx.member_block(q, m))
-        return AmiMessage([
-            ("Event", "QueueMember"), ("Queue", q.name), ("Name", m.name),
-            ("Location", m.interface), ("StateInterface", m.state_interface),
-            ("Membership", m.membership), ("Penalty", str(m.penalty)),
-            ("CallsTaken", str(m.calls_taken)), ("LastCall", str(m.last_call)),
-            ("LastPause", str(m.last_pause)), ("LoginTime", str(m.login_time)),
-            ("InCall", "0"), ("Status", block["Status"]), ("Paused", block["Paused"]),
-            ("PausedReason", m.paused_reason), ("Wrapuptime", "0"), ("ActionID", ""),
-        ])
+        return AmiMessage(
+            [
+                ("Event", "QueueMember"),
+                ("Queue", q.name),
+                ("Name", m.name),
+                ("Location", m.interface),
+                ("StateInterface", m.state_interface),
+                ("Membership", m.membership),
+                ("Penalty", str(m.penalty)),
+                ("CallsTaken", str(m.calls_taken)),
+                ("LastCall", str(m.last_call)),
+                ("LastPause", str(m.last_pause)),
+                ("LoginTime", str(m.login_time)),
+                ("InCall", "0"),
+                ("Status", block["Status"]),
+                ("Paused", block["Paused"]),
+                ("PausedReason", m.paused_reason),
+                ("Wrapuptime", "0"),
+                ("ActionID", ""),
+            ]
+        )
 
     def queue_status(self, msg: AmiMessage) -> list[AmiMessage]:
         wanted_queue = msg.get("Queue")
@@ -146,16 +185,29 @@ class PbxActions:
                 items.append(self._queue_member(q, m))
             for pos, entry in enumerate(q.waiting, start=1):
                 ch = entry.call.ch2
-                items.append(AmiMessage([
-                    ("Event", "QueueEntry"), ("Queue", q.name), ("Position", str(pos)),
-                    ("Channel", ch.name), ("Uniqueid", ch.uniqueid),
-                    ("CallerIDNum", ch.cid_num), ("CallerIDName", ch.cid_name),
-                    ("ConnectedLineNum", ch.conn_num), ("ConnectedLineName", ch.conn_name),
-                    ("Wait", str(int(now) - int(entry.joined))), ("Priority", str(entry.prio)),
-                    ("ActionID", ""),
-                ]))
-        return [_list_start("Queue status will follow"), *items,
-                _list_complete("QueueStatusComplete", len(items))]
+                items.append(
+                    AmiMessage(
+                        [
+                            ("Event", "QueueEntry"),
+                            ("Queue", q.name),
+                            ("Position", str(pos)),
+                            ("Channel", ch.name),
+                            ("Uniqueid", ch.uniqueid),
+                            ("CallerIDNum", ch.cid_num),
+                            ("CallerIDName", ch.cid_name),
+                            ("ConnectedLineNum", ch.conn_num),
+                            ("ConnectedLineName", ch.conn_name),
+                            ("Wait", str(int(now) - int(entry.joined))),
+                            ("Priority", str(entry.prio)),
+                            ("ActionID", ""),
+                        ]
+                    )
+                )
+        return [
+            _list_start("Queue status will follow"),
+            *items,
+            _list_complete("QueueStatusComplete", len(items)),
+        ]
 
     def queue_summary(self, msg: AmiMessage) -> list[AmiMessage]:
         wanted = msg.get("Queue")
@@ -167,17 +219,26 @@ class PbxActions:
             q = self.pbx.queues[name]
             done = q.completed
             longest = max((int(now) - int(e.joined) for e in q.waiting), default=0)
-            items.append(AmiMessage([
-                ("Event", "QueueSummary"), ("Queue", name),
-                ("LoggedIn", str(len(q.members))),
-                ("Available", str(sum(1 for m in q.members if self.pbx._is_free(m)))),
-                ("Callers", str(len(q.waiting))),
-                ("HoldTime", str(q.holdtime_total // done if done else 0)),
-                ("TalkTime", str(q.talktime_total // done if done else 0)),
-                ("LongestHoldTime", str(longest)), ("ActionID", ""),
-            ]))
-        return [_list_start("Queue summary will follow"), *items,
-                _list_complete("QueueSummaryComplete", len(items))]
+            items.append(
+                AmiMessage(
+                    [
+                        ("Event", "QueueSummary"),
+                        ("Queue", name),
+                        ("LoggedIn", str(len(q.members))),
+                        ("Available", str(sum(1 for m in q.members if self.pbx._is_free(m)))),
+                        ("Callers", str(len(q.waiting))),
+                        ("HoldTime", str(q.holdtime_total // done if done else 0)),
+                        ("TalkTime", str(q.talktime_total // done if done else 0)),
+                        ("LongestHoldTime", str(longest)),
+                        ("ActionID", ""),
+                    ]
+                )
+            )
+        return [
+            _list_start("Queue summary will follow"),
+            *items,
+            _list_complete("QueueSummaryComplete", len(items)),
+        ]
 
     # ---- member operations ---------------------------------------------------------------
 
@@ -217,15 +278,19 @@ class PbxActions:
         paused = _truthy(msg.get("Paused"))
         name = msg.get("MemberName") or interface
         config = MemberConfig(
-            name=name, interface=interface,
-            state_interface=msg.get("StateInterface") or interface, queues=[qname],
-            penalty=int(msg.get("Penalty") or 0), behaviour=pbx.config.default_behaviour,
+            name=name,
+            interface=interface,
+            state_interface=msg.get("StateInterface") or interface,
+            queues=[qname],
+            penalty=int(msg.get("Penalty") or 0),
+            behaviour=pbx.config.default_behaviour,
         )
         existing = pbx.members_of(interface)
         if existing:
             config.behaviour = existing[0][1].behaviour
-        member = pbx._add_member(q, config, "dynamic", int(pbx.now), paused=paused,
-                                 reason=msg.get("Reason") or "")
+        member = pbx._add_member(
+            q, config, "dynamic", int(pbx.now), paused=paused, reason=msg.get("Reason") or ""
+        )
         pbx.log("MANAGER", qname, member.name, "ADDMEMBER", "PAUSED" if paused else "")
         pbx.send("QueueMemberAdded", AGENT, pbx.member_block(q, member))
         pbx.recheck_soon()
@@ -237,8 +302,9 @@ class PbxActions:
         interface = msg.get("Interface") or ""
         q = pbx.queues.get(qname)
         if q is None:
-            return [_response("Error",
-                              Message="Unable to remove interface from queue: No such queue")]
+            return [
+                _response("Error", Message="Unable to remove interface from queue: No such queue")
+            ]
         member = next((m for m in q.members if m.interface == interface), None)
         if member is None:
             return [_response("Error", Message="Unable to remove interface: Not there")]
@@ -268,18 +334,18 @@ class PbxActions:
         pbx.recheck_soon()
         return [_response("Success", Message="Interface penalty set successfully")]
 
-
     def blind_transfer(self, msg: AmiMessage) -> list[AmiMessage]:
-        done = self.pbx.blind_transfer(msg.get("Channel") or "", msg.get("Context") or "",
-                                       msg.get("Exten") or "")
+        done = self.pbx.blind_transfer(
+            msg.get("Channel") or "", msg.get("Context") or "", msg.get("Exten") or ""
+        )
         if not done:
             return [_response("Error", Message="No such channel")]
         return [_response("Success", Message="Transfer succeeded")]
 
-
     def redirect(self, msg: AmiMessage) -> list[AmiMessage]:
-        done = self.pbx.redirect(msg.get("Channel") or "", msg.get("Context") or "",
-                                 msg.get("Exten") or "")
+        done = self.pbx.redirect(
+            msg.get("Channel") or "", msg.get("Context") or "", msg.get("Exten") or ""
+        )
         if not done:
             return [_response("Error", Message="Redirect failed")]
         return [_response("Success", Message="Redirect successful")]
@@ -302,7 +368,9 @@ class PbxActions:
         except ValueError:
             return [_response("Error", Message="Originate failed")]
         script = CallerScript(
-            num or "unknown", name or num or "unknown", dtmf=robot.get("ROBOT_DTMF") or None,
+            num or "unknown",
+            name or num or "unknown",
+            dtmf=robot.get("ROBOT_DTMF") or None,
             # The key lands in GET DATA: the prompt ends ~1.93 s after the answer.
             dtmf_delay=max(0.05, delay + 0.1 - 1.93),
             hangup_after=delay + ROBOT_SENDDTMF_S + hold,
@@ -315,12 +383,21 @@ class PbxActions:
         pbx = self.pbx
         truth = pbx.place_call(script)
         ch1 = next((c for c in pbx.channels.values() if c.uniqueid == truth.linkedid), None)
-        pbx.send("OriginateResponse", CALL, [
-            ("ActionID", action_id), ("Response", "Success"),
-            ("Channel", ch1.name if ch1 else ""), ("Context", "caller-robot"), ("Exten", "s"),
-            ("Reason", "4"), ("Uniqueid", truth.linkedid), ("CallerIDNum", script.caller_num),
-            ("CallerIDName", script.caller_name),
-        ])
+        pbx.send(
+            "OriginateResponse",
+            CALL,
+            [
+                ("ActionID", action_id),
+                ("Response", "Success"),
+                ("Channel", ch1.name if ch1 else ""),
+                ("Context", "caller-robot"),
+                ("Exten", "s"),
+                ("Reason", "4"),
+                ("Uniqueid", truth.linkedid),
+                ("CallerIDNum", script.caller_num),
+                ("CallerIDName", script.caller_name),
+            ],
+        )
 
 
 def parse_callerid(value: str) -> tuple[str, str]:

@@ -20,11 +20,28 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 ENV_KEYS = (
-    "agi_network", "agi_network_script", "agi_request", "agi_channel", "agi_language",
-    "agi_type", "agi_uniqueid", "agi_version", "agi_callerid", "agi_calleridname",
-    "agi_callingpres", "agi_callingani2", "agi_callington", "agi_callingtns", "agi_dnid",
-    "agi_rdnis", "agi_context", "agi_extension", "agi_priority", "agi_enhanced",
-    "agi_accountcode", "agi_threadid",
+    "agi_network",
+    "agi_network_script",
+    "agi_request",
+    "agi_channel",
+    "agi_language",
+    "agi_type",
+    "agi_uniqueid",
+    "agi_version",
+    "agi_callerid",
+    "agi_calleridname",
+    "agi_callingpres",
+    "agi_callingani2",
+    "agi_callington",
+    "agi_callingtns",
+    "agi_dnid",
+    "agi_rdnis",
+    "agi_context",
+    "agi_extension",
+    "agi_priority",
+    "agi_enhanced",
+    "agi_accountcode",
+    "agi_threadid",
 )
 
 DEAD = "511 Command Not Permitted on a dead channel or intercepted channel"
@@ -38,17 +55,44 @@ DEFAULT_PROMPT_S = 1.0
 PROMPT_ENDPOS = {"hello-world": 11360, "beep": 3520}
 
 
-def agi_environment(*, channel: str, uniqueid: str, caller_num: str, caller_name: str,
-                    request: str = "agi://127.0.0.1:4573/ivr", context: str = "hotline-ivr",
-                    extension: str = "12345", priority: int = 2,
-                    threadid: str = "140318742374080") -> list[tuple[str, str]]:
+def agi_environment(
+    *,
+    channel: str,
+    uniqueid: str,
+    caller_num: str,
+    caller_name: str,
+    request: str = "agi://127.0.0.1:4573/ivr",
+    context: str = "hotline-ivr",
+    extension: str = "12345",
+    priority: int = 2,
+    threadid: str = "140318742374080",
+) -> list[tuple[str, str]]:
     """The environment block Asterisk 22 sends, in its order (values as in the captures)."""
     script = request.split("/", 3)[3] if request.count("/") >= 3 else ""
     channel_type = channel.split("/", 1)[0]
     values = (
-        "yes", script, request, channel, "en", channel_type, uniqueid, "22.10.1", caller_num,
-        caller_name, "0", "0", "0", "0", "unknown", "unknown", context, extension,
-        str(priority), "0.0", "", threadid,
+        "yes",
+        script,
+        request,
+        channel,
+        "en",
+        channel_type,
+        uniqueid,
+        "22.10.1",
+        caller_num,
+        caller_name,
+        "0",
+        "0",
+        "0",
+        "0",
+        "unknown",
+        "unknown",
+        context,
+        extension,
+        str(priority),
+        "0.0",
+        "",
+        threadid,
     )
     return list(zip(ENV_KEYS, values, strict=True))
 
@@ -79,10 +123,16 @@ OnCommand = Callable[[str, str | None], None]  # (command, reply or None when it
 
 
 class FastAgiClient:
-    def __init__(self, host: str, port: int, *, speed: float = 1.0,
-                 channel_vars: dict[str, str] | None = None,
-                 on_command: OnCommand | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        speed: float = 1.0,
+        channel_vars: dict[str, str] | None = None,
+        on_command: OnCommand | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.host, self.port, self.speed = host, port, speed
         self.channel_vars = dict(channel_vars or {})
         self.on_command = on_command
@@ -104,8 +154,13 @@ class FastAgiClient:
 
 
 class _Session:
-    def __init__(self, client: FastAgiClient, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter, phone: Phone) -> None:
+    def __init__(
+        self,
+        client: FastAgiClient,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        phone: Phone,
+    ) -> None:
         self.client = client
         self.reader, self.writer = reader, writer
         self.phone = phone
@@ -113,8 +168,11 @@ class _Session:
         self.keys = list(phone.keys)
         loop = asyncio.get_running_loop()
         self.loop = loop
-        self.hangup_at = (loop.time() + phone.hangup_after / client.speed
-                          if phone.hangup_after is not None else None)
+        self.hangup_at = (
+            loop.time() + phone.hangup_after / client.speed
+            if phone.hangup_after is not None
+            else None
+        )
         self.dead = False
 
     def _send(self, line: str) -> None:
@@ -214,8 +272,9 @@ class _Session:
             max_digits = int(words[4]) if len(words) > 4 and words[4].isdigit() else 1
             return await self._get_data(words[2], timeout_ms, max_digits)
         if verb == "WAIT FOR" and len(words) >= 4:
-            return await self._wait_for_digit(int(words[3]) if words[3].lstrip("-").isdigit()
-                                              else -1)
+            return await self._wait_for_digit(
+                int(words[3]) if words[3].lstrip("-").isdigit() else -1
+            )
         if verb == "SET VARIABLE" and len(words) >= 3:
             value = words[3] if len(words) > 3 else ""
             self.result.variables[words[2]] = value
@@ -247,8 +306,13 @@ class _Session:
     async def _stream(self, prompt: str, escape: str) -> str:
         length = PROMPT_S.get(prompt, DEFAULT_PROMPT_S)
         endpos = PROMPT_ENDPOS.get(prompt, 8000)
-        if escape and self.keys and self.keys[0] and self.keys[0][0] in escape and (
-                self.phone.key_delay < length):
+        if (
+            escape
+            and self.keys
+            and self.keys[0]
+            and self.keys[0][0] in escape
+            and (self.phone.key_delay < length)
+        ):
             key = self.keys.pop(0) or ""
             if not await self._wait(self.phone.key_delay):
                 return "200 result=-1 endpos=4160"

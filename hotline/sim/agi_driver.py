@@ -35,23 +35,38 @@ class FastAgiDriver:
     async def _run(self, pbx: Pbx, call: Call) -> None:
         script, ch2 = call.script, call.ch2
         hangups = [t for t in (script.ivr_hangup_after, script.hangup_after) if t is not None]
-        phone = Phone(keys=[script.dtmf], key_delay=script.dtmf_delay,
-                      hangup_after=min(hangups) if hangups else None)
+        phone = Phone(
+            keys=[script.dtmf],
+            key_delay=script.dtmf_delay,
+            hangup_after=min(hangups) if hangups else None,
+        )
         client = FastAgiClient(
-            self.host, self.port, speed=self.speed,
-            channel_vars={"UNIQUEID": ch2.uniqueid, "CHANNEL(linkedid)": ch2.linkedid,
-                          "CALLERID(num)": ch2.cid_num, "CALLERID(name)": ch2.cid_name},
-            on_command=lambda command, reply: pbx.agi_command(call, command, reply))
-        env = agi_environment(channel=ch2.name, uniqueid=ch2.uniqueid,
-                              caller_num=ch2.cid_num, caller_name=ch2.cid_name,
-                              request=pbx.config.agi_url)
+            self.host,
+            self.port,
+            speed=self.speed,
+            channel_vars={
+                "UNIQUEID": ch2.uniqueid,
+                "CHANNEL(linkedid)": ch2.linkedid,
+                "CALLERID(num)": ch2.cid_num,
+                "CALLERID(name)": ch2.cid_name,
+            },
+            on_command=lambda command, reply: pbx.agi_command(call, command, reply),
+        )
+        env = agi_environment(
+            channel=ch2.name,
+            uniqueid=ch2.uniqueid,
+            caller_num=ch2.cid_num,
+            caller_name=ch2.cid_name,
+            request=pbx.config.agi_url,
+        )
         try:
             result = await client.run(env, phone)
             status = "HANGUP" if result.hung_up else "SUCCESS"
         except OSError as error:
             # Asterisk's AGISTATUS=FAILURE: the dialplan's degraded path takes over.
-            log.warning("FastAGI %s:%s unreachable for %s: %s", self.host, self.port,
-                        ch2.uniqueid, error)
+            log.warning(
+                "FastAGI %s:%s unreachable for %s: %s", self.host, self.port, ch2.uniqueid, error
+            )
             status = "FAILURE"
         pbx.agi_done(call, status)
 

@@ -47,9 +47,22 @@ class Channel:
         self.conn_num, self.conn_name = num, name
 
 
-_FIELDS = ("Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
-           "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context", "Exten",
-           "Priority", "Uniqueid", "Linkedid")
+_FIELDS = (
+    "Channel",
+    "ChannelState",
+    "ChannelStateDesc",
+    "CallerIDNum",
+    "CallerIDName",
+    "ConnectedLineNum",
+    "ConnectedLineName",
+    "Language",
+    "AccountCode",
+    "Context",
+    "Exten",
+    "Priority",
+    "Uniqueid",
+    "Linkedid",
+)
 _PREFIXED: dict[str, tuple[str, ...]] = {"": _FIELDS}
 
 
@@ -58,11 +71,28 @@ def channel_block(ch: Channel, prefix: str = "") -> list[tuple[str, str]]:
     keys = _PREFIXED.get(prefix)
     if keys is None:
         keys = _PREFIXED[prefix] = tuple(prefix + k for k in _FIELDS)
-    return list(zip(keys, (
-        ch.name, str(ch.state), STATE_DESC.get(ch.state, "Unknown"), ch.cid_num, ch.cid_name,
-        ch.conn_num, ch.conn_name, ch.language, ch.accountcode, ch.context, ch.exten,
-        str(ch.priority), ch.uniqueid, ch.linkedid,
-    ), strict=True))
+    return list(
+        zip(
+            keys,
+            (
+                ch.name,
+                str(ch.state),
+                STATE_DESC.get(ch.state, "Unknown"),
+                ch.cid_num,
+                ch.cid_name,
+                ch.conn_num,
+                ch.conn_name,
+                ch.language,
+                ch.accountcode,
+                ch.context,
+                ch.exten,
+                str(ch.priority),
+                ch.uniqueid,
+                ch.linkedid,
+            ),
+            strict=True,
+        )
+    )
 
 
 def bridge_block(bridge_id: str, num_channels: int) -> list[tuple[str, str]]:

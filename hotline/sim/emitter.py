@@ -19,7 +19,13 @@ from .scheduler import Scheduler
 Emit = Callable[[AmiMessage], None]
 
 CALL, AGENT, AGI, DIALPLAN, DTMF, CDR, USER = (
-    "call,all", "agent,all", "agi,all", "dialplan,all", "dtmf,all", "cdr,all", "user,all",
+    "call,all",
+    "agent,all",
+    "agi,all",
+    "dialplan,all",
+    "dtmf,all",
+    "cdr,all",
+    "user,all",
 )
 
 
@@ -51,7 +57,9 @@ class ChannelEvents:
     def send(self, name: str, privilege: str, *blocks: list[tuple[str, str]]) -> float:
         ts = self._stamp()
         fields: list[tuple[str, str]] = [
-            ("Event", name), ("Privilege", privilege), ("Timestamp", f"{ts:.6f}"),
+            ("Event", name),
+            ("Privilege", privilege),
+            ("Timestamp", f"{ts:.6f}"),
         ]
         for block in blocks:
             fields.extend(block)
@@ -59,14 +67,22 @@ class ChannelEvents:
         self.emit(AmiMessage(fields))
         return ts
 
-    def ch_event(self, name: str, privilege: str, ch: Channel,
-                 extra: list[tuple[str, str]] | None = None) -> float:
+    def ch_event(
+        self, name: str, privilege: str, ch: Channel, extra: list[tuple[str, str]] | None = None
+    ) -> float:
         if ch.ghost:
             return self._last_ts
         return self.send(name, privilege, channel_block(ch), extra or [])
 
-    def newexten(self, ch: Channel, priority: int, app: str, data: str,
-                 context: str | None = None, exten: str | None = None) -> float:
+    def newexten(
+        self,
+        ch: Channel,
+        priority: int,
+        app: str,
+        data: str,
+        context: str | None = None,
+        exten: str | None = None,
+    ) -> float:
         ch.priority = priority
         if context is not None:
             ch.context = context
@@ -75,9 +91,16 @@ class ChannelEvents:
         ch.app, ch.appdata = app, data
         if ch.ghost:
             return self._last_ts
-        return self.ch_event("Newexten", DIALPLAN, ch, [
-            ("Extension", ch.exten), ("Application", app), ("AppData", data),
-        ])
+        return self.ch_event(
+            "Newexten",
+            DIALPLAN,
+            ch,
+            [
+                ("Extension", ch.exten),
+                ("Application", app),
+                ("AppData", data),
+            ],
+        )
 
     def varset(self, ch: Channel, variable: str, value: str) -> float:
         return self.ch_event("VarSet", DIALPLAN, ch, [("Variable", variable), ("Value", value)])
@@ -85,9 +108,13 @@ class ChannelEvents:
     def local_bridge(self, one: Channel, two: Channel) -> None:
         if one.ghost or two.ghost:
             return
-        self.send("LocalBridge", CALL, channel_block(one, "LocalOne"),
-                  channel_block(two, "LocalTwo"),
-                  [("Context", two.context), ("Exten", two.exten), ("LocalOptimization", "No")])
+        self.send(
+            "LocalBridge",
+            CALL,
+            channel_block(one, "LocalOne"),
+            channel_block(two, "LocalTwo"),
+            [("Context", two.context), ("Exten", two.exten), ("LocalOptimization", "No")],
+        )
 
     def newstate(self, ch: Channel, state: int) -> None:
         ch.state = state
@@ -98,8 +125,14 @@ class ChannelEvents:
     def device_state(self, device: str, state: str) -> None:
         self.send("DeviceStateChange", CALL, [("Device", device), ("State", state)])
 
-    def dial_event(self, name: str, caller: Channel | None, dest: Channel,
-                   extra: list[tuple[str, str]], privilege: str = CALL) -> float:
+    def dial_event(
+        self,
+        name: str,
+        caller: Channel | None,
+        dest: Channel,
+        extra: list[tuple[str, str]],
+        privilege: str = CALL,
+    ) -> float:
         if dest.ghost:
             return self._last_ts
         blocks = [channel_block(caller)] if caller is not None else []
@@ -113,30 +146,40 @@ class ChannelEvents:
         text = "Normal Clearing" if cause == 16 else "Unknown"
         self.ch_event("Hangup", CALL, ch, [("Cause", str(cause)), ("Cause-txt", text)])
 
-    def cdr(self, ch: Channel, last_app: str, last_data: str, dest_channel: str = "",
-            destination: str | None = None) -> None:
+    def cdr(
+        self,
+        ch: Channel,
+        last_app: str,
+        last_data: str,
+        dest_channel: str = "",
+        destination: str | None = None,
+    ) -> None:
         if ch.ghost:
             return
         end = self.now
         answered = ch.answered
         billsec = int(end - answered) if answered is not None else 0
-        self.send("Cdr", CDR, [
-            ("AccountCode", ch.accountcode),
-            ("Source", ch.cid_num),
-            ("Destination", destination if destination is not None else ch.exten),
-            ("DestinationContext", ch.context),
-            ("CallerID", f'"{ch.cid_name}" <{ch.cid_num}>'),
-            ("Channel", ch.name),
-            ("DestinationChannel", dest_channel),
-            ("LastApplication", last_app),
-            ("LastData", last_data),
-            ("StartTime", _cdr_time(ch.created)),
-            ("AnswerTime", _cdr_time(answered)),
-            ("EndTime", _cdr_time(end)),
-            ("Duration", str(int(end - ch.created))),
-            ("BillableSeconds", str(billsec)),
-            ("Disposition", "ANSWERED" if answered is not None else "NO ANSWER"),
-            ("AMAFlags", "DOCUMENTATION"),
-            ("UniqueID", ch.uniqueid),
-            ("UserField", ""),
-        ])
+        self.send(
+            "Cdr",
+            CDR,
+            [
+                ("AccountCode", ch.accountcode),
+                ("Source", ch.cid_num),
+                ("Destination", destination if destination is not None else ch.exten),
+                ("DestinationContext", ch.context),
+                ("CallerID", f'"{ch.cid_name}" <{ch.cid_num}>'),
+                ("Channel", ch.name),
+                ("DestinationChannel", dest_channel),
+                ("LastApplication", last_app),
+                ("LastData", last_data),
+                ("StartTime", _cdr_time(ch.created)),
+                ("AnswerTime", _cdr_time(answered)),
+                ("EndTime", _cdr_time(end)),
+                ("Duration", str(int(end - ch.created))),
+                ("BillableSeconds", str(billsec)),
+                ("Disposition", "ANSWERED" if answered is not None else "NO ANSWER"),
+                ("AMAFlags", "DOCUMENTATION"),
+                ("UniqueID", ch.uniqueid),
+                ("UserField", ""),
+            ],
+        )

@@ -69,8 +69,11 @@ class MemberConfig:
     behaviour: AgentBehaviour = field(default_factory=FixedBehaviour)
 
 
-def robot_member(n: int, queues: list[str], behaviour: AgentBehaviour | None = None,
-                 ) -> MemberConfig:
+def robot_member(
+    n: int,
+    queues: list[str],
+    behaviour: AgentBehaviour | None = None,
+) -> MemberConfig:
     """A queue member as the captures define them (``Local/agentN@agent-robot/n``)."""
     return MemberConfig(
         name=f"Robot Agent {n}",
@@ -81,8 +84,11 @@ def robot_member(n: int, queues: list[str], behaviour: AgentBehaviour | None = N
     )
 
 
-def sip_member(n: int, queues: list[str], behaviour: AgentBehaviour | None = None,
-               ) -> MemberConfig:
+def sip_member(
+    n: int,
+    queues: list[str],
+    behaviour: AgentBehaviour | None = None,
+) -> MemberConfig:
     """A SIP phone member (``PJSIP/agent-sipN``, its own state interface)."""
     return MemberConfig(
         name=f"SIP Agent {n}",

@@ -193,8 +193,9 @@ class Pbx(ChannelEvents):
         boot = int(scheduler.now)
         for mc in self.config.members:
             for qname in mc.queues:
-                self._add_member(self.queues[qname], mc, "static", boot, paused=mc.paused,
-                                 reason="")
+                self._add_member(
+                    self.queues[qname], mc, "static", boot, paused=mc.paused, reason=""
+                )
 
     # ---- small helpers -------------------------------------------------------------------
 
@@ -207,8 +208,9 @@ class Pbx(ChannelEvents):
         self._uid_seq += 1
         return uid
 
-    def _sip_channel(self, endpoint: str, context: str, exten: str, linkedid: str | None,
-                     state: int) -> tuple[Channel, Channel]:
+    def _sip_channel(
+        self, endpoint: str, context: str, exten: str, linkedid: str | None, state: int
+    ) -> tuple[Channel, Channel]:
         """A PJSIP channel, with a ghost for the robot half a Local pair would have."""
         name = f"PJSIP/{endpoint}-{self._local_seq:08x}"
         self._local_seq += 1
@@ -218,8 +220,12 @@ class Pbx(ChannelEvents):
         ghost = Channel("", uid, linkedid or uid, context, exten, self.now, ghost=True)
         return ch, ghost
 
-    def _local_pair(self, exten: str, context: str, linkedid: str | None,
-                    ) -> tuple[Channel, Channel]:
+    def _local_pair(
+        self,
+        exten: str,
+        context: str,
+        linkedid: str | None,
+    ) -> tuple[Channel, Channel]:
         base = f"Local/{exten}@{context}-{self._local_seq:08x}"
         self._local_seq += 1
         uid1 = self._uniqueid()
@@ -230,8 +236,9 @@ class Pbx(ChannelEvents):
         self.channels[ch2.name] = ch2
         return ch1, ch2
 
-    def _after(self, owner: list[Timer], delay: float, fn: Callable[..., object],
-               *args: object) -> Timer:
+    def _after(
+        self, owner: list[Timer], delay: float, fn: Callable[..., object], *args: object
+    ) -> Timer:
         timer = self.scheduler.after(delay, fn, *args)
         owner.append(timer)
         return timer
@@ -243,20 +250,26 @@ class Pbx(ChannelEvents):
         done = q.completed
         perf = 100.0 * q.within_sl / done if done else 0.0
         for var, value in (
-            ("QUEUENAME", q.name), ("QUEUEMAX", "0"), ("QUEUESTRATEGY", q.config.strategy),
+            ("QUEUENAME", q.name),
+            ("QUEUEMAX", "0"),
+            ("QUEUESTRATEGY", q.config.strategy),
             ("QUEUECALLS", str(len(q.waiting))),
             ("QUEUEHOLDTIME", str(q.holdtime_total // done if done else 0)),
             ("QUEUETALKTIME", str(q.talktime_total // done if done else 0)),
-            ("QUEUECOMPLETED", str(done)), ("QUEUEABANDONED", str(q.abandoned)),
-            ("QUEUESRVLEVEL", str(q.config.servicelevel)), ("QUEUESRVLEVELPERF", f"{perf:.1f}"),
+            ("QUEUECOMPLETED", str(done)),
+            ("QUEUEABANDONED", str(q.abandoned)),
+            ("QUEUESRVLEVEL", str(q.config.servicelevel)),
+            ("QUEUESRVLEVELPERF", f"{perf:.1f}"),
         ):
             self.varset(ch, var, value)
 
     def member_vars(self, ch: Channel, m: Member) -> None:
         """setinterfacevar=yes: the answering member as channel variables."""
         for var, value in (
-            ("MEMBERINTERFACE", m.interface), ("MEMBERNAME", m.name),
-            ("MEMBERCALLS", str(m.calls_taken)), ("MEMBERLASTCALL", str(m.last_call)),
+            ("MEMBERINTERFACE", m.interface),
+            ("MEMBERNAME", m.name),
+            ("MEMBERCALLS", str(m.calls_taken)),
+            ("MEMBERLASTCALL", str(m.last_call)),
             ("MEMBERPENALTY", str(m.penalty)),
             ("MEMBERDYNAMIC", "1" if m.membership == "dynamic" else "0"),
             ("MEMBERREALTIME", "0"),
@@ -266,8 +279,7 @@ class Pbx(ChannelEvents):
     def caller_device(self, state: str) -> None:
         if self.config.sip:
             # The trunk endpoint has no AOR: idle reads UNAVAILABLE, as in sip_call.
-            self.device_state("PJSIP/pstn-trunk", "UNAVAILABLE" if state == "NOT_INUSE"
-                              else state)
+            self.device_state("PJSIP/pstn-trunk", "UNAVAILABLE" if state == "NOT_INUSE" else state)
         else:
             self.device_state("Local/12345@hotline-ivr", state)
 
@@ -279,27 +291,48 @@ class Pbx(ChannelEvents):
 
     def agi_start(self, call: Call, command: str) -> None:
         call.command_id = str(self.rng.randrange(1, 2**31))
-        self.ch_event("AGIExecStart", AGI, call.ch2, [
-            ("CommandId", call.command_id), ("Command", command),
-        ])
+        self.ch_event(
+            "AGIExecStart",
+            AGI,
+            call.ch2,
+            [
+                ("CommandId", call.command_id),
+                ("Command", command),
+            ],
+        )
 
-    def agi_end(self, call: Call, command: str, code: str = "200",
-                result: str = "Success") -> None:
-        self.ch_event("AGIExecEnd", AGI, call.ch2, [
-            ("CommandId", call.command_id), ("Command", command), ("ResultCode", code),
-            ("Result", result),
-        ])
+    def agi_end(self, call: Call, command: str, code: str = "200", result: str = "Success") -> None:
+        self.ch_event(
+            "AGIExecEnd",
+            AGI,
+            call.ch2,
+            [
+                ("CommandId", call.command_id),
+                ("Command", command),
+                ("ResultCode", code),
+                ("Result", result),
+            ],
+        )
 
     def member_block(self, q: QueueState, m: Member) -> list[tuple[str, str]]:
         status = MEMBER_STATUS.get(self._device(m).state, 1)
         return [
-            ("Queue", q.name), ("MemberName", m.name), ("Interface", m.interface),
-            ("StateInterface", m.state_interface), ("Membership", m.membership),
-            ("Penalty", str(m.penalty)), ("CallsTaken", str(m.calls_taken)),
-            ("LastCall", str(m.last_call)), ("LastPause", str(m.last_pause)),
-            ("LoginTime", str(m.login_time)), ("InCall", "0"), ("Status", str(status)),
-            ("Paused", "1" if m.paused else "0"), ("PausedReason", m.paused_reason),
-            ("Ringinuse", "0"), ("Wrapuptime", "0"),
+            ("Queue", q.name),
+            ("MemberName", m.name),
+            ("Interface", m.interface),
+            ("StateInterface", m.state_interface),
+            ("Membership", m.membership),
+            ("Penalty", str(m.penalty)),
+            ("CallsTaken", str(m.calls_taken)),
+            ("LastCall", str(m.last_call)),
+            ("LastPause", str(m.last_pause)),
+            ("LoginTime", str(m.login_time)),
+            ("InCall", "0"),
+            ("Status", str(status)),
+            ("Paused", "1" if m.paused else "0"),
+            ("PausedReason", m.paused_reason),
+            ("Ringinuse", "0"),
+            ("Wrapuptime", "0"),
         ]
 
     def queue_member_event(self, name: str, q: QueueState, m: Member) -> None:
@@ -313,12 +346,26 @@ class Pbx(ChannelEvents):
             dev = self.devices[m.state_interface] = Device(m.state_interface)
         return dev
 
-    def _add_member(self, q: QueueState, mc: MemberConfig, membership: str, login: int,
-                    *, paused: bool, reason: str) -> Member:
+    def _add_member(
+        self,
+        q: QueueState,
+        mc: MemberConfig,
+        membership: str,
+        login: int,
+        *,
+        paused: bool,
+        reason: str,
+    ) -> Member:
         member = Member(
-            name=mc.name, interface=mc.interface, state_interface=mc.state_interface,
-            penalty=mc.penalty, paused=paused, paused_reason=reason if paused else "",
-            membership=membership, login_time=login, behaviour=mc.behaviour,
+            name=mc.name,
+            interface=mc.interface,
+            state_interface=mc.state_interface,
+            penalty=mc.penalty,
+            paused=paused,
+            paused_reason=reason if paused else "",
+            membership=membership,
+            login_time=login,
+            behaviour=mc.behaviour,
             last_pause=login if paused else 0,
         )
         q.members.append(member)
@@ -326,8 +373,7 @@ class Pbx(ChannelEvents):
         return member
 
     def members_of(self, interface: str) -> list[tuple[QueueState, Member]]:
-        return [(q, m) for q in self.queues.values() for m in q.members
-                if m.interface == interface]
+        return [(q, m) for q in self.queues.values() for m in q.members if m.interface == interface]
 
     def _set_device(self, m: Member, state: str) -> None:
         """Custom:agentN changes state: QueueMemberStatus for every queue it is in."""
@@ -349,8 +395,9 @@ class Pbx(ChannelEvents):
             ch2.set_callerid(script.caller_num, script.caller_name)
         else:
             ch1, ch2 = self._local_pair("12345", "hotline-ivr", None)
-        truth = CallTruth(ch1.linkedid, ch2.uniqueid, script.caller_num, script.caller_name,
-                          started_at=self.now)
+        truth = CallTruth(
+            ch1.linkedid, ch2.uniqueid, script.caller_num, script.caller_name, started_at=self.now
+        )
         call = Call(script, ch1, ch2, truth, legs=[truth])
         self.truths.append(truth)
         self.counters.calls += 1
@@ -358,18 +405,27 @@ class Pbx(ChannelEvents):
         self.ch_event("Newchannel", CALL, ch2)
         self.newexten(ch1, 1, "AppDial2", "(Outgoing Line)")
         ch1.set_callerid(script.caller_num, script.caller_name)
-        self.ch_event("NewCallerid", CALL, ch1,
-                      [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
+        self.ch_event(
+            "NewCallerid",
+            CALL,
+            ch1,
+            [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")],
+        )
         self.ch_event("NewConnectedLine", CALL, ch1)
         if not self.config.sip:
             ch2.set_callerid(script.caller_num, script.caller_name)
-            self.ch_event("NewCallerid", CALL, ch2,
-                          [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
+            self.ch_event(
+                "NewCallerid",
+                CALL,
+                ch2,
+                [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")],
+            )
             self.ch_event("NewConnectedLine", CALL, ch2)
         self.local_bridge(ch1, ch2)
         self.dial_event("DialBegin", None, ch1, [("DialString", "12345@hotline-ivr/n")])
-        self.newexten(ch2, 1, "NoOp",
-                      f'Hotline call from "{script.caller_name}" <{script.caller_num}>')
+        self.newexten(
+            ch2, 1, "NoOp", f'Hotline call from "{script.caller_name}" <{script.caller_num}>'
+        )
         self.newexten(ch2, 2, "AGI", self.config.agi_url)
         if self.ivr_driver is not None:
             # A real FastAGI server runs the IVR; it reports back through agi_command/agi_done.
@@ -385,8 +441,7 @@ class Pbx(ChannelEvents):
                 self._after(call.timers, script.ivr_hangup_after, self._ivr_hangup, call)
         if script.hangup_after is not None:
             # Not in call.timers: it must survive the IVR's and the queue's own timers.
-            call.hangup_timer = self.scheduler.after(script.hangup_after, self._caller_gone,
-                                                     call)
+            call.hangup_timer = self.scheduler.after(script.hangup_after, self._caller_gone, call)
         return truth
 
     def _answer_caller(self, call: Call) -> None:
@@ -419,12 +474,17 @@ class Pbx(ChannelEvents):
         if upper.startswith("GET DATA") and "result=" in reply:
             digits = reply.split("result=", 1)[1].split(" ", 1)[0]
             for digit in digits:
-                self.ch_event("DTMFBegin", DTMF, ch2, [("Digit", digit),
-                                                       ("Direction", "Received")])
-                self.ch_event("DTMFEnd", DTMF, ch2, [
-                    ("Digit", digit), ("DurationMs", str(int(DTMF_LENGTH_S * 1000))),
-                    ("Direction", "Received"),
-                ])
+                self.ch_event("DTMFBegin", DTMF, ch2, [("Digit", digit), ("Direction", "Received")])
+                self.ch_event(
+                    "DTMFEnd",
+                    DTMF,
+                    ch2,
+                    [
+                        ("Digit", digit),
+                        ("DurationMs", str(int(DTMF_LENGTH_S * 1000))),
+                        ("Direction", "Received"),
+                    ],
+                )
             if digits and call.truth.ivr_digits is None:
                 call.truth.ivr_digits = digits
         elif upper.startswith("STREAM FILE"):
@@ -506,10 +566,16 @@ class Pbx(ChannelEvents):
 
     def _dtmf_end(self, call: Call) -> None:
         digit = call.script.dtmf or ""
-        self.ch_event("DTMFEnd", DTMF, call.ch2, [
-            ("Digit", digit), ("DurationMs", str(int(DTMF_LENGTH_S * 1000))),
-            ("Direction", "Received"),
-        ])
+        self.ch_event(
+            "DTMFEnd",
+            DTMF,
+            call.ch2,
+            [
+                ("Digit", digit),
+                ("DurationMs", str(int(DTMF_LENGTH_S * 1000))),
+                ("Direction", "Received"),
+            ],
+        )
         self._got_data(call, digit)
 
     def _got_data(self, call: Call, digit: str | None) -> None:
@@ -518,8 +584,11 @@ class Pbx(ChannelEvents):
         self._cancel(call.timers)
         queue, choice, prio = menu_choice(digit)
         call.truth.ivr_digits = digit
-        for var, value in (("HOTLINE_QUEUE", queue), ("HOTLINE_CHOICE", choice),
-                           ("HOTLINE_PRIORITY", str(prio))):
+        for var, value in (
+            ("HOTLINE_QUEUE", queue),
+            ("HOTLINE_CHOICE", choice),
+            ("HOTLINE_PRIORITY", str(prio)),
+        ):
             command = f"SET VARIABLE {var} {value}"
             self.agi_start(call, command)
             self.varset(ch2, var, value)
@@ -531,11 +600,11 @@ class Pbx(ChannelEvents):
         ch2 = call.ch2
         call.phase = "dialplan"
         self.varset(ch2, "AGISTATUS", status)
-        self.newexten(ch2, 3, "NoOp",
-                      f"AGISTATUS={status} queue={queue} choice={choice} prio={prio}")
+        self.newexten(
+            ch2, 3, "NoOp", f"AGISTATUS={status} queue={queue} choice={choice} prio={prio}"
+        )
         empty = queue == ""
-        self.newexten(ch2, 4, "ExecIf",
-                      f"{int(empty)}?Set(HOTLINE_QUEUE={DEFAULT_QUEUE})")
+        self.newexten(ch2, 4, "ExecIf", f"{int(empty)}?Set(HOTLINE_QUEUE={DEFAULT_QUEUE})")
         if empty:
             queue = DEFAULT_QUEUE
             self.varset(ch2, "HOTLINE_QUEUE", queue)
@@ -562,8 +631,11 @@ class Pbx(ChannelEvents):
         self.ch_event("SoftHangupRequest", CALL, ch1, [("Cause", "16")])
         self.ch_event("HangupRequest", CALL, ch2, [("Cause", "16")])
         self.hangup(ch1)
-        command = {"answer": "ANSWER", "stream": 'STREAM FILE hello-world ""',
-                   "getdata": "GET DATA beep 5000 1"}[call.phase]
+        command = {
+            "answer": "ANSWER",
+            "stream": 'STREAM FILE hello-world ""',
+            "getdata": "GET DATA beep 5000 1",
+        }[call.phase]
         if call.phase == "getdata":
             self.agi_end(call, command)
         else:
@@ -590,14 +662,19 @@ class Pbx(ChannelEvents):
         ch2 = call.ch2
         max_wait = self.config.queue_max_wait
         queue_ts = self.newexten(ch2, priority, "Queue", f"{call.queue_name},t,,,{max_wait}")
-        for var in ("ANSWEREDTIME", "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS",
-                    "QUEUEWAIT", "QUEUEWAIT_MS"):
+        for var in (
+            "ANSWEREDTIME",
+            "ANSWEREDTIME_MS",
+            "DIALEDTIME",
+            "DIALEDTIME_MS",
+            "QUEUEWAIT",
+            "QUEUEWAIT_MS",
+        ):
             self.varset(ch2, var, "")
         q = self.queues.get(call.queue_name)
         truth = call.truth
         truth.queue = call.queue_name
-        if q is None or (not q.config.joinempty
-                         and not any(not m.paused for m in q.members)):
+        if q is None or (not q.config.joinempty and not any(not m.paused for m in q.members)):
             truth.queue_entered_at = round(queue_ts, 6)
             self._joinempty(call)
             return
@@ -609,9 +686,16 @@ class Pbx(ChannelEvents):
         call.phase = "queue"
         if len(q.waiting) == 1:
             self.device_state(f"Queue:{q.name}", "RINGING")
-        join_ts = self.ch_event("QueueCallerJoin", AGENT, ch2, [
-            ("Queue", q.name), ("Position", str(pos)), ("Count", str(len(q.waiting))),
-        ])
+        join_ts = self.ch_event(
+            "QueueCallerJoin",
+            AGENT,
+            ch2,
+            [
+                ("Queue", q.name),
+                ("Position", str(pos)),
+                ("Count", str(len(q.waiting))),
+            ],
+        )
         truth.queue_entered_at = round(join_ts, 6)
         self.ch_event("MusicOnHoldStart", CALL, ch2, [("Class", "default")])
         self.log(ch2.uniqueid, q.name, "NONE", "ENTERQUEUE", "", call.script.caller_num, pos)
@@ -676,8 +760,8 @@ class Pbx(ChannelEvents):
         for entry in q.waiting:
             if entry.ring is None and entry.retry_timer is None and entry.poll_timer is None:
                 entry.poll_timer = self.scheduler.at(
-                    entry.joined + (int(self.now - entry.joined) + 1) * RECHECK_S,
-                    self._poll, entry)
+                    entry.joined + (int(self.now - entry.joined) + 1) * RECHECK_S, self._poll, entry
+                )
                 entry.timers.append(entry.poll_timer)
 
     def _poll(self, entry: Entry) -> None:
@@ -720,18 +804,23 @@ class Pbx(ChannelEvents):
         self.ch_event("Newchannel", CALL, a2)
         a1.set_callerid(caller.cid_num, caller.cid_name)
         self.newexten(a1, 1, "AppQueue", "(Outgoing Line)")
-        self.ch_event("NewCallerid", CALL, a1,
-                      [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
+        self.ch_event(
+            "NewCallerid", CALL, a1, [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")]
+        )
         a2.set_callerid(caller.cid_num, caller.cid_name)
-        self.ch_event("NewCallerid", CALL, a2,
-                      [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
+        self.ch_event(
+            "NewCallerid", CALL, a2, [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")]
+        )
         self.ch_event("NewConnectedLine", CALL, a2)
         self.local_bridge(a1, a2)
         dialed = m.interface.split("/", 1)[1]
         self.varset(a1, "DIALEDPEERNUMBER", dialed)
         self.varset(a2, "DIALEDPEERNUMBER", dialed)
-        member_fields = [("Queue", entry.queue.name), ("Interface", m.interface),
-                         ("MemberName", m.name)]
+        member_fields = [
+            ("Queue", entry.queue.name),
+            ("Interface", m.interface),
+            ("MemberName", m.name),
+        ]
         self.dial_event("AgentCalled", caller, a1, member_fields, AGENT)
         self.dial_event("DialBegin", caller, a1, [("DialString", m.interface)])
         self.newexten(a2, 1, "NoOp", f"agent robot {exten}")
@@ -766,11 +855,19 @@ class Pbx(ChannelEvents):
             ring.timer.cancel()
         m, caller = ring.member, entry.call.ch2
         ms = round((self.now - ring.started) * 1000)
-        member_fields = [("Queue", entry.queue.name), ("Interface", m.interface),
-                         ("MemberName", m.name)]
+        member_fields = [
+            ("Queue", entry.queue.name),
+            ("Interface", m.interface),
+            ("MemberName", m.name),
+        ]
         if no_answer:
-            self.dial_event("AgentRingNoAnswer", caller, ring.ch1,
-                            [*member_fields, ("RingTime", str(ms))], AGENT)
+            self.dial_event(
+                "AgentRingNoAnswer",
+                caller,
+                ring.ch1,
+                [*member_fields, ("RingTime", str(ms))],
+                AGENT,
+            )
             self.dial_event("DialEnd", caller, ring.ch1, [("DialStatus", "NOANSWER")])
             self.log(caller.uniqueid, entry.queue.name, m.name, "RINGNOANSWER", ms)
             entry.call.truth.ring_no_answer.append(m.name)
@@ -780,8 +877,14 @@ class Pbx(ChannelEvents):
         self.dial_event("DialEnd", caller, ring.ch1, [("DialStatus", "CANCEL")])
         self.ch_event("HangupRequest", CALL, ring.ch2, [("Cause", "0")])
         self.ch_event("SoftHangupRequest", CALL, ring.ch2, [("Cause", "16")])
-        self.newexten(ring.ch2, 1, "Set", f"DEVICE_STATE({m.state_interface})=NOT_INUSE",
-                      context="agent-robot-hangup", exten="s")
+        self.newexten(
+            ring.ch2,
+            1,
+            "Set",
+            f"DEVICE_STATE({m.state_interface})=NOT_INUSE",
+            context="agent-robot-hangup",
+            exten="s",
+        )
         self.hangup(ring.ch1, cause=0)
         self.hangup(ring.ch2, cause=0)
         self._set_device(m, "NOT_INUSE")
@@ -844,14 +947,30 @@ class Pbx(ChannelEvents):
         pos = self._leave(entry)
         if not q.waiting:
             self.device_state(f"Queue:{q.name}", "NOT_INUSE")
-        self.ch_event("QueueCallerLeave", AGENT, caller, [
-            ("Queue", q.name), ("Position", str(pos)), ("Count", str(len(q.waiting))),
-        ])
+        self.ch_event(
+            "QueueCallerLeave",
+            AGENT,
+            caller,
+            [
+                ("Queue", q.name),
+                ("Position", str(pos)),
+                ("Count", str(len(q.waiting))),
+            ],
+        )
         ring_time = int(self.now) - int(ring.started)
-        self.dial_event("AgentConnect", caller, a1, [
-            ("Queue", q.name), ("Interface", m.interface), ("MemberName", m.name),
-            ("HoldTime", str(hold)), ("RingTime", str(ring_time)),
-        ], AGENT)
+        self.dial_event(
+            "AgentConnect",
+            caller,
+            a1,
+            [
+                ("Queue", q.name),
+                ("Interface", m.interface),
+                ("MemberName", m.name),
+                ("HoldTime", str(hold)),
+                ("RingTime", str(ring_time)),
+            ],
+            AGENT,
+        )
         self.log(caller.uniqueid, q.name, m.name, "CONNECT", hold, a1.uniqueid, ring_time)
         call.bridge_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         self.send("BridgeCreate", CALL, bridge_block(call.bridge_id, 0))
@@ -871,9 +990,12 @@ class Pbx(ChannelEvents):
         if hold <= q.config.servicelevel:
             q.within_sl += 1
         transfer_after = call.script.transfer_after
-        if (transfer_after is not None and not call.transferred
-                and q.name in call.script.transfer_from
-                and transfer_after < min(ring.talk_s, call.script.talk_limit)):
+        if (
+            transfer_after is not None
+            and not call.transferred
+            and q.name in call.script.transfer_from
+            and transfer_after < min(ring.talk_s, call.script.talk_limit)
+        ):
             self._after(call.timers, transfer_after, self._agent_transfers, call)
         elif call.script.talk_limit < ring.talk_s:
             self._after(call.timers, call.script.talk_limit, self._caller_hangs_up, call)
@@ -881,23 +1003,42 @@ class Pbx(ChannelEvents):
             self._after(call.timers, ring.talk_s, self._agent_hangs_up, call)
         self._dispatch_all()
 
-    def _complete(self, call: Call, reason: str, *, context: str = "",
-                  exten: str = "") -> None:
+    def _complete(self, call: Call, reason: str, *, context: str = "", exten: str = "") -> None:
         ring = call.connected
         assert ring is not None and call.entry is not None
         q, m = call.entry.queue, ring.member
         talk = int(self.now) - int(call.connected_at)
-        self.dial_event("AgentComplete", call.ch2, ring.ch1, [
-            ("Queue", q.name), ("Interface", m.interface), ("MemberName", m.name),
-            ("HoldTime", str(call.hold_s)), ("TalkTime", str(talk)), ("Reason", reason),
-        ], AGENT)
+        self.dial_event(
+            "AgentComplete",
+            call.ch2,
+            ring.ch1,
+            [
+                ("Queue", q.name),
+                ("Interface", m.interface),
+                ("MemberName", m.name),
+                ("HoldTime", str(call.hold_s)),
+                ("TalkTime", str(talk)),
+                ("Reason", reason),
+            ],
+            AGENT,
+        )
         if reason == "transfer":
-            self.log(call.ch2.uniqueid, q.name, m.name, "BLINDTRANSFER", exten, context,
-                     call.hold_s, talk, call.entry.orig_pos)
+            self.log(
+                call.ch2.uniqueid,
+                q.name,
+                m.name,
+                "BLINDTRANSFER",
+                exten,
+                context,
+                call.hold_s,
+                talk,
+                call.entry.orig_pos,
+            )
         else:
             event = "COMPLETECALLER" if reason == "caller" else "COMPLETEAGENT"
-            self.log(call.ch2.uniqueid, q.name, m.name, event, call.hold_s, talk,
-                     call.entry.orig_pos)
+            self.log(
+                call.ch2.uniqueid, q.name, m.name, event, call.hold_s, talk, call.entry.orig_pos
+            )
         m.calls_taken += 1
         m.last_call = int(self.now)
         q.completed += 1
@@ -981,22 +1122,34 @@ class Pbx(ChannelEvents):
         self.queue_vars(call.ch2, q)
         talked = self.now - call.connected_at
         dialed = self.now - ring.started
-        for var, value in (("ANSWEREDTIME", str(int(talked))),
-                           ("ANSWEREDTIME_MS", str(round(talked * 1000))),
-                           ("DIALEDTIME", str(int(dialed))),
-                           ("DIALEDTIME_MS", str(round(dialed * 1000)))):
+        for var, value in (
+            ("ANSWEREDTIME", str(int(talked))),
+            ("ANSWEREDTIME_MS", str(round(talked * 1000))),
+            ("DIALEDTIME", str(int(dialed))),
+            ("DIALEDTIME_MS", str(round(dialed * 1000))),
+        ):
             self.varset(call.ch2, var, value)
         self.queue_vars(call.ch2, q)
 
     def _agent_side_down(self, ring: Ring) -> None:
         m = ring.member
         exten = _exten_of(m.interface)[0]
-        self.ch_event("HangupHandlerRun", DIALPLAN, ring.ch2,
-                      [("Handler", f"agent-robot-hangup,s,1({exten})")])
+        self.ch_event(
+            "HangupHandlerRun",
+            DIALPLAN,
+            ring.ch2,
+            [("Handler", f"agent-robot-hangup,s,1({exten})")],
+        )
         self.varset(ring.ch2, "LOCAL(ARG1)", exten)
         self.varset(ring.ch2, "LOCAL(ARGC)", "1")
-        self.newexten(ring.ch2, 1, "Set", f"DEVICE_STATE({m.state_interface})=NOT_INUSE",
-                      context="agent-robot-hangup", exten="s")
+        self.newexten(
+            ring.ch2,
+            1,
+            "Set",
+            f"DEVICE_STATE({m.state_interface})=NOT_INUSE",
+            context="agent-robot-hangup",
+            exten="s",
+        )
         self._set_device(m, "NOT_INUSE")
         self.member_local_device(m, "NOT_INUSE")
 
@@ -1029,18 +1182,32 @@ class Pbx(ChannelEvents):
         pos = q.waiting.index(entry) + 1
         wait = int(self.now) - int(entry.joined)
         self.queue_vars(ch2, q)
-        self.ch_event("QueueCallerAbandon", AGENT, ch2, [
-            ("Queue", q.name), ("Position", str(pos)), ("OriginalPosition", str(entry.orig_pos)),
-            ("HoldTime", str(wait)),
-        ])
+        self.ch_event(
+            "QueueCallerAbandon",
+            AGENT,
+            ch2,
+            [
+                ("Queue", q.name),
+                ("Position", str(pos)),
+                ("OriginalPosition", str(entry.orig_pos)),
+                ("HoldTime", str(wait)),
+            ],
+        )
         q.abandoned += 1  # app_queue counts a Queue() timeout as abandoned too
         self.queue_vars(ch2, q)
         self._leave(entry)
         if not q.waiting:
             self.device_state(f"Queue:{q.name}", "NOT_INUSE")
-        self.ch_event("QueueCallerLeave", AGENT, ch2, [
-            ("Queue", q.name), ("Position", str(pos)), ("Count", str(len(q.waiting))),
-        ])
+        self.ch_event(
+            "QueueCallerLeave",
+            AGENT,
+            ch2,
+            [
+                ("Queue", q.name),
+                ("Position", str(pos)),
+                ("Count", str(len(q.waiting))),
+            ],
+        )
         return pos, entry.orig_pos, wait
 
     def _timeout(self, entry: Entry) -> None:
@@ -1065,22 +1232,38 @@ class Pbx(ChannelEvents):
         self.newexten(ch2, 9, "NoOp", "QUEUESTATUS=TIMEOUT")
         self.newexten(ch2, 10, "GotoIf", "1?callback")
         num = call.script.caller_num
-        self.newexten(ch2, 13, "UserEvent",
-                      f"HotlineCallbackRequest,Queue: {q.name},Uniqueid: {ch2.uniqueid},"
-                      f"CallerIDNum: {num}")
-        self.ch_event("UserEvent", USER, ch2, [
-            ("UserEvent", "HotlineCallbackRequest"), ("Queue", q.name),
-            ("Uniqueid", ch2.uniqueid), ("CallerIDNum", num),
-        ])
+        self.newexten(
+            ch2,
+            13,
+            "UserEvent",
+            f"HotlineCallbackRequest,Queue: {q.name},Uniqueid: {ch2.uniqueid},CallerIDNum: {num}",
+        )
+        self.ch_event(
+            "UserEvent",
+            USER,
+            ch2,
+            [
+                ("UserEvent", "HotlineCallbackRequest"),
+                ("Queue", q.name),
+                ("Uniqueid", ch2.uniqueid),
+                ("CallerIDNum", num),
+            ],
+        )
         self.newexten(ch2, 14, "QueueLog", f"{q.name},{ch2.uniqueid},NONE,CALLBACKREQ,{num}")
         self.log(ch2.uniqueid, q.name, "NONE", "CALLBACKREQ", num)
         self.newexten(ch2, 15, "Playback", "vm-intro")
         call.phase = "callback"
         intro, record, goodbye = CALLBACK_STEPS_S
-        self._after(call.timers, intro, self.newexten, ch2, 16, "Record",
-                    f"/var/spool/asterisk/monitor/callback-{ch2.uniqueid}.wav,0,5,k")
-        self._after(call.timers, intro + record, self.newexten, ch2, 17, "Playback",
-                    "vm-goodbye")
+        self._after(
+            call.timers,
+            intro,
+            self.newexten,
+            ch2,
+            16,
+            "Record",
+            f"/var/spool/asterisk/monitor/callback-{ch2.uniqueid}.wav,0,5,k",
+        )
+        self._after(call.timers, intro + record, self.newexten, ch2, 17, "Playback", "vm-goodbye")
         self._after(call.timers, intro + record + goodbye, self._dialplan_hangup, call, 18)
         self._dispatch_all()
 
@@ -1130,8 +1313,14 @@ class Pbx(ChannelEvents):
             return False
         ring, entry = call.connected, call.entry
         ch2, a1, a2, m = call.ch2, ring.ch1, ring.ch2, ring.member
-        self.newexten(ch2, 1, "NoOp", f"Transferred {ch2.cid_num} to the complaint queue",
-                      context=context, exten=exten)
+        self.newexten(
+            ch2,
+            1,
+            "NoOp",
+            f"Transferred {ch2.cid_num} to the complaint queue",
+            context=context,
+            exten=exten,
+        )
         self.send("BridgeLeave", CALL, bridge_block(call.bridge_id, 1), channel_block(ch2))
         self.varset(ch2, "QUEUENAME", "")
         m.calls_taken += 1
@@ -1160,9 +1349,15 @@ class Pbx(ChannelEvents):
         ch2.bridge_id = ""
         old = call.truth
         self._leg_done(old)
-        leg = CallTruth(old.linkedid, old.uniqueid, old.caller_num, old.caller_name,
-                        ivr_digits=old.ivr_digits, recording=old.recording,
-                        started_at=self.now)
+        leg = CallTruth(
+            old.linkedid,
+            old.uniqueid,
+            old.caller_num,
+            old.caller_name,
+            ivr_digits=old.ivr_digits,
+            recording=old.recording,
+            started_at=self.now,
+        )
         self.truths.append(leg)
         call.legs.append(leg)
         call.truth = leg
@@ -1175,10 +1370,18 @@ class Pbx(ChannelEvents):
     def _close_redirected(self, call: Call) -> None:
         for q, m, hold, connected_at, origpos in call.pending:
             talk = int(self.now) - int(connected_at)
-            self.send("AgentComplete", AGENT, [
-                ("Queue", q.name), ("Interface", m.interface), ("MemberName", m.name),
-                ("HoldTime", str(hold)), ("TalkTime", str(talk)), ("Reason", "caller"),
-            ])
+            self.send(
+                "AgentComplete",
+                AGENT,
+                [
+                    ("Queue", q.name),
+                    ("Interface", m.interface),
+                    ("MemberName", m.name),
+                    ("HoldTime", str(hold)),
+                    ("TalkTime", str(talk)),
+                    ("Reason", "caller"),
+                ],
+            )
             self.log(call.ch2.uniqueid, q.name, m.name, "COMPLETECALLER", hold, talk, origpos)
             q.completed += 1
             q.talktime_total += talk
@@ -1197,14 +1400,24 @@ class Pbx(ChannelEvents):
         self.varset(a1, "BLINDTRANSFER", ch2.name)
         self.varset(ch2, "BLINDTRANSFER", a1.name)
         self.varset(a1, "BRIDGEPEER", "")
-        self.send("BlindTransfer", CALL, [("Result", "Success")],
-                  channel_block(a1, "Transferer"), channel_block(ch2, "Transferee"),
-                  bridge_block(call.bridge_id, 2),
-                  [("IsExternal", "Yes"), ("Context", context), ("Extension", exten)])
+        self.send(
+            "BlindTransfer",
+            CALL,
+            [("Result", "Success")],
+            channel_block(a1, "Transferer"),
+            channel_block(ch2, "Transferee"),
+            bridge_block(call.bridge_id, 2),
+            [("IsExternal", "Yes"), ("Context", context), ("Extension", exten)],
+        )
         self.varset(ch2, "BRIDGEPEER", "")
-        self.newexten(ch2, 1, "NoOp",
-                      f"Transferred {ch2.cid_num} to the complaint queue",
-                      context=context, exten=exten)
+        self.newexten(
+            ch2,
+            1,
+            "NoOp",
+            f"Transferred {ch2.cid_num} to the complaint queue",
+            context=context,
+            exten=exten,
+        )
         self.send("BridgeLeave", CALL, bridge_block(call.bridge_id, 1), channel_block(ch2))
         self.queue_vars(ch2, call.entry.queue)
         self._complete(call, "transfer", context=context, exten=exten)

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TextIO
 
 
-def format_line(epoch: float, callid: str, queue: str, agent: str, event: str,
-                *data: object) -> str:
+def format_line(
+    epoch: float, callid: str, queue: str, agent: str, event: str, *data: object
+) -> str:
     parts = [str(int(epoch)), callid, queue, agent, event, *(str(d) for d in data)]
     return "|".join(parts)
 
@@ -25,8 +26,9 @@ class QueueLogWriter:
         self.lines: list[str] = []
         self.keep_lines = False
 
-    def write(self, epoch: float, callid: str, queue: str, agent: str, event: str,
-              *data: object) -> str:
+    def write(
+        self, epoch: float, callid: str, queue: str, agent: str, event: str, *data: object
+    ) -> str:
         line = format_line(epoch, callid, queue, agent, event, *data)
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,8 +50,9 @@ class QueueLogMemory:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def write(self, epoch: float, callid: str, queue: str, agent: str, event: str,
-              *data: object) -> str:
+    def write(
+        self, epoch: float, callid: str, queue: str, agent: str, event: str, *data: object
+    ) -> str:
         line = format_line(epoch, callid, queue, agent, event, *data)
         self.lines.append(line)
         return line

@@ -44,8 +44,7 @@ def collect_privileges(messages: Iterable[AmiMessage]) -> dict[str, set[str]]:
     return dict(out)
 
 
-def shape_mismatches(messages: Iterable[AmiMessage],
-                     reference: dict[str, set[Shape]]) -> list[str]:
+def shape_mismatches(messages: Iterable[AmiMessage], reference: dict[str, set[Shape]]) -> list[str]:
     """One line per message type whose shape matches none of the reference variants."""
     problems: dict[tuple[str, Shape], str] = {}
     for msg in messages:

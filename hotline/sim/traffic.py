@@ -43,18 +43,66 @@ from .scheduler import Scheduler, Timer
 
 # Share of the peak rate per local hour: quiet nights, a 09-11 morning peak, a 14-16 peak.
 HOTLINE_DAY: tuple[float, ...] = (
-    0.05, 0.03, 0.02, 0.02, 0.03, 0.06, 0.15, 0.35, 0.70, 1.00, 0.95, 0.80,
-    0.55, 0.65, 0.90, 0.85, 0.70, 0.50, 0.35, 0.30, 0.25, 0.18, 0.12, 0.08,
+    0.05,
+    0.03,
+    0.02,
+    0.02,
+    0.03,
+    0.06,
+    0.15,
+    0.35,
+    0.70,
+    1.00,
+    0.95,
+    0.80,
+    0.55,
+    0.65,
+    0.90,
+    0.85,
+    0.70,
+    0.50,
+    0.35,
+    0.30,
+    0.25,
+    0.18,
+    0.12,
+    0.08,
 )
 
 # IVR outcome mix: menu key, None = no key (timeout), "invalid" = a key outside the menu.
 DEFAULT_IVR_MIX: dict[str | None, float] = {
-    "1": 0.40, "2": 0.15, "3": 0.05, "4": 0.05, "0": 0.15, None: 0.15, "invalid": 0.05,
+    "1": 0.40,
+    "2": 0.15,
+    "3": 0.05,
+    "4": 0.05,
+    "0": 0.15,
+    None: 0.15,
+    "invalid": 0.05,
 }
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-GIVEN = ("伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛",
-         "明", "超", "秀英", "霞", "平")
+GIVEN = (
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+)
 
 # 2026-11-23 09:00 in China (UTC+8): the default start, the morning busy hour.
 DEFAULT_START = 1795395600.0
@@ -79,15 +127,21 @@ class AgentProfile:
 
     def talk_time(self, rng: random.Random) -> float:
         # Shifted exponential: a floor for greeting + registration, a long tail.
-        return float(round(self.talk_min + rng.expovariate(1.0 / max(1.0, self.talk_mean
-                                                                       - self.talk_min))))
+        return float(
+            round(self.talk_min + rng.expovariate(1.0 / max(1.0, self.talk_mean - self.talk_min)))
+        )
 
 
 def default_agents() -> list[AgentProfile]:
     general = ["hotline-general"]
     both = ["hotline-general", "hotline-complaint"]
-    return [AgentProfile(1, general), AgentProfile(2, general), AgentProfile(3, both),
-            AgentProfile(4, both), AgentProfile(5, ["hotline-complaint"])]
+    return [
+        AgentProfile(1, general),
+        AgentProfile(2, general),
+        AgentProfile(3, both),
+        AgentProfile(4, both),
+        AgentProfile(5, ["hotline-complaint"]),
+    ]
 
 
 @dataclass(slots=True)
@@ -119,10 +173,16 @@ class TrafficModel:
     def pbx_config(self) -> PbxConfig:
         member = sip_member if self.sip else robot_member
         members = [member(a.n, a.queues, a) for a in self.agents]
-        return PbxConfig(queues=[QueueConfig(q.name, q.joinempty, q.timeout, q.retry,
-                                             q.servicelevel, q.strategy) for q in self.queues],
-                         members=members, record_calls=self.record_calls,
-                         queue_max_wait=self.queue_max_wait, sip=self.sip)
+        return PbxConfig(
+            queues=[
+                QueueConfig(q.name, q.joinempty, q.timeout, q.retry, q.servicelevel, q.strategy)
+                for q in self.queues
+            ],
+            members=members,
+            record_calls=self.record_calls,
+            queue_max_wait=self.queue_max_wait,
+            sip=self.sip,
+        )
 
     def draw_caller(self, rng: random.Random) -> CallerScript:
         name = rng.choice(SURNAMES) + rng.choice(GIVEN)
@@ -137,16 +197,22 @@ class TrafficModel:
             dtmf = rng.choice("5689*") if key == "invalid" else key
             delay = rng.uniform(self.dtmf_min, self.dtmf_max)
         ivr_hangup = rng.uniform(0.8, 6.0) if rng.random() < self.ivr_hangup else None
-        patience = rng.expovariate(1.0 / self.patience_mean) if self.patience_mean > 0 \
-            else INFINITY
+        patience = rng.expovariate(1.0 / self.patience_mean) if self.patience_mean > 0 else INFINITY
         talk = rng.expovariate(1.0 / self.caller_talk_mean) + 10.0
         transfer = rng.uniform(15.0, 90.0) if rng.random() < self.transfer_share else None
         # Half the transfers are AMI Redirects of the caller (no BlindTransfer trace at all).
         redirect = transfer is not None and rng.random() < 0.5
-        return CallerScript(num, name, dtmf=dtmf, dtmf_delay=delay,
-                            ivr_hangup_after=ivr_hangup, patience=patience,
-                            talk_limit=float(round(talk)), transfer_after=transfer,
-                            transfer_by_redirect=redirect)
+        return CallerScript(
+            num,
+            name,
+            dtmf=dtmf,
+            dtmf_delay=delay,
+            ivr_hangup_after=ivr_hangup,
+            patience=patience,
+            talk_limit=float(round(talk)),
+            transfer_after=transfer,
+            transfer_by_redirect=redirect,
+        )
 
 
 def arrival_times(model: TrafficModel, rng: random.Random, start: float) -> Iterator[float]:
@@ -185,8 +251,13 @@ class Simulation:
         self.queue_log = QueueLogWriter(queue_log_path) if queue_log_path else None
         self._buffer: deque[AmiMessage] = deque()
         self._user_emit = emit
-        self.pbx = Pbx(self.scheduler, emit or self._buffer.append, model.pbx_config(),
-                       queue_log=self.queue_log, seed=seed * 7919 + 1)
+        self.pbx = Pbx(
+            self.scheduler,
+            emit or self._buffer.append,
+            model.pbx_config(),
+            queue_log=self.queue_log,
+            seed=seed * 7919 + 1,
+        )
         self._arrival_times = arrival_times(model, random.Random(seed), start)
         self._callers = random.Random(seed * 104729 + 3)
         self.max_calls = max_calls
@@ -275,8 +346,9 @@ class Simulation:
         self._buffer.clear()
         return out
 
-    async def run_realtime(self, speed: float, stop_event: asyncio.Event,
-                           max_sleep: float = 0.25) -> None:
+    async def run_realtime(
+        self, speed: float, stop_event: asyncio.Event, max_sleep: float = 0.25
+    ) -> None:
         """Advance ``speed`` simulated seconds per wall second until ``stop_event`` is set."""
         loop = asyncio.get_running_loop()
         wall0, sim0 = loop.time(), self.scheduler.now

@@ -27,8 +27,9 @@ async def access_log(request: web.Request) -> web.Response:
             raise BadInput("limit", "an integer from 1 to 5000")
     except BadInput as error:
         return error.response()
-    entries = await store.access_log(since=since, actor=query.get("actor") or None,
-                                     limit=int(limit_text))
+    entries = await store.access_log(
+        since=since, actor=query.get("actor") or None, limit=int(limit_text)
+    )
     who = principal(request)
     # Reading who did what is itself an access worth recording.
     await request.app[AUTH].audit(request, who.username, who.role, "access_log.read", "access-log")

@@ -95,9 +95,7 @@ async def add_exclusion(request: web.Request) -> web.Response:
         f"exclusion:{window_id}",
         {"start": start.isoformat(), "end": end.isoformat(), "reason": reason.strip()},
     )
-    return web.json_response(
-        {"id": window_id, **_window((start, end, reason.strip()))}, status=201
-    )
+    return web.json_response({"id": window_id, **_window((start, end, reason.strip()))}, status=201)
 
 
 def add_kpi_routes(app: web.Application) -> None:

@@ -17,17 +17,32 @@ from acd.queue_log import (
 )
 from tests.captures import CAPTURES, capture_names, load_expected
 
-LEG_FIELDS = ("uniqueid", "queue", "outcome", "wait_s", "talk_s", "answered_by", "hangup_by",
-              "ring_no_answer")
+LEG_FIELDS = (
+    "uniqueid",
+    "queue",
+    "outcome",
+    "wait_s",
+    "talk_s",
+    "answered_by",
+    "hangup_by",
+    "ring_no_answer",
+)
 
 
 @pytest.mark.parametrize("name", capture_names())
 def test_legs_match_expected(name: str) -> None:
     legs = legs_from_queue_log(read_queue_log(CAPTURES / name / "queue_log"))
     got = [
-        {"uniqueid": leg.callid, "queue": leg.queue, "outcome": leg.outcome, "wait_s": leg.wait_s,
-         "talk_s": leg.talk_s, "answered_by": leg.answered_by, "hangup_by": leg.hangup_by,
-         "ring_no_answer": leg.ring_no_answer}
+        {
+            "uniqueid": leg.callid,
+            "queue": leg.queue,
+            "outcome": leg.outcome,
+            "wait_s": leg.wait_s,
+            "talk_s": leg.talk_s,
+            "answered_by": leg.answered_by,
+            "hangup_by": leg.hangup_by,
+            "ring_no_answer": leg.ring_no_answer,
+        }
         for leg in sorted(legs, key=lambda leg: (leg.callid, leg.leg))
     ]
     expected = [e for e in load_expected(name) if e["queue"] is not None]
@@ -35,10 +50,13 @@ def test_legs_match_expected(name: str) -> None:
     assert got == [{k: e[k] for k in LEG_FIELDS} for e in expected]
     for leg in legs:
         assert leg.closed and leg.entered_at <= (leg.ended_at or 0)
-        assert leg.entered_at == int(next(
-            e["queue_entered_at"] for e in expected
-            if e["uniqueid"] == leg.callid and e["queue"] == leg.queue
-        ))
+        assert leg.entered_at == int(
+            next(
+                e["queue_entered_at"]
+                for e in expected
+                if e["uniqueid"] == leg.callid and e["queue"] == leg.queue
+            )
+        )
 
 
 def test_redirected_leg_uses_time_until_the_next_queue() -> None:
@@ -52,7 +70,12 @@ def test_redirected_leg_uses_time_until_the_next_queue() -> None:
 def test_typed_fields_and_our_own_events() -> None:
     entries = read_queue_log(CAPTURES / "queue_timeout" / "queue_log")
     assert [e.event for e in entries] == [
-        "ENTERQUEUE", "RINGNOANSWER", "RINGNOANSWER", "EXITWITHTIMEOUT", "CALLBACKREQ"]
+        "ENTERQUEUE",
+        "RINGNOANSWER",
+        "RINGNOANSWER",
+        "EXITWITHTIMEOUT",
+        "CALLBACKREQ",
+    ]
     assert entries[0].get("callerid") == "13300133001"
     assert entries[1].get_int("ringtime_ms") == 15000
     assert entries[3].get_int("waittime") == 20
@@ -69,9 +92,17 @@ def test_typed_fields_and_our_own_events() -> None:
     assert parse_line(line).to_line() == line
 
 
-@pytest.mark.parametrize("bad", [
-    "", "garbage", "1|2|3|4", "notanumber|c|q|a|ENTERQUEUE", "12|c|q|a|", "12|c|q|a|enter queue",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "garbage",
+        "1|2|3|4",
+        "notanumber|c|q|a|ENTERQUEUE",
+        "12|c|q|a|",
+        "12|c|q|a|enter queue",
+    ],
+)
 def test_bad_lines_raise(bad: str) -> None:
     with pytest.raises(QueueLogError):
         parse_line(bad)

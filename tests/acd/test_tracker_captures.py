@@ -74,8 +74,14 @@ def test_live_events_of_an_answered_call() -> None:
     assert topics[-1] == "call.ended"
     order = [t for t in topics if t not in ("call.left",)]
     assert order == [
-        "call.started", "call.ivr_finished", "call.queued", "call.ringing",
-        "call.ring_no_answer", "call.ringing", "call.answered", "call.ended",
+        "call.started",
+        "call.ivr_finished",
+        "call.queued",
+        "call.ringing",
+        "call.ring_no_answer",
+        "call.ringing",
+        "call.answered",
+        "call.ended",
     ]
     ringing = [p for t, p in rec.events if t == "call.ringing"]
     assert [p["member"] for p in ringing] == ["Robot Agent 1", "Robot Agent 2"]
@@ -106,15 +112,23 @@ def test_transfer_legs_and_live_state() -> None:
     _, rec = replay("transfer")
     legs = by_start(rec.records)
     assert [(r.uniqueid, r.leg, r.outcome) for r in legs] == [
-        (legs[0].uniqueid, 0, "transferred"), (legs[0].uniqueid, 1, "answered"),
-        (legs[2].uniqueid, 0, "transferred"), (legs[2].uniqueid, 1, "answered"),
+        (legs[0].uniqueid, 0, "transferred"),
+        (legs[0].uniqueid, 1, "answered"),
+        (legs[2].uniqueid, 0, "transferred"),
+        (legs[2].uniqueid, 1, "answered"),
     ]
     # Blind transfer: where the agent sent the caller; Redirect: the queue it ended up in.
     assert [r.transferred_to for r in legs] == [
-        "complaint@hotline-transfer", None, "hotline-complaint", None]
+        "complaint@hotline-transfer",
+        None,
+        "hotline-complaint",
+        None,
+    ]
     queued = [p for t, p in rec.events if t == "call.queued"]
     assert [(p["queue"], p["leg"]) for p in queued] == [
-        ("hotline-general", 0), ("hotline-complaint", 1)] * 2
+        ("hotline-general", 0),
+        ("hotline-complaint", 1),
+    ] * 2
 
 
 def test_wallboard_state_while_calls_are_in_flight() -> None:
@@ -122,7 +136,8 @@ def test_wallboard_state_while_calls_are_in_flight() -> None:
     tracker = CallTracker()
     # Second caller joined while the first talks (queue_log: ENTERQUEUE at ...468).
     second_join = next(
-        i for i, m in enumerate(messages)
+        i
+        for i, m in enumerate(messages)
         if m.name == "QueueCallerJoin" and m.get("CallerIDNum") == "13700137001"
     )
     tracker.feed(messages[: second_join + 1])
@@ -136,8 +151,11 @@ def test_wallboard_state_while_calls_are_in_flight() -> None:
 
 def test_member_operations_publish_agent_state() -> None:
     tracker, rec = replay("member_ops")
-    changes = [(p["change"], p["member"], p["paused"], p["reason"])
-               for t, p in rec.events if t == "agent.state" and p["change"] != "status"]
+    changes = [
+        (p["change"], p["member"], p["paused"], p["reason"])
+        for t, p in rec.events
+        if t == "agent.state" and p["change"] != "status"
+    ]
     assert changes[:3] == [
         ("added", "Robot Agent 3", True, "login"),
         ("pause", "Robot Agent 1", True, "lunch"),
@@ -193,10 +211,17 @@ def test_spying_on_the_other_half_of_a_local_agent_channel() -> None:
     for msg in messages:
         if msg.name == "ChanSpyStart":
             # Same spy, aimed at the agent robot's ;2 half instead of the bridged ;1.
-            msg = AmiMessage([
-                (k, v[:-1] + "2" if k == "SpyeeChannel" else ("" if k == "SpyeeUniqueid" else v))
-                for k, v in msg.fields
-            ])
+            msg = AmiMessage(
+                [
+                    (
+                        k,
+                        v[:-1] + "2"
+                        if k == "SpyeeChannel"
+                        else ("" if k == "SpyeeUniqueid" else v),
+                    )
+                    for k, v in msg.fields
+                ]
+            )
         rewritten.append(msg)
     records: list[CallRecord] = []
     CallTracker(on_record=records.append).feed(rewritten)
@@ -205,21 +230,32 @@ def test_spying_on_the_other_half_of_a_local_agent_channel() -> None:
 
 def test_keys_pressed_while_the_ivr_does_not_listen_are_not_digits() -> None:
     messages = load_messages("answered_fast")
-    stream = next(i for i, m in enumerate(messages)
-                  if m.name == "AGIExecStart" and (m.get("Command") or "").startswith("STREAM"))
+    stream = next(
+        i
+        for i, m in enumerate(messages)
+        if m.name == "AGIExecStart" and (m.get("Command") or "").startswith("STREAM")
+    )
     dtmf = next(m for m in messages if m.name == "DTMFEnd")
     early = AmiMessage([(k, "9" if k == "Digit" else v) for k, v in dtmf.fields])
     records: list[CallRecord] = []
     CallTracker(on_record=records.append).feed(
-        [*messages[: stream + 1], early, *messages[stream + 1:]])
+        [*messages[: stream + 1], early, *messages[stream + 1 :]]
+    )
     assert [r.ivr_digits for r in records] == ["1"]
 
 
-@pytest.mark.parametrize(("command", "reads"), [
-    ("GET DATA beep 5000 1", True), ("WAIT FOR DIGIT 3000", True), ("GET OPTION x 12", True),
-    ('STREAM FILE hello-world ""', False), ("STREAM FILE menu 123", True),
-    ("SET VARIABLE HOTLINE_QUEUE q", False), ("ANSWER", False),
-])
+@pytest.mark.parametrize(
+    ("command", "reads"),
+    [
+        ("GET DATA beep 5000 1", True),
+        ("WAIT FOR DIGIT 3000", True),
+        ("GET OPTION x 12", True),
+        ('STREAM FILE hello-world ""', False),
+        ("STREAM FILE menu 123", True),
+        ("SET VARIABLE HOTLINE_QUEUE q", False),
+        ("ANSWER", False),
+    ],
+)
 def test_which_agi_commands_read_digits(command: str, reads: bool) -> None:
     assert reads_digits(command) is reads
 

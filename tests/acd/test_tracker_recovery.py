@@ -27,12 +27,19 @@ from acd.queue_log import QueueLogEntry, legs_from_queue_log, read_queue_log
 from acd.records import CallRecord
 from tests.captures import CAPTURES, capture_names, load_expected, load_messages
 
-COMPARED = ("queue", "outcome", "wait_s", "answered_by", "talk_s", "hangup_by", "ring_no_answer",
-            "caller_num")
+COMPARED = (
+    "queue",
+    "outcome",
+    "wait_s",
+    "answered_by",
+    "talk_s",
+    "hangup_by",
+    "ring_no_answer",
+    "caller_num",
+)
 # Outage lengths in events; None = the connection never comes back until the capture ends.
 GAPS = (1, 40, None)
-MEMBER_EVENTS = ("QueueMemberAdded", "QueueMemberStatus", "QueueMemberPause",
-                 "QueueMemberPenalty")
+MEMBER_EVENTS = ("QueueMemberAdded", "QueueMemberStatus", "QueueMemberPause", "QueueMemberPenalty")
 
 
 @dataclass
@@ -49,37 +56,74 @@ class PbxState:
         for chan in self.channels.values():
             seconds = max(0, int(self.moment - float(chan["created"])))
             duration = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-            out.append(AmiMessage([
-                ("Event", "CoreShowChannel"), ("ActionID", "resync-1"),
-                ("Channel", chan["Channel"]), ("CallerIDNum", chan["CallerIDNum"]),
-                ("CallerIDName", chan["CallerIDName"]), ("Context", chan["Context"]),
-                ("Exten", chan["Exten"]), ("Uniqueid", chan["Uniqueid"]),
-                ("Linkedid", chan["Linkedid"]), ("Application", chan["Application"]),
-                ("ApplicationData", chan["AppData"]), ("Duration", duration), ("BridgeId", ""),
-            ]))
-        out.append(AmiMessage([("Event", "CoreShowChannelsComplete"), ("ActionID", "resync-1"),
-                               ("EventList", "Complete"), ("ListItems", str(len(out)))]))
+            out.append(
+                AmiMessage(
+                    [
+                        ("Event", "CoreShowChannel"),
+                        ("ActionID", "resync-1"),
+                        ("Channel", chan["Channel"]),
+                        ("CallerIDNum", chan["CallerIDNum"]),
+                        ("CallerIDName", chan["CallerIDName"]),
+                        ("Context", chan["Context"]),
+                        ("Exten", chan["Exten"]),
+                        ("Uniqueid", chan["Uniqueid"]),
+                        ("Linkedid", chan["Linkedid"]),
+                        ("Application", chan["Application"]),
+                        ("ApplicationData", chan["AppData"]),
+                        ("Duration", duration),
+                        ("BridgeId", ""),
+                    ]
+                )
+            )
+        out.append(
+            AmiMessage(
+                [
+                    ("Event", "CoreShowChannelsComplete"),
+                    ("ActionID", "resync-1"),
+                    ("EventList", "Complete"),
+                    ("ListItems", str(len(out))),
+                ]
+            )
+        )
         return out
 
     def queue_status(self) -> list[AmiMessage]:
         out = []
         for (queue, interface), m in sorted(self.members.items()):
-            out.append(AmiMessage([
-                ("Event", "QueueMember"), ("Queue", queue), ("Name", m["MemberName"]),
-                ("Location", interface), ("StateInterface", m.get("StateInterface", "")),
-                ("Membership", m.get("Membership", "")), ("Penalty", m.get("Penalty", "0")),
-                ("CallsTaken", m.get("CallsTaken", "0")), ("InCall", m.get("InCall", "0")),
-                ("Status", m.get("Status", "0")), ("Paused", m.get("Paused", "0")),
-                ("PausedReason", m.get("PausedReason", "")), ("ActionID", "resync-2"),
-            ]))
+            out.append(
+                AmiMessage(
+                    [
+                        ("Event", "QueueMember"),
+                        ("Queue", queue),
+                        ("Name", m["MemberName"]),
+                        ("Location", interface),
+                        ("StateInterface", m.get("StateInterface", "")),
+                        ("Membership", m.get("Membership", "")),
+                        ("Penalty", m.get("Penalty", "0")),
+                        ("CallsTaken", m.get("CallsTaken", "0")),
+                        ("InCall", m.get("InCall", "0")),
+                        ("Status", m.get("Status", "0")),
+                        ("Paused", m.get("Paused", "0")),
+                        ("PausedReason", m.get("PausedReason", "")),
+                        ("ActionID", "resync-2"),
+                    ]
+                )
+            )
         for uid, entry in self.entries.items():
-            out.append(AmiMessage([
-                ("Event", "QueueEntry"), ("Queue", entry["Queue"]),
-                ("Position", entry["Position"]), ("Channel", entry["Channel"]),
-                ("Uniqueid", uid), ("CallerIDNum", entry.get("CallerIDNum", "")),
-                ("Wait", str(max(0, int(self.moment - float(entry["Timestamp"]))))),
-                ("ActionID", "resync-2"),
-            ]))
+            out.append(
+                AmiMessage(
+                    [
+                        ("Event", "QueueEntry"),
+                        ("Queue", entry["Queue"]),
+                        ("Position", entry["Position"]),
+                        ("Channel", entry["Channel"]),
+                        ("Uniqueid", uid),
+                        ("CallerIDNum", entry.get("CallerIDNum", "")),
+                        ("Wait", str(max(0, int(self.moment - float(entry["Timestamp"]))))),
+                        ("ActionID", "resync-2"),
+                    ]
+                )
+            )
         out.append(AmiMessage([("Event", "QueueStatusComplete"), ("ActionID", "resync-2")]))
         return out
 
@@ -98,14 +142,21 @@ def pbx_states(messages: list[AmiMessage]) -> list[PbxState]:
         )
         name, uid = msg.name, h.get("Uniqueid", "")
         if name == "Newchannel":
-            state.channels[uid] = {**h, "created": repr(state.moment), "Application": "",
-                                   "AppData": ""}
+            state.channels[uid] = {
+                **h,
+                "created": repr(state.moment),
+                "Application": "",
+                "AppData": "",
+            }
         elif name == "NewCallerid" and uid in state.channels:
-            state.channels[uid].update(CallerIDNum=h["CallerIDNum"],
-                                       CallerIDName=h["CallerIDName"])
+            state.channels[uid].update(CallerIDNum=h["CallerIDNum"], CallerIDName=h["CallerIDName"])
         elif name == "Newexten" and uid in state.channels:
-            state.channels[uid].update(Context=h["Context"], Exten=h["Exten"],
-                                       Application=h["Application"], AppData=h["AppData"])
+            state.channels[uid].update(
+                Context=h["Context"],
+                Exten=h["Exten"],
+                Application=h["Application"],
+                AppData=h["AppData"],
+            )
         elif name == "Hangup":
             state.channels.pop(uid, None)
         elif name == "QueueCallerJoin":
@@ -113,8 +164,11 @@ def pbx_states(messages: list[AmiMessage]) -> list[PbxState]:
         elif name == "QueueCallerLeave":
             left = state.entries.pop(uid, None)
             for other in state.entries.values():
-                if left and other["Queue"] == left["Queue"] and int(other["Position"]) > int(
-                        h["Position"]):
+                if (
+                    left
+                    and other["Queue"] == left["Queue"]
+                    and int(other["Position"]) > int(h["Position"])
+                ):
                     other["Position"] = str(int(other["Position"]) - 1)
         elif name in MEMBER_EVENTS:
             state.members[(h["Queue"], h["Interface"])] = h
@@ -143,7 +197,7 @@ def load_capture(name: str) -> Capture:
     tracker = CallTracker(on_record=records.append)
     for index, msg in enumerate(messages):
         tracker.handle(msg)
-        for record in records[len(emitted_at):]:
+        for record in records[len(emitted_at) :]:
             emitted_at[record.key] = index
     expected: dict[tuple[str, int], dict[str, object]] = {}
     counts: Counter[str] = Counter()
@@ -156,8 +210,9 @@ def load_capture(name: str) -> Capture:
         if msg.name == "Newchannel":
             born_at.setdefault(msg.get("Uniqueid") or "", index)
     log_end = {(leg.callid, leg.leg): leg.ended_at or 0 for leg in legs_from_queue_log(queue_log)}
-    return Capture(messages, pbx_states(messages), queue_log, expected, emitted_at, log_end,
-                   born_at)
+    return Capture(
+        messages, pbx_states(messages), queue_log, expected, emitted_at, log_end, born_at
+    )
 
 
 def run_outage(cap: Capture, k: int, j: int) -> None:
@@ -173,8 +228,11 @@ def run_outage(cap: Capture, k: int, j: int) -> None:
     # Right after the catch-up the live state is the PBX's.
     assert set(tracker.calls) <= set(state.channels), where
     assert {(m["queue"], m["interface"]) for m in tracker.members()} == set(state.members), where
-    waiting = {c["uniqueid"] for q in {e["Queue"] for e in state.entries.values()}
-               for c in tracker.waiting(q)}
+    waiting = {
+        c["uniqueid"]
+        for q in {e["Queue"] for e in state.entries.values()}
+        for c in tracker.waiting(q)
+    }
     assert waiting <= set(state.entries), where
     tracker.feed(cap.messages[j:])
 
@@ -182,8 +240,11 @@ def run_outage(cap: Capture, k: int, j: int) -> None:
     assert max(keys.values(), default=1) == 1, f"{where}: emitted twice: {keys}"
     in_log = {e.callid for e in written}
     knowable = {
-        key for key in cap.expected
-        if key[0] in known or key[0] in state.channels or key[0] in in_log
+        key
+        for key in cap.expected
+        if key[0] in known
+        or key[0] in state.channels
+        or key[0] in in_log
         or cap.born_at.get(key[0], 0) >= j
     }
     got = {(r.uniqueid, r.leg): r for r in records}
@@ -191,7 +252,8 @@ def run_outage(cap: Capture, k: int, j: int) -> None:
     for key, record in got.items():
         expected = cap.expected[key]
         assert {f: getattr(record, f) for f in COMPARED} == {f: expected[f] for f in COMPARED}, (
-            f"{where}: {key}")
+            f"{where}: {key}"
+        )
         closed_live_at = cap.emitted_at[record.key]
         end_missed = k <= closed_live_at < j
         log_knew_end = cap.log_end.get(key, 10**12) <= int(state.moment)
@@ -217,8 +279,7 @@ def test_resync_closes_a_vanished_call_from_queue_log() -> None:
     k = next(i for i, m in enumerate(cap.messages) if m.name == "QueueCallerJoin") + 1
     records: list[CallRecord] = []
     published: list[tuple[str, dict[str, object]]] = []
-    tracker = CallTracker(publish=lambda t, p: published.append((t, p)),
-                          on_record=records.append)
+    tracker = CallTracker(publish=lambda t, p: published.append((t, p)), on_record=records.append)
     tracker.feed(cap.messages[:k])
     assert [c["stage"] for c in tracker.active_calls()] == ["queued"]
     tracker.connection_lost()
@@ -263,8 +324,14 @@ def test_calls_entirely_inside_an_outage_come_from_queue_log() -> None:
     cap = load_capture("transfer")
     msgs = cap.messages
     # Lose the link once c1 is over, before c2 exists; never come back until the end.
-    k = next(i for i, m in enumerate(msgs)
-             if m.name == "Hangup" and m.get("Uniqueid") == "1795445593.1") + 1
+    k = (
+        next(
+            i
+            for i, m in enumerate(msgs)
+            if m.name == "Hangup" and m.get("Uniqueid") == "1795445593.1"
+        )
+        + 1
+    )
     records: list[CallRecord] = []
     tracker = CallTracker(on_record=records.append)
     tracker.feed(msgs[:k])
@@ -287,8 +354,11 @@ def test_resync_tolerates_odd_answers() -> None:
     tracker.feed(cap.messages[:k])
     tracker.connection_lost()
     state = cap.states[k]
-    junk = [AmiMessage([("Event", "CoreShowChannel"), ("Channel", "no uniqueid")]),
-            AmiMessage([("Response", "Error")]), AmiMessage([])]
+    junk = [
+        AmiMessage([("Event", "CoreShowChannel"), ("Channel", "no uniqueid")]),
+        AmiMessage([("Response", "Error")]),
+        AmiMessage([]),
+    ]
     tracker.resync(state.core_show_channels() + junk, junk + state.queue_status(), [])
     assert records == [] and [c["stage"] for c in tracker.active_calls()] == ["talking"]
     tracker.feed(cap.messages[k:])

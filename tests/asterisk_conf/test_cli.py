@@ -42,8 +42,9 @@ def test_render_refuses_a_menu_queue_missing_from_pbx_queues(
 ) -> None:
     # queues.conf without hotline-complaint: the menu's key 3 (and its night destination
     # chain) would end in Queue() → QUEUESTATUS=UNKNOWN.
-    monkeypatch.setenv("HOTLINE_PBX__QUEUES", json.dumps(
-        [{"name": "hotline-general"}, {"name": "hotline-report"}]))
+    monkeypatch.setenv(
+        "HOTLINE_PBX__QUEUES", json.dumps([{"name": "hotline-general"}, {"name": "hotline-report"}])
+    )
     out = tmp_path / "conf"
     result = CliRunner().invoke(cli, ["asterisk-conf", "render", "--out", str(out)])
     assert result.exit_code == 1, result.output
@@ -73,10 +74,12 @@ def test_render_refuses_remote_ami_unless_allowed(
     refused = CliRunner().invoke(cli, ["asterisk-conf", "render", "--out", str(out)])
     assert refused.exit_code == 1
     assert "ami.host: 192.0.2.7 is not a loopback address" in refused.output
-    allowed = CliRunner().invoke(cli, ["asterisk-conf", "render", "--out", str(out),
-                                       "--allow-remote-ami", "192.0.2.50"])
+    allowed = CliRunner().invoke(
+        cli, ["asterisk-conf", "render", "--out", str(out), "--allow-remote-ami", "192.0.2.50"]
+    )
     assert allowed.exit_code == 0, allowed.output
     manager = section((out / "manager.conf").read_text(encoding="utf-8"), "hotline")
     assert manager["permit"] == ["192.0.2.50/255.255.255.255"]
-    assert section((out / "manager.conf").read_text(encoding="utf-8"),
-                   "general")["bindaddr"] == ["192.0.2.7"]
+    assert section((out / "manager.conf").read_text(encoding="utf-8"), "general")["bindaddr"] == [
+        "192.0.2.7"
+    ]

@@ -36,10 +36,11 @@ def test_played_sounds_are_menu_prompts_or_recordings(settings: Settings) -> Non
 
 
 def test_the_checker_sees_stock_sounds() -> None:
-    text = ("same => n,Playback(vm-intro)\nsame => n,Read(X,all-circuits-busy-now&beep,1)\n"
-            "same => n,Background(hotline/welcome)")
-    assert played_sounds(text) == ["vm-intro", "all-circuits-busy-now", "beep",
-                                   "hotline/welcome"]
+    text = (
+        "same => n,Playback(vm-intro)\nsame => n,Read(X,all-circuits-busy-now&beep,1)\n"
+        "same => n,Background(hotline/welcome)"
+    )
+    assert played_sounds(text) == ["vm-intro", "all-circuits-busy-now", "beep", "hotline/welcome"]
 
 
 def test_fallback_greetings_are_menu_prompts(settings: Settings) -> None:

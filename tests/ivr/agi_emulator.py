@@ -42,8 +42,15 @@ class CallLog:
     closed_by_app: bool = False
 
 
-def environment(*, script: str, uniqueid: str, callerid: str, name: str = "张三",
-                port: int = 4573, extra: Sequence[str] = ()) -> list[str]:
+def environment(
+    *,
+    script: str,
+    uniqueid: str,
+    callerid: str,
+    name: str = "张三",
+    port: int = 4573,
+    extra: Sequence[str] = (),
+) -> list[str]:
     return [
         "agi_network: yes",
         f"agi_network_script: {script}",
@@ -101,8 +108,12 @@ async def call(
         writer.write("".join(f"{line}\n" for line in lines).encode("utf-8"))
 
     try:
-        send(*environment(script=script, uniqueid=uniqueid, callerid=callerid, port=port,
-                          extra=env_extra), "")
+        send(
+            *environment(
+                script=script, uniqueid=uniqueid, callerid=callerid, port=port, extra=env_extra
+            ),
+            "",
+        )
         async with asyncio.timeout(limit):
             while True:
                 raw = await reader.readline()
@@ -140,8 +151,9 @@ async def call(
                 elif verb == "STREAM FILE":
                     prompt = shlex.split(command)[2]
                     key = (stream_keys or {}).get(prompt)
-                    send(f"200 result={ord(key)} endpos=5120" if key
-                         else "200 result=0 endpos=11360")
+                    send(
+                        f"200 result={ord(key)} endpos=5120" if key else "200 result=0 endpos=11360"
+                    )
                 elif verb == "GET DATA":
                     key = pending.pop(0) if pending else None
                     if key == HANGUP:
@@ -158,8 +170,11 @@ async def call(
                     send("200 result=1")
                 elif verb == "GET VARIABLE":
                     name = command.split(" ", 2)[2]
-                    send(f"200 result=1 ({linkedid})" if name == "CHANNEL(linkedid)"
-                         else "200 result=0")
+                    send(
+                        f"200 result=1 ({linkedid})"
+                        if name == "CHANNEL(linkedid)"
+                        else "200 result=0"
+                    )
                 elif command == "HANGUP":
                     log.hung_up_by_app = True
                     dead = True

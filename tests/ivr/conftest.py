@@ -29,8 +29,7 @@ class Events:
         self.items.append((topic, payload))
         self._arrived.set()
 
-    async def wait(self, topic: str, count: int = 1, limit: float = 5.0
-                   ) -> list[dict[str, Any]]:
+    async def wait(self, topic: str, count: int = 1, limit: float = 5.0) -> list[dict[str, Any]]:
         """Wait until ``count`` events of ``topic`` were published; return them."""
         async with asyncio.timeout(limit):
             while len(self.of(topic)) < count:
@@ -108,9 +107,11 @@ async def _start(menu_file: Path, env_timeout: float, reply_timeout: float) -> I
     async def lookup(number: str, caller: str) -> Sequence[str] | None:
         return tickets.get(number)
 
-    app = IvrApplication(MenuSource(menu_file), board, events, lookup, clock=clock,
-                         safe_defaults_timeout=1.0)
-    server = create_ivr_server(app, host="127.0.0.1", port=0, env_timeout=env_timeout,
-                               reply_timeout=reply_timeout)
+    app = IvrApplication(
+        MenuSource(menu_file), board, events, lookup, clock=clock, safe_defaults_timeout=1.0
+    )
+    server = create_ivr_server(
+        app, host="127.0.0.1", port=0, env_timeout=env_timeout, reply_timeout=reply_timeout
+    )
     await server.start()
     return Ivr(server, app, events, board, clock, menu_file, tickets)

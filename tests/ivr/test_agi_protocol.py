@@ -26,15 +26,18 @@ def test_every_reply_in_the_captures_parses() -> None:
         assert reply.code == 200
 
 
-@pytest.mark.parametrize(("line", "result", "paren", "extra"), [
-    ("200 result=0", "0", None, ""),
-    ("200 result=0 endpos=11360", "0", None, "endpos=11360"),
-    ("200 result=-1 endpos=4160", "-1", None, "endpos=4160"),
-    ("200 result= (timeout)", "", "timeout", ""),
-    ("200 result=12 (timeout)", "12", "timeout", ""),
-    ("200 result=1 (1795445409.0)", "1", "1795445409.0", ""),
-    ("200 result=4", "4", None, ""),
-])
+@pytest.mark.parametrize(
+    ("line", "result", "paren", "extra"),
+    [
+        ("200 result=0", "0", None, ""),
+        ("200 result=0 endpos=11360", "0", None, "endpos=11360"),
+        ("200 result=-1 endpos=4160", "-1", None, "endpos=4160"),
+        ("200 result= (timeout)", "", "timeout", ""),
+        ("200 result=12 (timeout)", "12", "timeout", ""),
+        ("200 result=1 (1795445409.0)", "1", "1795445409.0", ""),
+        ("200 result=4", "4", None, ""),
+    ],
+)
 def test_replies(line: str, result: str, paren: str | None, extra: str) -> None:
     reply = parse_reply(line)
     assert (reply.result, reply.paren, reply.extra) == (result, paren, extra)
@@ -59,7 +62,9 @@ def test_environment_lines() -> None:
     assert parse_env_line("agi_calleridname: 孙丽") == ("agi_calleridname", "孙丽")
     assert parse_env_line("agi_accountcode: ") == ("agi_accountcode", "")
     assert parse_env_line("agi_request: agi://127.0.0.1:4573/ivr") == (
-        "agi_request", "agi://127.0.0.1:4573/ivr")
+        "agi_request",
+        "agi://127.0.0.1:4573/ivr",
+    )
     assert parse_env_line("garbage") is None
     assert parse_env_line("Event: Hangup") is None
 

@@ -22,10 +22,17 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI)
 
 
-@pytest.mark.parametrize(("day", "working"), [
-    (NATIONAL_DAY, False), (MAKEUP_SATURDAY, True), (SPRING_MAKEUP, True),
-    (LABOUR_DAY_MONDAY, False), (PLAIN_SUNDAY, False), (dt.date(2026, 11, 25), True),
-])
+@pytest.mark.parametrize(
+    ("day", "working"),
+    [
+        (NATIONAL_DAY, False),
+        (MAKEUP_SATURDAY, True),
+        (SPRING_MAKEUP, True),
+        (LABOUR_DAY_MONDAY, False),
+        (PLAIN_SUNDAY, False),
+        (dt.date(2026, 11, 25), True),
+    ],
+)
 def test_working_days(day: dt.date, working: bool) -> None:
     assert is_working_day(day) is working
 
@@ -48,15 +55,19 @@ def test_spans() -> None:
     assert not office.is_open(at(dt.date(2026, 11, 25), 17, 30))  # end is exclusive
 
 
-@pytest.mark.parametrize(("when", "queue"), [
-    (at(NATIONAL_DAY, 10), "hotline-general"),  # holiday: night destination
-    (at(MAKEUP_SATURDAY, 10), "hotline-complaint"),  # make-up working day: open
-    (at(PLAIN_SUNDAY, 10), "hotline-general"),
-    (at(dt.date(2026, 11, 25), 20), "hotline-general"),  # working day, evening
-    (at(dt.date(2026, 11, 25), 9), "hotline-complaint"),
-])
+@pytest.mark.parametrize(
+    ("when", "queue"),
+    [
+        (at(NATIONAL_DAY, 10), "hotline-general"),  # holiday: night destination
+        (at(MAKEUP_SATURDAY, 10), "hotline-complaint"),  # make-up working day: open
+        (at(PLAIN_SUNDAY, 10), "hotline-general"),
+        (at(dt.date(2026, 11, 25), 20), "hotline-general"),  # working day, evening
+        (at(dt.date(2026, 11, 25), 9), "hotline-complaint"),
+    ],
+)
 async def test_complaint_queue_outside_hours_goes_to_its_night_queue(
-        ivr: Ivr, when: dt.datetime, queue: str) -> None:
+    ivr: Ivr, when: dt.datetime, queue: str
+) -> None:
     ivr.clock.now = when.astimezone(dt.UTC)  # the service clock is UTC; hours are local
     log = await call(ivr.port, ["3"])
     assert log.variables["HOTLINE_QUEUE"] == queue

@@ -36,11 +36,26 @@ def test_from_json_round_trip() -> None:
 
 def test_from_json_names_every_bad_field() -> None:
     with pytest.raises(IncidentError) as caught:
-        Incident.from_json({"id": "", "title": "x", "prompt": "p", "start": "yesterday",
-                            "prefixes": ["13a"], "status": "maybe", "colour": 1})
+        Incident.from_json(
+            {
+                "id": "",
+                "title": "x",
+                "prompt": "p",
+                "start": "yesterday",
+                "prefixes": ["13a"],
+                "status": "maybe",
+                "colour": 1,
+            }
+        )
     message = str(caught.value)
-    for part in ("id: must be a non-empty string", "text: required", "start: not an ISO",
-                 "prefixes: caller-number prefixes", "status: must be", "unknown field 'colour'"):
+    for part in (
+        "id: must be a non-empty string",
+        "text: required",
+        "start: not an ISO",
+        "prefixes: caller-number prefixes",
+        "status: must be",
+        "unknown field 'colour'",
+    ):
         assert part in message
 
 
@@ -51,8 +66,9 @@ def test_from_json_needs_a_time_zone() -> None:
 
 def test_board_matching_by_prefix_district_branch_and_recency() -> None:
     board = IncidentBoard(clock=lambda: WORKDAY_MORNING)
-    board.create(incident(id="old", prefixes=["138"], start=(WORKDAY_MORNING - 5 * HOUR)
-                          .isoformat()))
+    board.create(
+        incident(id="old", prefixes=["138"], start=(WORKDAY_MORNING - 5 * HOUR).isoformat())
+    )
     board.create(incident(id="new", prefixes=["138"]))
     board.create(incident(id="district", districts=["越秀区"]))
     board.create(incident(id="branch", branch="help"))
@@ -114,8 +130,9 @@ async def test_other_callers_do_not_hear_it(ivr: Ivr) -> None:
 
 
 async def test_most_recent_first_and_not_pressing_1_registers_nothing(ivr: Ivr) -> None:
-    ivr.board.create(incident(id="a", prompt="incidents/a",
-                              start=(WORKDAY_MORNING - 3 * HOUR).isoformat()))
+    ivr.board.create(
+        incident(id="a", prompt="incidents/a", start=(WORKDAY_MORNING - 3 * HOUR).isoformat())
+    )
     ivr.board.create(incident(id="b", prompt="incidents/b"))
     log = await call(ivr.port, [None, None, "5"])
     streams = [c for c in log.commands if c.startswith("STREAM FILE incidents/")]
@@ -164,8 +181,9 @@ announce_incidents = true
 
 
 @pytest.mark.parametrize(("district_key", "heard"), [("1", True), ("2", False)])
-async def test_district_chosen_in_the_menu(make_ivr: IvrFactory, menu_file: Path,
-                                           district_key: str, heard: bool) -> None:
+async def test_district_chosen_in_the_menu(
+    make_ivr: IvrFactory, menu_file: Path, district_key: str, heard: bool
+) -> None:
     await asyncio.to_thread(menu_file.write_text, DISTRICT_MENU, encoding="utf-8")
     ivr = await make_ivr()
     ivr.board.create(incident(id="water", prompt="incidents/water", districts=["越秀区"]))
@@ -185,18 +203,27 @@ REPORT_MENU = DISTRICT_MENU.replace(
     '1 = { action = "submenu", node = "area" }',
     '1 = { action = "submenu", node = "area" }\n'
     '7 = { action = "incident_report", prompt = "p", none_prompt = "p", '
-    'then = { action = "queue", queue = "q", choice = "outage" } }')
+    'then = { action = "queue", queue = "q", choice = "outage" } }',
+)
 
 
-@pytest.mark.parametrize(("callerid", "registered"), [("13800138001", "inc-new"),
-                                                      ("13900139000", None)])
+@pytest.mark.parametrize(
+    ("callerid", "registered"), [("13800138001", "inc-new"), ("13900139000", None)]
+)
 async def test_incident_report_action_from_the_menu(
-        make_ivr: IvrFactory, menu_file: Path, callerid: str, registered: str | None) -> None:
+    make_ivr: IvrFactory, menu_file: Path, callerid: str, registered: str | None
+) -> None:
     await asyncio.to_thread(menu_file.write_text, REPORT_MENU, encoding="utf-8")
     ivr = await make_ivr()
     # Announced only in a branch the caller never visits; the menu option still finds them.
-    ivr.board.create(incident(id="inc-old", prefixes=["138"], branch="report",
-                              start=(WORKDAY_MORNING - 2 * HOUR).isoformat()))
+    ivr.board.create(
+        incident(
+            id="inc-old",
+            prefixes=["138"],
+            branch="report",
+            start=(WORKDAY_MORNING - 2 * HOUR).isoformat(),
+        )
+    )
     ivr.board.create(incident(id="inc-new", prefixes=["138"], branch="report"))
     log = await call(ivr.port, ["7"], callerid=callerid)
     assert log.variables["HOTLINE_CHOICE"] == "outage"
@@ -213,8 +240,11 @@ def test_main_ivr_and_fallback_share_the_expected_end_rule(tmp_path: Path) -> No
     board.create(incident(id="bounded", expected_end=(WORKDAY_MORNING + HOUR).isoformat()))
     board.create(incident(id="open", expected_end=None))
     file = tmp_path / "announcements.json"
-    write_announcements(file, [Announcement(i.id, i.prompt, i.start, i.expected_end)
-                               for i in board.pending()], now[0])
+    write_announcements(
+        file,
+        [Announcement(i.id, i.prompt, i.start, i.expected_end) for i in board.pending()],
+        now[0],
+    )
 
     def heard() -> tuple[list[str], list[str]]:
         ivr = sorted(i.id for i in board.matching("13800138001", None, "main", True))

@@ -100,7 +100,9 @@ def test_a_person_is_at_most_two_key_presses_away() -> None:
 
 
 def test_every_fault_is_named_with_file_and_line(tmp_path: Path) -> None:
-    text = GOOD_HEAD + """\
+    text = (
+        GOOD_HEAD
+        + """\
 [nodes.main]
 prompt = "p"
 [nodes.main.options]
@@ -124,9 +126,11 @@ next = { action = "submenu", node = "spin-b" }
 prompt = "p"
 next = { action = "submenu", node = "spin-a" }
 """
+    )
     # Make the loop reachable so it is reported as a loop, not only as unreachable.
-    text = text.replace('3 = { action = "queue", queue = "q" }',
-                        '3 = { action = "submenu", node = "spin-a" }')
+    text = text.replace(
+        '3 = { action = "queue", queue = "q" }', '3 = { action = "submenu", node = "spin-a" }'
+    )
     lines = text.splitlines()
 
     def line(fragment: str) -> int:
@@ -138,8 +142,7 @@ next = { action = "submenu", node = "spin-a" }
         f"{where}:{line('nowhere')}: unknown node 'nowhere'",
         f"{where}:{line('2 = { queue')}: nodes.main.options.2: option without action",
         f"{where}:{line('no-such-prompt')}: missing prompt 'no-such-prompt' (not in [prompts])",
-        f"{where}:{line('[nodes.orphan]')}: unreachable node 'orphan' "
-        "(no path from start 'main')",
+        f"{where}:{line('[nodes.orphan]')}: unreachable node 'orphan' (no path from start 'main')",
         f"{where}:{line('[nodes.silent]')}: nodes.silent: missing prompt",
         f"{where}:{line('[nodes.spin-a]')}: node 'spin-a' is in a loop with no way out "
         "(no queue, callback or hang-up reachable)",
@@ -150,12 +153,14 @@ next = { action = "submenu", node = "spin-a" }
     unexpected = set(faults) - expected
     # The silent node is also unreachable; nothing else may be reported.
     assert unexpected == {
-        f"{where}:{line('[nodes.silent]')}: unreachable node 'silent' "
-        "(no path from start 'main')"}
+        f"{where}:{line('[nodes.silent]')}: unreachable node 'silent' (no path from start 'main')"
+    }
 
 
 def test_more_faults_unknown_queue_action_key_and_bad_values(tmp_path: Path) -> None:
-    text = GOOD_HEAD + """\
+    text = (
+        GOOD_HEAD
+        + """\
 [nodes.main]
 prompt = "p"
 timeout = -3
@@ -165,6 +170,7 @@ colour = "red"
 2 = { action = "teleport" }
 x = { action = "queue", queue = "q" }
 """
+    )
     faults = faults_of(text, tmp_path)
     lines = text.splitlines()
     numbered = {fault.split(":", 2)[1]: fault for fault in faults}
@@ -185,7 +191,8 @@ def test_toml_syntax_error_names_its_line(tmp_path: Path) -> None:
 
 def test_closed_queue_needs_a_night_destination() -> None:
     text = GOOD_HEAD.replace("[queues.q]", '[queues.q]\nworkday_hours = ["08:00-17:00"]') + (
-        '[nodes.main]\nprompt = "p"\nnext = { action = "queue", queue = "q" }\n')
+        '[nodes.main]\nprompt = "p"\nnext = { action = "queue", queue = "q" }\n'
+    )
     with pytest.raises(MenuError, match="closed at times but has no 'night'"):
         parse_menu(text, "m.toml")
 
@@ -201,7 +208,8 @@ async def test_menu_change_applies_to_the_next_call(ivr: Ivr) -> None:
     assert before.variables["HOTLINE_QUEUE"] == "hotline-general"
     text = ivr.menu_path.read_text(encoding="utf-8").replace(
         '5 = { action = "queue", queue = "hotline-general", choice = "5" }',
-        '5 = { action = "queue", queue = "hotline-complaint", choice = "5", priority = 2 }')
+        '5 = { action = "queue", queue = "hotline-complaint", choice = "5", priority = 2 }',
+    )
     write_menu(ivr.menu_path, text, 2_000_000_000_000_000_000)
     after = await call(ivr.port, ["5"])
     assert after.variables["HOTLINE_QUEUE"] == "hotline-complaint"
@@ -209,10 +217,12 @@ async def test_menu_change_applies_to_the_next_call(ivr: Ivr) -> None:
 
 
 async def test_broken_new_menu_keeps_the_last_good_one(
-        ivr: Ivr, caplog: pytest.LogCaptureFixture) -> None:
+    ivr: Ivr, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.ERROR)
     broken = ivr.menu_path.read_text(encoding="utf-8").replace(
-        '2 = { action = "submenu", node = "help" }', '2 = { action = "submenu", node = "helq" }')
+        '2 = { action = "submenu", node = "help" }', '2 = { action = "submenu", node = "helq" }'
+    )
     write_menu(ivr.menu_path, broken, 2_000_000_000_000_000_000)
     log = await call(ivr.port, ["2", "1"])
     assert log.variables["HOTLINE_PRIORITY"] == "5"  # the old help menu still works
@@ -234,21 +244,28 @@ def test_broken_menu_at_start_up_fails_loudly(tmp_path: Path) -> None:
 
 
 def test_a_reload_failing_the_owners_check_keeps_the_last_good_menu(
-        menu_file: Path, caplog: pytest.LogCaptureFixture) -> None:
+    menu_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from ivr.menu import missing_queues
 
     known = {"hotline-general", "hotline-complaint", "hotline-report"}
-    source = MenuSource(menu_file, check=lambda menu: [
-        f"unknown queue {q}" for q in missing_queues(menu, known)])
+    source = MenuSource(
+        menu_file, check=lambda menu: [f"unknown queue {q}" for q in missing_queues(menu, known)]
+    )
     first = source.current()
     text = menu_file.read_text(encoding="utf-8")
-    menu_file.write_text(text.replace("[queues.hotline-report]",
-                                      "[queues.hotline-extra]\n\n[queues.hotline-report]"),
-                         encoding="utf-8")
+    menu_file.write_text(
+        text.replace(
+            "[queues.hotline-report]", "[queues.hotline-extra]\n\n[queues.hotline-report]"
+        ),
+        encoding="utf-8",
+    )
     os.utime(menu_file, ns=(1, 1))
     with caplog.at_level(logging.ERROR):
         assert source.current() is first
     assert [f.message for f in source.last_faults] == ["unknown queue hotline-extra"]
     with pytest.raises(MenuError, match="unknown queue hotline-extra"):
-        MenuSource(menu_file, check=lambda menu: [
-            f"unknown queue {q}" for q in missing_queues(menu, known)])
+        MenuSource(
+            menu_file,
+            check=lambda menu: [f"unknown queue {q}" for q in missing_queues(menu, known)],
+        )

@@ -22,8 +22,9 @@ PATHS = [
 
 
 @pytest.mark.parametrize(("keys", "queue", "choice", "priority", "path"), PATHS)
-async def test_menu_path_sets_variables(ivr: Ivr, keys: list[str], queue: str, choice: str,
-                                        priority: str, path: list[str]) -> None:
+async def test_menu_path_sets_variables(
+    ivr: Ivr, keys: list[str], queue: str, choice: str, priority: str, path: list[str]
+) -> None:
     log = await call(ivr.port, keys, linkedid="1795445409.0")
 
     assert log.commands[0] == "ANSWER"
@@ -38,7 +39,10 @@ async def test_menu_path_sets_variables(ivr: Ivr, keys: list[str], queue: str, c
     assert finished["path"] == path
     assert finished["digits"] == "".join(keys)
     assert (finished["queue"], finished["choice"], finished["priority"]) == (
-        queue, choice, int(priority))
+        queue,
+        choice,
+        int(priority),
+    )
     assert finished["ended"] == "queue"
 
 
@@ -82,7 +86,8 @@ async def test_emergency_guidance_plays_and_hangs_up(ivr: Ivr) -> None:
 async def test_invalid_key_then_silence_goes_to_agent(ivr: Ivr) -> None:
     log = await call(ivr.port, ["7", None])
     assert [c for c in log.commands if c.startswith("GET DATA")] == [
-        "GET DATA hotline/main-menu 5000 1"] * 2
+        "GET DATA hotline/main-menu 5000 1"
+    ] * 2
     assert 'STREAM FILE hotline/invalid-key ""' in log.commands
     assert log.variables["HOTLINE_QUEUE"] == "hotline-general"
     assert log.variables["HOTLINE_CHOICE"] == "timeout"
@@ -108,7 +113,11 @@ async def test_ticket_progress_plays_the_lookup_answer(ivr: Ivr) -> None:
     assert 'STREAM FILE hotline/ticket-status-in-progress ""' in log.commands
     assert log.variables["HOTLINE_CHOICE"] == "5"  # back to the main menu, then 5
     assert ivr.events.of("ivr.finished")[-1]["path"] == [
-        "welcome", "main", "after-progress", "main"]
+        "welcome",
+        "main",
+        "after-progress",
+        "main",
+    ]
 
 
 async def test_ticket_not_found_then_silence_says_goodbye(ivr: Ivr) -> None:

@@ -16,7 +16,8 @@ from tests.ivr.conftest import Ivr
 
 
 async def test_missing_greeting_sounds_do_not_end_the_call(
-        ivr: Ivr, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    ivr: Ivr, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("ivr.session._missing_sounds", set())
     missing = {"hotline/welcome", "hotline/emergency-notice"}
     with caplog.at_level(logging.WARNING, logger="ivr.session"):

@@ -36,11 +36,13 @@ async def test_dead_channel_511_ends_the_session(ivr: Ivr) -> None:
     assert ivr.events.of("ivr.finished")[-1]["ended"] == "caller_hangup"
 
 
-async def test_garbage_reply_sets_safe_defaults(ivr: Ivr, caplog: pytest.LogCaptureFixture
-                                               ) -> None:
+async def test_garbage_reply_sets_safe_defaults(ivr: Ivr, caplog: pytest.LogCaptureFixture) -> None:
     log = await call(ivr.port, ["3"], fault=Fault("GET DATA", "garbage"))
-    assert log.variables == {"HOTLINE_QUEUE": "hotline-general", "HOTLINE_CHOICE": "error",
-                             "HOTLINE_PRIORITY": "0"}
+    assert log.variables == {
+        "HOTLINE_QUEUE": "hotline-general",
+        "HOTLINE_CHOICE": "error",
+        "HOTLINE_PRIORITY": "0",
+    }
     assert ivr.events.of("ivr.finished")[-1]["ended"] == "error"
     assert "not an AGI reply" in caplog.text
 
@@ -91,7 +93,8 @@ async def test_unknown_script_is_closed_without_commands(ivr: Ivr) -> None:
 
 
 async def test_crash_in_one_session_does_not_touch_the_others(
-        ivr: Ivr, caplog: pytest.LogCaptureFixture) -> None:
+    ivr: Ivr, caplog: pytest.LogCaptureFixture
+) -> None:
     real = ivr.board.matching
 
     def broken(caller: str, *args: Any, **kwargs: Any) -> Any:
@@ -106,8 +109,11 @@ async def test_crash_in_one_session_does_not_touch_the_others(
         call(ivr.port, ["3"], callerid="13900000000"),
         call(ivr.port, ["4"], callerid="13800000002"),
     )
-    assert bad.variables == {"HOTLINE_QUEUE": "hotline-general", "HOTLINE_CHOICE": "error",
-                             "HOTLINE_PRIORITY": "0"}
+    assert bad.variables == {
+        "HOTLINE_QUEUE": "hotline-general",
+        "HOTLINE_CHOICE": "error",
+        "HOTLINE_PRIORITY": "0",
+    }
     assert good_a.variables["HOTLINE_QUEUE"] == "hotline-complaint"
     assert good_b.variables["HOTLINE_QUEUE"] == "hotline-report"
     assert "bug in incident matching" in caplog.text
@@ -115,13 +121,11 @@ async def test_crash_in_one_session_does_not_touch_the_others(
 
 async def test_500_concurrent_sessions_all_finish(ivr: Ivr) -> None:
     choices = ["1", "3", "4", "5", "0"]
-    logs = await asyncio.gather(*(
-        call(ivr.port, [choices[i % 5]], callerid=f"138{i:08d}", limit=30.0)
-        for i in range(500)
-    ))
+    logs = await asyncio.gather(
+        *(call(ivr.port, [choices[i % 5]], callerid=f"138{i:08d}", limit=30.0) for i in range(500))
+    )
     assert all(log.closed_by_app for log in logs)
-    assert [log.variables["HOTLINE_CHOICE"] for log in logs] == [
-        choices[i % 5] for i in range(500)]
+    assert [log.variables["HOTLINE_CHOICE"] for log in logs] == [choices[i % 5] for i in range(500)]
     finished = ivr.events.of("ivr.finished")
     assert len(finished) == 500
     assert len({f["uniqueid"] for f in finished}) == 500
@@ -134,16 +138,18 @@ def test_environment_matches_the_capture() -> None:
 
     from tests.captures import CAPTURES
 
-    captured = [json.loads(line)["line"]
-                for line in (CAPTURES / "ivr_hangup" / "agi.jsonl").read_text().splitlines()]
-    first_env = captured[:captured.index("")]
-    ours = environment(script="ivr", uniqueid="1795445409.1", callerid="13200132001",
-                       name="孙丽")
+    captured = [
+        json.loads(line)["line"]
+        for line in (CAPTURES / "ivr_hangup" / "agi.jsonl").read_text().splitlines()
+    ]
+    first_env = captured[: captured.index("")]
+    ours = environment(script="ivr", uniqueid="1795445409.1", callerid="13200132001", name="孙丽")
     assert [line.split(":")[0] for line in ours] == [line.split(":")[0] for line in first_env]
 
 
 async def test_broken_publisher_does_not_cost_the_call(
-        ivr: Ivr, caplog: pytest.LogCaptureFixture) -> None:
+    ivr: Ivr, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(topic: str, payload: dict[str, Any]) -> None:
         raise ConnectionError("bus down")
 

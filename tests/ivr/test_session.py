@@ -24,9 +24,12 @@ class Peer:
 async def pair() -> AsyncIterator[tuple[AgiSession, Peer]]:
     ours, theirs = socket.socketpair()
     reader, writer = await asyncio.open_connection(sock=ours, limit=4096)
-    session = AgiSession(reader, writer, {"agi_uniqueid": "1.2", "agi_callerid": "unknown",
-                                          "agi_arg_2": "b", "agi_arg_1": "a"},
-                         reply_timeout=2.0)
+    session = AgiSession(
+        reader,
+        writer,
+        {"agi_uniqueid": "1.2", "agi_callerid": "unknown", "agi_arg_2": "b", "agi_arg_1": "a"},
+        reply_timeout=2.0,
+    )
     yield session, Peer(theirs)
     writer.close()
     theirs.close()
@@ -39,11 +42,14 @@ async def test_trying_line_is_skipped(pair: tuple[AgiSession, Peer]) -> None:
 
 
 async def test_usage_text_is_consumed_and_the_session_goes_on(
-        pair: tuple[AgiSession, Peer]) -> None:
+    pair: tuple[AgiSession, Peer],
+) -> None:
     session, peer = pair
-    peer.send("520-Invalid command syntax.  Proper usage follows:\n"
-              "Usage: GET DATA <file to be streamed> [timeout] [max digits]\n"
-              "520 End of proper usage.\n200 result=0\n")
+    peer.send(
+        "520-Invalid command syntax.  Proper usage follows:\n"
+        "Usage: GET DATA <file to be streamed> [timeout] [max digits]\n"
+        "520 End of proper usage.\n200 result=0\n"
+    )
     with pytest.raises(AgiCommandError):
         await session.command("GET DATA")
     await session.answer()

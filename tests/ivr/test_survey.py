@@ -8,19 +8,24 @@ from tests.ivr.agi_emulator import HANGUP, call
 from tests.ivr.conftest import Ivr
 
 
-@pytest.mark.parametrize(("keys", "answer", "digit"), [
-    (["1"], "satisfied", "1"),
-    (["2"], "basically_satisfied", "2"),
-    (["3"], "dissatisfied", "3"),
-    (["7", "3"], "dissatisfied", "3"),  # invalid, asked again
-    ([None, "2"], "basically_satisfied", "2"),  # silence, asked again
-    ([None, None], None, None),
-    (["9", "8"], None, None),
-])
-async def test_survey_answers(ivr: Ivr, keys: list[str | None], answer: str | None,
-                              digit: str | None) -> None:
-    log = await call(ivr.port, keys, script="survey", linkedid="1795445409.60",
-                     uniqueid="1795445409.61")
+@pytest.mark.parametrize(
+    ("keys", "answer", "digit"),
+    [
+        (["1"], "satisfied", "1"),
+        (["2"], "basically_satisfied", "2"),
+        (["3"], "dissatisfied", "3"),
+        (["7", "3"], "dissatisfied", "3"),  # invalid, asked again
+        ([None, "2"], "basically_satisfied", "2"),  # silence, asked again
+        ([None, None], None, None),
+        (["9", "8"], None, None),
+    ],
+)
+async def test_survey_answers(
+    ivr: Ivr, keys: list[str | None], answer: str | None, digit: str | None
+) -> None:
+    log = await call(
+        ivr.port, keys, script="survey", linkedid="1795445409.60", uniqueid="1795445409.61"
+    )
     [event] = ivr.events.of("ivr.survey")
     assert event["linkedid"] == "1795445409.60"
     assert event["uniqueid"] == "1795445409.61"

@@ -21,8 +21,22 @@ def test_demo_json_matches_the_simulated_truth(
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(
         cli,
-        ["demo", "--duration", "5", "--calls-per-hour", "600", "--agents", "8", "--seed", "7",
-         "--port", "0", "--json", "--workdir", str(tmp_path / "demo")],
+        [
+            "demo",
+            "--duration",
+            "5",
+            "--calls-per-hour",
+            "600",
+            "--agents",
+            "8",
+            "--seed",
+            "7",
+            "--port",
+            "0",
+            "--json",
+            "--workdir",
+            str(tmp_path / "demo"),
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)

@@ -18,8 +18,22 @@ def test_demo_callers_walk_the_real_menu(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(
         cli,
-        ["demo", "--duration", "5", "--calls-per-hour", "300", "--agents", "4", "--seed", "3",
-         "--port", "0", "--json", "--workdir", str(tmp_path / "demo")],
+        [
+            "demo",
+            "--duration",
+            "5",
+            "--calls-per-hour",
+            "300",
+            "--agents",
+            "4",
+            "--seed",
+            "3",
+            "--port",
+            "0",
+            "--json",
+            "--workdir",
+            str(tmp_path / "demo"),
+        ],
     )
     assert result.exit_code == 0, result.output
     truth = json.loads(result.output)["simulated"]["truth"]
@@ -27,8 +41,9 @@ def test_demo_callers_walk_the_real_menu(tmp_path: Path, monkeypatch: pytest.Mon
     async def stored() -> list[dict[str, object]]:
         store = await TicketStore.open(f"sqlite+aiosqlite:///{tmp_path / 'demo' / 'demo.sqlite3'}")
         try:
-            return await store.calls_between(datetime(2000, 1, 1, tzinfo=UTC),
-                                             datetime(2100, 1, 1, tzinfo=UTC))
+            return await store.calls_between(
+                datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+            )
         finally:
             await store.close()
 

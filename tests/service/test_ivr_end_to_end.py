@@ -39,11 +39,23 @@ class Rig:
 @asynccontextmanager
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     async with AmiServer(secret="hotline-secret") as server:
-        agents = [AgentProfile(1, ["hotline-general", "hotline-complaint", "hotline-report"],
-                               ring_min=1, ring_max=1, talk_mean=20, talk_min=20,
-                               no_answer=0.0)]
-        sim = Simulation(TrafficModel(peak_calls_per_hour=0.0, agents=agents), seed=1,
-                         queue_log_path=tmp_path / "queue_log", start=START)
+        agents = [
+            AgentProfile(
+                1,
+                ["hotline-general", "hotline-complaint", "hotline-report"],
+                ring_min=1,
+                ring_max=1,
+                talk_mean=20,
+                talk_min=20,
+                no_answer=0.0,
+            )
+        ]
+        sim = Simulation(
+            TrafficModel(peak_calls_per_hour=0.0, agents=agents),
+            seed=1,
+            queue_log_path=tmp_path / "queue_log",
+            start=START,
+        )
         pump = attach(sim.pbx, server)
         service = HotlineService(service_settings(tmp_path, server.port), now=lambda: sim.now)
         await service.start(web_enabled=False)
@@ -82,7 +94,8 @@ async def play(rig: Rig, scripts: list[CallerScript]) -> None:
 async def stored_records(service: HotlineService) -> dict[str, dict[str, Any]]:
     assert service.store is not None
     records = await service.store.calls_between(
-        datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+        datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    )
     return {r["uniqueid"]: r for r in records}
 
 
@@ -90,13 +103,19 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
-async def agi_session(port: int, script: str, caller: str, linkedid: str,
-                      phone: Phone) -> list[str]:
-    client = FastAgiClient("127.0.0.1", port, speed=SPEED,
-                           channel_vars={"CHANNEL(linkedid)": linkedid})
-    env = agi_environment(channel="PJSIP/trunk-00000099", uniqueid=f"{linkedid}.9",
-                          caller_num=caller, caller_name="", request=f"agi://127.0.0.1:{port}/"
-                          f"{script}")
+async def agi_session(
+    port: int, script: str, caller: str, linkedid: str, phone: Phone
+) -> list[str]:
+    client = FastAgiClient(
+        "127.0.0.1", port, speed=SPEED, channel_vars={"CHANNEL(linkedid)": linkedid}
+    )
+    env = agi_environment(
+        channel="PJSIP/trunk-00000099",
+        uniqueid=f"{linkedid}.9",
+        caller_num=caller,
+        caller_name="",
+        request=f"agi://127.0.0.1:{port}/{script}",
+    )
     result = await asyncio.wait_for(client.run(env, phone), timeout=20)
     return [line for direction, line in result.transcript if direction == "app->asterisk"]
 
@@ -106,13 +125,20 @@ async def test_ivr_outcomes_incidents_and_surveys_reach_records_and_tickets(
 ) -> None:
     async with rig(tmp_path) as r:
         service = r.service
-        await service.ivr.desk.create({
-            "id": "water-0925", "title": "东区停水", "text": "东区因管道抢修停水。",
-            "prompt": "hotline/incidents/water-0925", "start": iso(START - 600),
-            "prefixes": ["1390"],
-        })
-        affected = [CallerScript("13900001111", "甲", "1", talk_limit=5),
-                    CallerScript("13900002222", "乙", "1", talk_limit=5)]
+        await service.ivr.desk.create(
+            {
+                "id": "water-0925",
+                "title": "东区停水",
+                "text": "东区因管道抢修停水。",
+                "prompt": "hotline/incidents/water-0925",
+                "start": iso(START - 600),
+                "prefixes": ["1390"],
+            }
+        )
+        affected = [
+            CallerScript("13900001111", "甲", "1", talk_limit=5),
+            CallerScript("13900002222", "乙", "1", talk_limit=5),
+        ]
         callback = CallerScript("13800003333", "丙", "4", talk_limit=5)
         complaint = CallerScript("13800004444", "丁", "3", talk_limit=5)
         await play(r, [*affected, callback, complaint])
@@ -145,14 +171,18 @@ async def test_ivr_outcomes_incidents_and_surveys_reach_records_and_tickets(
         rated = truths[complaint.caller_num]
         port = service.ivr.port
         assert port is not None
-        sent = await agi_session(port, "survey", rated.caller_num, rated.linkedid,
-                                 Phone(keys=["2"]))
+        sent = await agi_session(
+            port, "survey", rated.caller_num, rated.linkedid, Phone(keys=["2"])
+        )
         assert "SET VARIABLE HOTLINE_SURVEY basically_satisfied" in sent
         await wait_for(lambda: service.ivr.surveys == 1)
         (ticket,) = await service.store.recent_tickets_for_caller(
-            rated.caller_num, now=datetime.fromtimestamp(START + 3600, UTC))
-        kinds = [(e["kind"], e["data"].get("answer"))
-                 for e in await service.store.ticket_events_for(ticket["number"])]
+            rated.caller_num, now=datetime.fromtimestamp(START + 3600, UTC)
+        )
+        kinds = [
+            (e["kind"], e["data"].get("answer"))
+            for e in await service.store.ticket_events_for(ticket["number"])
+        ]
         assert ("survey", "basically_satisfied") in kinds
         assert (await stored_records(service))[rated.uniqueid]["survey"] == "basically_satisfied"
         satisfaction = service.kpi.snapshot().totals["satisfaction"].to_json()
@@ -160,22 +190,30 @@ async def test_ivr_outcomes_incidents_and_surveys_reach_records_and_tickets(
 
         # Menu key 6: the caller hears their own ticket's status; nobody else does.
         keyed = ticket["number"].replace("-", "")[-12:]  # the menu reads 12 digits at most
-        own = await agi_session(port, "ivr", rated.caller_num, "lookup-1",
-                                Phone(keys=["6", keyed, None]))
+        own = await agi_session(
+            port, "ivr", rated.caller_num, "lookup-1", Phone(keys=["6", keyed, None])
+        )
         status = ticket["status"].replace("_", "-")
         assert f'STREAM FILE hotline/ticket-status-{status} ""' in own, (ticket["number"], own)
-        other = await agi_session(port, "ivr", "13700000000", "lookup-2",
-                                  Phone(keys=["6", keyed, None]))
+        other = await agi_session(
+            port, "ivr", "13700000000", "lookup-2", Phone(keys=["6", keyed, None])
+        )
         assert 'STREAM FILE hotline/ticket-not-found "0"' in other
 
 
 async def test_ending_the_incident_stops_announcing_it(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         desk = r.service.ivr.desk
-        await desk.create({
-            "id": "power-1", "title": "停电", "text": "西区停电。", "prompt": "hotline/inc-power",
-            "start": iso(START - 60), "prefixes": ["1390"],
-        })
+        await desk.create(
+            {
+                "id": "power-1",
+                "title": "停电",
+                "text": "西区停电。",
+                "prompt": "hotline/inc-power",
+                "start": iso(START - 60),
+                "prefixes": ["1390"],
+            }
+        )
         assert await desk.end("power-1")
         assert not await desk.end("power-1")  # ended already
         late = CallerScript("13900005555", "戊", "1", talk_limit=5)

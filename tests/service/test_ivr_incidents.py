@@ -35,9 +35,13 @@ NOW = datetime.now(UTC)
 
 def incident(incident_id: str, **extra: Any) -> dict[str, Any]:
     return {
-        "id": incident_id, "title": "东区停水", "text": "东区因管道抢修停水。",
-        "prompt": f"hotline/incidents/{incident_id}", "start": (NOW - timedelta(minutes=5))
-        .isoformat(), "prefixes": ["1390"], **extra,
+        "id": incident_id,
+        "title": "东区停水",
+        "text": "东区因管道抢修停水。",
+        "prompt": f"hotline/incidents/{incident_id}",
+        "start": (NOW - timedelta(minutes=5)).isoformat(),
+        "prefixes": ["1390"],
+        **extra,
     }
 
 
@@ -50,13 +54,16 @@ async def test_desk_stores_announces_ends_and_reloads(tmp_path: Path, db_url: st
     store = await TicketStore.open(db_url)
     events: list[tuple[str, dict[str, Any]]] = []
     try:
-        desk = IncidentDesk(IncidentBoard(), store=store, announcements_file=file,
-                            publish=lambda t, p: events.append((t, p)))
+        desk = IncidentDesk(
+            IncidentBoard(),
+            store=store,
+            announcements_file=file,
+            publish=lambda t, p: events.append((t, p)),
+        )
         assert await desk.load() == 0
         assert announced(file) == []
         created = await desk.create(incident("water-1"))
-        await desk.create(incident("power-2", expected_end=(NOW + timedelta(hours=2))
-                                   .isoformat()))
+        await desk.create(incident("power-2", expected_end=(NOW + timedelta(hours=2)).isoformat()))
         assert created["status"] == "active"
         assert sorted(announced(file)) == ["power-2", "water-1"]
         with pytest.raises(IncidentError, match="already exists"):
@@ -64,15 +71,14 @@ async def test_desk_stores_announces_ends_and_reloads(tmp_path: Path, db_url: st
         with pytest.raises(IncidentError, match="start: required"):
             await desk.create({**incident("bad-3"), "start": None})
         with pytest.raises(IncidentError, match="prompt: must be a sound name"):
-            await desk.create({**incident("bad-4"), "prompt": "hotline/停 水 \"x\""})
+            await desk.create({**incident("bad-4"), "prompt": 'hotline/停 水 "x"'})
         assert await desk.end("water-1")
         assert not await desk.end("water-1")
         assert not await desk.end("no-such")
         assert announced(file) == ["power-2"]
         stored = {i["id"]: i["status"] for i in await desk.list()}
         assert stored == {"water-1": "ended", "power-2": "active"}
-        assert [t for t, _ in events] == ["incident.created", "incident.created",
-                                          "incident.ended"]
+        assert [t for t, _ in events] == ["incident.created", "incident.created", "incident.ended"]
         # A restart: a new board gets the stored incidents back, the file is rewritten.
         file.unlink()
         board = IncidentBoard()
@@ -85,7 +91,9 @@ async def test_desk_stores_announces_ends_and_reloads(tmp_path: Path, db_url: st
 
 
 async def test_incident_is_announced_through_a_database_outage_and_stored_after(
-    tmp_path: Path, postgres_server: PostgresServer, postgres_url: str,
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    postgres_url: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     file = tmp_path / "announcements.json"
@@ -105,20 +113,24 @@ async def test_incident_is_announced_through_a_database_outage_and_stored_after(
 
 
 def side_settings(tmp_path: Path, db_url: str, **mqtt: Any) -> Settings:
-    return Settings.model_validate({
-        "database": {"url": db_url, "retry_interval": 0.1},
-        "ivr": {"enabled": False},
-        "mqtt": mqtt or {"enabled": False},
-        "pbx": {"announcements_file": str(tmp_path / "announcements.json")},
-    })
+    return Settings.model_validate(
+        {
+            "database": {"url": db_url, "retry_interval": 0.1},
+            "ivr": {"enabled": False},
+            "mqtt": mqtt or {"enabled": False},
+            "pbx": {"announcements_file": str(tmp_path / "announcements.json")},
+        }
+    )
 
 
-async def test_incidents_from_mqtt_json(tmp_path: Path, mosquitto: Mosquitto,
-                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_incidents_from_mqtt_json(
+    tmp_path: Path, mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, logger="hotline.ivr_wiring")
     url = f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}"
-    settings = side_settings(tmp_path, url, enabled=True, host=mosquitto.host,
-                             port=mosquitto.port, topic_prefix="city")
+    settings = side_settings(
+        tmp_path, url, enabled=True, host=mosquitto.host, port=mosquitto.port, topic_prefix="city"
+    )
     store = await TicketStore.open(url)
     bus = Bus()
     await bus.start()
@@ -143,20 +155,30 @@ async def test_incidents_from_mqtt_json(tmp_path: Path, mosquitto: Mosquitto,
                 await client.publish("city/incidents/in", payload, qos=1)
         await wait_for(lambda: inbox.applied + inbox.rejected == len(messages))
         assert (inbox.applied, inbox.rejected) == (3, 5)
-        for reason in ("not JSON", "not a JSON object", "action: must be", "prefixes:",
-                       "no active incident 'nope'"):
+        for reason in (
+            "not JSON",
+            "not a JSON object",
+            "action: must be",
+            "prefixes:",
+            "no active incident 'nope'",
+        ):
             assert reason in caplog.text
-        assert {i.id: i.status for i in side.board.all()} == {"water-7": "ended",
-                                                              "power-8": "active"}
+        assert {i.id: i.status for i in side.board.all()} == {
+            "water-7": "ended",
+            "power-8": "active",
+        }
         assert {i["id"]: i["status"] for i in await store.incidents()} == {
-            "water-7": "ended", "power-8": "active"}
+            "water-7": "ended",
+            "power-8": "active",
+        }
         assert announced(tmp_path / "announcements.json") == ["power-8"]
         # Sent while the input is down (a service restart): delivered when it is back.
         await inbox.stop()
         inbox.subscribed.clear()
         async with aiomqtt.Client(mosquitto.host, mosquitto.port) as client:
-            await client.publish("city/incidents/in", json.dumps(
-                {"action": "end", "id": "power-8"}).encode(), qos=1)
+            await client.publish(
+                "city/incidents/in", json.dumps({"action": "end", "id": "power-8"}).encode(), qos=1
+            )
         await inbox.start()
         await wait_for(lambda: inbox.applied == 4)
         assert announced(tmp_path / "announcements.json") == []
@@ -167,24 +189,39 @@ async def test_incidents_from_mqtt_json(tmp_path: Path, mosquitto: Mosquitto,
 
 
 async def test_survey_and_report_wait_out_a_database_outage(
-    tmp_path: Path, postgres_server: PostgresServer, postgres_url: str,
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    postgres_url: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = await TicketStore.open(postgres_url)
     bus = Bus()
     await bus.start()
-    side = IvrSide(side_settings(tmp_path, postgres_url), tracker=CallTracker(), bus=bus,
-                   kpi=LiveKpi())
+    side = IvrSide(
+        side_settings(tmp_path, postgres_url), tracker=CallTracker(), bus=bus, kpi=LiveKpi()
+    )
     try:
         await side.start(store)
         await side.desk.create(incident("water-9"))
         with postgres_server.stopped():
-            side.publish("ivr.survey", {"linkedid": "1795445274.0", "answer": "satisfied",
-                                        "digit": "1", "at": NOW.isoformat()})
-            side.publish("ivr.incident_report", {"linkedid": "1795445274.5",
-                                                 "incident_id": "water-9",
-                                                 "caller_number": "13900001111",
-                                                 "at": NOW.isoformat()})
+            side.publish(
+                "ivr.survey",
+                {
+                    "linkedid": "1795445274.0",
+                    "answer": "satisfied",
+                    "digit": "1",
+                    "at": NOW.isoformat(),
+                },
+            )
+            side.publish(
+                "ivr.incident_report",
+                {
+                    "linkedid": "1795445274.5",
+                    "incident_id": "water-9",
+                    "caller_number": "13900001111",
+                    "at": NOW.isoformat(),
+                },
+            )
             side.publish("ivr.survey", {"answer": "satisfied"})  # no linkedid: skipped
             # Both writes fail against the stopped server and are retried, not dropped.
             await wait_for(lambda: caplog.text.count("retrying") >= 2)
@@ -211,8 +248,9 @@ async def test_incidents_through_the_service_api_reach_the_running_ivr(tmp_path:
             async with aiohttp.ClientSession(base, headers=headers) as http:
                 async with http.post("/api/incidents", json=incident("water-1")) as created:
                     assert created.status == 201, await created.text()
-                async with http.post("/api/incidents", json={**incident("w2"), "start": "x"}
-                                     ) as bad:
+                async with http.post(
+                    "/api/incidents", json={**incident("w2"), "start": "x"}
+                ) as bad:
                     assert bad.status == 400
                     assert (await bad.json())["field"] == "start"
                 # A caller from the affected prefix hears it on the service's own IVR.
@@ -233,10 +271,16 @@ async def test_incidents_through_the_service_api_reach_the_running_ivr(tmp_path:
 
 
 async def ivr_commands(port: int, caller: str) -> list[str]:
-    client = FastAgiClient("127.0.0.1", port, speed=1000.0,
-                           channel_vars={"CHANNEL(linkedid)": f"L-{caller}"})
-    env = agi_environment(channel="PJSIP/trunk-00000001", uniqueid=f"U-{caller}",
-                          caller_num=caller, caller_name="", request=f"agi://127.0.0.1:{port}/ivr")
+    client = FastAgiClient(
+        "127.0.0.1", port, speed=1000.0, channel_vars={"CHANNEL(linkedid)": f"L-{caller}"}
+    )
+    env = agi_environment(
+        channel="PJSIP/trunk-00000001",
+        uniqueid=f"U-{caller}",
+        caller_num=caller,
+        caller_name="",
+        request=f"agi://127.0.0.1:{port}/ivr",
+    )
     result = await asyncio.wait_for(client.run(env, Phone(keys=["1"])), timeout=10)
     return [line for way, line in result.transcript if way == "app->asterisk"]
 
@@ -246,7 +290,8 @@ async def test_a_taken_fastagi_port_is_a_clear_error(tmp_path: Path) -> None:
     port = taken.sockets[0].getsockname()[1]
     url = f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}"
     settings = side_settings(tmp_path, url).model_copy(
-        update={"ivr": Settings().ivr.model_copy(update={"enabled": True, "port": port})})
+        update={"ivr": Settings().ivr.model_copy(update={"enabled": True, "port": port})}
+    )
     store = await TicketStore.open(url)
     side = IvrSide(settings, tracker=CallTracker(), bus=Bus(), kpi=LiveKpi())
     try:
@@ -265,8 +310,13 @@ async def test_announcements_file_holds_scheduled_incidents_until_due(tmp_path: 
     desk = IncidentDesk(IncidentBoard(), announcements_file=file)
     later = datetime.now(UTC) + timedelta(hours=1)
     await desk.create(incident("now-1", expected_end=(NOW + timedelta(hours=3)).isoformat()))
-    await desk.create(incident("later-2", start=later.isoformat(),
-                               expected_end=(later + timedelta(hours=1)).isoformat()))
+    await desk.create(
+        incident(
+            "later-2",
+            start=later.isoformat(),
+            expected_end=(later + timedelta(hours=1)).isoformat(),
+        )
+    )
     entries = {e["id"]: e for e in json.loads(file.read_text(encoding="utf-8"))["announcements"]}
     assert sorted(entries) == ["later-2", "now-1"]
     assert entries["later-2"]["starts_at"] == later.isoformat()
@@ -274,7 +324,9 @@ async def test_announcements_file_holds_scheduled_incidents_until_due(tmp_path: 
     # The degraded path plays the scheduled one when it is due, without another rewrite.
     assert [a.id for a in load_active(file, datetime.now(UTC))] == ["now-1"]
     assert sorted(a.id for a in load_active(file, later + timedelta(minutes=1))) == [
-        "later-2", "now-1"]
+        "later-2",
+        "now-1",
+    ]
     assert [a.id for a in load_active(file, later + timedelta(hours=3))] == []
     await desk.end("later-2")
     assert [a.id for a in load_active(file, later + timedelta(minutes=1))] == ["now-1"]
@@ -308,17 +360,18 @@ async def test_without_tts_tools_the_generic_announcement_is_used(
     assert created["prompt"] == "hotline/incident-generic"
     assert "not installed: espeak-ng, sox" in caplog.text
     assert desk.board.get("power-4") is not None
-    assert [a.sound for a in load_active(file, datetime.now(UTC))] == [
-        "hotline/incident-generic"]
+    assert [a.sound for a in load_active(file, datetime.now(UTC))] == ["hotline/incident-generic"]
 
 
 async def test_a_menu_queue_missing_from_pbx_queues_stops_the_ivr_start(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}"
     base = side_settings(tmp_path, url)
-    pbx = base.pbx.model_copy(update={"queues": [
-        q for q in base.pbx.queues if q.name != "hotline-complaint"]})
-    settings = base.model_copy(update={
-        "ivr": Settings().ivr.model_copy(update={"enabled": True, "port": 0}), "pbx": pbx})
+    pbx = base.pbx.model_copy(
+        update={"queues": [q for q in base.pbx.queues if q.name != "hotline-complaint"]}
+    )
+    settings = base.model_copy(
+        update={"ivr": Settings().ivr.model_copy(update={"enabled": True, "port": 0}), "pbx": pbx}
+    )
     store = await TicketStore.open(url)
     side = IvrSide(settings, tracker=CallTracker(), bus=Bus(), kpi=LiveKpi())
     try:

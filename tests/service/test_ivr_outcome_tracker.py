@@ -14,14 +14,19 @@ from tests.captures import load_expected, load_messages
 
 def outcome(linkedid: str, uniqueid: str, **extra: Any) -> dict[str, Any]:
     return {
-        "linkedid": linkedid, "uniqueid": uniqueid, "path": ["welcome", "main"],
-        "choice": "1", "digits": "11", "incident": "water-1", "callback_requested": True,
-        "language": "yue", **extra,
+        "linkedid": linkedid,
+        "uniqueid": uniqueid,
+        "path": ["welcome", "main"],
+        "choice": "1",
+        "digits": "11",
+        "incident": "water-1",
+        "callback_requested": True,
+        "language": "yue",
+        **extra,
     }
 
 
-def replay(messages: list[AmiMessage], at: int | None, payload: dict[str, Any]
-           ) -> list[CallRecord]:
+def replay(messages: list[AmiMessage], at: int | None, payload: dict[str, Any]) -> list[CallRecord]:
     """Feed the capture, applying the IVR outcome before message ``at`` (None: at the end)."""
     records: list[CallRecord] = []
     tracker = CallTracker(on_record=records.append)
@@ -50,7 +55,11 @@ def test_outcome_lands_on_the_record(when: str) -> None:
     (record,) = replay(messages, at, outcome(expected["linkedid"], expected["uniqueid"]))
     got = record.to_json()
     assert (got["ivr_path"], got["incident_id"], got["callback_requested"], got["language"]) == (
-        ["welcome", "main"], "water-1", True, "yue")
+        ["welcome", "main"],
+        "water-1",
+        True,
+        "yue",
+    )
     # What the AMI stream saw stays the truth where it has one.
     assert got["ivr_digits"] == expected["ivr_digits"] == "1"
     assert {k: got[k] for k in expected} == expected
@@ -87,8 +96,14 @@ def test_outcomes_of_calls_never_seen_are_bounded() -> None:
 def test_garbage_payload_fields_do_not_break_the_call() -> None:
     messages = load_messages("answered_fast")
     (expected,) = load_expected("answered_fast")
-    bad = outcome(expected["linkedid"], expected["uniqueid"], path="not-a-list", incident=None,
-                  language=None, callback_requested=0)
+    bad = outcome(
+        expected["linkedid"],
+        expected["uniqueid"],
+        path="not-a-list",
+        incident=None,
+        language=None,
+        callback_requested=0,
+    )
     (record,) = replay(messages, first_index(messages, "AGIExecStart"), bad)
     assert record.incident_id is None and record.callback_requested is False
     assert record.expected_view() == expected

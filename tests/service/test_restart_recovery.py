@@ -102,8 +102,12 @@ async def test_calls_that_end_while_the_service_is_down_are_stored_once(
     assert {row["key"] for row in before} <= {row["key"] for row in stored}
     by_leg = {(r["uniqueid"], r["queue"], r["outcome"]): r for r in stored}
     down = [
-        t for t in sim.truths
-        if t.queue and t.outcome and t.ended_at is not None and t.ended_at > stopped_at
+        t
+        for t in sim.truths
+        if t.queue
+        and t.outcome
+        and t.ended_at is not None
+        and t.ended_at > stopped_at
         and t.ended_at < stopped_at + 240
     ]
     assert down, "calls should have ended while the service was down"

@@ -43,9 +43,10 @@ class Replay:
         self.queue_log = QueueLogMemory()
         # The [globals] of member_ops: agent1/2 ring 3 talk 20, agent3 ring 2 talk 12.
         config = PbxConfig(
-            members=[robot_member(n, ["hotline-general"], FixedBehaviour(3, 20))
-                     for n in (1, 2)],
-            record_calls=False, default_behaviour=FixedBehaviour(2, 12))
+            members=[robot_member(n, ["hotline-general"], FixedBehaviour(3, 20)) for n in (1, 2)],
+            record_calls=False,
+            default_behaviour=FixedBehaviour(2, 12),
+        )
         self.pbx = Pbx(self.scheduler, self.events.append, config, queue_log=self.queue_log)
         self.actions = PbxActions(self.pbx)
 
@@ -57,8 +58,11 @@ class Replay:
         for t, msg in _actions():
             name = msg.get("Action") or ""
             if name == "Originate":
-                self.scheduler.at(START + t, self.pbx.place_call, CallerScript(
-                    "13100131001", "吴敏", "1", hangup_after=40.0))
+                self.scheduler.at(
+                    START + t,
+                    self.pbx.place_call,
+                    CallerScript("13100131001", "吴敏", "1", hangup_after=40.0),
+                )
             elif name not in SERVER_ACTIONS:
                 self.scheduler.at(START + t, self.act, msg)
         self.scheduler.run_until(START + 120)
@@ -90,12 +94,29 @@ def test_queue_log_is_the_captured_one(replay: Replay) -> None:
 STATIC = {"Ping", "Timestamp", "Duration", "BridgeId"}
 
 
-@pytest.mark.parametrize("action_id", ["act-04", "act-05", "act-06", "act-07", "act-08",
-                                       "act-10", "act-11", "act-12", "act-14", "act-15",
-                                       "act-16", "act-17", "act-18", "act-03", "act-20"])
-def test_answers_match_the_capture(replay: Replay,
-                                   captured_answers: dict[str, list[AmiMessage]],
-                                   action_id: str) -> None:
+@pytest.mark.parametrize(
+    "action_id",
+    [
+        "act-04",
+        "act-05",
+        "act-06",
+        "act-07",
+        "act-08",
+        "act-10",
+        "act-11",
+        "act-12",
+        "act-14",
+        "act-15",
+        "act-16",
+        "act-17",
+        "act-18",
+        "act-03",
+        "act-20",
+    ],
+)
+def test_answers_match_the_capture(
+    replay: Replay, captured_answers: dict[str, list[AmiMessage]], action_id: str
+) -> None:
     ours, theirs = replay.answers[action_id], captured_answers[action_id]
     assert [shape(m) for m in ours] == [shape(m) for m in theirs]
     for mine, real in zip(ours, theirs, strict=True):
@@ -113,8 +134,11 @@ def test_core_show_channels_lists_the_live_call(
     assert [shape(m) for m in ours] == [shape(m) for m in theirs]
 
     def channels(msgs: list[AmiMessage]) -> set[tuple[str | None, ...]]:
-        return {(m.get("Channel"), m.get("Uniqueid"), m.get("Linkedid"),
-                 m.get("Application")) for m in msgs if m.name == "CoreShowChannel"}
+        return {
+            (m.get("Channel"), m.get("Uniqueid"), m.get("Linkedid"), m.get("Application"))
+            for m in msgs
+            if m.name == "CoreShowChannel"
+        }
 
     assert channels(ours) == channels(theirs)
 
@@ -123,8 +147,7 @@ def test_member_events_match_the_capture(replay: Replay) -> None:
     kinds = {"QueueMemberAdded", "QueueMemberPause", "QueueMemberPenalty", "QueueMemberRemoved"}
 
     def member_events(msgs: list[AmiMessage]) -> list[list[tuple[str, str]]]:
-        return [[(k, v) for k, v in m.fields if k != "Timestamp"] for m in msgs
-                if m.name in kinds]
+        return [[(k, v) for k, v in m.fields if k != "Timestamp"] for m in msgs if m.name in kinds]
 
     assert member_events(replay.events) == member_events(load_messages("member_ops"))
 
@@ -144,8 +167,14 @@ def test_all_answer_shapes_are_captured_ones(replay: Replay) -> None:
     assert shape_mismatches(answers, reference) == []
     assert shape_mismatches(replay.events, reference) == []
     assert {shape_key(m) for m in answers} >= {
-        "Event:QueueParams", "Event:QueueMember", "Event:QueueEntry", "Event:QueueSummary",
-        "Event:CoreShowChannel", "Event:CoreShowChannelsComplete", "Response:Error"}
+        "Event:QueueParams",
+        "Event:QueueMember",
+        "Event:QueueEntry",
+        "Event:QueueSummary",
+        "Event:CoreShowChannel",
+        "Event:CoreShowChannelsComplete",
+        "Response:Error",
+    }
 
 
 def test_bad_requests_get_errors_and_change_nothing() -> None:
@@ -153,15 +182,25 @@ def test_bad_requests_get_errors_and_change_nothing() -> None:
     handle = run.actions.handle
     before = run.queue_log.lines[:]
     for msg in (
-        AmiMessage.of(("Action", "QueuePause"), ("Interface", "Local/nobody@x/n"),
-                      ("Paused", "true")),
+        AmiMessage.of(
+            ("Action", "QueuePause"), ("Interface", "Local/nobody@x/n"), ("Paused", "true")
+        ),
         AmiMessage.of(("Action", "QueuePause")),
-        AmiMessage.of(("Action", "QueueRemove"), ("Queue", "hotline-general"),
-                      ("Interface", "Local/agent1@agent-robot/n")),  # static: cannot remove
-        AmiMessage.of(("Action", "QueuePenalty"), ("Interface", "Local/agent1@agent-robot/n"),
-                      ("Penalty", "high")),
-        AmiMessage.of(("Action", "QueueAdd"), ("Queue", "hotline-general"),
-                      ("Interface", "Local/agent1@agent-robot/n")),  # already there
+        AmiMessage.of(
+            ("Action", "QueueRemove"),
+            ("Queue", "hotline-general"),
+            ("Interface", "Local/agent1@agent-robot/n"),
+        ),  # static: cannot remove
+        AmiMessage.of(
+            ("Action", "QueuePenalty"),
+            ("Interface", "Local/agent1@agent-robot/n"),
+            ("Penalty", "high"),
+        ),
+        AmiMessage.of(
+            ("Action", "QueueAdd"),
+            ("Queue", "hotline-general"),
+            ("Interface", "Local/agent1@agent-robot/n"),
+        ),  # already there
         AmiMessage.of(("Action", "NoSuchThing")),
     ):
         (answer,) = handle(msg)
@@ -178,9 +217,14 @@ def test_pause_without_queue_pauses_everywhere() -> None:
     log = QueueLogMemory()
     config = PbxConfig(members=[robot_member(1, ["hotline-general", "hotline-complaint"])])
     pbx = Pbx(sched, events.append, config, queue_log=log)
-    (answer,) = PbxActions(pbx).handle(AmiMessage.of(
-        ("Action", "QueuePause"), ("Interface", "Local/agent1@agent-robot/n"),
-        ("Paused", "true"), ("Reason", "会议")))
+    (answer,) = PbxActions(pbx).handle(
+        AmiMessage.of(
+            ("Action", "QueuePause"),
+            ("Interface", "Local/agent1@agent-robot/n"),
+            ("Paused", "true"),
+            ("Reason", "会议"),
+        )
+    )
     assert answer.get("Message") == "Interface paused successfully"
     assert [line.split("|", 1)[1] for line in log.lines] == [
         "NONE|NONE|Robot Agent 1|PAUSEALL|会议",
@@ -188,7 +232,9 @@ def test_pause_without_queue_pauses_everywhere() -> None:
         "NONE|hotline-complaint|Robot Agent 1|PAUSE|会议",
     ]
     assert [m.get("Queue") for m in events if m.name == "QueueMemberPause"] == [
-        "hotline-general", "hotline-complaint"]
+        "hotline-general",
+        "hotline-complaint",
+    ]
 
 
 def test_queue_log_writer_appends_to_a_file(tmp_path: Path) -> None:
@@ -198,10 +244,12 @@ def test_queue_log_writer_appends_to_a_file(tmp_path: Path) -> None:
     path.parent.mkdir()
     path.write_text("1|old|q|NONE|QUEUESTART|\n", encoding="utf-8")
     writer = QueueLogWriter(path)
-    writer.write(1795445277.9, "1795445274.1", "hotline-general", "NONE", "ENTERQUEUE", "",
-                 "13800138001", 1)
+    writer.write(
+        1795445277.9, "1795445274.1", "hotline-general", "NONE", "ENTERQUEUE", "", "13800138001", 1
+    )
     assert path.read_text("utf-8").splitlines()[-1] == (
-        "1795445277|1795445274.1|hotline-general|NONE|ENTERQUEUE||13800138001|1")
+        "1795445277|1795445274.1|hotline-general|NONE|ENTERQUEUE||13800138001|1"
+    )
     writer.close()
 
 
@@ -215,25 +263,38 @@ def test_transfers_replay_the_transfer_capture() -> None:
     sched = Scheduler(start)
     events: list[AmiMessage] = []
     log = QueueLogMemory()
-    config = PbxConfig(members=[
-        robot_member(1, ["hotline-general"], FixedBehaviour(2, 60)),
-        robot_member(3, ["hotline-complaint"], FixedBehaviour(3, 12)),
-    ], record_calls=False)
+    config = PbxConfig(
+        members=[
+            robot_member(1, ["hotline-general"], FixedBehaviour(2, 60)),
+            robot_member(3, ["hotline-complaint"], FixedBehaviour(3, 12)),
+        ],
+        record_calls=False,
+    )
     pbx = Pbx(sched, events.append, config, queue_log=log)
     actions = PbxActions(pbx)
     answers: list[AmiMessage] = []
-    blind = AmiMessage.of(("Action", "BlindTransfer"), ("ActionID", "act-03"),
-                          ("Channel", "Local/agent1@agent-robot-00000001;1"),
-                          ("Context", "hotline-transfer"), ("Exten", "complaint"))
-    redirect = AmiMessage.of(("Action", "Redirect"), ("ActionID", "act-05"),
-                             ("Channel", "Local/12345@hotline-ivr-00000003;2"),
-                             ("Context", "hotline-transfer"), ("Exten", "complaint"),
-                             ("Priority", "1"))
-    sched.at(start + 0.002, pbx.place_call,
-             CallerScript("13800138002", "周杰", "1", hangup_after=60))
+    blind = AmiMessage.of(
+        ("Action", "BlindTransfer"),
+        ("ActionID", "act-03"),
+        ("Channel", "Local/agent1@agent-robot-00000001;1"),
+        ("Context", "hotline-transfer"),
+        ("Exten", "complaint"),
+    )
+    redirect = AmiMessage.of(
+        ("Action", "Redirect"),
+        ("ActionID", "act-05"),
+        ("Channel", "Local/12345@hotline-ivr-00000003;2"),
+        ("Context", "hotline-transfer"),
+        ("Exten", "complaint"),
+        ("Priority", "1"),
+    )
+    sched.at(
+        start + 0.002, pbx.place_call, CallerScript("13800138002", "周杰", "1", hangup_after=60)
+    )
     sched.at(start + 9.723, lambda: answers.extend(actions.handle(blind)))
-    sched.at(start + 26.746, pbx.place_call,
-             CallerScript("13800138003", "郑爽", "1", hangup_after=60))
+    sched.at(
+        start + 26.746, pbx.place_call, CallerScript("13800138003", "郑爽", "1", hangup_after=60)
+    )
     sched.at(start + 36.471, lambda: answers.extend(actions.handle(redirect)))
     sched.run_until(start + 200)
 
@@ -244,15 +305,17 @@ def test_transfers_replay_the_transfer_capture() -> None:
     theirs = load_expected("transfer")
     assert len(ours) == len(theirs)
     for mine, real in zip(ours, theirs, strict=True):
-        assert mine.pop("queue_entered_at") == pytest.approx(real.pop("queue_entered_at"),
-                                                              abs=0.05)
+        assert mine.pop("queue_entered_at") == pytest.approx(real.pop("queue_entered_at"), abs=0.05)
         assert mine == real
     reference = collect_shapes(m for n in capture_names() for m in load_messages(n))
     assert shape_mismatches(events, reference) == []
 
     def completes(msgs: list[AmiMessage]) -> list[tuple[str | None, ...]]:
-        return [(m.get("Uniqueid"), m.get("Queue"), m.get("Reason"), m.get("TalkTime"))
-                for m in msgs if m.name == "AgentComplete"]
+        return [
+            (m.get("Uniqueid"), m.get("Queue"), m.get("Reason"), m.get("TalkTime"))
+            for m in msgs
+            if m.name == "AgentComplete"
+        ]
 
     assert completes(events) == completes(load_messages("transfer"))
     # Nothing left to transfer: errors, nothing changes.
@@ -264,14 +327,16 @@ def test_transfers_replay_the_transfer_capture() -> None:
 def test_originate_like_the_capture_script() -> None:
     """abandoned/c1 driven by the captured Originate: same queue_log (RINGCANCELED ± jitter)."""
     with (CAPTURES / "abandoned" / "actions.jsonl").open(encoding="utf-8") as fh:
-        originate = next(from_pairs(json.loads(line)["fields"]) for line in fh
-                         if '"Originate"' in line)
+        originate = next(
+            from_pairs(json.loads(line)["fields"]) for line in fh if '"Originate"' in line
+        )
     start = 1795446659.440465
     sched = Scheduler(start)
     events: list[AmiMessage] = []
     log = QueueLogMemory()
-    config = PbxConfig(members=[robot_member(n, ["hotline-general"], FixedBehaviour(99, 10))
-                                for n in (1, 2)])
+    config = PbxConfig(
+        members=[robot_member(n, ["hotline-general"], FixedBehaviour(99, 10)) for n in (1, 2)]
+    )
     pbx = Pbx(sched, events.append, config, queue_log=log)
     answers: list[AmiMessage] = []
     sched.at(start + 0.002, lambda: answers.extend(PbxActions(pbx).handle(originate)))
@@ -281,11 +346,9 @@ def test_originate_like_the_capture_script() -> None:
     assert response.get("ActionID") == originate.get("ActionID")
     assert response.get("Uniqueid") == "1795446659.0"
     captured = (CAPTURES / "abandoned" / "queue_log").read_text("utf-8").splitlines()
-    assert [line.split("|")[:5] for line in log.lines] == [
-        line.split("|")[:5] for line in captured]
+    assert [line.split("|")[:5] for line in log.lines] == [line.split("|")[:5] for line in captured]
     assert log.lines[-1] == captured[-1]  # ABANDON|1|1|12
     (truth,) = pbx.truths
-    assert (truth.caller_name, truth.caller_num, truth.ivr_digits) == ("王芳", "13500135001",
-                                                                       "1")
+    assert (truth.caller_name, truth.caller_num, truth.ivr_digits) == ("王芳", "13500135001", "1")
     reference = collect_shapes(m for n in capture_names() for m in load_messages(n))
     assert shape_mismatches(events, reference) == []

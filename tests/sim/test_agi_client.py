@@ -49,8 +49,11 @@ async def _ivr_py(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
         value = reply.split("result=", 1)[1].strip()
         digit = None if value.startswith("(timeout)") or value == "" else value
         queue, choice, prio = menu_choice(digit)
-        for var, val in (("HOTLINE_QUEUE", queue), ("HOTLINE_CHOICE", choice),
-                         ("HOTLINE_PRIORITY", str(prio))):
+        for var, val in (
+            ("HOTLINE_QUEUE", queue),
+            ("HOTLINE_CHOICE", choice),
+            ("HOTLINE_PRIORITY", str(prio)),
+        ):
             await command(f"SET VARIABLE {var} {val}")
     finally:
         # Give a HANGUP line the time to arrive, as the real server would read it.
@@ -83,20 +86,26 @@ def _env_from(lines: list[tuple[str, str]]) -> dict[str, str]:
 SPEED = 10.0  # 1 simulated second = 100 ms
 
 
-@pytest.mark.parametrize(("capture", "session", "phone"), [
-    ("answered_fast", 1, Phone(keys=["1"], key_delay=0.68)),
-    ("joinempty", 1, Phone(keys=["4"], key_delay=0.68)),
-    ("sip_call", 1, Phone(keys=[None])),
-    ("ivr_hangup", 1, Phone(hangup_after=1.0)),
-    ("ivr_hangup", 2, Phone(hangup_after=4.5)),
-])
+@pytest.mark.parametrize(
+    ("capture", "session", "phone"),
+    [
+        ("answered_fast", 1, Phone(keys=["1"], key_delay=0.68)),
+        ("joinempty", 1, Phone(keys=["4"], key_delay=0.68)),
+        ("sip_call", 1, Phone(keys=[None])),
+        ("ivr_hangup", 1, Phone(hangup_after=1.0)),
+        ("ivr_hangup", 2, Phone(hangup_after=4.5)),
+    ],
+)
 async def test_transcript_equals_the_capture(capture: str, session: int, phone: Phone) -> None:
     captured = _sessions(capture)[session]
     env = _env_from(captured)
     environment = agi_environment(
-        channel=env["agi_channel"], uniqueid=env["agi_uniqueid"],
-        caller_num=env["agi_callerid"], caller_name=env["agi_calleridname"],
-        threadid=env["agi_threadid"])
+        channel=env["agi_channel"],
+        uniqueid=env["agi_uniqueid"],
+        caller_num=env["agi_callerid"],
+        caller_name=env["agi_calleridname"],
+        threadid=env["agi_threadid"],
+    )
     if env["agi_type"] == "PJSIP":
         environment = [(k, env[k]) for k, _ in environment]  # SIP: dnid etc. differ
     async with ivr_server() as port:
@@ -109,15 +118,23 @@ async def test_transcript_equals_the_capture(capture: str, session: int, phone: 
 async def test_variables_and_digits_are_reported() -> None:
     seen: list[tuple[str, str | None]] = []
     async with ivr_server() as port:
-        client = FastAgiClient("127.0.0.1", port, speed=SPEED,
-                               on_command=lambda cmd, reply: seen.append((cmd, reply)))
+        client = FastAgiClient(
+            "127.0.0.1", port, speed=SPEED, on_command=lambda cmd, reply: seen.append((cmd, reply))
+        )
         result = await client.run(
-            agi_environment(channel="Local/12345@hotline-ivr-00000000;2",
-                            uniqueid="1795445274.1", caller_num="13800138001",
-                            caller_name="张三"),
-            Phone(keys=["3"]))
-    assert result.variables == {"HOTLINE_QUEUE": "hotline-general", "HOTLINE_CHOICE": "3",
-                                "HOTLINE_PRIORITY": "5"}
+            agi_environment(
+                channel="Local/12345@hotline-ivr-00000000;2",
+                uniqueid="1795445274.1",
+                caller_num="13800138001",
+                caller_name="张三",
+            ),
+            Phone(keys=["3"]),
+        )
+    assert result.variables == {
+        "HOTLINE_QUEUE": "hotline-general",
+        "HOTLINE_CHOICE": "3",
+        "HOTLINE_PRIORITY": "5",
+    }
     assert result.digits == ["3"]
     assert seen[0] == ("ANSWER", None)
     assert seen[1] == ("ANSWER", "200 result=0")
@@ -129,8 +146,7 @@ async def test_commands_after_hangup_get_511_and_unknown_get_510() -> None:
         while (await reader.readline()).strip():
             pass
         replies = []
-        for text in ("FLY TO THE MOON", "ANSWER", "STREAM FILE hello-world \"\"",
-                     "SET VARIABLE X 1"):
+        for text in ("FLY TO THE MOON", "ANSWER", 'STREAM FILE hello-world ""', "SET VARIABLE X 1"):
             writer.write(text.encode() + b"\n")
             await writer.drain()
             replies.append((await reader.readline()).decode().strip())
@@ -141,15 +157,31 @@ async def test_commands_after_hangup_get_511_and_unknown_get_510() -> None:
     port = server.sockets[0].getsockname()[1]
     try:
         client = FastAgiClient("127.0.0.1", port, speed=SPEED)
-        result = await asyncio.wait_for(client.run(
-            agi_environment(channel="Local/12345@hotline-ivr-00000000;2", uniqueid="1.1",
-                            caller_num="1", caller_name="x"),
-            Phone(hangup_after=1.0)), timeout=10)
+        result = await asyncio.wait_for(
+            client.run(
+                agi_environment(
+                    channel="Local/12345@hotline-ivr-00000000;2",
+                    uniqueid="1.1",
+                    caller_num="1",
+                    caller_name="x",
+                ),
+                Phone(hangup_after=1.0),
+            ),
+            timeout=10,
+        )
     finally:
         server.close()
         await server.wait_closed()
-    replies = [line for direction, line in result.transcript
-               if direction == "asterisk->app" and not line.startswith("agi_") and line]
-    assert replies == ["510 Invalid or unknown command", "200 result=0",
-                       "200 result=-1 endpos=4160", "HANGUP", DEAD]
+    replies = [
+        line
+        for direction, line in result.transcript
+        if direction == "asterisk->app" and not line.startswith("agi_") and line
+    ]
+    assert replies == [
+        "510 Invalid or unknown command",
+        "200 result=0",
+        "200 result=-1 endpos=4160",
+        "HANGUP",
+        DEAD,
+    ]
     assert result.hung_up

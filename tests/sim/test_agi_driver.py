@@ -27,11 +27,9 @@ def _free_port() -> int:
 
 async def _run(sim: Simulation, scripts: list[CallerScript]) -> None:
     ended = asyncio.Event()
-    sim.pbx.on_call_end.append(
-        lambda truth: ended.set() if sim.pbx.active_calls() == 0 else None)
+    sim.pbx.on_call_end.append(lambda truth: ended.set() if sim.pbx.active_calls() == 0 else None)
     stop = asyncio.Event()
-    runner = asyncio.create_task(sim.run_realtime(speed=SPEED, stop_event=stop,
-                                                  max_sleep=0.01))
+    runner = asyncio.create_task(sim.run_realtime(speed=SPEED, stop_event=stop, max_sleep=0.01))
     for script in scripts:
         sim.place_call(script)
     try:
@@ -42,10 +40,20 @@ async def _run(sim: Simulation, scripts: list[CallerScript]) -> None:
 
 
 def _sim(events: list[AmiMessage]) -> Simulation:
-    agents = [AgentProfile(1, ["hotline-general", "hotline-complaint"], ring_min=1, ring_max=1,
-                           talk_mean=20, talk_min=20, no_answer=0.0)]
-    return Simulation(TrafficModel(peak_calls_per_hour=0.0, agents=agents), seed=1,
-                      emit=events.append)
+    agents = [
+        AgentProfile(
+            1,
+            ["hotline-general", "hotline-complaint"],
+            ring_min=1,
+            ring_max=1,
+            talk_mean=20,
+            talk_min=20,
+            no_answer=0.0,
+        )
+    ]
+    return Simulation(
+        TrafficModel(peak_calls_per_hour=0.0, agents=agents), seed=1, emit=events.append
+    )
 
 
 async def test_calls_go_through_a_real_fastagi_server() -> None:
@@ -54,18 +62,22 @@ async def test_calls_go_through_a_real_fastagi_server() -> None:
     async with ivr_server() as port:
         driver = FastAgiDriver("127.0.0.1", port, speed=SPEED)
         sim.pbx.ivr_driver = driver
-        await _run(sim, [
-            CallerScript("13800138001", "张三", "2", talk_limit=5),
-            CallerScript("13800138002", "李四", None, ivr_hangup_after=1.0),
-        ])
+        await _run(
+            sim,
+            [
+                CallerScript("13800138001", "张三", "2", talk_limit=5),
+                CallerScript("13800138002", "李四", None, ivr_hangup_after=1.0),
+            ],
+        )
         await driver.close()
     first, second = sim.truths
-    assert (first.outcome, first.queue, first.ivr_digits) == ("answered", "hotline-complaint",
-                                                              "2")
+    assert (first.outcome, first.queue, first.ivr_digits) == ("answered", "hotline-complaint", "2")
     assert (second.outcome, second.queue, second.hangup_by) == ("ivr_hangup", None, "caller")
-    varsets = [(m.get("Uniqueid"), m.get("Variable"), m.get("Value")) for m in events
-               if m.name == "VarSet" and (m.get("Variable") or "").startswith(("HOTLINE_",
-                                                                                "AGISTATUS"))]
+    varsets = [
+        (m.get("Uniqueid"), m.get("Variable"), m.get("Value"))
+        for m in events
+        if m.name == "VarSet" and (m.get("Variable") or "").startswith(("HOTLINE_", "AGISTATUS"))
+    ]
     assert (first.uniqueid, "HOTLINE_QUEUE", "hotline-complaint") in varsets
     assert (first.uniqueid, "AGISTATUS", "SUCCESS") in varsets
     assert (second.uniqueid, "AGISTATUS", "HANGUP") in varsets
@@ -78,7 +90,11 @@ async def test_calls_go_through_a_real_fastagi_server() -> None:
     for truth in sim.truths:
         got = by_uid[truth.uniqueid]
         assert (got["outcome"], got["queue"], got["ivr_digits"], got["answered_by"]) == (
-            truth.outcome, truth.queue, truth.ivr_digits, truth.answered_by)
+            truth.outcome,
+            truth.queue,
+            truth.ivr_digits,
+            truth.answered_by,
+        )
 
 
 async def test_unreachable_ivr_falls_back_to_the_default_queue() -> None:
@@ -90,6 +106,7 @@ async def test_unreachable_ivr_falls_back_to_the_default_queue() -> None:
     (truth,) = sim.truths
     assert truth.outcome == "answered"
     assert truth.queue == "hotline-general"  # ExecIf(HOTLINE_QUEUE = "") -> general
-    statuses = [m.get("Value") for m in events
-                if m.name == "VarSet" and m.get("Variable") == "AGISTATUS"]
+    statuses = [
+        m.get("Value") for m in events if m.name == "VarSet" and m.get("Variable") == "AGISTATUS"
+    ]
     assert statuses == ["FAILURE"]

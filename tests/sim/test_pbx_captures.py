@@ -34,33 +34,71 @@ class Case:
 
 
 CASES: dict[str, Case] = {
-    "answered_fast": Case(1795445274.432288, {1: (3, 60), 2: (3, 60)}, [
-        (0.0, CallerScript("13800138001", "张三", "1", hangup_after=14.96)),
-    ]),
-    "answered_slow": Case(1795445462.879703, {1: (2, 18)}, [
-        (0.0, CallerScript("13900139001", "李四", "1", hangup_after=60.0)),
-        (3.0, CallerScript("13700137001", "王五", "1", hangup_after=60.0)),
-    ]),
-    "ring_no_answer": Case(1795445300.839648, {1: (NEVER, 10), 2: (3, 30)}, [
-        (0.0, CallerScript("13600136001", "陈静", "1", hangup_after=31.46)),
-    ], record=False),
-    "abandoned": Case(1795446659.440465, {1: (NEVER, 10), 2: (NEVER, 10)}, [
-        (0.0, CallerScript("13500135001", "王芳", "1", hangup_after=15.46)),
-    ]),
-    "queue_timeout": Case(1795445361.016297, {1: (NEVER, 10), 2: (NEVER, 10)}, [
-        (0.0, CallerScript("13300133001", "刘洋", "1", hangup_after=60.0)),
-    ], record=False, max_wait=20),
-    "joinempty": Case(1795445400.425827, {1: (NEVER, 10)}, [
-        (0.0, CallerScript("13300133002", "赵敏", "4", hangup_after=30.0)),
-    ], record=False),
+    "answered_fast": Case(
+        1795445274.432288,
+        {1: (3, 60), 2: (3, 60)},
+        [
+            (0.0, CallerScript("13800138001", "张三", "1", hangup_after=14.96)),
+        ],
+    ),
+    "answered_slow": Case(
+        1795445462.879703,
+        {1: (2, 18)},
+        [
+            (0.0, CallerScript("13900139001", "李四", "1", hangup_after=60.0)),
+            (3.0, CallerScript("13700137001", "王五", "1", hangup_after=60.0)),
+        ],
+    ),
+    "ring_no_answer": Case(
+        1795445300.839648,
+        {1: (NEVER, 10), 2: (3, 30)},
+        [
+            (0.0, CallerScript("13600136001", "陈静", "1", hangup_after=31.46)),
+        ],
+        record=False,
+    ),
+    "abandoned": Case(
+        1795446659.440465,
+        {1: (NEVER, 10), 2: (NEVER, 10)},
+        [
+            (0.0, CallerScript("13500135001", "王芳", "1", hangup_after=15.46)),
+        ],
+    ),
+    "queue_timeout": Case(
+        1795445361.016297,
+        {1: (NEVER, 10), 2: (NEVER, 10)},
+        [
+            (0.0, CallerScript("13300133001", "刘洋", "1", hangup_after=60.0)),
+        ],
+        record=False,
+        max_wait=20,
+    ),
+    "joinempty": Case(
+        1795445400.425827,
+        {1: (NEVER, 10)},
+        [
+            (0.0, CallerScript("13300133002", "赵敏", "4", hangup_after=30.0)),
+        ],
+        record=False,
+    ),
     # SIP mode: SIPp caller, no digit (IVR timeout), SIP phone rings 2 s, talks 8 s.
-    "sip_call": Case(1795446577.682630, {1: (2, 8)}, [
-        (0.0, CallerScript("13800138000", "张三", None, hangup_after=60.0)),
-    ], sip=True),
-    "ivr_hangup": Case(1795445409.751207, {1: (NEVER, 10)}, [
-        (0.0, CallerScript("13200132001", "孙丽", None, hangup_after=1.0)),
-        (3.0, CallerScript("13200132002", "周强", None, hangup_after=4.5)),
-    ], record=False),
+    "sip_call": Case(
+        1795446577.682630,
+        {1: (2, 8)},
+        [
+            (0.0, CallerScript("13800138000", "张三", None, hangup_after=60.0)),
+        ],
+        sip=True,
+    ),
+    "ivr_hangup": Case(
+        1795445409.751207,
+        {1: (NEVER, 10)},
+        [
+            (0.0, CallerScript("13200132001", "孙丽", None, hangup_after=1.0)),
+            (3.0, CallerScript("13200132002", "周强", None, hangup_after=4.5)),
+        ],
+        record=False,
+    ),
 }
 
 
@@ -75,10 +113,13 @@ def run_case(case: Case, queue_log_path: Path) -> Run:
     scheduler = Scheduler(case.start)
     events: list[AmiMessage] = []
     member = sip_member if case.sip else robot_member
-    members = [member(n, ["hotline-general"], FixedBehaviour(ring, talk))
-               for n, (ring, talk) in case.agents.items()]
-    config = PbxConfig(members=members, record_calls=case.record,
-                       queue_max_wait=case.max_wait, sip=case.sip)
+    members = [
+        member(n, ["hotline-general"], FixedBehaviour(ring, talk))
+        for n, (ring, talk) in case.agents.items()
+    ]
+    config = PbxConfig(
+        members=members, record_calls=case.record, queue_max_wait=case.max_wait, sip=case.sip
+    )
     writer = QueueLogWriter(queue_log_path)
     pbx = Pbx(scheduler, events.append, config, queue_log=writer)
     for offset, script in case.calls:
@@ -119,8 +160,7 @@ def test_truth_matches_expected_json(name: str, tmp_path: Path) -> None:
     ours = [t.to_expected() for t in run.pbx.truths]
     assert len(ours) == len(expected)
     for mine, theirs in zip(ours, expected, strict=True):
-        entered_mine, entered_theirs = mine.pop("queue_entered_at"), theirs.pop(
-            "queue_entered_at")
+        entered_mine, entered_theirs = mine.pop("queue_entered_at"), theirs.pop("queue_entered_at")
         if entered_theirs is None:
             assert entered_mine is None
         else:
@@ -140,14 +180,26 @@ def test_event_shapes_match_the_captures(
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_same_event_types_as_the_capture_for_the_key_events(name: str, tmp_path: Path) -> None:
     """The events a tracker keys on come in the same number and order as in the capture."""
-    key_events = {"QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentCalled",
-                  "AgentRingNoAnswer", "AgentConnect", "AgentComplete", "MixMonitorStart",
-                  "UserEvent", "DTMFEnd"}
+    key_events = {
+        "QueueCallerJoin",
+        "QueueCallerLeave",
+        "QueueCallerAbandon",
+        "AgentCalled",
+        "AgentRingNoAnswer",
+        "AgentConnect",
+        "AgentComplete",
+        "MixMonitorStart",
+        "UserEvent",
+        "DTMFEnd",
+    }
     run = run_case(CASES[name], tmp_path / "queue_log")
 
     def keyed(messages: list[AmiMessage]) -> list[tuple[str, str | None]]:
-        return [(m.name, m.get("Uniqueid")) for m in messages
-                if m.kind == "event" and m.name in key_events]
+        return [
+            (m.name, m.get("Uniqueid"))
+            for m in messages
+            if m.kind == "event" and m.name in key_events
+        ]
 
     assert keyed(run.events) == keyed(load_messages(name))
 
@@ -169,7 +221,10 @@ def test_variable_values_the_tracker_reads_match(tmp_path: Path) -> None:
         run = run_case(case, tmp_path / name)
 
         def varsets(messages: list[AmiMessage]) -> list[tuple[str | None, ...]]:
-            return [(m.get("Uniqueid"), m.get("Variable"), m.get("Value")) for m in messages
-                    if m.name == "VarSet" and (m.get("Variable") or "").startswith(wanted)]
+            return [
+                (m.get("Uniqueid"), m.get("Variable"), m.get("Value"))
+                for m in messages
+                if m.name == "VarSet" and (m.get("Variable") or "").startswith(wanted)
+            ]
 
         assert varsets(run.events) == varsets(load_messages(name)), name

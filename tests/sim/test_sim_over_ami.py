@@ -24,7 +24,8 @@ from hotline.sim.traffic import AgentProfile, Simulation, TrafficModel
 def _compare(records: list[CallRecord], sim: Simulation) -> list[str]:
     # One record per call and queue leg: a transferred call has two with the same uniqueid.
     truth: dict[tuple[str, str | None], dict[str, Any]] = {
-        (t.uniqueid, t.queue): t.to_expected() for t in sim.truths}
+        (t.uniqueid, t.queue): t.to_expected() for t in sim.truths
+    }
     problems = []
     seen = set()
     for record in records:
@@ -38,7 +39,8 @@ def _compare(records: list[CallRecord], sim: Simulation) -> list[str]:
         for key, value in want.items():
             if key == "queue_entered_at":
                 if (value is None) != (got.get(key) is None) or (
-                        value is not None and abs(value - got[key]) > 1e-5):
+                    value is not None and abs(value - got[key]) > 1e-5
+                ):
                     problems.append(f"{got['uniqueid']} {key}: {got.get(key)} != {value}")
             elif got.get(key) != value:
                 problems.append(f"{got['uniqueid']} {key}: {got.get(key)!r} != {value!r}")
@@ -48,10 +50,17 @@ def _compare(records: list[CallRecord], sim: Simulation) -> list[str]:
 
 @pytest.mark.parametrize(("seed", "sip"), [(1, False), (2, False), (3, True)])
 def test_tracker_records_equal_the_simulator_truth(seed: int, sip: bool) -> None:
-    model = TrafficModel(peak_calls_per_hour=400, ivr_hangup=0.08, transfer_share=0.4, sip=sip,
-                         agents=[AgentProfile(1, ["hotline-general"], no_answer=0.3),
-                                 AgentProfile(2, ["hotline-general", "hotline-complaint"]),
-                                 AgentProfile(3, ["hotline-complaint"], no_answer=0.1)])
+    model = TrafficModel(
+        peak_calls_per_hour=400,
+        ivr_hangup=0.08,
+        transfer_share=0.4,
+        sip=sip,
+        agents=[
+            AgentProfile(1, ["hotline-general"], no_answer=0.3),
+            AgentProfile(2, ["hotline-general", "hotline-complaint"]),
+            AgentProfile(3, ["hotline-complaint"], no_answer=0.1),
+        ],
+    )
     sim = Simulation(model, seed=seed)
     records: list[CallRecord] = []
     tracker = CallTracker(on_record=records.append)
@@ -66,8 +75,9 @@ def test_tracker_records_equal_the_simulator_truth(seed: int, sip: bool) -> None
     assert {"answered", "abandoned", "timeout", "transferred"} <= outcomes
 
 
-async def _read_until(reader: asyncio.StreamReader, framer: AmiFramer,
-                      done: Any) -> list[AmiMessage]:
+async def _read_until(
+    reader: asyncio.StreamReader, framer: AmiFramer, done: Any
+) -> list[AmiMessage]:
     got: list[AmiMessage] = []
     while not done(got):
         data = await reader.read(65536)
@@ -78,22 +88,29 @@ async def _read_until(reader: asyncio.StreamReader, framer: AmiFramer,
 
 
 async def test_simulator_served_over_ami() -> None:
-    sim = Simulation(TrafficModel(peak_calls_per_hour=0.0,
-                                  agents=[AgentProfile(1, ["hotline-general"], ring_min=2,
-                                                       ring_max=2, no_answer=0.0)]), seed=1)
+    sim = Simulation(
+        TrafficModel(
+            peak_calls_per_hour=0.0,
+            agents=[AgentProfile(1, ["hotline-general"], ring_min=2, ring_max=2, no_answer=0.0)],
+        ),
+        seed=1,
+    )
     async with AmiServer(secret="s3cret", badauth_delay=0.0) as server:
         pump = attach(sim.pbx, server)
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         framer = AmiFramer()
         try:
             async with asyncio.timeout(10):
-                writer.write(b"Action: Login\r\nActionID: a1\r\nUsername: hotline\r\n"
-                             b"Secret: s3cret\r\n\r\n")
-                await _read_until(reader, framer, lambda got: any(
-                    m.get("ActionID") == "a1" for m in got))
+                writer.write(
+                    b"Action: Login\r\nActionID: a1\r\nUsername: hotline\r\nSecret: s3cret\r\n\r\n"
+                )
+                await _read_until(
+                    reader, framer, lambda got: any(m.get("ActionID") == "a1" for m in got)
+                )
                 writer.write(b"Action: QueueSummary\r\nActionID: a2\r\n\r\n")
-                summary = await _read_until(reader, framer, lambda got: any(
-                    m.name == "QueueSummaryComplete" for m in got))
+                summary = await _read_until(
+                    reader, framer, lambda got: any(m.name == "QueueSummaryComplete" for m in got)
+                )
                 general = next(m for m in summary if m.get("Queue") == "hotline-general")
                 assert general.get("ActionID") == "a2"
                 assert general.get("LoggedIn") == "1"
@@ -101,8 +118,9 @@ async def test_simulator_served_over_ami() -> None:
                 sim.place_call(CallerScript("13800138001", "张三", "1", talk_limit=30))
                 sim.run_for(120)
                 await pump.flush()
-                events = await _read_until(reader, framer, lambda got: sum(
-                    1 for m in got if m.name == "Hangup") >= 4)
+                events = await _read_until(
+                    reader, framer, lambda got: sum(1 for m in got if m.name == "Hangup") >= 4
+                )
         finally:
             writer.close()
             await pump.close()

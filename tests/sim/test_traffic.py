@@ -30,8 +30,7 @@ def _wire(sim: Simulation, n: int) -> list[bytes]:
 def test_same_seed_same_bytes_and_queue_log(tmp_path: Path) -> None:
     model = TrafficModel(peak_calls_per_hour=400)
     a = Simulation(model, seed=11, queue_log_path=tmp_path / "a")
-    b = Simulation(TrafficModel(peak_calls_per_hour=400), seed=11,
-                   queue_log_path=tmp_path / "b")
+    b = Simulation(TrafficModel(peak_calls_per_hour=400), seed=11, queue_log_path=tmp_path / "b")
     assert _wire(a, 60) == _wire(b, 60)
     a.close()
     b.close()
@@ -126,10 +125,15 @@ def test_ivr_choices_follow_the_mix() -> None:
 
 def test_routing_follows_the_ivr_table() -> None:
     sim = Simulation(TrafficModel(peak_calls_per_hour=0.0), seed=1)
-    for digit, queue in (("1", "hotline-general"), ("2", "hotline-complaint"),
-                         ("3", "hotline-general"), ("4", "hotline-report"),
-                         ("0", "hotline-general"), (None, "hotline-general"),
-                         ("7", "hotline-general")):
+    for digit, queue in (
+        ("1", "hotline-general"),
+        ("2", "hotline-complaint"),
+        ("3", "hotline-general"),
+        ("4", "hotline-report"),
+        ("0", "hotline-general"),
+        (None, "hotline-general"),
+        ("7", "hotline-general"),
+    ):
         sim.place_call(CallerScript("13800000000", "测试", digit, patience=1.0))
         sim.run_for(30)
         assert sim.truths[-1].queue == queue
@@ -137,14 +141,25 @@ def test_routing_follows_the_ivr_table() -> None:
 
 
 def test_every_outcome_occurs_and_shapes_hold() -> None:
-    model = TrafficModel(peak_calls_per_hour=500, ivr_hangup=0.1,
-                         agents=[AgentProfile(1, ["hotline-general"], no_answer=0.3),
-                                 AgentProfile(2, ["hotline-general", "hotline-complaint"])])
+    model = TrafficModel(
+        peak_calls_per_hour=500,
+        ivr_hangup=0.1,
+        agents=[
+            AgentProfile(1, ["hotline-general"], no_answer=0.3),
+            AgentProfile(2, ["hotline-general", "hotline-complaint"]),
+        ],
+    )
     sim = Simulation(model, seed=21)
     events = list(sim.generate(300))
     outcomes = Counter(t.outcome for t in sim.truths)
-    assert set(outcomes) == {"answered", "abandoned", "timeout", "joinempty", "ivr_hangup",
-                             "transferred"}
+    assert set(outcomes) == {
+        "answered",
+        "abandoned",
+        "timeout",
+        "joinempty",
+        "ivr_hangup",
+        "transferred",
+    }
     assert sim.counters.ring_no_answer > 0
     answered = [t for t in sim.truths if t.outcome == "answered"]
     assert {t.hangup_by for t in answered} == {"caller", "agent"}
@@ -156,24 +171,42 @@ def test_every_outcome_occurs_and_shapes_hold() -> None:
 
 def test_priority_callers_go_first() -> None:
     """Key 3 (urgent, priority 5) jumps the queue: answered before earlier callers."""
-    model = TrafficModel(peak_calls_per_hour=0.0, queue_max_wait=600,
-                         agents=[AgentProfile(1, ["hotline-general"], ring_min=1, ring_max=1,
-                                              talk_mean=30, talk_min=30, no_answer=0.0)])
+    model = TrafficModel(
+        peak_calls_per_hour=0.0,
+        queue_max_wait=600,
+        agents=[
+            AgentProfile(
+                1,
+                ["hotline-general"],
+                ring_min=1,
+                ring_max=1,
+                talk_mean=30,
+                talk_min=30,
+                no_answer=0.0,
+            )
+        ],
+    )
     sim = Simulation(model, seed=1)
     for i, digit in enumerate(("1", "1", "1", "3")):
         sim.place_call(CallerScript(f"1380000000{i}", "测试", digit))
         sim.run_for(1)
     sim.run_for(2000)
-    order = sorted((t for t in sim.truths if t.outcome == "answered"),
-                   key=lambda t: (t.queue_entered_at or 0) + (t.wait_s or 0))
+    order = sorted(
+        (t for t in sim.truths if t.outcome == "answered"),
+        key=lambda t: (t.queue_entered_at or 0) + (t.wait_s or 0),
+    )
     assert [t.ivr_digits for t in order] == ["1", "3", "1", "1"]
 
 
 def test_ring_in_use_no_and_round_robin() -> None:
     """Two free agents: consecutive callers go to different agents (rrmemory), never both
     to one (ringinuse=no)."""
-    agents = [AgentProfile(n, ["hotline-general"], ring_min=2, ring_max=2, talk_mean=50,
-                           talk_min=50, no_answer=0.0) for n in (1, 2)]
+    agents = [
+        AgentProfile(
+            n, ["hotline-general"], ring_min=2, ring_max=2, talk_mean=50, talk_min=50, no_answer=0.0
+        )
+        for n in (1, 2)
+    ]
     sim = Simulation(TrafficModel(peak_calls_per_hour=0.0, agents=agents), seed=1)
     sim.place_call(CallerScript("13800000001", "甲", "1"))
     sim.run_for(1)
@@ -203,11 +236,17 @@ def test_queue_log_file_lines(tmp_path: Path) -> None:
 
 
 async def test_run_realtime_scales_time_and_stops() -> None:
-    sim = Simulation(TrafficModel(peak_calls_per_hour=3600.0, hourly_profile=(1.0,) * 24),
-                     seed=2, emit=lambda msg: None)
+    sim = Simulation(
+        TrafficModel(peak_calls_per_hour=3600.0, hourly_profile=(1.0,) * 24),
+        seed=2,
+        emit=lambda msg: None,
+    )
     ended = asyncio.Event()
-    sim.pbx.on_call_end.append(lambda truth: ended.set() if len(
-        [t for t in sim.truths if t.ended_at is not None]) >= 3 else None)
+    sim.pbx.on_call_end.append(
+        lambda truth: (
+            ended.set() if len([t for t in sim.truths if t.ended_at is not None]) >= 3 else None
+        )
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     wall0 = loop.time()
@@ -245,8 +284,11 @@ def test_ids_and_timestamps_look_like_asterisk() -> None:
     assert all(re.fullmatch(r"\d{10}\.\d+", u) for u in uids)
     assert [int(u.split(".")[1]) for u in uids] == list(range(len(uids)))
     # Local channel suffixes: 8 hex digits counting up, each shared by a ;1/;2 pair.
-    suffixes = [int(m["Channel"].rsplit("-", 1)[1][:8], 16) for m in events
-                if m.name == "Newchannel" and m["Channel"].endswith(";1")]
+    suffixes = [
+        int(m["Channel"].rsplit("-", 1)[1][:8], 16)
+        for m in events
+        if m.name == "Newchannel" and m["Channel"].endswith(";1")
+    ]
     assert suffixes == list(range(len(suffixes)))
     privileges = {m.name: m["Privilege"] for m in events if "Privilege" in m}
     assert privileges["QueueCallerJoin"] == "agent,all"

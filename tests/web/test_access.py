@@ -141,9 +141,7 @@ def requests(incidents: FakeIncidents) -> dict[tuple[str, str], tuple[Request, i
 
 async def test_each_role_gets_exactly_its_routes(aiohttp_client: Any, store: TicketStore) -> None:
     incidents = FakeIncidents()
-    client = await aiohttp_client(
-        create_app(FakeLive(), healthy, store=store, incidents=incidents)
-    )
+    client = await aiohttp_client(create_app(FakeLive(), healthy, store=store, incidents=incidents))
     table = requests(incidents)
     guarded = {key for key, roles in ROUTE_ROLES.items() if roles is not PUBLIC}
     assert set(table) == guarded, "a guarded route has no request in this test"

@@ -35,9 +35,7 @@ async def _client(
     aiohttp_client: Any, store: TicketStore, secret: str = "s" * 32, **web: Any
 ) -> Client:
     settings = Settings(web=WebSettings(session_secret=secret, **web))
-    app = create_app(
-        FakeLive(), healthy, store=store, settings=settings, incidents=FakeIncidents()
-    )
+    app = create_app(FakeLive(), healthy, store=store, settings=settings, incidents=FakeIncidents())
     client: Client = await aiohttp_client(app)
     return client
 

@@ -101,9 +101,7 @@ async def test_exclusion_windows_are_added_and_listed(
     assert [(s.isoformat(), e.isoformat(), r) for s, e, r in stored] == [
         ("2026-11-25T01:00:00+00:00", "2026-11-25T02:00:00+00:00", "中继故障 trunk failure")
     ]
-    listed = await client.get(
-        "/api/kpi/exclusions?from=2026-11-25&to=2026-11-25", headers=sup
-    )
+    listed = await client.get("/api/kpi/exclusions?from=2026-11-25&to=2026-11-25", headers=sup)
     windows = (await listed.json())["exclusions"]
     assert [w["reason"] for w in windows] == ["中继故障 trunk failure"]
     log = (await store.access_log(actor="sup"))[0]
@@ -131,9 +129,12 @@ async def test_bad_exclusion_windows_get_400_naming_the_field(
         assert (await response.json())["field"] == field, body
     query = await client.get("/api/kpi/exclusions?from=2026-13-01&to=2026-11-25", headers=sup)
     assert query.status == 400 and (await query.json())["field"] == "from"
-    assert await store.exclusions_between(
-        datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
-    ) == []
+    assert (
+        await store.exclusions_between(
+            datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+        )
+        == []
+    )
 
 
 async def test_kpi_report_is_the_engine_over_the_stored_calls(
