@@ -286,4 +286,18 @@ def demo(
     ):
         figure = kpis.get(name)
         if figure:
-            console.print(f"  {name}: {figure['value']}  ({figure['formula']})")
+            console.print(f"  {name}: {_shown(figure)}  ({figure['formula']})")
+
+
+def _shown(figure: dict[str, Any]) -> str:
+    """A figure as an operator reads it: rates in %, times in s, counts as they are."""
+    value = figure["value"]
+    if value is None:
+        return "—"
+    if figure["unit"] == "ratio":
+        target = figure.get("target")
+        verdict = "" if target is None else ("  ✓" if figure.get("meets_target") else "  ✗")
+        return f"{value * 100:.1f} %{verdict}"
+    if figure["unit"] == "s":
+        return f"{value:.1f} s"
+    return f"{value:g}"
