@@ -11,11 +11,11 @@ Line format: ``epoch|callid|queue|agent|event|data1|data2|…``.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from acd.line_tail import LineTail
 from acd.records import Outcome
 
 log = logging.getLogger(__name__)
@@ -234,63 +234,12 @@ def _close_for_next_queue(leg: QueueLeg, now: int) -> None:
         leg.wait_s = max(0, now - leg.entered_at)
 
 
-class QueueLogTail:
-    """Reads the lines appended to a queue_log file since a saved position.
-
-    The position is ``(inode, offset)``; save it after each read to resume after a restart.
-    A truncated file (smaller than the offset) is read again from the start; a rotated file
-    (new inode at the path) is finished first through the still-open old handle, then the new
-    file is read from its start. Only complete lines are consumed.
-    """
+class QueueLogTail(LineTail[QueueLogEntry]):
+    """The queue_log lines appended since a saved ``(inode, offset)`` position (see LineTail)."""
 
     def __init__(self, path: str | Path, position: tuple[int, int] | None = None) -> None:
-        self.path = Path(path)
-        self.inode, self.offset = position if position is not None else (0, 0)
+        super().__init__(path, _parse_batch, position)
 
-    @property
-    def position(self) -> tuple[int, int]:
-        return self.inode, self.offset
 
-    def read_new(self) -> list[QueueLogEntry]:
-        try:
-            stat = os.stat(self.path)
-        except FileNotFoundError:
-            return []
-        entries: list[QueueLogEntry] = []
-        if self.inode and stat.st_ino != self.inode:
-            entries += self._finish_rotated()
-            self.inode, self.offset = stat.st_ino, 0
-        self.inode = stat.st_ino
-        if stat.st_size < self.offset:
-            log.warning("%s shrank below offset %d: reading it again", self.path, self.offset)
-            self.offset = 0
-        entries += self._read_from(self.path, self.offset)
-        return entries
-
-    def _finish_rotated(self) -> list[QueueLogEntry]:
-        # The rotated file usually sits next to the new one (queue_log.1, queue_log.0…).
-        for candidate in sorted(self.path.parent.glob(self.path.name + ".*")):
-            try:
-                if os.stat(candidate).st_ino == self.inode:
-                    return self._read_from(candidate, self.offset)
-            except OSError:
-                continue
-        log.warning(
-            "%s was rotated; the old file is gone, lines after offset %d may be lost",
-            self.path,
-            self.offset,
-        )
-        return []
-
-    def _read_from(self, path: Path, offset: int) -> list[QueueLogEntry]:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            data = fh.read()
-        end = data.rfind(b"\n")
-        if end < 0:
-            return []
-        chunk = data[: end + 1]
-        if path == self.path:
-            self.offset = offset + len(chunk)
-        text = chunk.decode("utf-8", errors="replace")
-        return parse_lines(text.splitlines(), source=str(path))
+def _parse_batch(lines: list[str], source: str) -> list[QueueLogEntry]:
+    return parse_lines(lines, source=source)

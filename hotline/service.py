@@ -23,6 +23,7 @@ from aiohttp import web
 from acd.ami.link import AmiError, AmiLink
 from acd.ami.message import AmiMessage
 from acd.calls import CallTracker
+from acd.cdr_csv import CdrCsvTail, CdrEntry
 from acd.kpi import KpiParams, LiveKpi
 from acd.queue_log import QueueLogEntry, QueueLogTail
 from acd.records import CallRecord
@@ -75,6 +76,9 @@ class HotlineService:
         self.web_port: int | None = None
         self._queue_log = QueueLogTail(settings.asterisk.queue_log)
         self._recent_log: deque[QueueLogEntry] = deque()
+        # cdr_csv, for the callers who hang up in the IVR during an outage (no queue_log line).
+        self._cdr_csv = CdrCsvTail(settings.asterisk.cdr_csv)
+        self._recent_cdr: deque[CdrEntry] = deque()
         self._queue_log_lock = asyncio.Lock()
         self._resyncing = False
         self._stopping = False
@@ -108,6 +112,7 @@ class HotlineService:
             self.mqtt.attach(self.bus, "*")
             await self.mqtt.start()
         await self._catch_up_queue_log()
+        await self._skip_cdr_history()
         self._tasks.append(asyncio.create_task(self._poll_queue_log(), name="queue-log"))
         ami = settings.ami
         self.link = AmiLink(
@@ -203,7 +208,9 @@ class HotlineService:
             channels = await self.link.send_list_action([("Action", "CoreShowChannels")])
             status = await self.link.send_list_action([("Action", "QueueStatus")])
             await self._read_queue_log()
-            closed = self.tracker.resync(channels, status, list(self._recent_log))
+            closed = self.tracker.resync(
+                channels, status, list(self._recent_log), list(self._recent_cdr)
+            )
             if closed:
                 log.info("AMI resync closed %d call leg(s) from queue_log", len(closed))
         except AmiError as error:
@@ -271,7 +278,20 @@ class HotlineService:
             self._recent_log.extend(await asyncio.to_thread(self._queue_log.read_new))
         except OSError as error:
             log.warning("cannot read queue_log %s: %s", self._queue_log.path, error)
+        try:
+            self._recent_cdr.extend(await asyncio.to_thread(self._cdr_csv.read_new))
+        except OSError as error:
+            log.warning("cannot read cdr_csv %s: %s", self._cdr_csv.path, error)
         self._trim_queue_log()
+
+    async def _skip_cdr_history(self) -> None:
+        # Master.csv is never rotated by Asterisk and grows for years: only its tail from
+        # now on is read.
+        try:
+            stat = await asyncio.to_thread(self._cdr_csv.path.stat)
+        except OSError:
+            return
+        self._cdr_csv = CdrCsvTail(self._cdr_csv.path, (stat.st_ino, stat.st_size))
 
     def _trim_queue_log(self) -> None:
         # Until the pending resync has run, keep what it needs even after a long downtime.
@@ -280,6 +300,8 @@ class HotlineService:
         horizon = now - QUEUE_LOG_WINDOW_S
         while self._recent_log and self._recent_log[0].time < horizon:
             self._recent_log.popleft()
+        while self._recent_cdr and self._recent_cdr[0].end < horizon:
+            self._recent_cdr.popleft()
 
     async def _poll_queue_log(self) -> None:
         while True:

@@ -95,6 +95,10 @@ class AsteriskSettings(Section):
     # The queue_log Asterisk writes; read to close calls that ended while AMI or the service
     # was down (a restart reads it from the newest stored call on, so keep it unrotated that long).
     queue_log: Path = Path("/var/log/asterisk/queue_log")
+    # cdr_csv's Master.csv (cdr.conf [csv] with usegmtime, loguniqueid, loguserfield,
+    # newcdrcolumns); read like queue_log to record callers who hung up in the IVR while AMI
+    # was down (they never reach a queue, so queue_log has no line for them).
+    cdr_csv: Path = Path("/var/log/asterisk/cdr-csv/Master.csv")
     # Where MixMonitor writes the recordings.
     recordings_dir: Path = Path("/var/spool/asterisk/monitor")
 

@@ -1,10 +1,13 @@
 """Catching up after an AMI outage: `connection_lost` marks its start, `resync` merges the
-CoreShowChannels and QueueStatus snapshots and queue_log into the tracked calls, closing
-what ended meanwhile and emitting the calls that began and ended unseen."""
+CoreShowChannels and QueueStatus snapshots, queue_log and cdr_csv into the tracked calls,
+closing what ended meanwhile and emitting the calls that began and ended unseen."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from acd.ami.message import AmiMessage
+from acd.cdr_csv import CdrEntry
 from acd.queue_log import QueueLeg, QueueLogEntry, legs_from_queue_log
 from acd.records import CallRecord, Outcome
 from acd.tracker.core import TrackerCore, log
@@ -49,6 +52,7 @@ class Resync(TrackerCore):
         channels: list[AmiMessage],
         queue_status: list[AmiMessage],
         queue_log: list[QueueLogEntry],
+        cdr: Iterable[CdrEntry] = (),
         *,
         now: float | None = None,
     ) -> list[CallRecord]:
@@ -56,10 +60,11 @@ class Resync(TrackerCore):
 
         `channels` is the CoreShowChannels answer, `queue_status` the QueueStatus answer (both
         taken after the reconnect, before new events are handled), `queue_log` the entries
-        written since shortly before the outage. Calls whose channel is gone are closed from
-        queue_log (or, without a trace there, as far as we know) and marked recovered; calls
-        and legs that started during the outage are picked up. `now` is the PBX time of the
-        snapshot (default: the latest time seen).
+        written since shortly before the outage and `cdr` the cdr_csv entries of the same
+        stretch. Calls whose channel is gone are closed from queue_log (or, without a trace
+        there, as far as we know) and marked recovered; calls and legs that started during
+        the outage are picked up, from queue_log, or from cdr_csv for the callers who hung up
+        in the IVR. `now` is the PBX time of the snapshot (default: the latest time seen).
         """
         listed = live_channels(channels)
         if listed is None:
@@ -101,6 +106,8 @@ class Resync(TrackerCore):
             for callid, legs in log_legs.items():
                 if callid not in alive:
                     self._emit_unseen(callid, legs, int(lost_at))
+            in_log = {e.callid for e in queue_log}
+            self._emit_unseen_ivr_hangups(cdr, alive, in_log, int(lost_at))
         finally:
             self._on_record = collect
             self.lost_at = None
@@ -283,5 +290,44 @@ class Resync(TrackerCore):
             record.ring_no_answer = list(found.ring_no_answer)
             record.answered_at = float(found.connected_at) if found.connected_at else None
             record.ended_at = float(found.ended_at or found.entered_at)
+            record.recovered = True
+            self._emit(record)
+
+    def _emit_unseen_ivr_hangups(
+        self,
+        cdr: Iterable[CdrEntry],
+        alive: dict[str, dict[str, str]],
+        in_log: set[str],
+        lost_at: int,
+    ) -> None:
+        """Callers who began and ended in the IVR while we were away: they never reached a
+        queue, so only their CDR (the hotline-side channel's) tells of them."""
+        first: dict[str, CdrEntry] = {}
+        last: dict[str, CdrEntry] = {}
+        for entry in cdr:
+            uid = entry.uniqueid
+            if (
+                entry.dcontext not in self._entry_contexts
+                # The ;1 half of a Local caller is the citizen's phone, not the hotline side.
+                or entry.channel.endswith(";1")
+                or uid in alive
+                or uid in in_log
+            ):
+                continue
+            if uid not in first or entry.start < first[uid].start:
+                first[uid] = entry
+            if uid not in last or entry.end >= last[uid].end:
+                last[uid] = entry
+        for uid, entry in last.items():
+            # A CDR is written when the channel ends, or at a bridge segment's end: a
+            # channel that ran Queue() or was bridged is queue_log's to tell.
+            if entry.end < lost_at or entry.lastapp == "Queue" or entry.dstchannel:
+                continue
+            record = CallRecord(linkedid=entry.linkedid, uniqueid=uid)
+            if self.was_emitted(record.key) or uid in self.calls:
+                continue
+            record.caller_num, record.caller_name = entry.caller_num, entry.caller_name
+            record.started_at, record.ended_at = first[uid].start, entry.end
+            record.outcome, record.hangup_by = "ivr_hangup", "caller"
             record.recovered = True
             self._emit(record)

@@ -8,10 +8,10 @@ Local pair that a PJSIP call does not have) are never sent.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from acd.ami.message import AmiMessage
 
+from .cdr_writer import CdrCsvWriter, CdrLine, cdr_time
 from .channels import UP, Channel, channel_block
 from .model import Counters
 from .scheduler import Scheduler
@@ -29,12 +29,6 @@ CALL, AGENT, AGI, DIALPLAN, DTMF, CDR, USER = (
 )
 
 
-def _cdr_time(epoch: float | None) -> str:
-    if epoch is None:
-        return ""
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
 class ChannelEvents:
     """Base of the PBX: sends channel events stamped with the simulated clock."""
 
@@ -43,6 +37,9 @@ class ChannelEvents:
     counters: Counters
     channels: dict[str, Channel]
     _last_ts: float
+    # Where the Cdr events are also written as cdr_csv lines (None: nowhere).
+    cdr_csv: CdrCsvWriter | None = None
+    _cdr_sequence = 0
 
     @property
     def now(self) -> float:
@@ -159,25 +156,50 @@ class ChannelEvents:
         end = self.now
         answered = ch.answered
         billsec = int(end - answered) if answered is not None else 0
+        dst = destination if destination is not None else ch.exten
+        clid = f'"{ch.cid_name}" <{ch.cid_num}>'
+        disposition = "ANSWERED" if answered is not None else "NO ANSWER"
+        if self.cdr_csv is not None:
+            self.cdr_csv.write(
+                CdrLine(
+                    src=ch.cid_num,
+                    dst=dst,
+                    dcontext=ch.context,
+                    clid=clid,
+                    channel=ch.name,
+                    dstchannel=dest_channel,
+                    lastapp=last_app,
+                    lastdata=last_data,
+                    start=ch.created,
+                    answer=answered,
+                    end=end,
+                    disposition=disposition,
+                    uniqueid=ch.uniqueid,
+                    linkedid=ch.linkedid,
+                    sequence=self._cdr_sequence,
+                    accountcode=ch.accountcode,
+                )
+            )
+            self._cdr_sequence += 1
         self.send(
             "Cdr",
             CDR,
             [
                 ("AccountCode", ch.accountcode),
                 ("Source", ch.cid_num),
-                ("Destination", destination if destination is not None else ch.exten),
+                ("Destination", dst),
                 ("DestinationContext", ch.context),
-                ("CallerID", f'"{ch.cid_name}" <{ch.cid_num}>'),
+                ("CallerID", clid),
                 ("Channel", ch.name),
                 ("DestinationChannel", dest_channel),
                 ("LastApplication", last_app),
                 ("LastData", last_data),
-                ("StartTime", _cdr_time(ch.created)),
-                ("AnswerTime", _cdr_time(answered)),
-                ("EndTime", _cdr_time(end)),
+                ("StartTime", cdr_time(ch.created)),
+                ("AnswerTime", cdr_time(answered)),
+                ("EndTime", cdr_time(end)),
                 ("Duration", str(int(end - ch.created))),
                 ("BillableSeconds", str(billsec)),
-                ("Disposition", "ANSWERED" if answered is not None else "NO ANSWER"),
+                ("Disposition", disposition),
                 ("AMAFlags", "DOCUMENTATION"),
                 ("UniqueID", ch.uniqueid),
                 ("UserField", ""),

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .cdr_writer import CdrCsvWriter
 from .channels import DOWN, RING, RINGING, UP, Channel, bridge_block, channel_block
 from .emitter import AGENT, AGI, CALL, DIALPLAN, DTMF, USER, ChannelEvents, Emit
 from .model import (
@@ -171,12 +172,14 @@ class Pbx(ChannelEvents):
         config: PbxConfig | None = None,
         *,
         queue_log: QueueLogWriter | QueueLogMemory | None = None,
+        cdr_csv: CdrCsvWriter | None = None,
         seed: int = 0,
     ) -> None:
         self.scheduler = scheduler
         self.emit = emit
         self.config = config or PbxConfig()
         self.queue_log = queue_log
+        self.cdr_csv = cdr_csv
         self.rng = random.Random(seed)
         self.counters = Counters()
         self.truths: list[CallTruth] = []

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from acd.ami.message import AmiMessage
 
+from .cdr_writer import CdrCsvWriter
 from .emitter import Emit
 from .model import (
     INFINITY,
@@ -241,6 +242,7 @@ class Simulation:
         emit: Emit | None = None,
         queue_log_path: str | Path | None = None,
         *,
+        cdr_path: str | Path | None = None,
         start: float = DEFAULT_START,
         max_calls: int | None = None,
     ) -> None:
@@ -249,6 +251,7 @@ class Simulation:
         self.scheduler = Scheduler(start)
         self.start = start
         self.queue_log = QueueLogWriter(queue_log_path) if queue_log_path else None
+        self.cdr_csv = CdrCsvWriter(cdr_path) if cdr_path else None
         self._buffer: deque[AmiMessage] = deque()
         self._user_emit = emit
         self.pbx = Pbx(
@@ -256,6 +259,7 @@ class Simulation:
             emit or self._buffer.append,
             model.pbx_config(),
             queue_log=self.queue_log,
+            cdr_csv=self.cdr_csv,
             seed=seed * 7919 + 1,
         )
         self._arrival_times = arrival_times(model, random.Random(seed), start)
@@ -365,6 +369,8 @@ class Simulation:
     def close(self) -> None:
         if self.queue_log is not None:
             self.queue_log.close()
+        if self.cdr_csv is not None:
+            self.cdr_csv.close()
 
 
 def now_epoch() -> float:

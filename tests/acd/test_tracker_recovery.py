@@ -1,10 +1,12 @@
 """AMI outage at every event boundary of every capture: resync from CoreShowChannels,
-QueueStatus and queue_log must emit every knowable call exactly once, with the right result.
+QueueStatus, queue_log and cdr_csv must emit every knowable call exactly once, with the right
+result (a caller who hangs up in the IVR inside the outage is known from cdr_csv alone).
 
 The PBX's answers at reconnect are derived from the capture itself: channels created and not
 hung up, callers joined and not left, members' last state, and the queue_log lines written
-up to that moment (by their whole-second time: lines of the reconnect's second are included,
-so a leg may be closed from queue_log a moment before its own AMI event would have).
+and cdr_csv lines written up to that moment (by their whole-second time: lines of the
+reconnect's second are included, so a leg may be closed from queue_log a moment before its own
+AMI event would have).
 
 Compared: queue, outcome, wait_s, answered_by, talk_s, hangup_by, ring_no_answer, caller_num.
 Not compared, as they cannot be known across an outage: linkedid of a call that began and
@@ -23,6 +25,7 @@ import pytest
 
 from acd.ami.message import AmiMessage
 from acd.calls import CallTracker
+from acd.cdr_csv import CdrEntry, read_cdr_csv
 from acd.queue_log import QueueLogEntry, legs_from_queue_log, read_queue_log
 from acd.records import CallRecord
 from tests.captures import CAPTURES, capture_names, load_expected, load_messages
@@ -183,6 +186,7 @@ class Capture:
     messages: list[AmiMessage]
     states: list[PbxState]
     queue_log: list[QueueLogEntry]
+    cdr: list[CdrEntry]
     expected: dict[tuple[str, int], dict[str, object]]
     emitted_at: dict[str, int]  # record key → index of the event that closes it live
     log_end: dict[tuple[str, int], int]  # (callid, leg) → queue_log time that closes it
@@ -210,8 +214,9 @@ def load_capture(name: str) -> Capture:
         if msg.name == "Newchannel":
             born_at.setdefault(msg.get("Uniqueid") or "", index)
     log_end = {(leg.callid, leg.leg): leg.ended_at or 0 for leg in legs_from_queue_log(queue_log)}
+    cdr = read_cdr_csv(CAPTURES / name / "cdr.csv")
     return Capture(
-        messages, pbx_states(messages), queue_log, expected, emitted_at, log_end, born_at
+        messages, pbx_states(messages), queue_log, cdr, expected, emitted_at, log_end, born_at
     )
 
 
@@ -223,7 +228,8 @@ def run_outage(cap: Capture, k: int, j: int) -> None:
     tracker.connection_lost()
     state = cap.states[j]
     written = [e for e in cap.queue_log if e.time <= int(state.moment)]
-    tracker.resync(state.core_show_channels(), state.queue_status(), written, now=state.moment)
+    cdr = [e for e in cap.cdr if e.end <= int(state.moment)]
+    tracker.resync(state.core_show_channels(), state.queue_status(), written, cdr, now=state.moment)
     where = f"outage over events [{k}, {j})"
     # Right after the catch-up the live state is the PBX's.
     assert set(tracker.calls) <= set(state.channels), where
@@ -238,7 +244,7 @@ def run_outage(cap: Capture, k: int, j: int) -> None:
 
     keys = Counter(r.key for r in records)
     assert max(keys.values(), default=1) == 1, f"{where}: emitted twice: {keys}"
-    in_log = {e.callid for e in written}
+    in_log = {e.callid for e in written} | {e.uniqueid for e in cdr}
     knowable = {
         key
         for key in cap.expected
@@ -379,3 +385,52 @@ def test_an_error_answer_does_not_close_live_calls(caplog: pytest.LogCaptureFixt
     assert tracker.active_calls() == before
     tracker.feed(cap.messages[k:])
     assert [r.expected_view() for r in records] == load_expected("answered_slow")
+
+
+def test_an_ivr_hangup_inside_an_outage_comes_from_cdr_csv() -> None:
+    cap = load_capture("ivr_hangup")
+    msgs = cap.messages
+    second = "1795445412.3"  # 周强's hotline-side channel
+    # Lose the link before the second caller exists; come back after both hung up.
+    k = cap.born_at["1795445412.2"]
+    records: list[CallRecord] = []
+    tracker = CallTracker(on_record=records.append)
+    tracker.feed(msgs[:k])
+    tracker.connection_lost()
+    end = cap.states[-1]
+    # queue_log alone knows nothing of it: the first call, seen live, is all there is.
+    assert tracker.resync(end.core_show_channels(), end.queue_status(), cap.queue_log) == []
+    assert [r.uniqueid for r in records] == ["1795445409.1"]
+    tracker.connection_lost()
+    closed = tracker.resync(end.core_show_channels(), end.queue_status(), [], cap.cdr)
+    (record,) = closed
+    assert record.uniqueid == second
+    assert record.expected_view() == load_expected("ivr_hangup")[1]
+    assert record.recovered and record.hangup_by == "caller"
+    assert (record.started_at, record.ended_at) == (1795445412.0, 1795445418.0)
+    # A second reconnect with the same lines: neither call again, nor the ;1 halves.
+    tracker.connection_lost()
+    assert tracker.resync(end.core_show_channels(), end.queue_status(), [], cap.cdr) == []
+    assert len(records) == 2
+
+
+def test_cdr_csv_does_not_emit_calls_that_reached_a_queue_or_were_seen_live() -> None:
+    for name in ("queue_timeout", "transfer", "joinempty", "sip_call", "answered_slow"):
+        cap = load_capture(name)
+        records: list[CallRecord] = []
+        tracker = CallTracker(on_record=records.append)
+        # Down from the very start: calls come from queue_log, and CDR adds nothing.
+        tracker.connection_lost(at=0.0)
+        end = cap.states[-1]
+        tracker.resync(end.core_show_channels(), end.queue_status(), cap.queue_log, cap.cdr)
+        assert sorted(r.key for r in records) == sorted(
+            f"{uid}#{leg}" for uid, leg in cap.expected
+        ), name
+        assert all(r.outcome != "ivr_hangup" for r in records), name
+        # Seen live, then an outage after the end: nothing new from the same CDR lines.
+        live: list[CallRecord] = []
+        tracker = CallTracker(on_record=live.append)
+        tracker.feed(cap.messages)
+        tracker.connection_lost()
+        assert tracker.resync(end.core_show_channels(), end.queue_status(), [], cap.cdr) == []
+        assert len(live) == len(cap.expected), name
