@@ -6,8 +6,10 @@ Modules, one job each:
 - ``channels``: simulated channels and the AMI channel/bridge field blocks.
 - ``model``: PBX configuration (queues, members, robot behaviour), ``CallerScript`` (what one
   caller does), ``CallTruth`` (what really happened, in expected.json form), ``Counters``.
-- ``pbx``: the PBX itself (IVR, Queue(), members, transfers): AMI events + queue_log lines;
-  ``emitter``: its channel-level AMI events (field order, timestamps).
+- ``pbx``: the PBX itself (IVR, Queue(), members, transfers): AMI events + queue_log lines,
+  put together from mixins over ``pbx_core`` (``pbx_state``, ``queue_members``,
+  ``queue_engine``, ``queue_waiting``, ``conversation``, ``transfers``, ``caller_path``; see
+  ``pbx``'s docstring); ``emitter``: its channel-level AMI events (field order, timestamps).
 - ``queue_log_writer``: queue_log lines exactly as Asterisk writes them.
 - ``actions``: the AMI actions it answers (``PbxActions``) and ``attach(pbx, server)``.
 - ``traffic``: the traffic model (Poisson arrivals over an hourly profile, IVR mix, patience,

@@ -13,7 +13,8 @@ import asyncio
 import logging
 
 from .agi_client import FastAgiClient, Phone, agi_environment
-from .pbx import Call, Pbx
+from .caller_path import CallerPath
+from .pbx_state import Call
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ class FastAgiDriver:
         self.host, self.port, self.speed = host, port, speed
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def start(self, pbx: Pbx, call: Call) -> None:
+    def start(self, pbx: CallerPath, call: Call) -> None:
         task = asyncio.get_running_loop().create_task(self._run(pbx, call))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -32,7 +33,7 @@ class FastAgiDriver:
     def sessions(self) -> int:
         return len(self._tasks)
 
-    async def _run(self, pbx: Pbx, call: Call) -> None:
+    async def _run(self, pbx: CallerPath, call: Call) -> None:
         script, ch2 = call.script, call.ch2
         hangups = [t for t in (script.ivr_hangup_after, script.hangup_after) if t is not None]
         phone = Phone(
