@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from time import strptime
 
-from acd.line_tail import LineTail
+from acd.line_tail import LineTail, parse_each, read_lines
 
 log = logging.getLogger(__name__)
 
@@ -159,22 +159,12 @@ def parse_line(line: str) -> CdrEntry:
 
 
 def parse_lines(lines: Iterable[str], *, source: str = "cdr_csv") -> list[CdrEntry]:
-    """Parse lines one by one (a broken line cannot swallow the next), skipping (and
-    logging) blank and malformed ones."""
-    entries = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            entries.append(parse_line(line))
-        except CdrCsvError as exc:
-            log.warning("%s line %d skipped: %s", source, number, exc)
-    return entries
+    """Parse lines one by one, skipping (and logging) blank and malformed ones."""
+    return parse_each(lines, parse_line, CdrCsvError, source)
 
 
 def read_cdr_csv(path: str | Path) -> list[CdrEntry]:
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        return parse_lines(fh, source=str(path))
+    return read_lines(path, lambda lines, source: parse_lines(lines, source=source))
 
 
 class CdrCsvTail(LineTail[CdrEntry]):

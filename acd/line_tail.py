@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -14,6 +14,31 @@ log = logging.getLogger(__name__)
 Entry = TypeVar("Entry")
 # Parses a batch of lines; `source` names the file for its log messages.
 ParseLines = Callable[[list[str], str], list[Entry]]
+
+
+def parse_each(
+    lines: Iterable[str],
+    parse_line: Callable[[str], Entry],
+    error: type[Exception],
+    source: str,
+) -> list[Entry]:
+    """Parse lines one by one (a broken line cannot swallow the next), skipping blank ones
+    and logging each malformed one (``error`` raised by ``parse_line``)."""
+    entries = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(parse_line(line))
+        except error as exc:
+            log.warning("%s line %d skipped: %s", source, number, exc)
+    return entries
+
+
+def read_lines(path: str | Path, parse: Callable[[Iterable[str], str], list[Entry]]) -> list[Entry]:
+    """A whole log file, parsed (bad UTF-8 replaced, not fatal)."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        return parse(fh, str(path))
 
 
 class LineTail(Generic[Entry]):

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from acd.line_tail import LineTail
+from acd.line_tail import LineTail, parse_each, read_lines
 from acd.records import Outcome
 
 log = logging.getLogger(__name__)
@@ -108,21 +108,12 @@ def parse_line(line: str) -> QueueLogEntry:
 
 
 def parse_lines(lines: Iterable[str], *, source: str = "queue_log") -> list[QueueLogEntry]:
-    """Parse lines, skipping (and logging) blank and malformed ones."""
-    entries = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            entries.append(parse_line(line))
-        except QueueLogError as exc:
-            log.warning("%s line %d skipped: %s", source, number, exc)
-    return entries
+    """Parse lines one by one, skipping (and logging) blank and malformed ones."""
+    return parse_each(lines, parse_line, QueueLogError, source)
 
 
 def read_queue_log(path: str | Path) -> list[QueueLogEntry]:
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        return parse_lines(fh, source=str(path))
+    return read_lines(path, lambda lines, source: parse_lines(lines, source=source))
 
 
 @dataclass(slots=True)
