@@ -174,6 +174,30 @@ class TrackerCore:
     def _send(self, topic: str, call: Call, **payload: Any) -> None:
         self._out(topic, {**self._ids(call), "at": self.clock, **payload})
 
+    def _send_queued(self, call: Call, leg: CallRecord, **extra: Any) -> None:
+        self._send(
+            "call.queued",
+            call,
+            queue=leg.queue,
+            position=call.position,
+            priority=call.priority,
+            leg=leg.leg,
+            **extra,
+        )
+
+    def _send_answered(self, call: Call, leg: CallRecord, **extra: Any) -> None:
+        self._send(
+            "call.answered",
+            call,
+            queue=leg.queue,
+            leg=leg.leg,
+            member=leg.answered_by,
+            interface=leg.member_interface,
+            agent_channel=leg.agent_channel,
+            wait_s=leg.wait_s,
+            **extra,
+        )
+
     def _out(self, topic: str, payload: dict[str, Any]) -> None:
         # A failing subscriber must not leave the tracker half-way through an event.
         if self._publish is None:

@@ -38,14 +38,7 @@ class QueueEvents(TrackerCore):
         call.leg = record
         call.position = int_or_none(h.get("Position"))
         call.since = self.clock
-        self._send(
-            "call.queued",
-            call,
-            queue=queue,
-            position=call.position,
-            priority=call.priority,
-            leg=record.leg,
-        )
+        self._send_queued(call, record)
 
     def _leave_for_next_queue(self, call: Call) -> None:
         """The caller joins another queue with a leg still open: moved by AMI Redirect (or
@@ -186,16 +179,7 @@ class QueueEvents(TrackerCore):
         for key in (call.agent_uid, leg.agent_channel):
             if key:
                 self._agent_calls[key] = call.uniqueid
-        self._send(
-            "call.answered",
-            call,
-            queue=leg.queue,
-            leg=leg.leg,
-            member=leg.answered_by,
-            interface=leg.member_interface,
-            agent_channel=leg.agent_channel,
-            wait_s=leg.wait_s,
-        )
+        self._send_answered(call, leg)
 
     def _on_agent_complete(self, h: dict[str, str]) -> None:
         uid = h.get("Uniqueid")

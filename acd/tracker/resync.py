@@ -205,27 +205,9 @@ class Resync(TrackerCore):
     def _announce(self, call: Call, leg: CallRecord, *, queued: bool, answered: bool) -> None:
         """Tell subscribers about a leg (or its answer) that happened while we were away."""
         if queued:
-            self._send(
-                "call.queued",
-                call,
-                queue=leg.queue,
-                position=call.position,
-                priority=call.priority,
-                leg=leg.leg,
-                recovered=True,
-            )
+            self._send_queued(call, leg, recovered=True)
         if answered:
-            self._send(
-                "call.answered",
-                call,
-                queue=leg.queue,
-                leg=leg.leg,
-                member=leg.answered_by,
-                interface=leg.member_interface,
-                agent_channel=leg.agent_channel,
-                wait_s=leg.wait_s,
-                recovered=True,
-            )
+            self._send_answered(call, leg, recovered=True)
 
     def _merge_log_leg(self, call: Call, leg: CallRecord, found: QueueLeg) -> bool:
         """Apply queue_log's view of a leg; True if it told us of an answer we missed."""
