@@ -7,7 +7,8 @@ in the captures' README (Local-channel pairs, QueueCallerLeave before AgentConne
 AgentComplete without channel fields, timeout that looks like an abandon, joinempty without
 queue events, transfer by a second QueueCallerJoin, …).
 
-Domain events published (topic → payload keys; every call payload carries ``linkedid``,
+Domain events published (constants in ``events.topics``, shapes in ``events.payloads``;
+topic → payload keys; every call payload carries ``linkedid``,
 ``uniqueid``, ``channel``, ``caller_num``, ``caller_name`` and ``at``):
 
 - ``call.started``: ``stage``
@@ -44,6 +45,7 @@ from acd.tracker.queue_events import QueueEvents
 from acd.tracker.resync import Resync
 from acd.tracker.state import Call, Channel, int_or_none, whole_seconds
 from asterisk_conf.channel_vars import CHOICE, PREFIX, PRIORITY, QUEUE
+from events.topics import AGENT_STATE
 
 __all__ = [
     "HOTLINE_PREFIX",
@@ -223,6 +225,6 @@ class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
         def handle(h: dict[str, str]) -> None:
             state = self.board.apply(event, h)
             if state is not None:
-                self._out("agent.state", {**state, "at": self.clock})
+                self._out(AGENT_STATE, {**state, "at": self.clock})
 
         return handle

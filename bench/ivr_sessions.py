@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from events.topics import IVR_FINISHED
 from hotline.sim.agi_client import FastAgiClient, Phone, agi_environment
 from ivr.app import IvrApplication, create_ivr_server
 from ivr.fastagi import FastAgiServer
@@ -69,7 +70,7 @@ class Ivr:
         self.server: FastAgiServer = create_ivr_server(app, host="127.0.0.1", port=0)
 
     def _publish(self, topic: str, payload: dict[str, Any]) -> None:
-        if topic == "ivr.finished":
+        if topic == IVR_FINISHED:
             self.finished.append(payload)
 
     def ok(self) -> int:

@@ -34,6 +34,13 @@ from acd.calls import CallTracker
 from acd.kpi import LiveKpi
 from agi_scripts.announcements import Announcement, write_announcements
 from asterisk_conf.sounds import INCIDENT_GENERIC
+from events.topics import (
+    INCIDENT_CREATED,
+    INCIDENT_ENDED,
+    IVR_FINISHED,
+    IVR_INCIDENT_REPORT,
+    IVR_SURVEY,
+)
 from hotline.bus import Bus
 from hotline.prompts import PromptError, PromptText, build_prompts, is_prompt_id
 from hotline.settings import MqttSettings, Settings
@@ -167,7 +174,7 @@ class IncidentDesk:
             await self._persist()
             await self.refresh_announcements()
         log.info("incident %s created: %s", incident.id, incident.title)
-        self._out("incident.created", incident.to_json())
+        self._out(INCIDENT_CREATED, incident.to_json())
         return incident.to_json()
 
     async def _build_sound(self, incident: Incident) -> Incident:
@@ -217,7 +224,7 @@ class IncidentDesk:
             await self._persist()
             await self.refresh_announcements()
         log.info("incident %s ended", incident_id)
-        self._out("incident.ended", ended.to_json())
+        self._out(INCIDENT_ENDED, ended.to_json())
         return True
 
     async def list(self) -> list[dict[str, Any]]:
@@ -434,7 +441,7 @@ class IvrSide:
 
     def publish(self, topic: str, payload: dict[str, Any]) -> None:
         """The IVR's publish: the tracker first (see the module docstring), then the bus."""
-        if topic == "ivr.finished":
+        if topic == IVR_FINISHED:
             try:
                 self.tracker.apply_ivr_outcome(payload)
             except Exception:
@@ -449,8 +456,8 @@ class IvrSide:
         loaded = await self.desk.load()
         if loaded:
             log.info("%d stored incident(s) back on the IVR's board", loaded)
-        self.bus.subscribe("ivr.incident_report", self._on_incident_report, name="ivr-reports")
-        self.bus.subscribe("ivr.survey", self._on_survey, name="ivr-surveys")
+        self.bus.subscribe(IVR_INCIDENT_REPORT, self._on_incident_report, name="ivr-reports")
+        self.bus.subscribe(IVR_SURVEY, self._on_survey, name="ivr-surveys")
         ivr = self.settings.ivr
         if ivr.enabled:
             menu_file = ivr.menu_file or DEFAULT_MENU

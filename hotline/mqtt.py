@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import aiomqtt
 
+from events.topics import EVERY_TOPIC, KPI_SNAPSHOT
+
 if TYPE_CHECKING:
     from hotline.bus import Bus, Subscription
     from hotline.settings import MqttSettings
 
 log = logging.getLogger(__name__)
-
-KPI_SNAPSHOT_TOPIC = "kpi.snapshot"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ class MqttBridge:
         password: str | None = None,
         identifier: str | None = None,
         outbox_size: int = 10_000,
-        retained: Iterable[str] = (KPI_SNAPSHOT_TOPIC,),
+        retained: Iterable[str] = (KPI_SNAPSHOT,),
         reconnect_min: float = 0.2,
         reconnect_max: float = 30.0,
         ack_timeout: float = 10.0,
@@ -119,7 +119,7 @@ class MqttBridge:
         options.update(overrides)
         return cls(**options)
 
-    def attach(self, bus: Bus, pattern: str = "*") -> None:
+    def attach(self, bus: Bus, pattern: str = EVERY_TOPIC) -> None:
         """Forward every bus event matching ``pattern``."""
         self._subscription = bus.subscribe(pattern, self.enqueue, name="mqtt-bridge")
 
@@ -289,7 +289,7 @@ class MqttBridge:
             # the first one after the reconnect brings the retained topic up to date.
             if self.connected:
                 try:
-                    self.enqueue(KPI_SNAPSHOT_TOPIC, snapshot())
+                    self.enqueue(KPI_SNAPSHOT, snapshot())
                 except Exception:
                     log.exception("mqtt: the KPI snapshot callable failed")
             await asyncio.sleep(self._snapshot_interval)

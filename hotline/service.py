@@ -27,6 +27,7 @@ from acd.cdr_csv import CdrCsvTail, CdrEntry
 from acd.kpi import KpiParams, LiveKpi
 from acd.queue_log import QueueLogEntry, QueueLogTail
 from acd.records import CallRecord
+from events.topics import EVERY_TOPIC
 from hotline.bus import Bus
 from hotline.ivr_wiring import IvrSide
 from hotline.live_view import TrackerLiveView
@@ -109,7 +110,7 @@ class HotlineService:
             await self._start_web()
         if settings.mqtt.enabled:
             self.mqtt = MqttBridge.from_settings(settings.mqtt)
-            self.mqtt.attach(self.bus, "*")
+            self.mqtt.attach(self.bus, EVERY_TOPIC)
             await self.mqtt.start()
         await self._catch_up_queue_log()
         await self._skip_cdr_history()
@@ -163,7 +164,7 @@ class HotlineService:
             incidents=self.ivr.desk,
         )
         pusher = app[PUSHER]
-        self.bus.subscribe("*", pusher.poke, name="wallboard")
+        self.bus.subscribe(EVERY_TOPIC, pusher.poke, name="wallboard")
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)

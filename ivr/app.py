@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from asterisk_conf import channel_vars as cv
+from events.topics import IVR_FINISHED, IVR_SURVEY
 from ivr.agi_protocol import AgiCommandError, AgiError, AgiTimeout, ChannelHangup
 from ivr.engine import IvrOutcome, MenuWalk, Publish, TicketLookup, publish_safely
 from ivr.fastagi import FastAgiServer, Handler
@@ -100,7 +101,7 @@ class IvrApplication:
         finally:
             await publish_safely(
                 self.publish,
-                "ivr.finished",
+                IVR_FINISHED,
                 _finished_payload(session, linkedid, outcome, started, self.clock()),
             )
 
@@ -126,7 +127,7 @@ class IvrApplication:
         finally:
             await publish_safely(
                 self.publish,
-                "ivr.survey",
+                IVR_SURVEY,
                 {
                     "linkedid": linkedid,
                     "uniqueid": session.uniqueid,

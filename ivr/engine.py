@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from asterisk_conf import channel_vars as cv
+from events.topics import IVR_INCIDENT_REPORT
 from ivr.incidents import IncidentBoard
 from ivr.menu import (
     Action,
@@ -226,7 +227,7 @@ class MenuWalk:
         self.outcome.incident = incident_id
         await publish_safely(
             self.publish,
-            "ivr.incident_report",
+            IVR_INCIDENT_REPORT,
             {
                 "linkedid": self.linkedid,
                 "uniqueid": self.channel.uniqueid,

@@ -12,6 +12,7 @@ from acd.records import CallRecord, Outcome
 from acd.tracker.ivr_outcome import PendingIvrOutcomes, merge_ivr_outcome
 from acd.tracker.members import MemberBoard
 from acd.tracker.state import Call, Channel, caller_id
+from events.topics import CALL_ANSWERED, CALL_ENDED, CALL_IVR_FINISHED, CALL_QUEUED, CALL_STARTED
 
 # One logger for the whole tracker, under the name its log lines always had.
 log = logging.getLogger("acd.calls")
@@ -74,7 +75,7 @@ class TrackerCore:
         pending = self._pending_ivr.claim(call)
         if pending is not None:
             merge_ivr_outcome(call, pending)
-        self._send("call.started", call, stage="ivr")
+        self._send(CALL_STARTED, call, stage="ivr")
         return call
 
     def _finish_ivr(self, call: Call, agi_status: str | None) -> None:
@@ -84,7 +85,7 @@ class TrackerCore:
         call.ivr_ended_at = self.clock
         call.reading.clear()
         self._send(
-            "call.ivr_finished",
+            CALL_IVR_FINISHED,
             call,
             ivr_digits="".join(call.digits) or None,
             ivr_choice=call.ivr_choice,
@@ -155,7 +156,7 @@ class TrackerCore:
                 self._on_record(record)
             except Exception:
                 log.exception("on_record failed for %s", key)
-        self._out("call.ended", record.to_json())
+        self._out(CALL_ENDED, record.to_json())
 
     def was_emitted(self, key: str) -> bool:
         return key in self._emitted
@@ -176,7 +177,7 @@ class TrackerCore:
 
     def _send_queued(self, call: Call, leg: CallRecord, **extra: Any) -> None:
         self._send(
-            "call.queued",
+            CALL_QUEUED,
             call,
             queue=leg.queue,
             position=call.position,
@@ -187,7 +188,7 @@ class TrackerCore:
 
     def _send_answered(self, call: Call, leg: CallRecord, **extra: Any) -> None:
         self._send(
-            "call.answered",
+            CALL_ANSWERED,
             call,
             queue=leg.queue,
             leg=leg.leg,

@@ -6,6 +6,14 @@ from __future__ import annotations
 
 from acd.tracker.core import TrackerCore, log
 from acd.tracker.state import Call, int_or_none, whole_seconds
+from events.topics import (
+    CALL_ABANDONED,
+    CALL_CALLBACK_REQUESTED,
+    CALL_LEFT,
+    CALL_RING_NO_ANSWER,
+    CALL_RINGING,
+    CALL_SPIED,
+)
 
 # Queue() results that mean "no agent could ever take the call" (joinempty/leavewhenempty…).
 _EMPTY_STATUSES = frozenset({"JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL", "FULL"})
@@ -71,7 +79,7 @@ class QueueEvents(TrackerCore):
             return
         call.position = None
         self._send(
-            "call.left",
+            CALL_LEFT,
             call,
             queue=queue,
             leg=call.leg.leg,
@@ -87,7 +95,7 @@ class QueueEvents(TrackerCore):
         call.abandon_at = self.clock
         call.ringing.clear()
         self._send(
-            "call.abandoned",
+            CALL_ABANDONED,
             call,
             queue=call.leg.queue,
             leg=call.leg.leg,
@@ -131,7 +139,7 @@ class QueueEvents(TrackerCore):
         self._agent_calls[dest] = call.uniqueid
         call.since = self.clock
         self._send(
-            "call.ringing",
+            CALL_RINGING,
             call,
             queue=call.leg.queue,
             leg=call.leg.leg,
@@ -152,7 +160,7 @@ class QueueEvents(TrackerCore):
         call.leg.ring_no_answer.append(member)
         call.ringing.pop(h.get("DestUniqueid") or h.get("DestChannel") or "", None)
         self._send(
-            "call.ring_no_answer",
+            CALL_RING_NO_ANSWER,
             call,
             queue=call.leg.queue,
             leg=call.leg.leg,
@@ -234,7 +242,7 @@ class QueueEvents(TrackerCore):
         if call.leg.spied_by is None:
             call.leg.spied_by = h.get("SpyerChannel")
         self._send(
-            "call.spied",
+            CALL_SPIED,
             call,
             queue=call.leg.queue,
             leg=call.leg.leg,
@@ -247,4 +255,4 @@ class QueueEvents(TrackerCore):
             return
         call = self.calls.get(h.get("Uniqueid", ""))
         if call is not None:
-            self._send("call.callback_requested", call, queue=h.get("Queue"))
+            self._send(CALL_CALLBACK_REQUESTED, call, queue=h.get("Queue"))

@@ -13,6 +13,7 @@ from acd.records import CallRecord, Outcome
 from acd.tracker.core import TrackerCore, log
 from acd.tracker.recovery import live_channels, parse_duration, queue_snapshot
 from acd.tracker.state import OUTGOING_APPS, Call, Channel, caller_id, int_or_none, whole_seconds
+from events.topics import AGENT_STATE
 
 
 def _align(call: Call, log_legs: list[QueueLeg]) -> list[QueueLeg]:
@@ -117,7 +118,7 @@ class Resync(TrackerCore):
         states = [self.board.apply("QueueMember", m) for m in members]
         self.board.replace_all([s for s in states if s is not None])
         for state in self.board.all():
-            self._out("agent.state", {**state, "at": self.clock})
+            self._out(AGENT_STATE, {**state, "at": self.clock})
 
     def _resync_channels(self, alive: dict[str, dict[str, str]], now: float) -> None:
         for uid in [uid for uid in self.channels if uid not in alive]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from events.payloads import problems as payload_problems
 from ivr.app import IvrApplication, create_ivr_server
 from ivr.fastagi import FastAgiServer
 from ivr.incidents import IncidentBoard
@@ -23,10 +24,13 @@ WORKDAY_MORNING = dt.datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
 @dataclass
 class Events:
     items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Payloads that break events.payloads' contract (checked when the test's IVR stops).
+    problems: list[str] = field(default_factory=list)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __call__(self, topic: str, payload: dict[str, Any]) -> None:
         self.items.append((topic, payload))
+        self.problems.extend(payload_problems(topic, payload))
         self._arrived.set()
 
     async def wait(self, topic: str, count: int = 1, limit: float = 5.0) -> list[dict[str, Any]]:
@@ -81,16 +85,18 @@ IvrFactory = Callable[..., Awaitable[Ivr]]
 
 @pytest.fixture
 async def make_ivr(menu_file: Path) -> AsyncIterator[IvrFactory]:
-    servers: list[FastAgiServer] = []
+    built_ivrs: list[Ivr] = []
 
     async def make(env_timeout: float = 10.0, reply_timeout: float = 10.0) -> Ivr:
         built = await _start(menu_file, env_timeout, reply_timeout)
-        servers.append(built.server)
+        built_ivrs.append(built)
         return built
 
     yield make
-    for server in servers:
-        await server.stop(grace=2.0)
+    for built in built_ivrs:
+        await built.server.stop(grace=2.0)
+    for built in built_ivrs:
+        assert built.events.problems == []
 
 
 @pytest.fixture
