@@ -20,7 +20,7 @@ from pathlib import Path
 from asterisk.agi import AGIAppError, AGIError, AGIHangup
 
 from agi_scripts.announcements import load_active
-from agi_scripts.pyst_edge import HotlineAGI
+from agi_scripts.pyst_edge import AGIUnsafeCommand, HotlineAGI
 from asterisk_conf import channel_vars
 
 log = logging.getLogger("hotline_fallback")
@@ -57,6 +57,8 @@ def play(agi: HotlineAGI, sound: str) -> None:
         raise AGIHangup("caller hung up")
     try:
         agi.stream_file(sound)
+    except AGIUnsafeCommand as error:
+        log.error("sound %r not played: %s", sound, error)  # the next sound may be fine
     except AGIAppError as error:
         if isinstance(error, AGIHangup):
             raise

@@ -10,6 +10,11 @@ allows on a dead channel (SET VARIABLE):
 * ``511 Command Not Permitted on a dead channel`` becomes a generic AGIUnknownError;
 * end of input (Asterisk closed the pipe) fails ``int('')`` as well.
 
+And it writes values as they are: ``"`` is not escaped and a line break in a value (a queue
+name from the dialplan, a sound) would reach Asterisk as a command of its own. Here every
+command goes through the IVR's own rule (``ivr.agi_protocol``): quotes escaped, CR/LF/NUL
+refused with :class:`AGIUnsafeCommand` before anything is written.
+
 Here all three become :class:`asterisk.agi.AGIHangup` subclasses, the ``HANGUP`` line is
 remembered and skipped, and stdin/stdout are UTF-8 whatever the locale Asterisk starts the
 script with (caller names are raw UTF-8).
@@ -24,6 +29,7 @@ from typing import IO, Any
 from asterisk.agi import (
     AGI,
     AGIAppError,
+    AGIError,
     AGIHangup,
     AGIInvalidCommand,
     AGIResultHangup,
@@ -33,12 +39,18 @@ from asterisk.agi import (
     re_kv,
 )
 
+from ivr.agi_protocol import AgiUnsafeCommand, escape_arg, refuse_unsafe
+
 HANGUP_LINE = "HANGUP"
 DEAD_CHANNEL = 511
 
 
 class AGIDeadChannel(AGIHangup):
     """Asterisk refused a command because the channel is gone (511)."""
+
+
+class AGIUnsafeCommand(AGIError):
+    """A command was not sent: a value in it held CR, LF or NUL (see module doc)."""
 
 
 class HotlineAGI(AGI):
@@ -69,6 +81,20 @@ class HotlineAGI(AGI):
         # channel and Asterisk answers 511 to what does not, so just remember it.
         if self._got_sighup:
             self.hung_up = True
+
+    def _quote(self, string: Any) -> str:
+        try:
+            return f'"{escape_arg(str(string))}"'
+        except AgiUnsafeCommand as error:
+            raise AGIUnsafeCommand(str(error)) from None
+
+    def send_command(self, command: str, *args: Any) -> None:
+        text = " ".join([command.strip(), *map(str, args)]).strip()
+        try:
+            refuse_unsafe(text)
+        except AgiUnsafeCommand as error:
+            raise AGIUnsafeCommand(str(error)) from None
+        super().send_command(text)
 
     def _read_reply_line(self) -> str:
         while True:

@@ -139,6 +139,8 @@ class IncidentDesk:
         self.language = language
         self._publish = publish
         self.unsaved: dict[str, Incident] = {}
+        # Incidents the store refused as data (ValueError): announced, never retried.
+        self.set_aside: dict[str, Incident] = {}
         self._lock = asyncio.Lock()
 
     async def load(self) -> int:
@@ -247,6 +249,15 @@ class IncidentDesk:
                 await self.store.save_incident(incident.to_json())
                 if incident.status == "ended" and incident.ended_at is not None:
                     await self.store.end_incident(incident_id, incident.ended_at)
+            except ValueError as error:
+                # Retrying cannot store it: one bad row must not hold back every later one.
+                log.error(
+                    "incident %s cannot be stored (%s); set aside: announced from memory only",
+                    incident_id,
+                    error,
+                )
+                self.set_aside[incident_id] = self.unsaved.pop(incident_id)
+                continue
             except Exception as error:
                 log.error(
                     "incident %s not stored yet (%s); kept, retried at the next change",

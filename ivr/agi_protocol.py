@@ -41,6 +41,15 @@ class AgiCommandError(AgiError):
     """Asterisk refused a command (``510`` unknown command, ``520`` usage)."""
 
 
+class AgiUnsafeCommand(AgiCommandError, ValueError):
+    """We refused to send a command: a value in it would not reach Asterisk as one command.
+
+    res_agi reads one command per line and has no escape for a line break, so the text after
+    a CR or LF would run as a command of its own (``EXEC System …``); a NUL cuts the C string.
+    Nothing is written: the session goes on to its safe defaults.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class AgiReply:
     code: int
@@ -97,9 +106,32 @@ def is_usage_start(line: str) -> bool:
     return line.startswith("520-")
 
 
+# Characters no AGI command may carry, whatever the value's origin (see AgiUnsafeCommand).
+_LINE_BREAKERS = frozenset("\r\n\x00")
+
+
+def refuse_unsafe(text: str) -> str:
+    """Return ``text`` unchanged, or raise AgiUnsafeCommand if it holds CR, LF or NUL."""
+    if not _LINE_BREAKERS.isdisjoint(text):
+        raise AgiUnsafeCommand(f"refused to send CR, LF or NUL to Asterisk: {text[:120]!r}")
+    return text
+
+
+def command_line(text: str, encoding: str) -> bytes:
+    """The bytes of one AGI command: the single place every command passes before the wire."""
+    return refuse_unsafe(text).encode(encoding) + b"\n"
+
+
 def quote_arg(value: str) -> str:
-    """Quote a command argument the way res_agi's parser expects (double quotes, \\-escapes)."""
+    """Quote a command argument the way res_agi's parser expects (double quotes, \\-escapes).
+
+    CR, LF and NUL cannot be quoted: they are refused (AgiUnsafeCommand).
+    """
     if value and not any(ch in value for ch in ' \t"\\'):
-        return value
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+        return refuse_unsafe(value)
+    return f'"{escape_arg(value)}"'
+
+
+def escape_arg(value: str) -> str:
+    """The inside of a double-quoted argument: \\ and " escaped; CR, LF, NUL refused."""
+    return refuse_unsafe(value).replace("\\", "\\\\").replace('"', '\\"')

@@ -9,6 +9,8 @@ callers is kept on the incident.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -22,6 +24,41 @@ class IncidentError(ValueError):
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# What the store can hold (ticketing.models.IncidentRow: id and branch String(64), title and
+# prompt String(255)) and what may be said to Asterisk (the id goes into SET VARIABLE).
+ID_MAX = 64
+TITLE_MAX = 255
+PROMPT_MAX = 255
+BRANCH_MAX = 64
+DISTRICT_MAX = 64
+# A short slug: starts with a letter or digit (so no ".", "..", "-rf"), then letters, digits,
+# "_", "-", "."; no spaces, quotes, braces, slashes or control characters.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def validate_incident_id(value: object) -> str:
+    """The incident id if it is a short slug; IncidentError naming the field otherwise.
+
+    The one check every entry calls (web API and MQTT through ``Incident.from_json``, the
+    loader from the database likewise): the id is stored in a String(64) column, shown on the
+    wallboard and sent to Asterisk as the value of HOTLINE_INCIDENT.
+    """
+    if not isinstance(value, str) or not value:
+        raise IncidentError("id: must be a non-empty string")
+    if len(value) > ID_MAX:
+        raise IncidentError(f"id: at most {ID_MAX} characters")
+    if not _ID.fullmatch(value):
+        raise IncidentError(
+            "id: a short slug: letters, digits, '_', '-' and '.', starting with a letter or digit"
+        )
+    return value
+
+
+def control_characters(value: str, allowed: str = "") -> bool:
+    """Whether ``value`` holds control characters (NUL included) other than ``allowed``."""
+    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +140,9 @@ class Incident:
         }
         problems += [f"unknown field {key!r}" for key in data if key not in known]
 
-        def text(name: str, required: bool = True) -> str | None:
+        def text(
+            name: str, required: bool = True, limit: int | None = None, allowed: str = ""
+        ) -> str | None:
             value = data.get(name)
             if value is None:
                 if required:
@@ -111,6 +150,12 @@ class Incident:
                 return None
             if not isinstance(value, str) or not value.strip():
                 problems.append(f"{name}: must be a non-empty string")
+                return None
+            if control_characters(value.strip(), allowed):
+                problems.append(f"{name}: control characters are not allowed")
+                return None
+            if limit is not None and len(value.strip()) > limit:
+                problems.append(f"{name}: at most {limit} characters")
                 return None
             return value.strip()
 
@@ -128,6 +173,12 @@ class Incident:
             if parsed.tzinfo is None:
                 problems.append(f"{name}: needs a time zone (e.g. +08:00 or Z)")
                 return None
+            try:
+                # Stored as UTC: 0001-01-01T00:00+14:00 has no UTC time (year 0).
+                parsed.astimezone(dt.UTC)
+            except OverflowError:
+                problems.append(f"{name}: out of range once in UTC: {value!r}")
+                return None
             return parsed
 
         def strings(name: str) -> tuple[str, ...]:
@@ -135,12 +186,23 @@ class Incident:
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
                 problems.append(f"{name}: must be a list of non-empty strings")
                 return ()
+            if any(control_characters(v) or len(v) > DISTRICT_MAX for v in value):
+                problems.append(f"{name}: at most {DISTRICT_MAX} characters each, no controls")
+                return ()
             return tuple(value)
 
-        incident_id = text("id")
-        title = text("title")
-        spoken = text("text")
-        prompt = text("prompt")
+        incident_id: str | None = None
+        if "id" not in data or data["id"] is None:
+            problems.append("id: required")
+        else:
+            try:
+                incident_id = validate_incident_id(data["id"])
+            except IncidentError as error:
+                problems.append(str(error))
+        title = text("title", limit=TITLE_MAX)
+        # The spoken text may have line breaks and tabs; no other controls (PostgreSQL: no NUL).
+        spoken = text("text", allowed="\n\t")
+        prompt = text("prompt", limit=PROMPT_MAX)
         start = when("start", required=True)
         expected_end = when("expected_end", required=False)
         ended_at = when("ended_at", required=False)
@@ -148,7 +210,7 @@ class Incident:
         if any(not p.isdigit() for p in prefixes):
             problems.append("prefixes: caller-number prefixes are digits only")
         districts = strings("districts")
-        branch = text("branch", required=False)
+        branch = text("branch", required=False, limit=BRANCH_MAX)
         status = data.get("status", "active")
         if status not in ("active", "ended"):
             problems.append("status: must be 'active' or 'ended'")

@@ -25,6 +25,7 @@ from ivr.agi_protocol import (
     AgiReply,
     AgiTimeout,
     ChannelHangup,
+    command_line,
     is_usage_start,
     parse_reply,
     quote_arg,
@@ -119,8 +120,9 @@ class AgiSession:
         """
         if self.hung_up:
             raise ChannelHangup("channel already hung up")
+        line = command_line(text, self._encoding)  # AgiUnsafeCommand before a byte is sent
         try:
-            self._writer.write(text.encode(self._encoding) + b"\n")
+            self._writer.write(line)
             await asyncio.wait_for(self._writer.drain(), self.reply_timeout)
         except (ConnectionError, OSError) as error:
             self.hung_up = True
@@ -200,7 +202,9 @@ class AgiSession:
         """
         # Always quoted, as in the captures (``STREAM FILE hello-world ""``).
         escape = "".join(ch for ch in escape_digits if ch in "0123456789*#")
-        reply = await self.command(f'STREAM FILE {prompt} "{escape}"', failure_is_hangup=False)
+        reply = await self.command(
+            f'STREAM FILE {quote_arg(prompt)} "{escape}"', failure_is_hangup=False
+        )
         if reply.is_failure:
             if await self._hangup_follows():
                 raise ChannelHangup(f"HANGUP during {prompt}")
@@ -212,7 +216,7 @@ class AgiSession:
         """Play a prompt and collect up to ``max_digits`` DTMF digits."""
         margin = self.reply_timeout
         reply = await self.command(
-            f"GET DATA {prompt} {timeout_ms} {max_digits}",
+            f"GET DATA {quote_arg(prompt)} {timeout_ms} {max_digits}",
             reply_within=timeout_ms / 1000 * max(1, max_digits) + margin,
             failure_is_hangup=False,
         )

@@ -59,16 +59,20 @@ def incident_row(data: Mapping[str, Any]) -> dict[str, Any]:
             problems.append(f"{name}: must be a non-empty string")
         elif limit is not None and len(value) > limit:
             problems.append(f"{name}: longer than {limit} characters")
+        elif "\x00" in value:
+            problems.append(f"{name}: NUL is not allowed (PostgreSQL text cannot hold it)")
         else:
             row[name] = value.strip()
     branch = data.get("branch")
-    if branch is not None and (not isinstance(branch, str) or len(branch) > 64):
-        problems.append("branch: must be a string of at most 64 characters or null")
+    if branch is not None and (not isinstance(branch, str) or len(branch) > 64 or "\x00" in branch):
+        problems.append("branch: must be a string of at most 64 characters (no NUL) or null")
     row["branch"] = branch or None
     for name in ("prefixes", "districts"):
         value = data.get(name) or []
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            problems.append(f"{name}: must be a list of strings")
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(v, str) and "\x00" not in v for v in value
+        ):
+            problems.append(f"{name}: must be a list of strings without NUL")
         else:
             row[name] = list(value)
     for name, required in (("start", True), ("expected_end", False), ("ended_at", False)):
@@ -251,6 +255,10 @@ def _moment(value: Any, required: bool) -> datetime | None:
         raise ValueError(f"not a time: {value!r}")
     if value.tzinfo is None:
         raise ValueError("needs a time zone (e.g. +08:00 or Z)")
+    try:
+        value.astimezone(UTC)  # stored as UTC; 0001-01-01T00:00+14:00 has no UTC time
+    except OverflowError:
+        raise ValueError(f"out of range once in UTC: {value.isoformat()}") from None
     return value
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing import call_queries, exclusions, migrate, ticket_queries, users
@@ -212,12 +213,19 @@ class TicketStore:
     async def save_incident(self, data: Mapping[str, Any]) -> None:
         """Create or update an incident from its JSON (Incident.to_json(); times ISO or aware).
 
-        On update the stored merged-caller count and ticket are kept.
+        On update the stored merged-caller count and ticket are kept. ValueError when the
+        incident is one the database cannot hold (checked first, or refused by the database):
+        retrying cannot help, unlike an outage (any other exception).
         """
         row = incident_row(data)
         now = datetime.now(UTC)
-        async with self._engine.begin() as connection:
-            await upsert_incident(connection, row, now)
+        try:
+            async with self._engine.begin() as connection:
+                await upsert_incident(connection, row, now)
+        except (DataError, IntegrityError) as error:
+            raise ValueError(
+                f"incident {row['id']!r} refused by the database: {error.orig}"
+            ) from error
 
     async def end_incident(self, incident_id: str, at: datetime) -> bool:
         """Mark an active incident ended at ``at``; False if it was ended already.

@@ -180,3 +180,23 @@ async def test_failed_answer_and_unknown_arguments_still_route(tmp_path: Path) -
     assert "ignoring unknown arguments ['--from-a-newer-dialplan=1']" in session.stderr
     assert "routing anyway" in session.stderr
     assert session.returncode == 0
+
+
+async def test_no_argument_can_smuggle_a_second_agi_command(tmp_path: Path) -> None:
+    """Issue 7 item 1 on the degraded path: a line break in any value never reaches Asterisk."""
+    session = await converse(
+        [
+            f"--announcements={tmp_path / 'none.json'}",
+            "--greeting=hotline/welcome\nEXEC System touch-pwned",
+            '--queue=hotline-general"\nEXEC System id',
+        ]
+    )
+    assert not [c for c in session.commands if c.startswith("EXEC")]
+    assert session.returncode == 0
+    assert "refused" in session.stderr
+    assert "Traceback" not in session.stderr
+
+
+async def test_quotes_in_a_value_are_escaped(tmp_path: Path) -> None:
+    session = await converse([f"--announcements={tmp_path / 'none.json'}", '--queue=night"q'])
+    assert session.commands[-3] == 'SET VARIABLE "HOTLINE_QUEUE" "night\\"q"'
