@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+# The PBX of a call when only one is configured (and of calls stored before there were several).
+DEFAULT_PBX = "pbx1"
+
 Outcome = Literal["answered", "abandoned", "timeout", "joinempty", "ivr_hangup", "transferred"]
 OUTCOMES: tuple[str, ...] = (
     "answered",
@@ -83,10 +86,13 @@ class CallRecord:
     incident_id: str | None = None
     callback_requested: bool = False
     language: str | None = None
+    # The Asterisk the call went through (settings' PBX name): uniqueids are unique per
+    # Asterisk only, so a leg's identity across PBXs is (pbx, key).
+    pbx: str = DEFAULT_PBX
 
     @property
     def key(self) -> str:
-        """Stable identity of this leg: the same call replayed twice has the same key."""
+        """Identity of this leg on its PBX: the same call replayed twice has the same key."""
         return f"{self.uniqueid}#{self.leg}"
 
     def to_json(self) -> dict[str, Any]:

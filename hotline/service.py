@@ -75,10 +75,12 @@ class HotlineService:
         self.mqtt: MqttBridge | None = None
         self._runner: web.AppRunner | None = None
         self.web_port: int | None = None
-        self._queue_log = QueueLogTail(settings.asterisk.queue_log)
+        # The one PBX followed (the first of the settings' list, for now).
+        self._pbx = settings.pbx_servers()[0]
+        self._queue_log = QueueLogTail(self._pbx.queue_log)
         self._recent_log: deque[QueueLogEntry] = deque()
         # cdr_csv, for the callers who hang up in the IVR during an outage (no queue_log line).
-        self._cdr_csv = CdrCsvTail(settings.asterisk.cdr_csv)
+        self._cdr_csv = CdrCsvTail(self._pbx.cdr_csv)
         self._recent_cdr: deque[CdrEntry] = deque()
         self._queue_log_lock = asyncio.Lock()
         self._resyncing = False
@@ -115,12 +117,12 @@ class HotlineService:
         await self._catch_up_queue_log()
         await self._skip_cdr_history()
         self._tasks.append(asyncio.create_task(self._poll_queue_log(), name="queue-log"))
-        ami = settings.ami
+        ami, pbx = settings.ami, self._pbx
         self.link = AmiLink(
-            ami.host,
-            ami.port,
-            ami.username,
-            ami.secret.get_secret_value(),
+            pbx.host,
+            pbx.port,
+            pbx.username,
+            pbx.secret.get_secret_value(),
             on_message=self._on_message,
             on_connected=self._on_connected,
             on_disconnected=self._on_disconnected,
@@ -223,6 +225,7 @@ class HotlineService:
                 self.tracker.handle(msg)
 
     def _on_record(self, record: CallRecord) -> None:
+        record.pbx = self._pbx.name
         data = record.to_json()
         self.records += 1
         if self.writer is not None:

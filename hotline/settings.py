@@ -8,6 +8,7 @@ A wrong value stops start-up with one line naming the setting (see ``load_settin
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,11 +35,47 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A PBX's name: part of every call's key and Asterisk's systemname (a prefix of its uniqueids).
+PBX_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+DEFAULT_PBX_NAME = "pbx1"
+
+
+class PbxServerSettings(Section):
+    """One Asterisk the service follows; unset fields take the ``[ami]``/``[asterisk]`` value."""
+
+    name: str = Field(pattern=PBX_NAME_PATTERN)
+    host: str = "127.0.0.1"
+    port: int = Field(5038, ge=1, le=65535)
+    username: str | None = None
+    secret: SecretStr | None = None
+    queue_log: Path | None = None
+    cdr_csv: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PbxServer:
+    """A PBX with every setting resolved: what one AMI feed needs."""
+
+    name: str
+    host: str
+    port: int
+    username: str
+    secret: SecretStr
+    queue_log: Path
+    cdr_csv: Path
+
+
 class AmiSettings(Section):
+    # The one PBX's name when [[ami.servers]] is empty (a call's key holds it; Asterisk's
+    # systemname).
+    name: str = Field(DEFAULT_PBX_NAME, pattern=PBX_NAME_PATTERN)
     host: str = "127.0.0.1"  # Asterisk's AMI address (manager.conf bindaddr)
     port: int = Field(5038, ge=1, le=65535)  # AMI TCP port
     username: str = "hotline"  # manager.conf user the service logs in as
     secret: SecretStr = SecretStr("")  # its secret: file or environment only
+    # [[ami.servers]] tables, one per Asterisk: name, host, port, username, secret, queue_log,
+    # cdr_csv (unset: the value of [ami] / [asterisk]). Empty: the one PBX of the fields above.
+    servers: list[PbxServerSettings] = []
     # Seconds between Pings, and how long a Ping may go unanswered before the link is dead.
     ping_interval: float = Field(10.0, gt=0)
     # Seconds a Ping may go unanswered before the link is declared dead.
@@ -263,6 +300,49 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = MqttSettings()
     ivr: IvrSettings = IvrSettings()
     pbx: PbxSettings = PbxSettings()
+
+    @model_validator(mode="after")
+    def _distinct_pbx_servers(self) -> Settings:
+        servers = self.pbx_servers()
+        for what in ("name", "queue_log", "cdr_csv"):
+            values = [getattr(server, what) for server in servers]
+            twice = sorted({str(v) for v in values if values.count(v) > 1})
+            if twice:
+                # Two PBXs writing one queue_log would close each other's calls.
+                raise ValueError(f"ami.servers: {what} {twice[0]!r} is given to two PBXs")
+        return self
+
+    def pbx_servers(self) -> list[PbxServer]:
+        """The PBXs the service follows: [[ami.servers]], else the one PBX of [ami]."""
+        ami, files = self.ami, self.asterisk
+        if not ami.servers:
+            return [
+                PbxServer(
+                    ami.name, ami.host, ami.port, ami.username, ami.secret,
+                    files.queue_log, files.cdr_csv,
+                )
+            ]  # fmt: skip
+        return [
+            PbxServer(
+                name=server.name,
+                host=server.host,
+                port=server.port,
+                username=server.username or ami.username,
+                secret=server.secret or ami.secret,
+                queue_log=server.queue_log or files.queue_log,
+                cdr_csv=server.cdr_csv or files.cdr_csv,
+            )
+            for server in ami.servers
+        ]
+
+    def pbx_server(self, name: str) -> PbxServer:
+        """The PBX called ``name``; SettingsError names the known ones otherwise."""
+        servers = self.pbx_servers()
+        for server in servers:
+            if server.name == name:
+                return server
+        known = ", ".join(server.name for server in servers)
+        raise SettingsError(f"setting ami.servers: no PBX named {name!r} (known: {known})")
 
     @classmethod
     def settings_customise_sources(

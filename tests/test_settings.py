@@ -69,3 +69,61 @@ def test_missing_config_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("HOTLINE_CONFIG", str(tmp_path / "nope.toml"))
     with pytest.raises(SettingsError, match="HOTLINE_CONFIG"):
         load_settings()
+
+
+def test_one_ami_table_is_one_pbx_named_pbx1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "h.toml"
+    config.write_text('[ami]\nhost = "10.0.0.5"\nsecret = "s3"\n[asterisk]\nqueue_log = "/q"\n')
+    monkeypatch.setenv("HOTLINE_CONFIG", str(config))
+    [pbx] = load_settings().pbx_servers()
+    assert (pbx.name, pbx.host, pbx.port, pbx.username) == ("pbx1", "10.0.0.5", 5038, "hotline")
+    assert (pbx.secret.get_secret_value(), pbx.queue_log) == ("s3", Path("/q"))
+
+
+def test_several_pbxs_take_unset_values_from_ami_and_asterisk(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "h.toml"
+    config.write_text(
+        '[ami]\nusername = "svc"\n'
+        '[[ami.servers]]\nname = "east"\nhost = "10.0.0.5"\nqueue_log = "/e/q"\ncdr_csv = "/e/c"\n'
+        '[[ami.servers]]\nname = "west"\nhost = "10.0.0.6"\nport = 6038\nusername = "w"\n'
+        'queue_log = "/w/q"\ncdr_csv = "/w/c"\n'
+    )
+    monkeypatch.setenv("HOTLINE_CONFIG", str(config))
+    # The secret shared by every PBX comes from the environment, like the single one.
+    monkeypatch.setenv("HOTLINE_AMI__SECRET", "shared")
+    settings = load_settings()
+    east, west = settings.pbx_servers()
+    assert (east.name, east.host, east.port, east.username) == ("east", "10.0.0.5", 5038, "svc")
+    assert (west.name, west.port, west.username, west.queue_log) == (
+        "west",
+        6038,
+        "w",
+        Path("/w/q"),
+    )
+    assert {east.secret.get_secret_value(), west.secret.get_secret_value()} == {"shared"}
+    assert settings.pbx_server("west") == west
+    with pytest.raises(SettingsError, match="no PBX named 'north' \\(known: east, west\\)"):
+        settings.pbx_server("north")
+
+
+@pytest.mark.parametrize(
+    ("servers", "named"),
+    [
+        ('[[ami.servers]]\nname = "a"\n[[ami.servers]]\nname = "b"\n', "queue_log"),
+        ('[[ami.servers]]\nname = "a"\nqueue_log = "/a"\ncdr_csv = "/a.csv"\n' * 2, "name"),
+        ('[[ami.servers]]\nname = "a b"\n', "ami.servers.0.name"),
+    ],
+)
+def test_pbxs_must_be_told_apart(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, servers: str, named: str
+) -> None:
+    config = tmp_path / "h.toml"
+    config.write_text(servers)
+    monkeypatch.setenv("HOTLINE_CONFIG", str(config))
+    with pytest.raises(SettingsError, match=named) as error:
+        load_settings()
+    assert "\n" not in str(error.value)

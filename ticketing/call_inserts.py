@@ -1,4 +1,5 @@
-"""Storing call records once each: saving is idempotent by the record's key ("uniqueid#leg")."""
+"""Storing call records once each: saving is idempotent by the record's PBX and key
+("uniqueid#leg"; uniqueids are unique per Asterisk only)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ class CallInserter:
         # the statement once instead of once per batch.
         self._statement = (
             dialect_insert(dialect, calls)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(calls.c.key)
+            .on_conflict_do_nothing(index_elements=["pbx", "key"])
+            .returning(calls.c.pbx, calls.c.key)
         )
 
     async def insert_new(
@@ -29,6 +30,6 @@ class CallInserter:
         new_rows: list[dict[str, Any]] = []
         for chunk in chunks(rows):
             result = await connection.execute(self._statement, chunk)
-            inserted = set(result.scalars())
-            new_rows.extend(row for row in chunk if row["key"] in inserted)
+            inserted = {(pbx, key) for pbx, key in result.all()}
+            new_rows.extend(row for row in chunk if (row["pbx"], row["key"]) in inserted)
         return new_rows

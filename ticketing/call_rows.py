@@ -50,8 +50,11 @@ RECORD_FIELDS: tuple[str, ...] = (
     "incident_id",
     "callback_requested",
     "language",
+    "pbx",
     "key",
 )
+# Rows stored before calls carried their PBX (migration 0003) belong to the first PBX.
+DEFAULT_PBX = "pbx1"
 TIME_FIELDS: tuple[str, ...] = (
     "started_at",
     "ivr_ended_at",
@@ -74,7 +77,14 @@ def call_row(record: Mapping[str, Any], stored_at: datetime) -> dict[str, Any]:
         key = f"{uniqueid}#{leg}"
         if record.get("key", key) != key:
             raise ValueError(f"key {record.get('key')!r} is not uniqueid#leg ({key!r})")
-        row: dict[str, Any] = {"key": key, "linkedid": linkedid, "uniqueid": uniqueid, "leg": leg}
+        pbx = _text(record, "pbx") or DEFAULT_PBX
+        row: dict[str, Any] = {
+            "pbx": pbx,
+            "key": key,
+            "linkedid": linkedid,
+            "uniqueid": uniqueid,
+            "leg": leg,
+        }
         for name in (
             "caller_num",
             "caller_name",

@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -110,9 +111,13 @@ class CallRecordRow(Base):
     """One call and queue leg, as ``acd.records.CallRecord.to_json()`` describes it."""
 
     __tablename__ = "call_records"
+    # A leg's identity: uniqueids are unique per Asterisk only (migration 0003).
+    __table_args__ = (UniqueConstraint("pbx", "key"),)
 
     id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(80), unique=True)  # "uniqueid#leg"
+    # The Asterisk the call went through; rows stored before 0003 belong to "pbx1".
+    pbx: Mapped[str] = mapped_column(String(32), server_default="pbx1")
+    key: Mapped[str] = mapped_column(String(80))  # "uniqueid#leg", unique per PBX
     linkedid: Mapped[str] = mapped_column(String(64), index=True)
     uniqueid: Mapped[str] = mapped_column(String(64))
     leg: Mapped[int] = mapped_column(Integer, default=0)
@@ -155,13 +160,20 @@ class TicketRow(Base):
     """A case (工单). By default one per call (linkedid); status is a lifecycle string."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_caller_number_created_at", "caller_number", "created_at"),)
+    __table_args__ = (
+        Index("ix_tickets_caller_number_created_at", "caller_number", "created_at"),
+        ForeignKeyConstraint(
+            ["call_pbx", "call_key"],
+            ["call_records.pbx", "call_records.key"],
+            name="fk_tickets_call_pbx_call_key_call_records",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)  # 12345-YYYYMMDD-NNNNNN
-    call_key: Mapped[str | None] = mapped_column(
-        String(80), ForeignKey("call_records.key"), index=True
-    )
+    # The call the ticket was opened for (PBX and leg key); none for an incident's ticket.
+    call_pbx: Mapped[str | None] = mapped_column(String(32))
+    call_key: Mapped[str | None] = mapped_column(String(80), index=True)
     # The call the ticket was opened for; unique so a replayed or second leg adds no ticket.
     linkedid: Mapped[str | None] = mapped_column(String(64), unique=True)
     caller_number: Mapped[str | None] = mapped_column(String(64))

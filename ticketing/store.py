@@ -2,7 +2,7 @@
 
 Records come in as the JSON form of ``acd.records.CallRecord`` (``to_json()``): this package
 does not import ``acd``; the field names are the contract. Saving is idempotent by the record's
-key ("uniqueid#leg"), so a replay after an AMI reconnect, a writer retry or a restart never
+PBX and key ("uniqueid#leg"), so a replay after an AMI reconnect, a writer retry or a restart never
 duplicates a call, its ticket or its ticket's history.
 
 ``TicketStore`` is the one way in: it checks arguments, opens the connection or transaction
@@ -139,14 +139,14 @@ class TicketStore:
         A ticket opened for a call whose survey answer is already stored also gets its
         'survey' event here.
 
-        Records already stored (same key) are skipped; returns how many were new. A malformed
-        record raises ValueError naming it, and nothing of the batch is stored.
+        Records already stored (same PBX and key) are skipped; returns how many were new. A
+        malformed record raises ValueError naming it, and nothing of the batch is stored.
         """
         now = datetime.now(UTC)
-        rows: dict[str, dict[str, Any]] = {}
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
         for record in records:
             row = call_row(record, now)
-            rows.setdefault(row["key"], row)
+            rows.setdefault((row["pbx"], row["key"]), row)
         if not rows:
             return 0
         async with self._engine.begin() as connection:

@@ -14,6 +14,7 @@ from ticketing.tickets import ticket_events, tickets
 _VIEW_FIELDS = (
     "id",
     "number",
+    "call_pbx",
     "call_key",
     "linkedid",
     "caller_number",

@@ -123,6 +123,7 @@ class CallTickets:
         priority = call["priority"] or 0
         return {
             "number": number,
+            "call_pbx": call["pbx"],
             "call_key": call["key"],
             "linkedid": call["linkedid"],
             "caller_number": call["caller_num"],
@@ -156,6 +157,7 @@ async def open_incident_ticket(
         tickets.insert()
         .values(
             number=number,
+            call_pbx=None,
             call_key=None,
             linkedid=None,
             caller_number=None,
