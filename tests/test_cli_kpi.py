@@ -60,6 +60,8 @@ def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         store = await TicketStore.open(url)
         try:
             await store.save_calls(RECORDS)
+            # Another Asterisk's call, on the same day with the same uniqueid as call 3.
+            await store.save_calls([{**RECORDS[2], "pbx": "pbx2", "wait_s": 20}])
             await store.add_exclusion(
                 datetime.fromtimestamp(local(2026, 11, 23, 14), UTC),
                 datetime.fromtimestamp(local(2026, 11, 23, 15), UTC),
@@ -86,8 +88,19 @@ def test_json_report_of_one_local_day(store_url: str) -> None:
     data = json.loads(result.output)
     assert data["period"]["start"] == "2026-11-23T00:00:00+08:00"
     assert data["period"]["end"] == "2026-11-24T00:00:00+08:00"
-    assert data["counts"]["calls"] == 5  # calls 2-6
+    assert data["counts"]["calls"] == 6  # calls 2-6, and pbx2's call
     assert data["excluded"] == {"calls": 1, "legs": 1, "by_reason": {"system fault 系统故障": 1}}
+    # Every PBX, summed by default.
+    assert data["totals"]["offered"]["value"] == 6
+    assert {pbx: figures["offered"]["value"] for pbx, figures in data["by_pbx"].items()} == {
+        "pbx1": 5,
+        "pbx2": 1,
+    }
+    result = run("--from", "2026-11-23", "--to", "2026-11-24", "--pbx", "pbx1", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["period"]["pbx"] == "pbx1"
+    assert list(data["by_pbx"]) == ["pbx1"]
     totals = data["totals"]
     assert totals["offered"]["value"] == 5
     assert totals["answered"]["value"] == 3
@@ -132,6 +145,7 @@ def test_table_shows_formula_numerator_denominator_target(store_url: str) -> Non
     assert "system fault 系统故障" in out
     assert "2026-11-24" in out  # ...and call 8 is in this two-day range
     assert "Per queue" in out and "Per agent" in out and "Robot Agent 1" in out
+    assert "Per PBX" in out and "pbx2" in out
 
 
 def test_bad_dates_are_usage_errors(store_url: str) -> None:

@@ -44,6 +44,27 @@ def test_replay_store_is_idempotent(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "stored 0 new of 4 call legs" in again.stderr
 
 
+def test_replay_names_the_pbx_of_the_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "h.toml"
+    config.write_text(
+        '[[ami.servers]]\nname = "east"\nqueue_log = "/e/q"\ncdr_csv = "/e/c"\n'
+        '[[ami.servers]]\nname = "west"\nqueue_log = "/w/q"\ncdr_csv = "/w/c"\n'
+    )
+    monkeypatch.setenv("HOTLINE_CONFIG", str(config))
+    monkeypatch.setenv("HOTLINE_DATABASE__URL", f"sqlite+aiosqlite:///{tmp_path / 'h.db'}")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["replay", str(CAPTURES / "transfer"), "--store"])
+    assert {json.loads(line)["pbx"] for line in first.stdout.splitlines()} == {"east"}
+    # The same uniqueids recorded on the other Asterisk are other calls.
+    west = runner.invoke(cli, ["replay", str(CAPTURES / "transfer"), "--store", "--pbx", "west"])
+    assert {json.loads(line)["pbx"] for line in west.stdout.splitlines()} == {"west"}
+    assert "stored 4 new of 4 call legs" in west.stderr
+    unknown = runner.invoke(cli, ["replay", str(CAPTURES / "transfer"), "--pbx", "north"])
+    assert unknown.exit_code == 2 and "no PBX named 'north'" in unknown.output
+
+
 def test_replay_of_a_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["replay", str(tmp_path / "nope")])
     assert result.exit_code == 1

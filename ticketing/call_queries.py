@@ -23,9 +23,14 @@ async def latest_call_end(connection: AsyncConnection) -> float | None:
 
 
 async def calls_between(
-    connection: AsyncConnection, start: datetime, end: datetime, queue: str | None = None
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    queue: str | None = None,
+    pbx: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Calls counted in [start, end), as CallRecord JSON dicts plus their ``survey`` answer."""
+    """Calls counted in [start, end) (of one queue, of one PBX), as CallRecord JSON dicts plus
+    their ``survey`` answer."""
     query = (
         select(calls, survey_results.c.answer.label(SURVEY_KEY))
         .outerjoin(survey_results, survey_results.c.linkedid == calls.c.linkedid)
@@ -33,6 +38,8 @@ async def calls_between(
     )
     if queue is not None:
         query = query.where(calls.c.queue == queue)
+    if pbx is not None:
+        query = query.where(calls.c.pbx == pbx)
     query = query.order_by(calls.c.counted_at, calls.c.id)
     result = await connection.execute(query)
     return [

@@ -168,7 +168,7 @@ class TicketStore:
             return await call_queries.latest_call_end(connection)
 
     async def calls_between(
-        self, start: datetime, end: datetime, queue: str | None = None
+        self, start: datetime, end: datetime, queue: str | None = None, pbx: str | None = None
     ) -> list[dict[str, Any]]:
         """Calls that entered a queue (or, never queued, started) in [start, end).
 
@@ -176,7 +176,7 @@ class TicketStore:
         ``survey``: the caller's post-call survey answer for the call, or None.
         """
         async with self._engine.connect() as connection:
-            return await call_queries.calls_between(connection, start, end, queue)
+            return await call_queries.calls_between(connection, start, end, queue, pbx)
 
     async def recent_tickets_for_caller(
         self, number: str, days: int = 30, *, now: datetime | None = None

@@ -21,6 +21,7 @@ class _Entry:
     tally: Tally
     hour: str | None
     day: str | None
+    pbx: str | None = None
 
 
 class KpiBook:
@@ -32,6 +33,8 @@ class KpiBook:
         self.by_agent: dict[str, Tally] = {}
         self.by_hour: dict[str, Tally] = {}
         self.by_day: dict[str, Tally] = {}
+        # Calls per Asterisk (call scope, like the totals, which sum them).
+        self.by_pbx: dict[str, Tally] = {}
         self._calls: dict[str, _Entry] = {}
         self._call_of_linkedid: dict[str, str] = {}
         self.legs = 0
@@ -66,6 +69,7 @@ class KpiBook:
         call = make_call(leg.call_id, entry.legs)
         entry.tally = call_tally(call, self.params)
         entry.hour, entry.day = self._keys(call)
+        entry.pbx = entry.legs[0].pbx
         self._apply(entry, +1)
 
     def survey_of(self, call_id: str) -> str | None:
@@ -111,6 +115,8 @@ class KpiBook:
         if entry.hour is not None and entry.day is not None:
             self._change(self.by_hour, entry.hour, entry.tally, sign)
             self._change(self.by_day, entry.day, entry.tally, sign)
+        if entry.pbx is not None:
+            self._change(self.by_pbx, entry.pbx, entry.tally, sign)
 
     @staticmethod
     def _bucket(buckets: dict[str, Tally], key: str) -> Tally:

@@ -39,6 +39,8 @@ class Leg:
     # Set when the caller was merged into a major-fault incident (a deflected call).
     incident_id: str | None = None
     linkedid: str | None = None
+    # The Asterisk the call went through; None for records that do not say (expected.json).
+    pbx: str | None = None
 
     @property
     def in_queue(self) -> bool:
@@ -96,8 +98,11 @@ def record_key(record: Any) -> str:
 
 
 def _call_id(record: Mapping[str, Any], fallback: str) -> str:
-    # All legs of a call share the hotline-side channel's uniqueid (the queue_log callid).
-    return _text(record, "uniqueid") or _text(record, "linkedid") or fallback
+    # All legs of a call share the hotline-side channel's uniqueid (the queue_log callid),
+    # which is unique on its own Asterisk only.
+    call = _text(record, "uniqueid") or _text(record, "linkedid") or fallback
+    pbx = _text(record, "pbx")
+    return call if pbx is None else f"{pbx}/{call}"
 
 
 def _elapsed(record: Mapping[str, Any], start: str, end: str) -> float | None:
@@ -159,6 +164,7 @@ def parse_leg(record: Any, fallback_id: str) -> Leg:
         survey=survey,
         incident_id=_text(record, "incident_id"),
         linkedid=_text(record, "linkedid"),
+        pbx=_text(record, "pbx"),
     )
 
 

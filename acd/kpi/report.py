@@ -41,6 +41,8 @@ class KpiReport:
     by_agent: dict[str, FigureSet]
     by_hour: dict[str, FigureSet]
     by_day: dict[str, FigureSet]
+    # Per Asterisk, for records that name their PBX (stored calls do).
+    by_pbx: dict[str, FigureSet]
     records: int
     calls: int
     legs: int
@@ -68,6 +70,7 @@ class KpiReport:
             "by_agent": breakdown(self.by_agent),
             "by_hour": breakdown(self.by_hour),
             "by_day": breakdown(self.by_day),
+            "by_pbx": breakdown(self.by_pbx),
         }
 
 
@@ -86,6 +89,7 @@ def report_from_book(
         by_agent=_sets(book.by_agent, params, "agent"),
         by_hour=_sets(book.by_hour, params, "calls"),
         by_day=_sets(book.by_day, params, "calls"),
+        by_pbx=_sets(book.by_pbx, params, "calls"),
         records=records,
         calls=book.calls,
         legs=book.legs,

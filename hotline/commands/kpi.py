@@ -4,7 +4,9 @@
 ``--from`` is inclusive, ``--to`` exclusive: ``--from 2026-11-23 --to 2026-11-24`` is the
 one day of 23 November, midnight to midnight local time. Without ``--to``, one day.
 A call belongs to the day its first queue leg entered the queue (else it started).
-With ``--queue`` the store returns that queue's legs only, so the totals cover that queue.
+With ``--queue`` the store returns that queue's legs only, so the totals cover that queue;
+with ``--pbx`` the calls of that Asterisk only (by default every PBX's calls are summed, and
+the per-PBX table splits them).
 """
 
 from __future__ import annotations
@@ -49,14 +51,14 @@ def local_window(first: date, last: date, timezone: str) -> tuple[datetime, date
 
 
 async def read_store(
-    url: str, start: datetime, end: datetime, queue: str | None
+    url: str, start: datetime, end: datetime, queue: str | None, pbx: str | None = None
 ) -> tuple[list[dict[str, Any]], list[tuple[datetime, datetime, str]]]:
     # Imported here so the other commands do not pay for (or break on) the store's imports.
     from ticketing.store import TicketStore
 
     store = await TicketStore.open(url)
     try:
-        records = await store.calls_between(start, end, queue)
+        records = await store.calls_between(start, end, queue, pbx)
         exclusions = await store.exclusions_between(start, end)
     finally:
         await store.close()
@@ -131,6 +133,7 @@ def print_report(report: KpiReport, header: str) -> None:
     for title, sets in (
         ("Per queue (each queue leg counted)", report.by_queue),
         ("Per agent (legs the agent answered)", report.by_agent),
+        ("Per PBX (each call counted once)", report.by_pbx),
         ("Per day", report.by_day),
         ("Per hour", report.by_hour),
     ):
@@ -138,12 +141,19 @@ def print_report(report: KpiReport, header: str) -> None:
             console.print(compact_table(title, sets))
 
 
-def run(settings: Settings, first: date, last: date, queue: str | None, as_json: bool) -> None:
+def run(
+    settings: Settings,
+    first: date,
+    last: date,
+    queue: str | None,
+    as_json: bool,
+    pbx: str | None = None,
+) -> None:
     params = KpiParams.from_settings(settings.kpi)
     start, end = local_window(first, last, params.timezone)
     url = settings.database.url
     try:
-        records, exclusions = asyncio.run(read_store(url, start, end, queue))
+        records, exclusions = asyncio.run(read_store(url, start, end, queue, pbx))
     except (OSError, SQLAlchemyError) as error:
         raise StoreUnavailable(f"cannot read the call store {shown_url(url)}: {error}") from None
     report = compute(records, params, exclusions)
@@ -155,11 +165,12 @@ def run(settings: Settings, first: date, last: date, queue: str | None, as_json:
         "start": start.isoformat(),
         "end": end.isoformat(),
         "queue": queue,
+        "pbx": pbx,
     }
     if as_json:
         click.echo(json.dumps({"period": period, **report.to_json()}, ensure_ascii=False, indent=2))
         return
-    scope = f", queue {queue}" if queue else ""
+    scope = (f", queue {queue}" if queue else "") + (f", PBX {pbx}" if pbx else "")
     print_report(report, f"Call KPIs {first} to {last} (exclusive), {params.timezone}{scope}")
 
 
@@ -178,11 +189,14 @@ def run(settings: Settings, first: date, last: date, queue: str | None, as_json:
     help="Local day the range ends at, exclusive (default: the day after --from).",
 )
 @click.option("--queue", default=None, help="Only this queue's legs.")
+@click.option("--pbx", default=None, help="Only this Asterisk's calls (default: all, summed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def kpi(first: datetime, last: datetime | None, queue: str | None, as_json: bool) -> None:
+def kpi(
+    first: datetime, last: datetime | None, queue: str | None, pbx: str | None, as_json: bool
+) -> None:
     """Call KPIs (connect rate, 15 s timeliness, abandons, ASA, AHT…) with their formulas."""
     first_day = first.date()
     last_day = last.date() if last is not None else first_day + timedelta(days=1)
     if last_day <= first_day:
         raise click.BadParameter("must be after --from (--to is exclusive)", param_hint="--to")
-    run(load_settings(), first_day, last_day, queue, as_json)
+    run(load_settings(), first_day, last_day, queue, as_json, pbx)

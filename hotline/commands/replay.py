@@ -21,7 +21,7 @@ from acd.calls import CallTracker
 from acd.kpi import KpiParams, compute
 from acd.records import CallRecord
 from hotline.capture_files import CaptureError, read_messages
-from hotline.settings import Settings, load_settings
+from hotline.settings import Settings, SettingsError, load_settings
 
 _TIMES = ("started_at", "ivr_ended_at", "queue_entered_at", "answered_at", "ended_at")
 
@@ -61,13 +61,25 @@ async def _store(records: list[dict[str, Any]], settings: Settings) -> int:
     "--store", "store", is_flag=True, help="Also write calls and tickets to the database."
 )
 @click.option("--expected-only", is_flag=True, help="Print only the fields of expected.json.")
-def replay(path: Path, store: bool, expected_only: bool) -> None:
+@click.option(
+    "--pbx",
+    default=None,
+    help="The Asterisk the stream was recorded on (default: the first PBX of the settings).",
+)
+def replay(path: Path, store: bool, expected_only: bool, pbx: str | None) -> None:
     """Print the call records derived from a capture folder, ami.jsonl or ami.raw."""
     settings = load_settings()
+    try:
+        # Uniqueids are unique per Asterisk: the records are that PBX's calls.
+        name = settings.pbx_server(pbx).name if pbx else settings.pbx_servers()[0].name
+    except SettingsError as error:
+        raise click.BadParameter(str(error), param_hint="--pbx") from None
     try:
         records, in_flight = derive_records(path, settings)
     except CaptureError as error:
         raise click.ClickException(str(error)) from None
+    for record in records:
+        record.pbx = name
     for record in records:
         data = record.expected_view() if expected_only else record.to_json()
         click.echo(json.dumps(data, ensure_ascii=False))

@@ -22,7 +22,8 @@ def _store(request: web.Request) -> WebStore | None:
 
 
 async def kpi_report(request: web.Request) -> web.Response:
-    """``GET /api/kpi?from=&to=&queue=``: acd.kpi.compute over the stored calls."""
+    """``GET /api/kpi?from=&to=&queue=&pbx=``: acd.kpi.compute over the stored calls (of one
+    queue, of one PBX; all PBXs summed by default, ``by_pbx`` splits them)."""
     store = _store(request)
     if store is None:
         return json_error(503, "no call store on this server")
@@ -32,10 +33,17 @@ async def kpi_report(request: web.Request) -> web.Response:
     except BadInput as error:
         return error.response()
     queue = request.query.get("queue") or None
-    records = await store.calls_between(start, end, queue)
+    pbx = request.query.get("pbx") or None
+    records = await store.calls_between(start, end, queue, pbx)
     exclusions = await store.exclusions_between(start, end)
     report = compute(records, params, exclusions).to_json()
-    body = {"from": start.isoformat(), "to": end.isoformat(), "queue": queue, **report}
+    body = {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "queue": queue,
+        "pbx": pbx,
+        **report,
+    }
     # Rejected records are listed with their keys; a caller number must not leak through them.
     return web.json_response(mask_callers(body), dumps=dumps)
 

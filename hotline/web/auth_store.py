@@ -42,7 +42,7 @@ class UserStore(Protocol):
 
 class WebStore(UserStore, Protocol):
     async def calls_between(
-        self, start: datetime, end: datetime, queue: str | None = None
+        self, start: datetime, end: datetime, queue: str | None = None, pbx: str | None = None
     ) -> list[dict[str, Any]]: ...
 
     async def add_exclusion(

@@ -153,6 +153,13 @@ async def test_kpi_report_is_the_engine_over_the_stored_calls(
     assert body["totals"]["offered"]["value"] > 0
     assert body["from"] == "2026-11-01T00:00:00+08:00"
     assert body["to"] == "2026-12-01T00:00:00+08:00"
+    # The captures were made on one Asterisk: stored as pbx1's calls, split per PBX on demand.
+    assert body["pbx"] is None and list(body["by_pbx"]) == ["pbx1"]
+    assert body["by_pbx"]["pbx1"]["offered"]["value"] == want["totals"]["offered"]["value"]
+    one = await client.get("/api/kpi?from=2026-11-01&to=2026-11-30&pbx=pbx1", headers=auditor)
+    assert (await one.json())["totals"]["offered"] == body["totals"]["offered"]
+    other = await client.get("/api/kpi?from=2026-11-01&to=2026-11-30&pbx=pbx9", headers=auditor)
+    assert (await other.json())["totals"]["offered"]["value"] == 0
     # A span that holds none of the calls holds none of their figures.
     empty = await client.get("/api/kpi?from=2026-10-01&to=2026-10-31", headers=auditor)
     assert (await empty.json())["totals"]["offered"]["value"] == 0
