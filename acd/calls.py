@@ -25,6 +25,9 @@ topic → payload keys; every call payload carries ``linkedid``,
 - ``call.left``: ``queue``, ``leg``, ``position``, ``count``
 - ``call.spied``: ``queue``, ``leg``, ``spyer_channel``, ``spyee_channel``
 - ``call.callback_requested``: ``queue``
+- ``call.incident_reported``: ``incident_id`` (HOTLINE_INCIDENT set: the caller registered
+  against a major-fault incident, 并单; once per call)
+- ``call.survey``: ``answer`` (HOTLINE_SURVEY set by the post-call survey; once per call)
 - ``call.ended``: ``CallRecord.to_json()`` of one finished leg (exactly once per leg)
 - ``agent.state``: ``acd.tracker.members.member_state`` keys plus ``at``
 
@@ -43,9 +46,21 @@ from acd.tracker.core import OnRecord, Publish, log
 from acd.tracker.ivr import IvrEvents, reads_digits
 from acd.tracker.queue_events import QueueEvents
 from acd.tracker.resync import Resync
-from acd.tracker.state import Call, Channel, int_or_none, whole_seconds
-from asterisk_conf.channel_vars import CHOICE, PREFIX, PRIORITY, QUEUE
-from events.topics import AGENT_STATE
+from acd.tracker.state import Call, Channel, caller_id, int_or_none, whole_seconds
+from asterisk_conf.channel_vars import (
+    CALLBACK,
+    CHOICE,
+    DIGITS,
+    INCIDENT,
+    LANGUAGE,
+    PATH,
+    PATH_SEPARATOR,
+    PREFIX,
+    PRIORITY,
+    QUEUE,
+    SURVEY,
+)
+from events.topics import AGENT_STATE, CALL_INCIDENT_REPORTED, CALL_SURVEY
 
 __all__ = [
     "HOTLINE_PREFIX",
@@ -199,19 +214,20 @@ class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
     # ---------------------------------------------------------------- routing
 
     def _on_varset(self, h: dict[str, str]) -> None:
-        # One event, several concerns: IVR variables, the recording, the AGI's and Queue()'s
-        # results.
+        # One event, several concerns: the IVR's outcome (HOTLINE_*), the recording, the AGI's
+        # and Queue()'s results.
+        var, value = h.get("Variable", ""), h.get("Value", "")
         call = self.calls.get(h.get("Uniqueid", ""))
+        if var == SURVEY.name:
+            # After Queue(): the call may be a channel the tracker never followed (a survey
+            # reached by transfer, or after a restart); the VarSet names its call itself.
+            self._on_survey(call, h, value)
+            return
         if call is None:
             return
-        var, value = h.get("Variable", ""), h.get("Value", "")
         if var.startswith(HOTLINE_PREFIX):
             call.vars[var] = value
-            if var == CHOICE.name:
-                call.ivr_choice = value
-                call.ivr_path.append(value)
-            elif var == PRIORITY.name:
-                call.priority = int_or_none(value)
+            self._on_ivr_var(call, var, value)
         elif var == "MIXMONITOR_FILENAME":
             call.recording = value or None
             if call.leg is not None:
@@ -220,6 +236,49 @@ class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
             self._finish_ivr(call, value)
         elif var == "QUEUESTATUS":
             self._on_queue_status(call, value)
+
+    def _on_ivr_var(self, call: Call, var: str, value: str) -> None:
+        """What the IVR decided, as it sets it on the channel (asterisk_conf/channel_vars)."""
+        if var == CHOICE.name:
+            if value != call.ivr_choice:
+                call.ivr_path.append(value)
+            call.ivr_choice = value
+        elif var == PRIORITY.name:
+            call.priority = int_or_none(value)
+        elif var == PATH.name:
+            call.menu_path = value.split(PATH_SEPARATOR) if value else []
+        elif var == DIGITS.name:
+            call.ivr_keys = value or None
+        elif var == LANGUAGE.name:
+            call.language = value or None
+        elif var == CALLBACK.name:
+            call.callback_requested = value == "1"
+        elif var == INCIDENT.name:
+            if value and value != call.incident_id:
+                call.incident_id = value
+                # 并单: the call is merged into the incident's ticket (once per call).
+                self._send(CALL_INCIDENT_REPORTED, call, incident_id=value)
+
+    def _on_survey(self, call: Call | None, h: dict[str, str], answer: str) -> None:
+        if call is not None:
+            if call.survey is not None:
+                return  # the first answer counts (a repeated VarSet changes nothing)
+            call.survey = answer
+            self._send(CALL_SURVEY, call, answer=answer)
+            return
+        uid = h.get("Uniqueid", "")
+        self._out(
+            CALL_SURVEY,
+            {
+                "linkedid": h.get("Linkedid") or uid,
+                "uniqueid": uid,
+                "channel": h.get("Channel", ""),
+                "caller_num": caller_id(h.get("CallerIDNum")),
+                "caller_name": caller_id(h.get("CallerIDName")),
+                "at": self.clock,
+                "answer": answer,
+            },
+        )
 
     def _member_handler(self, event: str) -> Callable[[dict[str, str]], None]:
         def handle(h: dict[str, str]) -> None:

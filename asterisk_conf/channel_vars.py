@@ -49,7 +49,19 @@ CONTRACT: tuple[ChannelVar, ...] = (QUEUE, CHOICE, PRIORITY)
 NAMES: frozenset[str] = frozenset(var.name for var in CONTRACT)
 
 # Set by the IVR for the call tracker (seen as AMI VarSet) and the survey; the dialplan does not
-# read them, so they stay out of CONTRACT (which dialplan_contract checks both ways).
+# read them, so they stay out of CONTRACT (which dialplan_contract checks both ways). They are
+# the only way the IVR's outcome reaches a call record: the IVR may run in another process or
+# on another machine, and what it decided travels with the call. The IVR sets each as soon as
+# it is known (not at the end), so a caller hanging up mid-menu still leaves the path so far.
+PATH = ChannelVar(
+    "HOTLINE_PATH", "menu nodes the caller walked, comma-separated, in order", "welcome,main"
+)
+LANGUAGE = ChannelVar("HOTLINE_LANGUAGE", "language of the menu the caller heard", "zh")
+DIGITS = ChannelVar(
+    "HOTLINE_DIGITS",
+    "every key the IVR received, in order (the record's ivr_digits when AMI saw no DTMF)",
+    "11",
+)
 CALLBACK = ChannelVar("HOTLINE_CALLBACK", "1 when the caller asked for a callback in the IVR", "1")
 INCIDENT = ChannelVar("HOTLINE_INCIDENT", "incident the caller registered against (并单)", "inc-7")
 SURVEY = ChannelVar(
@@ -57,7 +69,11 @@ SURVEY = ChannelVar(
     "survey answer: satisfied, basically_satisfied, dissatisfied or none",
     "satisfied",
 )
-IVR_INFO: tuple[ChannelVar, ...] = (CALLBACK, INCIDENT, SURVEY)
+IVR_INFO: tuple[ChannelVar, ...] = (PATH, LANGUAGE, DIGITS, CALLBACK, INCIDENT, SURVEY)
+# Every HOTLINE_* name there is: a dialplan may read any of them, and nothing else.
+ALL_NAMES: frozenset[str] = NAMES | frozenset(var.name for var in IVR_INFO)
+# HOTLINE_PATH joins node ids with this (menu node ids are TOML keys without commas).
+PATH_SEPARATOR = ","
 
 # HOTLINE_CHOICE set by the degraded path (agi_scripts/hotline_fallback.py): no menu was walked.
 FALLBACK_CHOICE = "fallback"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from asterisk_conf.channel_vars import NAMES, PREFIX
+from asterisk_conf.channel_vars import ALL_NAMES, NAMES, PREFIX
 
 # A HOTLINE_ name as the dialplan reads (${HOTLINE_X}) or writes (Set(HOTLINE_X=…)) it.
 _NAME = re.compile(rf"(?<![A-Za-z0-9_]){PREFIX}[A-Z0-9_]+")
@@ -21,8 +21,14 @@ def hotline_variables(dialplan: str) -> set[str]:
 
 
 def contract_problems(dialplan: str) -> list[str]:
-    """One line per name outside the contract and per contract name the dialplan misses."""
+    """One line per name outside the contract and per contract name the dialplan misses.
+
+    The dialplan must read every name it routes by (CONTRACT); it may read the IVR's report
+    (IVR_INFO) too, and nothing else.
+    """
     used = hotline_variables(dialplan)
-    unknown = [f"{name} is not in asterisk_conf/channel_vars.py" for name in sorted(used - NAMES)]
+    unknown = [
+        f"{name} is not in asterisk_conf/channel_vars.py" for name in sorted(used - ALL_NAMES)
+    ]
     missing = [f"{name} is never used by the dialplan" for name in sorted(NAMES - used)]
     return unknown + missing

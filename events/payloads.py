@@ -110,6 +110,19 @@ class CallCallbackRequested(CallIds):
     queue: str | None
 
 
+class CallIncidentReported(CallIds):
+    """HOTLINE_INCIDENT set: the caller registered against a major-fault incident (并单)."""
+
+    incident_id: str
+
+
+class CallSurvey(CallIds):
+    """HOTLINE_SURVEY set by the post-call survey (once per call)."""
+
+    # satisfied, basically_satisfied, dissatisfied or none
+    answer: str
+
+
 class CallEnded(TypedDict):
     """One finished call leg: ``acd.records.CallRecord.to_json()``, exactly once per leg.
 
@@ -257,6 +270,8 @@ PAYLOADS: dict[str, Any] = {
     t.CALL_LEFT: CallLeft,
     t.CALL_SPIED: CallSpied,
     t.CALL_CALLBACK_REQUESTED: CallCallbackRequested,
+    t.CALL_INCIDENT_REPORTED: CallIncidentReported,
+    t.CALL_SURVEY: CallSurvey,
     t.CALL_ENDED: CallEnded,
     t.AGENT_STATE: AgentState,
     t.IVR_FINISHED: IvrFinished,

@@ -21,6 +21,9 @@ CALL_ABANDONED: Final = "call.abandoned"
 CALL_LEFT: Final = "call.left"
 CALL_SPIED: Final = "call.spied"
 CALL_CALLBACK_REQUESTED: Final = "call.callback_requested"
+# From the IVR's HOTLINE_INCIDENT / HOTLINE_SURVEY channel variables (AMI VarSet).
+CALL_INCIDENT_REPORTED: Final = "call.incident_reported"
+CALL_SURVEY: Final = "call.survey"
 CALL_ENDED: Final = "call.ended"
 
 # ---- agent.*: queue members as app_queue reports them (acd) ----------------------------------
@@ -49,6 +52,8 @@ TOPICS: Final[tuple[str, ...]] = (
     CALL_LEFT,
     CALL_SPIED,
     CALL_CALLBACK_REQUESTED,
+    CALL_INCIDENT_REPORTED,
+    CALL_SURVEY,
     CALL_ENDED,
     AGENT_STATE,
     IVR_FINISHED,

@@ -1,16 +1,14 @@
-"""The IVR side of the composition root: the FastAGI IVR, incidents and the IVR's events.
+"""The IVR side of the composition root: the FastAGI IVR, incidents and the IVR's outcome.
 
-``IvrSide`` builds the ``IvrApplication`` and its ``FastAgiServer`` from the settings and
-connects them to the rest of the service:
+``IvrSide`` builds the ``IvrApplication`` and its ``FastAgiServer`` from the settings (unless
+``ivr.enabled`` is false: the IVR then runs as ``hotline ivr`` elsewhere) and connects the
+rest of the service to what the IVR decided. That reaches the service only as HOTLINE_*
+channel variables, read by the call tracker from AMI (asterisk_conf/channel_vars.py), so it
+is the same whichever process or host runs the IVR:
 
-- ``ivr.finished`` goes to ``CallTracker.apply_ivr_outcome`` *synchronously, inside the IVR's
-  publish*, then to the bus. The IVR publishes it before it closes the FastAGI socket, i.e.
-  before Asterisk can run ``Queue()``: so the tracker holds the outcome before the caller's
-  QueueCallerJoin can exist. A bus subscriber would run later, behind whatever else is
-  queued, and could miss a short call whose record is already out.
-- ``ivr.incident_report`` → ``TicketStore.merge_incident_report`` (并单: one ticket per
-  incident); ``ivr.survey`` → ``TicketStore.record_survey`` and the live satisfaction KPI.
-  These are bus subscribers (they write to the database; the caller must not wait).
+- ``call.incident_reported`` → ``TicketStore.merge_incident_report`` (并单: one ticket per
+  incident); ``call.survey`` → ``TicketStore.record_survey`` and the live satisfaction KPI.
+  The service is the one writer of both: an IVR process only reads the database.
 - ``IncidentDesk`` is the ``IncidentSink`` of the web API and of the MQTT/JSON input
   (``IncidentMqttInput``): it keeps the IVR's ``IncidentBoard``, the store and the degraded
   path's announcements file in step.
@@ -30,16 +28,14 @@ from typing import Any
 
 import aiomqtt
 
-from acd.calls import CallTracker
 from acd.kpi import LiveKpi
 from agi_scripts.announcements import Announcement, write_announcements
 from asterisk_conf.sounds import INCIDENT_GENERIC
 from events.topics import (
+    CALL_INCIDENT_REPORTED,
+    CALL_SURVEY,
     INCIDENT_CREATED,
     INCIDENT_ENDED,
-    IVR_FINISHED,
-    IVR_INCIDENT_REPORT,
-    IVR_SURVEY,
 )
 from hotline.bus import Bus
 from hotline.prompts import PromptError, PromptText, build_prompts, is_prompt_id
@@ -51,6 +47,7 @@ from ivr.hours import years_without_data
 from ivr.incidents import Incident, IncidentBoard, IncidentError, utc_now
 from ivr.menu import Menu, MenuError, missing_queues
 from ivr.menu_source import DEFAULT_MENU, MenuSource
+from ivr.survey import ANSWERS
 from ticketing.store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -66,6 +63,8 @@ STORE_ATTEMPTS = 30
 PROGRESS_DAYS = 365
 MIN_TICKET_DIGITS = 6
 # An Asterisk sound name as agi_scripts/announcements.py accepts it (no spaces, quotes, "..").
+# The survey's key for each answer (the store keeps the key pressed next to the answer).
+SURVEY_KEYS = {answer: key for key, answer in ANSWERS.items()}
 _SOUND_NAME = re.compile(r"^/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
 
@@ -421,13 +420,11 @@ class IvrSide:
         self,
         settings: Settings,
         *,
-        tracker: CallTracker,
         bus: Bus,
         kpi: LiveKpi,
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings
-        self.tracker = tracker
         self.bus = bus
         self.kpi = kpi
         self.clock: Clock = clock or utc_now
@@ -450,25 +447,14 @@ class IvrSide:
         """The FastAGI port (the real one when configured as 0); None when the IVR is off."""
         return self.server.port if self.server is not None else None
 
-    def publish(self, topic: str, payload: dict[str, Any]) -> None:
-        """The IVR's publish: the tracker first (see the module docstring), then the bus."""
-        if topic == IVR_FINISHED:
-            try:
-                self.tracker.apply_ivr_outcome(payload)
-            except Exception:
-                log.exception(
-                    "tracker could not take the IVR outcome of %s", payload.get("linkedid")
-                )
-        self.bus.publish(topic, payload)
-
     async def start(self, store: TicketStore) -> None:
         self.store = store
         self.desk.store = store
         loaded = await self.desk.load()
         if loaded:
             log.info("%d stored incident(s) back on the IVR's board", loaded)
-        self.bus.subscribe(IVR_INCIDENT_REPORT, self._on_incident_report, name="ivr-reports")
-        self.bus.subscribe(IVR_SURVEY, self._on_survey, name="ivr-surveys")
+        self.bus.subscribe(CALL_INCIDENT_REPORTED, self._on_incident_report, name="ivr-reports")
+        self.bus.subscribe(CALL_SURVEY, self._on_survey, name="ivr-surveys")
         ivr = self.settings.ivr
         if ivr.enabled:
             menu_file = ivr.menu_file or DEFAULT_MENU
@@ -483,7 +469,7 @@ class IvrSide:
             self.app = IvrApplication(
                 menus,
                 self.board,
-                self.publish,
+                self.bus.publish,
                 ticket_progress_lookup(store),
                 timezone=self.settings.kpi.timezone,
                 clock=self.clock,
@@ -543,10 +529,10 @@ class IvrSide:
     async def _on_incident_report(self, topic: str, payload: dict[str, Any]) -> None:
         incident_id, linkedid = payload.get("incident_id"), payload.get("linkedid")
         if not isinstance(incident_id, str) or not isinstance(linkedid, str) or not linkedid:
-            log.error("ivr.incident_report without incident_id/linkedid skipped: %s", payload)
+            log.error("call.incident_reported without incident_id/linkedid skipped: %s", payload)
             return
         at = _instant(payload.get("at"))
-        caller = payload.get("caller_number") or None
+        caller = payload.get("caller_num") or None
         store = self.store
         assert store is not None
 
@@ -572,10 +558,10 @@ class IvrSide:
     async def _on_survey(self, topic: str, payload: dict[str, Any]) -> None:
         linkedid = payload.get("linkedid")
         if not isinstance(linkedid, str) or not linkedid:
-            log.error("ivr.survey without linkedid skipped: %s", payload)
+            log.error("call.survey without linkedid skipped: %s", payload)
             return
         answer = payload.get("answer") or "none"
-        digit = payload.get("digit")
+        digit = SURVEY_KEYS.get(str(answer))
         at = _instant(payload.get("at"))
         store = self.store
         assert store is not None
@@ -612,12 +598,11 @@ class IvrSide:
 
 
 def _instant(value: Any) -> dt.datetime:
-    """An event's ISO time; now when missing or unreadable (the event is still worth keeping)."""
-    if isinstance(value, str):
+    """An event's time (the PBX's epoch seconds); now when missing or unreadable (the event
+    is still worth keeping)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            moment = None
-        if moment is not None and moment.tzinfo is not None:
-            return moment
+            return dt.datetime.fromtimestamp(value, dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
     return dt.datetime.now(dt.UTC)

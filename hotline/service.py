@@ -66,9 +66,7 @@ class HotlineService:
         # The IVR, incidents and the IVR's events: hotline/ivr_wiring.py.
         # Given a clock (the demo's simulated one), the IVR's hours and incidents follow it too.
         ivr_clock = None if now is None else (lambda: datetime.fromtimestamp(self._now(), UTC))
-        self.ivr = IvrSide(
-            settings, tracker=self.tracker, bus=self.bus, kpi=self.kpi, clock=ivr_clock
-        )
+        self.ivr = IvrSide(settings, bus=self.bus, kpi=self.kpi, clock=ivr_clock)
         self.store: TicketStore | None = None
         self.writer: BufferedCallWriter | None = None
         self.link: AmiLink | None = None

@@ -98,6 +98,8 @@ class MenuWalk:
         self.outcome = IvrOutcome(language=menu.language)
         self._announced: set[str] = set()
         self._keys: list[str] = []  # the keys that selected something, for the default choice
+        # HOTLINE_* values already on the channel: only changes are sent again.
+        self._on_channel: dict[str, str] = {}
 
     async def run(self) -> IvrOutcome:
         """Walk from the start node until a final action; return with ``outcome.ended`` set."""
@@ -111,6 +113,7 @@ class MenuWalk:
                 continue
             node = self.menu.nodes[result]
             self.outcome.path.append(node.id)
+            await self._report()
             action = await self._announce(node)
             if action is None:
                 action = await self._ask(node) if node.options else await self._pass(node)
@@ -225,6 +228,9 @@ class MenuWalk:
     async def _register(self, incident_id: str) -> None:
         incident = self.board.register_caller(incident_id, self.linkedid)
         self.outcome.incident = incident_id
+        # At once: the call tracker merges the call into the incident (并单) from this VarSet,
+        # whether or not the caller stays until the end of the menu.
+        await self._report()
         await publish_safely(
             self.publish,
             IVR_INCIDENT_REPORT,
@@ -320,14 +326,37 @@ class MenuWalk:
 
     async def _set_result_variables(self) -> None:
         out = self.outcome
+        await self._report(with_choice=False)
+        # Last and in this order, as the IVR of the captures did: the dialplan goes on to
+        # Queue() with them.
         if out.queue is not None:
             await self.channel.set_variable(cv.QUEUE.name, out.queue)
         await self.channel.set_variable(cv.CHOICE.name, out.choice or "none")
         await self.channel.set_variable(cv.PRIORITY.name, str(out.priority))
-        if out.callback_requested:
-            await self.channel.set_variable(cv.CALLBACK.name, "1")
-        if out.incident is not None:
-            await self.channel.set_variable(cv.INCIDENT.name, out.incident)
+        self._on_channel[cv.CHOICE.name] = out.choice or "none"
+
+    async def _report(self, *, with_choice: bool = True) -> None:
+        """Put what the walk decided so far on the channel, as HOTLINE_* variables.
+
+        They are the IVR's only report to the call record: the AMI call tracker reads them
+        from the VarSet events, so the IVR can run in a process (or on a host) of its own.
+        Sent as soon as known and only when changed, so a caller hanging up halfway still
+        leaves the nodes walked, the language and an incident registered against.
+        """
+        out = self.outcome
+        wanted = {
+            cv.LANGUAGE.name: out.language,
+            cv.PATH.name: cv.PATH_SEPARATOR.join(out.path),
+            cv.DIGITS.name: out.digits,
+            cv.CALLBACK.name: "1" if out.callback_requested else "",
+            cv.INCIDENT.name: out.incident or "",
+        }
+        if with_choice and out.choice is not None:
+            wanted[cv.CHOICE.name] = out.choice
+        for name, value in wanted.items():
+            if self._on_channel.get(name, "") != value:
+                await self.channel.set_variable(name, value)
+                self._on_channel[name] = value
 
 
 async def publish_safely(publish: Publish, topic: str, payload: dict[str, Any]) -> None:

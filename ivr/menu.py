@@ -8,6 +8,7 @@ misspelt keys). The file format is documented in ``ivr/menus/12345.toml``.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ from ivr.toml_lines import key_lines, line_of
 
 DTMF_KEYS = frozenset("0123456789*#")
 EMERGENCY_SERVICES = frozenset({"110", "119", "120", "all"})
+
+
+_NODE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 # -- actions: what a key (or a fallback) does ---------------------------------------------------
@@ -583,6 +587,14 @@ class _Builder:
             self.fault((), "missing [nodes] table")
             return nodes
         for node_id, raw in (self._table(("nodes",), value) or {}).items():
+            if not _NODE_ID.fullmatch(node_id):
+                # Node ids travel in the HOTLINE_PATH channel variable, comma-separated, as an
+                # AGI argument: letters, digits, _ and - only.
+                self.fault(
+                    ("nodes", node_id),
+                    f"nodes.{node_id}: node id must be letters, digits, _ or - (max 40)",
+                )
+                continue
             node = self._node(node_id, raw)
             if node is not None:
                 nodes[node_id] = node

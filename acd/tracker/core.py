@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from acd.records import CallRecord, Outcome
-from acd.tracker.ivr_outcome import PendingIvrOutcomes, merge_ivr_outcome
 from acd.tracker.members import MemberBoard
 from acd.tracker.state import Call, Channel, caller_id
 from events.topics import CALL_ANSWERED, CALL_ENDED, CALL_IVR_FINISHED, CALL_QUEUED, CALL_STARTED
@@ -47,7 +46,6 @@ class TrackerCore:
         self.board = MemberBoard()
         self.clock = 0.0
         self.lost_at: float | None = None
-        self._pending_ivr = PendingIvrOutcomes()
 
     # ------------------------------------------------------------------ calls
 
@@ -72,9 +70,6 @@ class TrackerCore:
             since=self.clock,
         )
         self.calls[uid] = call
-        pending = self._pending_ivr.claim(call)
-        if pending is not None:
-            merge_ivr_outcome(call, pending)
         self._send(CALL_STARTED, call, stage="ivr")
         return call
 
@@ -119,9 +114,9 @@ class TrackerCore:
         assert leg is not None
         leg.caller_num, leg.caller_name = call.caller_num, call.caller_name
         leg.ivr_digits = "".join(call.digits) or None
-        leg.ivr_digits = leg.ivr_digits or call.reported_digits
-        leg.ivr_choice = call.ivr_choice or call.reported_choice
-        path = call.reported_path if call.reported_path is not None else call.ivr_path
+        leg.ivr_digits = leg.ivr_digits or call.ivr_keys
+        leg.ivr_choice = call.ivr_choice
+        path = call.menu_path if call.menu_path is not None else call.ivr_path
         leg.ivr_path = list(path)
         leg.incident_id, leg.callback_requested = call.incident_id, call.callback_requested
         leg.language = call.language

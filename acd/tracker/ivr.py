@@ -1,12 +1,10 @@
 """The IVR stage of a call as the AMI stream shows it: which key presses the IVR read
-(DTMF during digit-reading AGI commands), and the IVR's own report merged in."""
+(DTMF during digit-reading AGI commands). What the IVR decided comes as HOTLINE_* VarSets
+(acd.calls)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from acd.tracker.core import TrackerCore, log
-from acd.tracker.ivr_outcome import merge_ivr_outcome
+from acd.tracker.core import TrackerCore
 
 _DIGIT_COMMANDS = ("GET DATA", "GET OPTION", "WAIT FOR DIGIT")
 
@@ -28,7 +26,7 @@ def reads_digits(command: str) -> bool:
 
 
 class IvrEvents(TrackerCore):
-    """DTMFEnd / AGIExecStart / AGIExecEnd handlers and `apply_ivr_outcome`."""
+    """DTMFEnd / AGIExecStart / AGIExecEnd handlers."""
 
     def _on_dtmf(self, h: dict[str, str]) -> None:
         call = self.calls.get(h.get("Uniqueid", ""))
@@ -49,26 +47,3 @@ class IvrEvents(TrackerCore):
         call = self.calls.get(h.get("Uniqueid", ""))
         if call is not None:
             call.reading.discard(h.get("CommandId", ""))
-
-    def apply_ivr_outcome(self, payload: dict[str, Any]) -> None:
-        """Merge an ``ivr.finished`` payload into the live call it belongs to.
-
-        Found by ``uniqueid`` (the AGI channel), else by ``linkedid``. Sets what the IVR knows
-        and the AMI stream does not (the nodes walked, the incident merged into, a callback
-        request, the language) on every leg the call emits from now on. The IVR usually
-        finishes before the AMI events of its channel have all arrived, sometimes before the
-        call started here: such outcomes wait in a small bounded map for the call to show up.
-        """
-        uid = str(payload.get("uniqueid") or "")
-        linkedid = str(payload.get("linkedid") or "")
-        call = self.calls.get(uid) if uid else None
-        if call is None and linkedid:
-            call = next((c for c in self.calls.values() if c.linkedid == linkedid), None)
-        if call is not None:
-            self._pending_ivr.forget(call)
-            merge_ivr_outcome(call, payload)
-            return
-        if uid and self.was_emitted(f"{uid}#0"):
-            log.info("IVR outcome for %s came after its call record; not merged", uid)
-            return
-        self._pending_ivr.hold({uid, linkedid} - {""}, payload, self.clock)

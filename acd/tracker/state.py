@@ -73,14 +73,15 @@ class Call:
     # the same queue is that leg's own join, not a transfer.
     leg_from_log: bool = False
     last_closed: CallRecord | None = None
-    # What the IVR itself reported (ivr.finished, see CallTracker.apply_ivr_outcome): the
-    # menu nodes walked replace the HOTLINE_CHOICE history as the record's ivr_path.
-    reported_path: list[str] | None = None
-    reported_choice: str | None = None
-    reported_digits: str | None = None
+    # What the IVR reported in its HOTLINE_* channel variables (asterisk_conf/channel_vars.py):
+    # the menu nodes walked replace the HOTLINE_CHOICE history as the record's ivr_path; the
+    # keys it received stand in for ivr_digits when AMI showed no DTMF.
+    menu_path: list[str] | None = None
+    ivr_keys: str | None = None
     incident_id: str | None = None
     callback_requested: bool = False
     language: str | None = None
+    survey: str | None = None
 
     @property
     def stage(self) -> str:

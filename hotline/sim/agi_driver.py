@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from .agi_client import FastAgiClient, Phone, agi_environment
 from .caller_path import CallerPath
@@ -25,7 +27,15 @@ class FastAgiDriver:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self, pbx: CallerPath, call: Call) -> None:
-        task = asyncio.get_running_loop().create_task(self._run(pbx, call))
+        self._spawn(self._run(pbx, call))
+
+    def survey(self, pbx: CallerPath, call: Call) -> None:
+        """The post-call survey: AGI(agi://…/survey) on the caller's channel after Queue()."""
+        phone = Phone(keys=[call.script.survey], key_delay=call.script.dtmf_delay)
+        self._spawn(self._run(pbx, call, phone=phone, request=pbx.config.survey_url))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -33,14 +43,17 @@ class FastAgiDriver:
     def sessions(self) -> int:
         return len(self._tasks)
 
-    async def _run(self, pbx: CallerPath, call: Call) -> None:
+    async def _run(
+        self, pbx: CallerPath, call: Call, *, phone: Phone | None = None, request: str = ""
+    ) -> None:
         script, ch2 = call.script, call.ch2
-        hangups = [t for t in (script.ivr_hangup_after, script.hangup_after) if t is not None]
-        phone = Phone(
-            keys=[script.dtmf],
-            key_delay=script.dtmf_delay,
-            hangup_after=min(hangups) if hangups else None,
-        )
+        if phone is None:
+            hangups = [t for t in (script.ivr_hangup_after, script.hangup_after) if t is not None]
+            phone = Phone(
+                keys=[script.dtmf],
+                key_delay=script.dtmf_delay,
+                hangup_after=min(hangups) if hangups else None,
+            )
         client = FastAgiClient(
             self.host,
             self.port,
@@ -58,7 +71,7 @@ class FastAgiDriver:
             uniqueid=ch2.uniqueid,
             caller_num=ch2.cid_num,
             caller_name=ch2.cid_name,
-            request=pbx.config.agi_url,
+            request=request or pbx.config.agi_url,
         )
         try:
             result = await client.run(env, phone)

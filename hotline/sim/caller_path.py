@@ -30,6 +30,8 @@ class IvrDriver(Protocol):
 
     def start(self, pbx: CallerPath, call: Call) -> None: ...
 
+    def survey(self, pbx: CallerPath, call: Call) -> None: ...
+
 
 class CallerPath(QueueWaiting, Conversation):
     ivr_driver: IvrDriver | None
@@ -230,8 +232,8 @@ class CallerPath(QueueWaiting, Conversation):
     # ---- an external FastAGI IVR (see agi_driver) ----------------------------------------
 
     def agi_command(self, call: Call, command: str, reply: str | None) -> None:
-        """A command of the external IVR starts (reply None) or ends."""
-        if call.phase != "agi":
+        """A command of the external IVR (or survey) starts (reply None) or ends."""
+        if call.phase not in ("agi", "survey"):
             return
         ch2 = call.ch2
         if reply is None:
@@ -241,7 +243,11 @@ class CallerPath(QueueWaiting, Conversation):
             return
         upper = command.upper()
         code = reply[:3]
-        if reply.startswith("200 result=-1") and not upper.startswith("HANGUP"):
+        if (
+            reply.startswith("200 result=-1")
+            and not upper.startswith("HANGUP")
+            and call.phase == "agi"
+        ):
             self._ivr_caller_hung_up(call, command)
             return
         if upper.startswith("GET DATA") and "result=" in reply:
@@ -290,6 +296,12 @@ class CallerPath(QueueWaiting, Conversation):
         """The external IVR closed its socket (or could not be reached: status FAILURE)."""
         if call.phase == "ivr_gone":
             self._ivr_hangup_done(call)
+            return
+        if call.phase == "survey":
+            self.varset(call.ch2, "AGISTATUS", status)
+            self.ch_event("SoftHangupRequest", CALL, call.ch2, [("Cause", "16")])
+            self.hangup(call.ch2)
+            self._local_half_gone(call)
             return
         if call.phase != "agi":
             return

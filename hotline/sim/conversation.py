@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .channels import UP, bridge_block, channel_block
 from .emitter import AGENT, CALL, DIALPLAN
@@ -15,6 +15,9 @@ class Conversation(QueueEngine):
     if TYPE_CHECKING:
         # A scripted agent transfers the call mid-conversation (``transfers``).
         def _agent_transfers(self, call: Call) -> None: ...
+
+        # Runs the post-call survey on a real FastAGI server (``caller_path``).
+        ivr_driver: Any
 
     def _answer(self, entry: Entry) -> None:
         ring = entry.ring
@@ -178,7 +181,7 @@ class Conversation(QueueEngine):
     def _agent_hangs_up(self, call: Call) -> None:
         ring = call.connected
         assert ring is not None
-        ch1, ch2, a1, a2 = call.ch1, call.ch2, ring.ch1, ring.ch2
+        ch2, a1, a2 = call.ch2, ring.ch1, ring.ch2
         self.newexten(a2, 12, "Hangup", "")
         self.ch_event("SoftHangupRequest", CALL, a2, [("Cause", "16")])
         self._agent_side_down(ring)
@@ -192,12 +195,27 @@ class Conversation(QueueEngine):
         self._complete(call, "agent")
         self.cdr(ch2, "Queue", ch2.appdata, dest_channel=a1.name)
         self.hangup(a1)
+        if call.script.survey is not None and self.ivr_driver is not None:
+            # Queue()'s `c` option: the caller goes on in the dialplan, to the survey.
+            self.hangup(a2)
+            self.caller_device("NOT_INUSE")
+            self.newexten(ch2, 20, "AGI", self.config.survey_url)
+            call.phase = "survey"
+            self.ivr_driver.survey(self, call)
+            self._dispatch_all()
+            return
         self.hangup(ch2)
         self.hangup(a2)
+        self._local_half_gone(call)
+
+    def _local_half_gone(self, call: Call) -> None:
+        """After the conversation (and the survey): the caller's Local half goes."""
+        ch1 = call.ch1
         self.cdr(ch1, "Wait", "", destination="s")
         self.hangup(ch1)
         self.caller_device("NOT_INUSE")
-        self.caller_device("NOT_INUSE")
+        if call.phase != "survey":
+            self.caller_device("NOT_INUSE")
         self._finish(call)
         self._dispatch_all()
 

@@ -114,6 +114,7 @@ class PbxConfig:
     record_calls: bool = True
     queue_max_wait: int = 60
     agi_url: str = "agi://127.0.0.1:4573/ivr"
+    survey_url: str = "agi://127.0.0.1:4573/survey"
     # SIP mode (the sip_call capture): callers are PJSIP/pstn-trunk-… channels, one per call.
     sip: bool = False
     # Used for members added over AMI (QueueAdd), which have no configured behaviour.
@@ -148,6 +149,9 @@ class CallerScript:
     transfer_from: tuple[str, ...] = ("hotline-general",)
     # AMI Redirect of the caller's channel instead of BlindTransfer of the agent's.
     transfer_by_redirect: bool = False
+    # The key pressed in the post-call survey (AGI(agi://…/survey) once the agent hangs up;
+    # needs a FastAGI IVR, see agi_driver). None: no survey, the caller's channel ends then.
+    survey: str | None = None
 
 
 @dataclass(slots=True)

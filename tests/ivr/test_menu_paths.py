@@ -52,13 +52,14 @@ def log_uniqueid(ivr: Ivr) -> str:
 
 async def test_prompts_are_played_in_order_with_agent_key_escape(ivr: Ivr) -> None:
     log = await call(ivr.port, ["1"])
-    assert log.commands[:4] == [
+    played = [c for c in log.commands if not c.startswith("SET VARIABLE")]
+    assert played[:4] == [
         "ANSWER",
         "GET VARIABLE CHANNEL(linkedid)",
         'STREAM FILE hotline/welcome "0"',
         'STREAM FILE hotline/emergency-notice "0"',
     ]
-    assert log.commands[4] == "GET DATA hotline/main-menu 5000 1"
+    assert played[4] == "GET DATA hotline/main-menu 5000 1"
 
 
 async def test_agent_key_during_greeting_skips_the_menu(ivr: Ivr) -> None:
@@ -72,6 +73,19 @@ async def test_cantonese_switches_channel_language(ivr: Ivr) -> None:
     log = await call(ivr.port, ["9", "1"])
     assert log.variables["CHANNEL(language)"] == "yue"
     assert ivr.events.of("ivr.finished")[-1]["language"] == "yue"
+
+
+async def test_the_outcome_travels_as_channel_variables(ivr: Ivr) -> None:
+    # The call record learns the walk only from these (AMI VarSet): nothing else is shared
+    # with the service, which may be another process.
+    log = await call(ivr.port, ["9", "1"])
+    finished = ivr.events.of("ivr.finished")[-1]
+    assert log.variables["HOTLINE_LANGUAGE"] == "yue"
+    assert log.variables["HOTLINE_PATH"].split(",") == finished["path"]
+    assert log.variables["HOTLINE_DIGITS"] == finished["digits"] == "91"
+    # Each is sent once per change, the routing three last (as the captures' IVR did).
+    assert log.set_order[-3:] == ["HOTLINE_QUEUE", "HOTLINE_CHOICE", "HOTLINE_PRIORITY"]
+    assert log.set_order.count("HOTLINE_LANGUAGE") == 2  # zh at the start, then yue
 
 
 async def test_emergency_guidance_plays_and_hangs_up(ivr: Ivr) -> None:

@@ -16,7 +16,8 @@ async def test_hangup_during_get_data_sends_nothing_more(ivr: Ivr) -> None:
     log = await call(ivr.port, [HANGUP])
     assert log.caller_hung_up and log.closed_by_app
     assert log.commands[-1] == "GET DATA hotline/main-menu 5000 1"
-    assert log.variables == {}
+    # No route, but what the call record needs so far is on the channel already.
+    assert log.variables == {"HOTLINE_LANGUAGE": "zh", "HOTLINE_PATH": "welcome,main"}
     finished = ivr.events.of("ivr.finished")[-1]
     assert finished["ended"] == "caller_hangup"
     assert finished["queue"] is None and finished["path"] == ["welcome", "main"]
@@ -32,13 +33,15 @@ async def test_hangup_during_stream_file_like_the_capture(ivr: Ivr) -> None:
 async def test_dead_channel_511_ends_the_session(ivr: Ivr) -> None:
     # The HANGUP line is lost; the next command gets 511 and the IVR stops there.
     log = await call(ivr.port, ["1"], fault=Fault("SET VARIABLE", "hangup"))
-    assert log.commands[-1].startswith("SET VARIABLE HOTLINE_QUEUE")
+    assert log.commands[-1].startswith("SET VARIABLE HOTLINE_")
     assert ivr.events.of("ivr.finished")[-1]["ended"] == "caller_hangup"
 
 
 async def test_garbage_reply_sets_safe_defaults(ivr: Ivr, caplog: pytest.LogCaptureFixture) -> None:
     log = await call(ivr.port, ["3"], fault=Fault("GET DATA", "garbage"))
     assert log.variables == {
+        "HOTLINE_LANGUAGE": "zh",
+        "HOTLINE_PATH": "welcome,main",
         "HOTLINE_QUEUE": "hotline-general",
         "HOTLINE_CHOICE": "error",
         "HOTLINE_PRIORITY": "0",
@@ -110,6 +113,8 @@ async def test_crash_in_one_session_does_not_touch_the_others(
         call(ivr.port, ["4"], callerid="13800000002"),
     )
     assert bad.variables == {
+        "HOTLINE_LANGUAGE": "zh",
+        "HOTLINE_PATH": "welcome",
         "HOTLINE_QUEUE": "hotline-general",
         "HOTLINE_CHOICE": "error",
         "HOTLINE_PRIORITY": "0",

@@ -14,7 +14,6 @@ import aiohttp
 import aiomqtt
 import pytest
 
-from acd.calls import CallTracker
 from acd.kpi import LiveKpi
 from agi_scripts.announcements import load_active
 from hotline.bus import Bus
@@ -134,7 +133,7 @@ async def test_incidents_from_mqtt_json(
     store = await TicketStore.open(url)
     bus = Bus()
     await bus.start()
-    side = IvrSide(settings, tracker=CallTracker(), bus=bus, kpi=LiveKpi())
+    side = IvrSide(settings, bus=bus, kpi=LiveKpi())
     try:
         await side.start(store)
         inbox = side.mqtt_input
@@ -197,32 +196,26 @@ async def test_survey_and_report_wait_out_a_database_outage(
     store = await TicketStore.open(postgres_url)
     bus = Bus()
     await bus.start()
-    side = IvrSide(
-        side_settings(tmp_path, postgres_url), tracker=CallTracker(), bus=bus, kpi=LiveKpi()
-    )
+    side = IvrSide(side_settings(tmp_path, postgres_url), bus=bus, kpi=LiveKpi())
     try:
         await side.start(store)
         await side.desk.create(incident("water-9"))
         with postgres_server.stopped():
-            side.publish(
-                "ivr.survey",
-                {
-                    "linkedid": "1795445274.0",
-                    "answer": "satisfied",
-                    "digit": "1",
-                    "at": NOW.isoformat(),
-                },
+            # What the call tracker publishes from the HOTLINE_SURVEY / HOTLINE_INCIDENT VarSets.
+            bus.publish(
+                "call.survey",
+                {"linkedid": "1795445274.0", "answer": "satisfied", "at": NOW.timestamp()},
             )
-            side.publish(
-                "ivr.incident_report",
+            bus.publish(
+                "call.incident_reported",
                 {
                     "linkedid": "1795445274.5",
                     "incident_id": "water-9",
-                    "caller_number": "13900001111",
-                    "at": NOW.isoformat(),
+                    "caller_num": "13900001111",
+                    "at": NOW.timestamp(),
                 },
             )
-            side.publish("ivr.survey", {"answer": "satisfied"})  # no linkedid: skipped
+            bus.publish("call.survey", {"answer": "satisfied"})  # no linkedid: skipped
             # Both writes fail against the stopped server and are retried, not dropped.
             await wait_for(lambda: caplog.text.count("retrying") >= 2)
             assert (side.surveys, side.reports) == (0, 0)
@@ -293,7 +286,7 @@ async def test_a_taken_fastagi_port_is_a_clear_error(tmp_path: Path) -> None:
         update={"ivr": Settings().ivr.model_copy(update={"enabled": True, "port": port})}
     )
     store = await TicketStore.open(url)
-    side = IvrSide(settings, tracker=CallTracker(), bus=Bus(), kpi=LiveKpi())
+    side = IvrSide(settings, bus=Bus(), kpi=LiveKpi())
     try:
         expected = f"ivr.port: cannot serve FastAGI on 127.0.0.1:{port}"
         with pytest.raises(IvrStartError, match=expected):
@@ -373,7 +366,7 @@ async def test_a_menu_queue_missing_from_pbx_queues_stops_the_ivr_start(tmp_path
         update={"ivr": Settings().ivr.model_copy(update={"enabled": True, "port": 0}), "pbx": pbx}
     )
     store = await TicketStore.open(url)
-    side = IvrSide(settings, tracker=CallTracker(), bus=Bus(), kpi=LiveKpi())
+    side = IvrSide(settings, bus=Bus(), kpi=LiveKpi())
     try:
         with pytest.raises(IvrStartError) as refused:
             await side.start(store)
