@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from acd.calls import CallTracker
 from acd.kpi import LiveKpi
 from hotline.bus import Bus
 from hotline.ivr_wiring import IvrSide
@@ -18,7 +17,7 @@ from ivr.hours import ServiceHours, is_working_day
 def test_a_date_beyond_the_calendar_is_a_health_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("ivr.hours._unknown_years", set())
     is_working_day.cache_clear()
-    side = IvrSide(Settings(), tracker=CallTracker(), bus=Bus(), kpi=LiveKpi())
+    side = IvrSide(Settings(), bus=Bus(), kpi=LiveKpi())
     office = ServiceHours(workday=((510, 1050),), restday=())
 
     assert office.is_open(dt.datetime(2026, 11, 25, 10, 0))
