@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from asterisk_conf import channel_vars, sounds
 from asterisk_conf.dialplan_contract import contract_problems
-from hotline.settings import Settings
+from hotline.settings import PbxServer, Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -34,6 +34,8 @@ FILES: dict[str, bool] = {
     "manager.conf": True,
     "musiconhold.conf": False,
 }
+# Rendered for a named PBX only (render --pbx): asterisk.conf with its systemname.
+PBX_FILES: dict[str, bool] = {"asterisk.conf": False}
 
 # The AMI classes the service needs, and why; everything else (config, command, system writes,
 # originate of arbitrary apps, security, agi, reporting reads) stays closed.
@@ -114,8 +116,8 @@ def fastagi_base(settings: Settings) -> str:
     return f"agi://{host}:{port}"
 
 
-def _check_secrets(settings: Settings) -> None:
-    if not settings.ami.secret.get_secret_value():
+def _check_secrets(settings: Settings, ami: PbxServer) -> None:
+    if not ami.secret.get_secret_value():
         raise RenderError(
             "setting ami.secret: empty; set it in hotline.toml or HOTLINE_AMI__SECRET"
         )
@@ -126,20 +128,19 @@ def _check_secrets(settings: Settings) -> None:
             )
 
 
-def ami_access(settings: Settings, ami_permit: str | None = None) -> tuple[str, str]:
+def ami_access(ami: PbxServer, ami_permit: str | None = None) -> tuple[str, str]:
     """manager.conf's ``bindaddr`` and ``permit`` (address/mask): loopback unless allowed.
 
     AMI can originate calls and listen to every call's events: by default it is reachable
     from this host only. A non-loopback ``ami.host`` needs ``ami_permit``, the one network
     (the hotline service's address) allowed to log in.
     """
-    host = "127.0.0.1" if settings.ami.host == "localhost" else settings.ami.host
+    host = "127.0.0.1" if ami.host == "localhost" else ami.host
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         raise RenderError(
-            f"setting ami.host: {settings.ami.host!r} is not an IP address (manager.conf "
-            "bindaddr needs one)"
+            f"setting ami.host: {ami.host!r} is not an IP address (manager.conf bindaddr needs one)"
         ) from None
     if address.is_loopback:
         permit = ipaddress.ip_network(f"{address}/{address.max_prefixlen}")
@@ -159,16 +160,16 @@ def ami_access(settings: Settings, ami_permit: str | None = None) -> tuple[str, 
     return str(address), f"{permit.network_address}/{permit.netmask}"
 
 
-def _context(settings: Settings, ami_permit: str | None = None) -> dict[str, Any]:
+def _context(settings: Settings, ami: PbxServer, ami_permit: str | None = None) -> dict[str, Any]:
     base = fastagi_base(settings)
     contract = channel_vars.by_key()
-    bindaddr, permit = ami_access(settings, ami_permit)
+    bindaddr, permit = ami_access(ami, ami_permit)
     return {
         "ami_bindaddr": bindaddr,
         "ami_permit": permit,
         "sound": sounds.DIALPLAN,
         "pbx": settings.pbx,
-        "ami": settings.ami,
+        "ami": ami,
         "agents": {agent.extension: agent for agent in settings.pbx.agents},
         "var": {key: var.name for key, var in contract.items()},
         "ref": {key: "${" + var.name + "}" for key, var in contract.items()},
@@ -184,16 +185,43 @@ def _context(settings: Settings, ami_permit: str | None = None) -> dict[str, Any
     }
 
 
-def render_all(settings: Settings, *, ami_permit: str | None = None) -> dict[str, str]:
+def choose_pbx(settings: Settings, name: str | None) -> PbxServer | None:
+    """The PBX to render for: ``name``, or None for the one PBX of a plain ``[ami]`` table.
+
+    With several PBXs every Asterisk needs its own files (its systemname, its manager login),
+    so the name is required.
+    """
+    servers = settings.pbx_servers()
+    if name is None:
+        if len(servers) > 1:
+            known = ", ".join(server.name for server in servers)
+            raise RenderError(f"several PBXs in ami.servers: render one with --pbx ({known})")
+        return None
+    for server in servers:
+        if server.name == name:
+            return server
+    known = ", ".join(server.name for server in servers)
+    raise RenderError(f"--pbx: no PBX named {name!r} in the settings (known: {known})")
+
+
+def render_all(
+    settings: Settings, *, ami_permit: str | None = None, pbx: str | None = None
+) -> dict[str, str]:
     """Every configuration file's text, keyed by its file name (see FILES).
 
     ``ami_permit``: the network allowed to reach a non-loopback ``ami.host`` (see ami_access).
+    ``pbx``: the Asterisk of ``ami.servers`` to render for: its manager login, and an
+    asterisk.conf whose ``systemname`` prefixes its uniqueids and linkedids with its name, so
+    calls of different PBXs never share one (tickets and survey answers are keyed by linkedid).
     """
-    _check_secrets(settings)
+    chosen = choose_pbx(settings, pbx)
+    ami = chosen or settings.pbx_servers()[0]
+    _check_secrets(settings, ami)
     env = _environment()
-    context = _context(settings, ami_permit)
+    context = _context(settings, ami, ami_permit)
+    names = [*FILES] if chosen is None else [*FILES, *PBX_FILES]
     try:
-        files = {name: env.get_template(f"{name}.j2").render(context) for name in FILES}
+        files = {name: env.get_template(f"{name}.j2").render(context) for name in names}
     except jinja2.UndefinedError as error:
         raise RenderError(f"template error: {error.message}") from error
     problems = contract_problems(files["extensions.conf"])
@@ -221,6 +249,6 @@ def write_config(files: Mapping[str, str], out_dir: Path) -> list[Path]:
     written = []
     for name, text in files.items():
         path = out_dir / name
-        _write_atomically(path, text, FILES.get(name, True))
+        _write_atomically(path, text, {**FILES, **PBX_FILES}.get(name, True))
         written.append(path)
     return written

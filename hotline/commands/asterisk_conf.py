@@ -45,12 +45,19 @@ def check_menu(settings: Settings) -> None:
     help="Let AMI listen on a non-loopback ami.host; only NETWORK (e.g. 10.0.0.5/32, the "
     "hotline service's address) may log in.",
 )
-def render(out_dir: Path, ami_permit: str | None) -> None:
-    """Render extensions, queues, queuerules, pjsip, manager and musiconhold .conf files."""
+@click.option(
+    "--pbx",
+    metavar="NAME",
+    help="The Asterisk of ami.servers to render for (required with several): its manager "
+    "login and an asterisk.conf with systemname NAME.",
+)
+def render(out_dir: Path, ami_permit: str | None, pbx: str | None) -> None:
+    """Render extensions, queues, queuerules, pjsip, manager and musiconhold .conf files
+    (and asterisk.conf with --pbx)."""
     settings = load_settings()
     check_menu(settings)
     try:
-        files = render_all(settings, ami_permit=ami_permit)
+        files = render_all(settings, ami_permit=ami_permit, pbx=pbx)
     except RenderError as error:
         raise click.ClickException(str(error)) from None
     for path in write_config(files, out_dir):

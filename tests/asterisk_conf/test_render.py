@@ -147,3 +147,51 @@ def test_manager_refuses_a_non_loopback_ami_host(settings: Settings, host: str) 
     ami = settings.ami.model_copy(update={"host": host})
     with pytest.raises(RenderError, match=r"setting ami\.host"):
         render_all(settings.model_copy(update={"ami": ami}))
+
+
+def with_servers(settings: Settings, *servers: dict[str, object]) -> Settings:
+    data = settings.model_dump(mode="python")
+    data["ami"]["servers"] = list(servers)
+    return Settings.model_validate(data)
+
+
+EAST = {"name": "east", "queue_log": "/e/queue_log", "cdr_csv": "/e/Master.csv"}
+WEST = {
+    "name": "west",
+    "port": 6038,
+    "username": "svc-west",
+    "secret": "west-s3cret",
+    "queue_log": "/w/queue_log",
+    "cdr_csv": "/w/Master.csv",
+}
+
+
+def test_one_pbx_renders_no_asterisk_conf_unless_named(settings: Settings) -> None:
+    assert "asterisk.conf" not in render_all(settings)
+    named = render_all(settings, pbx="pbx1")
+    assert section(named["asterisk.conf"], "options")["systemname"] == ["pbx1"]
+    assert named["manager.conf"] == render_all(settings)["manager.conf"]
+
+
+def test_each_of_several_pbxs_gets_its_systemname_and_manager_login(settings: Settings) -> None:
+    several = with_servers(settings, EAST, WEST)
+    with pytest.raises(RenderError, match=r"several PBXs.*--pbx \(east, west\)"):
+        render_all(several)
+    with pytest.raises(RenderError, match=r"no PBX named 'north'"):
+        render_all(several, pbx="north")
+    west = render_all(several, pbx="west")
+    assert section(west["asterisk.conf"], "options")["systemname"] == ["west"]
+    assert section(west["manager.conf"], "general")["port"] == ["6038"]
+    assert section(west["manager.conf"], "svc-west")["secret"] == ["west-s3cret"]
+    east = render_all(several, pbx="east")
+    # Unset fields come from [ami]: its user and secret.
+    assert section(east["asterisk.conf"], "options")["systemname"] == ["east"]
+    assert section(east["manager.conf"], "hotline")["secret"] == ["ami-s3cret"]
+    # The dialplan is the same on every PBX.
+    assert east["extensions.conf"] == west["extensions.conf"]
+
+
+def test_asterisk_conf_is_written_with_the_others(settings: Settings, tmp_path: Path) -> None:
+    paths = write_config(render_all(settings, pbx="pbx1"), tmp_path)
+    assert sorted(p.name for p in paths) == sorted([*FILES, "asterisk.conf"])
+    assert stat.S_IMODE((tmp_path / "asterisk.conf").stat().st_mode) == 0o644
