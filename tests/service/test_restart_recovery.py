@@ -71,7 +71,7 @@ async def test_calls_that_end_while_the_service_is_down_are_stored_once(
                 assert await first.writer.flush(timeout=10)
                 before = await _stored(first)
             finally:
-                with caplog.at_level(logging.INFO, logger="hotline.service"):
+                with caplog.at_level(logging.INFO, logger="acd.feed"):
                     await first.stop()
             # A clean stop is not an outage: no warning about a lost link.
             closing = [r for r in caplog.records if "AMI link" in r.getMessage()]

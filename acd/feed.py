@@ -1,0 +1,276 @@
+"""The AMI feed of one PBX: its AMI link, call tracker, queue_log and CDR tails, and resync.
+
+One ordered consumer per Asterisk: AMI events go to its ``CallTracker`` in wire order;
+after every login the feed catches up with what happened while nobody listened
+(CoreShowChannels, QueueStatus, and the queue_log and cdr_csv lines written meanwhile) and
+holds live events back until that snapshot is applied. Finished legs go to ``on_record``,
+domain events to ``publish``; the feed knows nothing of the store, the bus or the web.
+
+Several PBXs: build one ``AmiFeed`` per Asterisk, each with its own endpoint and log paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from acd.ami.link import AmiError, AmiLink
+from acd.ami.message import AmiMessage
+from acd.calls import CallTracker, OnRecord, Publish
+from acd.cdr_csv import CdrCsvTail, CdrEntry
+from acd.queue_log import QueueLogEntry, QueueLogTail
+from acd.records import DEFAULT_PBX, CallRecord
+
+log = logging.getLogger(__name__)
+
+# How much queue_log history is kept in memory to close calls that ended during an outage.
+QUEUE_LOG_WINDOW_S = 4 * 3600
+QUEUE_LOG_POLL_S = 15.0
+# At a restart, calls that ended up to this long before the newest stored one are looked for
+# again in queue_log: a crash can lose the last records before they were stored (the store
+# drops those it already has).
+RESTART_MARGIN_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class AmiEndpoint:
+    """Where and how to log in to one Asterisk's manager interface."""
+
+    host: str
+    port: int
+    username: str
+    secret: str
+    ping_interval: float = 10.0
+    ping_timeout: float = 5.0
+    action_timeout: float = 10.0
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class PbxLogs:
+    """The files one Asterisk writes that the resync reads: queue_log and cdr_csv's Master.csv."""
+
+    queue_log: Path
+    cdr_csv: Path
+
+
+class AmiFeed:
+    """One PBX's AMI events → call records and domain events: ``await start()``, ``stop()``.
+
+    Exceptions raised by ``on_record`` are logged by the tracker and do not stop the feed.
+    """
+
+    def __init__(
+        self,
+        endpoint: AmiEndpoint,
+        logs: PbxLogs,
+        *,
+        name: str = DEFAULT_PBX,
+        publish: Publish | None,
+        on_record: OnRecord | None,
+        entry_contexts: Iterable[str],
+        now: Callable[[], float] | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        # The PBX's name (Asterisk's systemname): uniqueids are unique per PBX only, so every
+        # record carries it (a call's key is (pbx, uniqueid#leg)).
+        self.name = name
+        self._on_record = on_record
+        self.tracker = CallTracker(
+            publish=publish, on_record=self._stamp, entry_contexts=entry_contexts
+        )
+        # "Now" for trimming the kept history: the caller's clock (the demo's simulated one)
+        # or, by default, the PBX's own: the latest event Timestamp seen.
+        self._now = now or self._pbx_now
+        self.link: AmiLink | None = None
+        self._queue_log = QueueLogTail(logs.queue_log)
+        self._recent_log: deque[QueueLogEntry] = deque()
+        # cdr_csv, for the callers who hang up in the IVR during an outage (no queue_log line).
+        self._cdr_csv = CdrCsvTail(logs.cdr_csv)
+        self._recent_cdr: deque[CdrEntry] = deque()
+        self._queue_log_lock = asyncio.Lock()
+        self._resyncing = False
+        self._stopping = False
+        self._held: list[AmiMessage] = []
+        self._poller: asyncio.Task[None] | None = None
+
+    def _stamp(self, record: CallRecord) -> None:
+        # Before on_record and before call.ended is published: both carry the PBX.
+        record.pbx = self.name
+        if self._on_record is not None:
+            self._on_record(record)
+
+    def _pbx_now(self) -> float:
+        clock = self.tracker.clock
+        return clock if clock > 0 else time.time()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self, *, last_stored_end: float | None) -> None:
+        """Read the logs' history, then connect (the AMI link last: events come at once).
+
+        ``last_stored_end``: when the newest stored call ended (None: nothing stored yet);
+        the downtime since then is treated as an AMI outage that began then.
+        """
+        await self._catch_up_queue_log(last_stored_end)
+        await self._skip_cdr_history()
+        self._poller = asyncio.create_task(self._poll_queue_log(), name="queue-log")
+        ep = self.endpoint
+        self.link = AmiLink(
+            ep.host,
+            ep.port,
+            ep.username,
+            ep.secret,
+            on_message=self._on_message,
+            on_connected=self._on_connected,
+            on_disconnected=self._on_disconnected,
+            ping_interval=ep.ping_interval,
+            ping_timeout=ep.ping_timeout,
+            action_timeout=ep.action_timeout,
+            reconnect_min=ep.reconnect_min,
+            reconnect_max=ep.reconnect_max,
+        )
+        await self.link.start()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self.link is not None:
+            await self.link.stop()
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+            self._poller = None
+
+    @property
+    def catching_up(self) -> bool:
+        """True while the post-login resync holds live events back."""
+        return self._resyncing or bool(self._held)
+
+    def health(self) -> dict[str, Any]:
+        """The link's state for /healthz (``ok``: logged in)."""
+        if self.link is None:
+            return {"connected": False, "ok": False}
+        state = dict(self.link.state)
+        return {**state, "ok": bool(state.get("connected"))}
+
+    # ---- AMI → tracker ---------------------------------------------------------------------
+
+    def _on_message(self, msg: AmiMessage) -> None:
+        if self._resyncing:
+            # Events that arrive while the catch-up snapshot is taken are applied after it.
+            self._held.append(msg)
+            return
+        self.tracker.handle(msg)
+
+    def _on_disconnected(self, reason: str) -> None:
+        if self._stopping:
+            log.info("AMI link closed (%s): the service is stopping", reason)
+        else:
+            log.warning("AMI link lost (%s); calls will be re-synchronised on reconnect", reason)
+        self.tracker.connection_lost()
+
+    async def _on_connected(self) -> None:
+        """After every login: catch up with what happened while we were not listening."""
+        assert self.link is not None
+        self._resyncing = True
+        try:
+            channels = await self.link.send_list_action([("Action", "CoreShowChannels")])
+            status = await self.link.send_list_action([("Action", "QueueStatus")])
+            await self._read_queue_log()
+            closed = self.tracker.resync(
+                channels, status, list(self._recent_log), list(self._recent_cdr)
+            )
+            if closed:
+                log.info("AMI resync closed %d call leg(s) from queue_log", len(closed))
+        except AmiError as error:
+            log.error("AMI resync failed: %s; carrying on with live events", error)
+        finally:
+            held, self._held = self._held, []
+            self._resyncing = False
+            for msg in held:
+                self.tracker.handle(msg)
+
+    # ---- queue_log and cdr_csv -------------------------------------------------------------
+
+    async def _catch_up_queue_log(self, since: float | None) -> None:
+        """Restart continuity: calls that ended while the service was down are in queue_log.
+
+        Its history from shortly before the newest stored call's end is kept for the first
+        resync, which treats the downtime as an AMI outage that began then. With nothing
+        stored yet, reading starts at the end: history is backfilled with `hotline replay`.
+        """
+        path = self._queue_log.path
+        if since is None:
+            try:
+                stat = await asyncio.to_thread(path.stat)
+            except OSError:
+                return
+            self._queue_log = QueueLogTail(path, (stat.st_ino, stat.st_size))
+            return
+        cutoff = since - RESTART_MARGIN_S
+        try:
+            entries = await asyncio.to_thread(self._queue_log.read_new)
+        except OSError as error:
+            log.warning("cannot read queue_log %s: %s", path, error)
+            entries = []
+        # Whole calls: a call that ended in the downtime may have joined its queue long before.
+        recent = {e.callid for e in entries if e.is_call and e.time >= cutoff}
+        self._recent_log.extend(
+            e for e in entries if (e.callid in recent if e.is_call else e.time >= cutoff)
+        )
+        self._trim_queue_log()
+        # Nobody listened from the newest stored call's end on: the first resync closes, from
+        # queue_log, every call that ended since (those already stored are not stored twice).
+        self.tracker.connection_lost(at=since)
+        log.info(
+            "queue_log read from %s: %d entries since the last stored call",
+            path,
+            len(self._recent_log),
+        )
+
+    async def _read_queue_log(self) -> None:
+        # The poller and a resync may both read: one at a time, or the tail's offset tears.
+        async with self._queue_log_lock:
+            await self._read_queue_log_now()
+
+    async def _read_queue_log_now(self) -> None:
+        try:
+            self._recent_log.extend(await asyncio.to_thread(self._queue_log.read_new))
+        except OSError as error:
+            log.warning("cannot read queue_log %s: %s", self._queue_log.path, error)
+        try:
+            self._recent_cdr.extend(await asyncio.to_thread(self._cdr_csv.read_new))
+        except OSError as error:
+            log.warning("cannot read cdr_csv %s: %s", self._cdr_csv.path, error)
+        self._trim_queue_log()
+
+    async def _skip_cdr_history(self) -> None:
+        # Master.csv is never rotated by Asterisk and grows for years: only its tail from
+        # now on is read.
+        try:
+            stat = await asyncio.to_thread(self._cdr_csv.path.stat)
+        except OSError:
+            return
+        self._cdr_csv = CdrCsvTail(self._cdr_csv.path, (stat.st_ino, stat.st_size))
+
+    def _trim_queue_log(self) -> None:
+        # Until the pending resync has run, keep what it needs even after a long downtime.
+        lost_at = self.tracker.lost_at
+        now = self._now() if lost_at is None else min(self._now(), lost_at)
+        horizon = now - QUEUE_LOG_WINDOW_S
+        while self._recent_log and self._recent_log[0].time < horizon:
+            self._recent_log.popleft()
+        while self._recent_cdr and self._recent_cdr[0].end < horizon:
+            self._recent_cdr.popleft()
+
+    async def _poll_queue_log(self) -> None:
+        while True:
+            await asyncio.sleep(QUEUE_LOG_POLL_S)
+            await self._read_queue_log()

@@ -1,0 +1,19 @@
+"""Tickets: the store (calls, tickets, incidents, surveys) and the buffered call writer."""
+
+from __future__ import annotations
+
+from hotline.settings import Settings
+from ticketing.store import TicketStore
+from ticketing.writer import BufferedCallWriter
+
+
+async def open_store(settings: Settings) -> TicketStore:
+    return await TicketStore.open(settings.database.url, timezone=settings.kpi.timezone)
+
+
+def start_writer(store: TicketStore, settings: Settings) -> BufferedCallWriter:
+    """The writer that keeps finished calls through a database outage (buffer, then spill)."""
+    db = settings.database
+    writer = BufferedCallWriter(store, db.buffer_size, db.retry_interval, db.spill_path)
+    writer.start()
+    return writer

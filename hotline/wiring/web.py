@@ -1,0 +1,56 @@
+"""Web: the aiohttp app on its port; the wallboard push hears every domain event."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from events.topics import EVERY_TOPIC
+from hotline.bus import Bus
+from hotline.settings import Settings
+from hotline.web.app import PUSHER, HealthCheck, IncidentSink, LiveView, create_app
+from ticketing.store import TicketStore
+
+
+class WebServer:
+    """``await start()`` serves the app; ``port`` is the real one (settings may say 0)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        bus: Bus,
+        live: LiveView,
+        health: HealthCheck,
+        *,
+        store: TicketStore | None,
+        incidents: IncidentSink | None,
+    ) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.live = live
+        self.health = health
+        self.store = store
+        self.incidents = incidents
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = create_app(
+            self.live,
+            self.health,
+            store=self.store,
+            settings=self.settings,
+            incidents=self.incidents,
+        )
+        self.bus.subscribe(EVERY_TOPIC, app[PUSHER].poke, name="wallboard")
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else self.settings.web.port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
