@@ -18,7 +18,7 @@ OURS = {"hotline", "acd", "ivr", "ticketing", "asterisk_conf", "agi_scripts", "e
 ALLOWED: dict[str, set[str]] = {
     "events": set(),
     "asterisk_conf": {"hotline"},  # render.py still takes hotline's Settings
-    "agi_scripts": {"asterisk_conf"},
+    "agi_scripts": {"asterisk_conf", "ivr"},  # the degraded path shares ivr.agi_protocol
     "acd": {"asterisk_conf", "events"},
     "ivr": {"asterisk_conf", "events"},
     "ticketing": {"events"},
