@@ -127,9 +127,10 @@ class CallEnded(TypedDict):
     """One finished call leg: ``acd.records.CallRecord.to_json()``, exactly once per leg.
 
     Its field names are those of the captures' expected.json plus more; ``key`` is the
-    leg's stable identity (``uniqueid#leg``).
+    leg's stable identity on its PBX (``uniqueid#leg``); ``pbx`` names that PBX.
     """
 
+    pbx: str
     linkedid: str
     uniqueid: str
     leg: int
