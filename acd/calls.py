@@ -37,6 +37,7 @@ Subscriber exceptions are logged and never interrupt the tracker.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -148,7 +149,7 @@ class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
         stamp = headers.get("Timestamp")
         if stamp:
             try:
-                self.clock = float(stamp)
+                self.clock = epoch_seconds(stamp)
             except ValueError:
                 log.warning("skipping %s with a bad Timestamp %r", name, stamp)
                 return
@@ -287,3 +288,19 @@ class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
                 self._out(AGENT_STATE, {**state, "at": self.clock})
 
         return handle
+
+
+# 9999-12-31T23:59:59Z: the last second a datetime (and so the call store) can hold.
+_LAST_EPOCH = 253402300799.0
+
+
+def epoch_seconds(stamp: str) -> float:
+    """An event's Timestamp as epoch seconds; ValueError for nan, inf or beyond the calendar.
+
+    ``float()`` takes "nan", "inf" and "1e300": such a clock would put NaN/Infinity in the
+    records' JSON and fail the store, so they count as bad Timestamps like "abc".
+    """
+    value = float(stamp)
+    if not math.isfinite(value) or not 0.0 <= value <= _LAST_EPOCH:
+        raise ValueError(f"Timestamp out of range: {stamp!r}")
+    return value

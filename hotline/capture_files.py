@@ -30,8 +30,10 @@ def resolve(path: Path) -> Path:
             if candidate.is_file():
                 return candidate
         raise CaptureError(f"{path}: no ami.jsonl or ami.raw in this folder")
-    if not path.is_file():
+    if not path.exists():
         raise CaptureError(f"{path}: no such file or folder")
+    if not path.is_file():  # /dev/null, a FIFO, a socket
+        raise CaptureError(f"{path}: not a regular file (a capture folder, ami.jsonl or ami.raw)")
     return path
 
 

@@ -44,6 +44,21 @@ class StoreUnavailable(click.ClickException):
     exit_code = 3
 
 
+# A local day ±14 h must still be a datetime once in UTC (the store's time zone).
+FIRST_DAY = date(1, 1, 2)
+LAST_DAY = date(9999, 12, 30)
+
+
+def within_calendar(day: date, option: str) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise click.BadParameter(
+            f"{day.isoformat()} is out of range ({FIRST_DAY.isoformat()} to"
+            f" {LAST_DAY.isoformat()})",
+            param_hint=option,
+        )
+    return day
+
+
 def local_window(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
     """[first 00:00, last 00:00) in local time, as aware datetimes."""
     zone = KpiParams(timezone=timezone).zone()
@@ -195,8 +210,10 @@ def kpi(
     first: datetime, last: datetime | None, queue: str | None, pbx: str | None, as_json: bool
 ) -> None:
     """Call KPIs (connect rate, 15 s timeliness, abandons, ASA, AHT…) with their formulas."""
-    first_day = first.date()
-    last_day = last.date() if last is not None else first_day + timedelta(days=1)
+    first_day = within_calendar(first.date(), "--from")
+    last_day = within_calendar(
+        last.date() if last is not None else first_day + timedelta(days=1), "--to"
+    )
     if last_day <= first_day:
         raise click.BadParameter("must be after --from (--to is exclusive)", param_hint="--to")
     run(load_settings(), first_day, last_day, queue, as_json, pbx)

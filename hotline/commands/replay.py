@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from acd.calls import CallTracker
 from acd.kpi import KpiParams, compute
@@ -45,12 +47,29 @@ def derive_records(path: Path, settings: Settings | None = None) -> tuple[list[C
     return records, len(tracker.active_calls())
 
 
-async def _store(records: list[dict[str, Any]], settings: Settings) -> int:
+async def store_records(
+    records: list[dict[str, Any]], settings: Settings
+) -> tuple[int, list[tuple[str, str]]]:
+    """Store the records; return how many were new and (key, reason) of those refused.
+
+    One record the store cannot hold must not cost the others: on a refused batch each record
+    is stored alone (save_calls is idempotent, so nothing is stored twice).
+    """
     from ticketing.store import TicketStore
 
     store = await TicketStore.open(settings.database.url)
     try:
-        return await store.save_calls(records)
+        try:
+            return await store.save_calls(records), []
+        except ValueError:
+            pass
+        inserted, refused = 0, []
+        for record in records:
+            try:
+                inserted += await store.save_calls([record])
+            except ValueError as error:
+                refused.append((str(record.get("key")), str(error)))
+        return inserted, refused
     finally:
         await store.close()
 
@@ -89,10 +108,21 @@ def replay(path: Path, store: bool, expected_only: bool, pbx: str | None) -> Non
         )
     if store:
         rows = [record.to_json() for record in records]
-        inserted = asyncio.run(_store(rows, settings))
+        try:
+            inserted, refused = asyncio.run(store_records(rows, settings))
+        except (OSError, SQLAlchemyError) as error:
+            url = make_url(settings.database.url).render_as_string(hide_password=True)
+            reason = getattr(error, "orig", None) or error
+            message = f"setting database.url: cannot store in {url}: {reason}"
+            raise click.ClickException(message) from None
         report = compute(rows, KpiParams.from_settings(settings.kpi))
         click.echo(f"replay: stored {inserted} new of {len(rows)} call legs", err=True)
         for figure in report.totals.values():
             shown = "—" if figure.value is None else f"{figure.value:.4g}"
             click.echo(f"  {figure.name}: {shown}  ({figure.formula})", err=True)
+        if refused:
+            for key, reason in refused:
+                click.echo(f"replay: call record {key} not stored: {reason}", err=True)
+            sys.stdout.flush()
+            raise SystemExit(1)
     sys.stdout.flush()

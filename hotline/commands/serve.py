@@ -9,7 +9,10 @@ import logging
 import signal
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
+from hotline.ivr_wiring import IvrStartError
 from hotline.service import HotlineService
 from hotline.settings import load_settings
 
@@ -28,7 +31,16 @@ async def run_service() -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     service = HotlineService(settings)
-    await service.start()
+    try:
+        await service.start()
+    except IvrStartError as error:  # already one line naming the setting
+        await _stop_quietly(service)
+        raise click.ClickException(str(error)) from None
+    except SQLAlchemyError as error:
+        await _stop_quietly(service)
+        url = make_url(settings.database.url).render_as_string(hide_password=True)
+        reason = getattr(error, "orig", None) or error
+        raise click.ClickException(f"setting database.url: cannot use {url}: {reason}") from None
     log.info(
         "hotline serving: AMI %s:%d, wallboard http://%s:%s/",
         settings.ami.host,
@@ -39,6 +51,12 @@ async def run_service() -> None:
     try:
         await stop.wait()
     finally:
+        await service.stop()
+
+
+async def _stop_quietly(service: HotlineService) -> None:
+    """Undo a half-done start; its own failures are not the error to report."""
+    with contextlib.suppress(Exception):
         await service.stop()
 
 
