@@ -12,7 +12,7 @@ allows on a dead channel (SET VARIABLE):
 
 And it writes values as they are: ``"`` is not escaped and a line break in a value (a queue
 name from the dialplan, a sound) would reach Asterisk as a command of its own. Here every
-command goes through the IVR's own rule (``ivr.agi_protocol``): quotes escaped, CR/LF/NUL
+command goes through the IVR's own rule (``asterisk_conf.agi_args``): quotes escaped, CR/LF/NUL
 refused with :class:`AGIUnsafeCommand` before anything is written.
 
 Here all three become :class:`asterisk.agi.AGIHangup` subclasses, the ``HANGUP`` line is
@@ -39,7 +39,7 @@ from asterisk.agi import (
     re_kv,
 )
 
-from ivr.agi_protocol import AgiUnsafeCommand, escape_arg, refuse_unsafe
+from asterisk_conf.agi_args import UnsafeAgiText, escape_arg, refuse_unsafe
 
 HANGUP_LINE = "HANGUP"
 DEAD_CHANNEL = 511
@@ -85,14 +85,14 @@ class HotlineAGI(AGI):
     def _quote(self, string: Any) -> str:
         try:
             return f'"{escape_arg(str(string))}"'
-        except AgiUnsafeCommand as error:
+        except UnsafeAgiText as error:
             raise AGIUnsafeCommand(str(error)) from None
 
     def send_command(self, command: str, *args: Any) -> None:
         text = " ".join([command.strip(), *map(str, args)]).strip()
         try:
             refuse_unsafe(text)
-        except AgiUnsafeCommand as error:
+        except UnsafeAgiText as error:
             raise AGIUnsafeCommand(str(error)) from None
         super().send_command(text)
 

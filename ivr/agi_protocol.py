@@ -15,6 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from asterisk_conf import agi_args
+from asterisk_conf.agi_args import UnsafeAgiText
+
 HANGUP_LINE = "HANGUP"
 
 _REPLY = re.compile(r"^(?P<code>\d{3})(?P<sep>[ -])(?P<rest>.*)$")
@@ -41,13 +44,10 @@ class AgiCommandError(AgiError):
     """Asterisk refused a command (``510`` unknown command, ``520`` usage)."""
 
 
-class AgiUnsafeCommand(AgiCommandError, ValueError):
-    """We refused to send a command: a value in it would not reach Asterisk as one command.
-
-    res_agi reads one command per line and has no escape for a line break, so the text after
-    a CR or LF would run as a command of its own (``EXEC System …``); a NUL cuts the C string.
-    Nothing is written: the session goes on to its safe defaults.
-    """
+class AgiUnsafeCommand(AgiCommandError, UnsafeAgiText):
+    """We refused to send a command: a value in it would not reach Asterisk as one command
+    (CR, LF or NUL, see asterisk_conf.agi_args). Nothing is written: the session goes on to
+    its safe defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +106,12 @@ def is_usage_start(line: str) -> bool:
     return line.startswith("520-")
 
 
-# Characters no AGI command may carry, whatever the value's origin (see AgiUnsafeCommand).
-_LINE_BREAKERS = frozenset("\r\n\x00")
-
-
 def refuse_unsafe(text: str) -> str:
     """Return ``text`` unchanged, or raise AgiUnsafeCommand if it holds CR, LF or NUL."""
-    if not _LINE_BREAKERS.isdisjoint(text):
-        raise AgiUnsafeCommand(f"refused to send CR, LF or NUL to Asterisk: {text[:120]!r}")
-    return text
+    try:
+        return agi_args.refuse_unsafe(text)
+    except UnsafeAgiText as error:
+        raise AgiUnsafeCommand(str(error)) from None
 
 
 def command_line(text: str, encoding: str) -> bytes:
@@ -134,4 +131,4 @@ def quote_arg(value: str) -> str:
 
 def escape_arg(value: str) -> str:
     """The inside of a double-quoted argument: \\ and " escaped; CR, LF, NUL refused."""
-    return refuse_unsafe(value).replace("\\", "\\\\").replace('"', '\\"')
+    return agi_args.escape_arg(refuse_unsafe(value))
