@@ -108,8 +108,10 @@ async def _websocket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
     pusher = request.app[PUSHER]
+    transport = request.transport
     try:
-        await pusher.add(ws)
+        if not await pusher.add(ws, transport.abort if transport else lambda: None):
+            return ws
         async for message in ws:
             # Screens only listen; anything they send is ignored except a close.
             if message.type == WSMsgType.ERROR:
@@ -136,6 +138,7 @@ def create_app(
     health: HealthCheck,
     *,
     push_interval: float = 0.5,
+    push_send_timeout: float = 5.0,
     store: WebStore | None = None,
     incidents: IncidentSink | None = None,
     settings: Settings | None = None,
@@ -168,7 +171,9 @@ def create_app(
         app[INCIDENTS] = incidents
     app[_LIVE] = live
     app[_HEALTH] = health
-    app[PUSHER] = WallboardPusher(lambda: build_snapshot(live), interval=push_interval)
+    app[PUSHER] = WallboardPusher(
+        lambda: build_snapshot(live), interval=push_interval, send_timeout=push_send_timeout
+    )
     app.router.add_get("/", _index)
     app.router.add_get("/api/wallboard", _api_wallboard)
     app.router.add_get("/healthz", _healthz)

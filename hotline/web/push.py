@@ -28,6 +28,9 @@ def _content(snapshot: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in snapshot.items() if k != "at"}, default=str)
 
 
+Abort = Callable[[], None]
+
+
 class WallboardPusher:
     def __init__(
         self,
@@ -38,24 +41,28 @@ class WallboardPusher:
         self._snapshot = snapshot
         self.interval = interval
         self._send_timeout = send_timeout
-        self.clients: set[web.WebSocketResponse] = set()
+        # Each screen with the way to cut its connection: a screen whose buffers are full
+        # cannot be closed politely (the close frame would queue behind the stuck data).
+        self.clients: dict[web.WebSocketResponse, Abort] = {}
         self._poked = asyncio.Event()
         self._last_content: str | None = None
         self._last_push = float("-inf")
         self.pushes = 0
+        self.dropped = 0
 
     def poke(self, *_: Any) -> None:
         """Something changed: look soon. Usable directly as a bus handler."""
         self._poked.set()
 
-    async def add(self, ws: web.WebSocketResponse) -> None:
-        """A new screen: send it the current picture at once, then keep it updated."""
-        snapshot = self._snapshot()
-        await ws.send_str(encode_snapshot(snapshot))
-        self.clients.add(ws)
+    async def add(self, ws: web.WebSocketResponse, abort: Abort) -> bool:
+        """A new screen: send it the current picture at once, then keep it updated.
+        False (and the connection cut) when the screen does not take the first picture."""
+        text = encode_snapshot(self._snapshot())
+        self.clients[ws] = abort
+        return await self._send(ws, abort, text)
 
     def discard(self, ws: web.WebSocketResponse) -> None:
-        self.clients.discard(ws)
+        self.clients.pop(ws, None)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -82,20 +89,44 @@ class WallboardPusher:
             return False
         self._last_content = content
         text = encode_snapshot(snapshot)
-        clients = list(self.clients)
-        results = await asyncio.gather(
-            *(asyncio.wait_for(ws.send_str(text), self._send_timeout) for ws in clients),
-            return_exceptions=True,
-        )
-        for ws, result in zip(clients, results, strict=True):
-            if isinstance(result, BaseException):
-                log.info("wallboard: dropping a screen that did not take an update: %r", result)
-                self.clients.discard(ws)
-                await ws.close(code=WSCloseCode.GOING_AWAY)
+        clients = list(self.clients.items())
+        await asyncio.gather(*(self._send(ws, abort, text) for ws, abort in clients))
         self.pushes += 1
         return True
 
+    async def _send(self, ws: web.WebSocketResponse, abort: Abort, text: str) -> bool:
+        """Send to one screen; on any failure of that screen, cut it and say False.
+
+        Nothing a screen does escapes from here: a timed-out send surfaces inside aiohttp
+        as a CancelledError, which is not an Exception; only the pusher's own cancellation
+        (its task is being cancelled) is let through.
+        """
+        try:
+            await asyncio.wait_for(ws.send_str(text), self._send_timeout)
+            return True
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            error: BaseException = TimeoutError("send cancelled")
+        except Exception as failure:
+            error = failure
+        log.info("wallboard: dropping a screen that did not take an update: %r", error)
+        self.clients.pop(ws, None)
+        self.dropped += 1
+        abort()
+        return False
+
     async def close_all(self) -> None:
-        for ws in list(self.clients):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        for ws, abort in list(self.clients.items()):
+            try:
+                await asyncio.wait_for(
+                    ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown"),
+                    self._send_timeout,
+                )
+            except (Exception, asyncio.CancelledError):
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+                abort()
         self.clients.clear()
