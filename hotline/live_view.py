@@ -1,11 +1,14 @@
 """The wallboard's live view, read from the call tracker's state and today's KPI counters.
 
-Times on the wallboard are the PBX's own clock (the latest event Timestamp the tracker saw), so a
-waiting caller's wait is the same figure app_queue will log, whatever the service host's clock.
+Times on the wallboard are on the service's one clock, passed in: the PBX's own clock (the
+latest event Timestamp the tracker saw) when serving, the simulated clock in the demo. So a
+waiting caller's wait is the same figure app_queue will log, whatever the service host's clock,
+and the web app measures "for" durations on the same clock (hotline/service.py gives it both).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from acd.calls import CallTracker
@@ -39,8 +42,16 @@ def member_view(member: dict[str, Any]) -> dict[str, Any]:
 class TrackerLiveView:
     """Implements hotline.web.wallboard.LiveView over the ACD's live state."""
 
-    def __init__(self, tracker: CallTracker, kpi: LiveKpi, queues: list[str] | None = None):
+    def __init__(
+        self,
+        tracker: CallTracker,
+        kpi: LiveKpi,
+        queues: list[str] | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self._tracker = tracker
+        self._clock = clock or (lambda: tracker.clock)
         self._kpi = kpi
         self._queues = list(queues or [])
 
@@ -55,7 +66,7 @@ class TrackerLiveView:
         return list(names)
 
     def queues(self) -> list[dict[str, Any]]:
-        now = self._tracker.clock
+        now = self._clock()
         out = []
         for name in self._queue_names():
             waiting: list[dict[str, Any]] = [

@@ -44,7 +44,10 @@ class HotlineService:
             on_record=self.sink,
             now=self._now,
         )
-        self.live = TrackerLiveView(self.tracker, self.kpi, [q.name for q in settings.pbx.queues])
+        # One clock for the live view and the wallboard's durations (the simulated one in the demo).
+        self.live = TrackerLiveView(
+            self.tracker, self.kpi, [q.name for q in settings.pbx.queues], clock=self._now
+        )
         # Given a clock (the demo's simulated one), the IVR's hours and incidents follow it too.
         ivr_clock = None if now is None else (lambda: datetime.fromtimestamp(self._now(), UTC))
         self.ivr = IvrSide(settings, bus=self.bus, kpi=self.kpi, clock=ivr_clock)
@@ -96,6 +99,7 @@ class HotlineService:
                 self.health,
                 store=self.store,
                 incidents=self.ivr.desk,
+                clock=self._now,
             )
             await self.web.start()
         if settings.mqtt.enabled:

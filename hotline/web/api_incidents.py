@@ -11,8 +11,11 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from hotline.web.api_common import BadInput, dumps, json_object
-from hotline.web.auth import AUTH, json_error, principal
+from hotline.web.api_common import dumps, json_object
+from hotline.web.auth import AUTH, principal
+from hotline.web.auth_table import SUPERVISION
+from hotline.web.errors import ApiError, Unavailable
+from hotline.web.routes import Param, RouteTable
 from ivr.incidents import Incident, IncidentError
 
 
@@ -35,38 +38,62 @@ INCIDENTS: web.AppKey[IncidentSink] = web.AppKey("incidents")
 
 _FIELD = re.compile(r"(?:^|; )(?:invalid incident: )?([a-z_]+): ")
 
+# The JSON form of ivr.incidents.Incident, as far as a client sends it.
+INCIDENT_BODY = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "title": {"type": "string"},
+        "text": {"type": "string"},
+        "prompt": {"type": "string"},
+        "start": {"type": "string", "example": "2026-11-25T08:00:00+08:00"},
+        "expected_end": {"type": "string"},
+        "prefixes": {"type": "array", "items": {"type": "string"}},
+        "districts": {"type": "array", "items": {"type": "string"}},
+        "branch": {"type": "string"},
+    },
+    "required": ["id", "title", "start"],
+}
 
-def _fields(message: str) -> list[str]:
-    return sorted(set(_FIELD.findall(message))) or ["body"]
+routes = RouteTable()
 
 
-def _sink(request: web.Request) -> IncidentSink | None:
-    return request.app.get(INCIDENTS)
+def _first_field(message: str) -> str:
+    return min(_FIELD.findall(message), default="body")
 
 
-async def list_incidents(request: web.Request) -> web.Response:
-    sink = _sink(request)
+def _sink(request: web.Request) -> IncidentSink:
+    sink = request.app.get(INCIDENTS)
     if sink is None:
-        return json_error(503, "incidents are not available on this server")
-    return web.json_response({"incidents": await sink.list()}, dumps=dumps)
+        raise Unavailable("incidents are not available on this server")
+    return sink
 
 
+@routes.get(
+    "/api/incidents",
+    SUPERVISION,
+    summary="Every known major-fault incident (重大故障), newest first",
+    statuses=(200, 503),
+)
+async def list_incidents(request: web.Request) -> web.Response:
+    return web.json_response({"incidents": await _sink(request).list()}, dumps=dumps)
+
+
+@routes.post(
+    "/api/incidents",
+    SUPERVISION,
+    summary="Announce a new incident on the IVR",
+    body=INCIDENT_BODY,
+    statuses=(201, 400, 503),
+)
 async def create_incident(request: web.Request) -> web.Response:
     sink = _sink(request)
-    if sink is None:
-        return json_error(503, "incidents are not available on this server")
-    try:
-        data = await json_object(request)
-    except BadInput as error:
-        return error.response()
+    data = await json_object(request)
     try:
         Incident.from_json(data)  # validate here, so that a bad body never reaches the sink
         created = await sink.create(data)
     except (IncidentError, ValueError) as error:
-        fields = _fields(str(error))
-        return web.json_response(
-            {"error": str(error), "field": fields[0], "fields": fields}, status=400
-        )
+        raise ApiError("incident.invalid", str(error), _first_field(str(error))) from None
     who = principal(request)
     await request.app[AUTH].audit(
         request, who.username, who.role, "incident.create", f"incident:{data.get('id')}"
@@ -74,21 +101,20 @@ async def create_incident(request: web.Request) -> web.Response:
     return web.json_response(created, status=201, dumps=dumps)
 
 
+@routes.post(
+    "/api/incidents/{id}/end",
+    SUPERVISION,
+    summary="End an active incident",
+    path_params={"id": Param({"type": "string"}, "the incident's id", required=True)},
+    statuses=(200, 404, 503),
+)
 async def end_incident(request: web.Request) -> web.Response:
     sink = _sink(request)
-    if sink is None:
-        return json_error(503, "incidents are not available on this server")
     incident_id = request.match_info["id"]
     if not await sink.end(incident_id):
-        return json_error(404, f"no active incident {incident_id!r}", field="id")
+        raise ApiError("incident.not_found", f"no active incident {incident_id!r}", "id", 404)
     who = principal(request)
     await request.app[AUTH].audit(
         request, who.username, who.role, "incident.end", f"incident:{incident_id}"
     )
     return web.json_response({"id": incident_id, "status": "ended"})
-
-
-def add_incident_routes(app: web.Application) -> None:
-    app.router.add_get("/api/incidents", list_incidents)
-    app.router.add_post("/api/incidents", create_incident)
-    app.router.add_post("/api/incidents/{id}/end", end_incident)

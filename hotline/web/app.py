@@ -1,8 +1,9 @@
 """The web application: the wallboard page, its JSON, its WebSocket, /healthz, the login
 pages and the JSON service API.
 
-Every route is guarded by hotline/web/auth.py against the role table in
-hotline/web/auth_table.py; nothing here shows a caller's number unmasked.
+Every route is declared with its roles in one place (hotline/web/routes.py: each module's
+RouteTable fills the router, the guard's role table and /api/openapi.json); the guard in
+hotline/web/auth.py refuses anything undeclared. Nothing here shows a caller's number unmasked.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from pathlib import Path
@@ -22,13 +24,16 @@ from aiohttp import WSMsgType, web
 
 from acd.kpi import KpiParams
 from hotline.settings import KpiSettings, Settings, WebSettings
-from hotline.web.api_audit import add_audit_routes
-from hotline.web.api_incidents import INCIDENTS, IncidentSink, add_incident_routes
-from hotline.web.api_kpi import KPI_PARAMS, WEB_STORE, add_kpi_routes
-from hotline.web.auth import AUTH, Auth, add_auth_routes, guard
+from hotline.web import api_audit, api_incidents, api_kpi, auth
+from hotline.web.api_incidents import INCIDENTS, IncidentSink
+from hotline.web.api_kpi import KPI_PARAMS, WEB_STORE
+from hotline.web.auth import AUTH, Auth, guard
 from hotline.web.auth_sessions import LoginThrottle, SessionCodec
 from hotline.web.auth_store import WebStore
+from hotline.web.auth_table import PUBLIC, WALLBOARD
+from hotline.web.errors import answer_errors, error_response
 from hotline.web.push import WallboardPusher
+from hotline.web.routes import ROUTES, Param, RouteTable
 from hotline.web.wallboard import LiveView, build_snapshot, mask_callers, mask_number
 
 __all__ = [
@@ -49,7 +54,17 @@ PUSHER = web.AppKey("wallboard_pusher", WallboardPusher)
 HealthCheck = Callable[[], dict[str, Any]]
 
 _LIVE = web.AppKey("live_view", LiveView)
+_SNAPSHOT: web.AppKey[Callable[[], dict[str, Any]]] = web.AppKey("wallboard_snapshot")
 _HEALTH: web.AppKey[HealthCheck] = web.AppKey("health")
+
+
+# Asset types served from /static: nothing else in that folder (its __init__.py…) is public.
+ASSET_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript",
+               ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon",
+               ".woff2": "font/woff2"}  # fmt: skip
+_ASSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+routes = RouteTable()
 
 
 def health_report(health: HealthCheck) -> tuple[bool, dict[str, Any]]:
@@ -67,7 +82,16 @@ def health_report(health: HealthCheck) -> tuple[bool, dict[str, Any]]:
     # /healthz is public: whatever a component reports (an error text quoting a caller ID…),
     # no phone number leaves unmasked.
     body = {"ok": not degraded, "degraded": degraded, "components": components}
-    return not degraded, _scrub(mask_callers(body))
+    return not degraded, _scrub(mask_callers(_counted(body)))
+
+
+def _counted(data: Any) -> Any:
+    """Lists become their length: /healthz says how many (unsaved incidents…), never which."""
+    if isinstance(data, dict):
+        return {key: _counted(value) for key, value in data.items()}
+    if isinstance(data, list | tuple | set | frozenset):
+        return len(data)
+    return data
 
 
 _LONG_NUMBER = re.compile(r"\+?\d{7,}")
@@ -87,24 +111,56 @@ def _scrub(data: Any) -> Any:
 _dumps = functools.partial(json.dumps, ensure_ascii=False, default=str)
 
 
+@routes.get("/", WALLBOARD, summary="The wallboard page", page=True)
 async def _index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "wallboard.html", headers={"Cache-Control": "no-cache"})
 
 
+@routes.get(
+    "/static/{name}",
+    PUBLIC,
+    summary="Page assets (html, css, js, images, fonts only)",
+    path_params={"name": Param({"type": "string"}, "an asset's file name", required=True)},
+    statuses=(200, 404),
+    page=True,
+)
+async def _static(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    path = STATIC / name
+    kind = ASSET_TYPES.get(path.suffix)
+    if kind is None or not _ASSET_NAME.fullmatch(name) or not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Content-Type": kind})
+
+
+@routes.get("/api/wallboard", WALLBOARD, summary="What the wallboard shows (numbers masked)")
 async def _api_wallboard(request: web.Request) -> web.Response:
-    return web.json_response(build_snapshot(request.app[_LIVE]), dumps=_dumps)
+    return web.json_response(request.app[_SNAPSHOT](), dumps=_dumps)
 
 
+@routes.get(
+    "/healthz",
+    PUBLIC,  # monitoring: component states and counts only, callers masked
+    summary="Component states for monitoring (200 healthy, 503 degraded)",
+    statuses=(200, 503),
+)
 async def _healthz(request: web.Request) -> web.Response:
     healthy, body = health_report(request.app[_HEALTH])
     return web.json_response(body, status=200 if healthy else 503, dumps=_dumps)
 
 
+@routes.get(
+    "/ws",
+    WALLBOARD,
+    summary="The wallboard's WebSocket: the picture, then every change",
+    statuses=(101, 400, 403),
+    page=True,
+)
 async def _websocket(request: web.Request) -> web.StreamResponse:
     # Browsers send cookies with cross-site WebSocket handshakes too: accept only our pages.
     origin = request.headers.get("Origin")
     if origin is not None and origin.partition("://")[2] != request.host:
-        return web.json_response({"error": "cross-origin WebSocket refused"}, status=403)
+        return error_response(403, "auth.origin", "cross-origin WebSocket refused")
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
     pusher = request.app[PUSHER]
@@ -143,12 +199,15 @@ def create_app(
     incidents: IncidentSink | None = None,
     settings: Settings | None = None,
     session_secret: str | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> web.Application:
     """The aiohttp application. ``app[PUSHER].poke`` may be subscribed to bus events.
 
     Without ``store`` nobody can log in (only the public routes answer); without
     ``incidents`` the incident routes answer 503. ``session_secret`` overrides
     ``settings.web.session_secret``; when both are empty a random one is made per process.
+    ``clock`` is the service's clock (epoch seconds): the live view's ``since`` times are on
+    it, so the wallboard's durations must be too (the demo runs on a simulated one).
     """
     web_settings = settings.web if settings is not None else WebSettings()
     kpi_settings = settings.kpi if settings is not None else KpiSettings()
@@ -157,7 +216,12 @@ def create_app(
         if store is not None:
             log.warning("web.session_secret is not set: sessions end when the process does")
         secret = secrets.token_urlsafe(32)
-    app = web.Application(middlewares=[guard])
+    app = web.Application(middlewares=[answer_errors, guard])
+    table = RouteTable()
+    for module_routes in (routes, auth.routes, api_incidents.routes, api_kpi.routes,
+                          api_audit.routes):  # fmt: skip
+        table.include(module_routes)
+    app[ROUTES] = table
     app[AUTH] = Auth(
         store,
         SessionCodec(secret, web_settings.session_max_age_s, web_settings.kiosk_max_age_s),
@@ -171,18 +235,10 @@ def create_app(
         app[INCIDENTS] = incidents
     app[_LIVE] = live
     app[_HEALTH] = health
-    app[PUSHER] = WallboardPusher(
-        lambda: build_snapshot(live), interval=push_interval, send_timeout=push_send_timeout
-    )
-    app.router.add_get("/", _index)
-    app.router.add_get("/api/wallboard", _api_wallboard)
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/ws", _websocket)
-    add_auth_routes(app)
-    add_incident_routes(app)
-    add_kpi_routes(app)
-    add_audit_routes(app)
-    app.router.add_static("/static/", STATIC, name="static")
+    snapshot: Callable[[], dict[str, Any]] = functools.partial(build_snapshot, live, now=clock)
+    app[_SNAPSHOT] = snapshot
+    app[PUSHER] = WallboardPusher(snapshot, interval=push_interval, send_timeout=push_send_timeout)
+    table.install(app.router)
     app.cleanup_ctx.append(_run_pusher)
     app.on_shutdown.append(_close_screens)
     return app

@@ -1,10 +1,11 @@
 """Login, logout, kiosk screens and the guard every request passes.
 
-The guard looks the route up in ``hotline.web.auth_table.ROUTE_ROLES``: routes not listed
-are refused (403), anonymous callers get 401 (pages: a redirect to /login), callers whose
-role is not listed get 403. A signed-in browser must echo its session's CSRF token
-(``X-CSRF-Token`` header or a ``csrf`` form field) on every POST; bearer-token clients do not
-use cookies and need none. Logins, failed logins, lock-outs and logouts go to the access log.
+The guard looks the route up in the app's route table (hotline/web/routes.py, filled by the
+same declarations that fill the router): routes not declared are refused (403), anonymous
+callers get 401 (pages: a redirect to /login), callers whose role is not listed get 403. A
+signed-in browser must echo its session's CSRF token (``X-CSRF-Token`` header or a ``csrf``
+form field) on every POST; bearer-token clients do not use cookies and need none. Logins,
+failed logins, lock-outs and logouts go to the access log.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from hotline.web.api_common import text
 from hotline.web.auth_accounts import user_for_token
 from hotline.web.auth_passwords import verify_password
 from hotline.web.auth_sessions import (
@@ -30,7 +32,9 @@ from hotline.web.auth_sessions import (
     SessionCodec,
 )
 from hotline.web.auth_store import UserStore
-from hotline.web.auth_table import PUBLIC, roles_for
+from hotline.web.auth_table import PUBLIC, SIGNED_IN
+from hotline.web.errors import BadInput, error_response
+from hotline.web.routes import ROUTES, Param, RouteTable
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +133,6 @@ def principal(request: web.Request) -> Principal:
     return request[PRINCIPAL_KEY]
 
 
-def json_error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
-
-
 def see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
@@ -147,10 +147,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if match.http_exception is not None:
         return await handler(request)  # 404 / 405 from the router
     resource = match.route.resource
-    allowed = roles_for(request.method, resource.canonical if resource else "")
+    allowed = request.app[ROUTES].roles_for(request.method, resource.canonical if resource else "")
     if allowed is None:
-        log.error("refused %s %s: the route is not in ROUTE_ROLES", request.method, request.path)
-        return json_error(403, "this route has no access rule")
+        log.error("refused %s %s: not in the route table", request.method, request.path)
+        return error_response(403, "auth.no_rule", "this route has no access rule")
     if allowed is PUBLIC:
         return await handler(request)
     auth = request.app[AUTH]
@@ -158,15 +158,18 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         who = await auth.authenticate(request)
     except Exception:
         log.exception("auth: the user store failed")
-        return json_error(503, "user store unavailable")
+        return error_response(503, "auth.store_unavailable", "user store unavailable")
     if who is None:
         if _is_page(request):
             raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='')}")
-        response = json_error(401, "login required")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
-        return response
+        return error_response(
+            401,
+            "auth.login_required",
+            "login required",
+            headers={"WWW-Authenticate": 'Bearer realm="hotline"'},
+        )
     if who.role not in allowed:
-        return json_error(403, f"role {who.role!r} may not use this route")
+        return error_response(403, "auth.role", f"role {who.role!r} may not use this route")
     if request.method not in SAFE_METHODS and who.via == "session":
         sent = request.headers.get("X-CSRF-Token")
         if sent is None and request.content_type in (
@@ -175,7 +178,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         ):
             sent = str((await request.post()).get("csrf", ""))
         if not sent or not who.csrf or not secrets.compare_digest(sent, who.csrf):
-            return json_error(403, "CSRF token missing or wrong (send X-CSRF-Token)")
+            return error_response(
+                403, "auth.csrf", "CSRF token missing or wrong (send X-CSRF-Token)"
+            )
     request[PRINCIPAL_KEY] = who
     return await handler(request)
 
@@ -183,11 +188,25 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 # ---- pages and handlers --------------------------------------------------------------------
 
 
-def _safe_next(value: object) -> str:
-    # Only a path on this site: never "//host" or "https://host" (open redirect).
-    text = str(value or "/")
-    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+def safe_next(value: object) -> str:
+    """Where to go after login: only a path on this site, judged as a browser reads it.
+
+    Browsers drop tabs and newlines from a Location, strip leading blanks and control
+    characters and read a backslash as a slash, so ``/\t/evil.example`` would land on
+    another host: anything but printable ASCII, any backslash and a leading ``//`` are
+    refused (400, field ``next``). No value means ``/``.
+    """
+    if value is None or value == "":
         return "/"
+    text = str(value)
+    if (
+        len(text) > 2000
+        or not text.startswith("/")
+        or text.startswith("//")
+        or "\\" in text
+        or any(not "!" <= char <= "~" for char in text)
+    ):
+        raise BadInput("next", "must be a path on this site, e.g. /api/kpi", "input.next")
     return text
 
 
@@ -222,16 +241,46 @@ def _login_page(
     return response
 
 
+routes = RouteTable()
+
+_LOGIN_FORM = {
+    "type": "object",
+    "properties": {
+        "username": {"type": "string"},
+        "password": {"type": "string"},
+        "csrf": {"type": "string"},
+        "next": {"type": "string"},
+    },
+}
+
+
+@routes.get(
+    "/login",
+    PUBLIC,
+    summary="The login page",
+    query={"next": Param({"type": "string"}, "where to go after login (a path on this site)")},
+    statuses=(200, 400),
+    page=True,
+)
 async def login_form(request: web.Request) -> web.Response:
-    return _login_page(request, next_path=_safe_next(request.query.get("next")))
+    return _login_page(request, next_path=safe_next(request.query.get("next")))
 
 
+@routes.post(
+    "/login",
+    PUBLIC,
+    summary="Log in with the login page's form (sets the session cookie)",
+    body=_LOGIN_FORM,
+    body_type="form",
+    statuses=(303, 400, 401, 403, 429, 503),
+    page=True,
+)
 async def login(request: web.Request) -> web.StreamResponse:
     auth = request.app[AUTH]
     form = await request.post()
-    username = str(form.get("username", "")).strip().lower()[:64]
+    username = (text("username", form.get("username"), max_length=64, required=False) or "").lower()
     password = str(form.get("password", ""))
-    next_path = _safe_next(form.get("next"))
+    next_path = safe_next(form.get("next"))
     remote = request.remote or "-"
     if auth.store is None:
         return _login_page(request, status=503, error=STORE_DOWN, next_path=next_path)
@@ -271,6 +320,13 @@ async def login(request: web.Request) -> web.StreamResponse:
     return response
 
 
+@routes.post(
+    "/logout",
+    SIGNED_IN,
+    summary="Log out: ends the session",
+    statuses=(303,),
+    page=True,
+)
 async def logout(request: web.Request) -> web.StreamResponse:
     auth = request.app[AUTH]
     who = principal(request)
@@ -280,15 +336,23 @@ async def logout(request: web.Request) -> web.StreamResponse:
     return response
 
 
+@routes.get(
+    "/kiosk",
+    PUBLIC,  # the token in the URL is the credential
+    summary="A wall screen's login link: a wallboard-only session",
+    query={"token": Param({"type": "string"}, "the kiosk token", required=True)},
+    statuses=(303, 403, 429, 503),
+    page=True,
+)
 async def kiosk(request: web.Request) -> web.StreamResponse:
     """A wall screen opens ``/kiosk?token=…`` once; it then holds a wallboard-only session."""
     auth = request.app[AUTH]
     remote = request.remote or "-"
     token = request.query.get("token", "")
     if auth.store is None:
-        return json_error(503, "user store unavailable")
+        return error_response(503, "auth.store_unavailable", "user store unavailable")
     if auth.throttle.retry_after("*kiosk*", remote) > 0:
-        return json_error(429, "too many bad kiosk tokens; try again later")
+        return error_response(429, "auth.throttled", "too many bad kiosk tokens; try later")
     try:
         user = await user_for_token(auth.store, token)
         if user is None or user["role"] != "wallboard":
@@ -298,17 +362,22 @@ async def kiosk(request: web.Request) -> web.StreamResponse:
             await auth.audit(
                 request, actor, "anonymous", "kiosk.refused", "/kiosk", {"reason": reason}
             )
-            return json_error(403, "this kiosk link is not valid")
+            return error_response(403, "auth.kiosk_token", "this kiosk link is not valid")
         username = str(user["username"])
         await auth.audit(request, username, "wallboard", "kiosk.login", "/kiosk")
     except Exception:
         log.exception("kiosk: the user store failed")
-        return json_error(503, "user store unavailable")
+        return error_response(503, "auth.store_unavailable", "user store unavailable")
     response = see_other("/")
     auth.set_session(response, username, kiosk=True)
     return response
 
 
+@routes.get(
+    "/api/session",
+    SIGNED_IN,
+    summary="Who is logged in, and the session's CSRF token",
+)
 async def session_info(request: web.Request) -> web.Response:
     who = principal(request)
     return web.json_response(
@@ -319,11 +388,3 @@ async def session_info(request: web.Request) -> web.Response:
             "csrf": who.csrf,
         }
     )
-
-
-def add_auth_routes(app: web.Application) -> None:
-    app.router.add_get("/login", login_form)
-    app.router.add_post("/login", login)
-    app.router.add_post("/logout", logout)
-    app.router.add_get("/kiosk", kiosk)
-    app.router.add_get("/api/session", session_info)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from aiohttp import web
 
 from events.topics import EVERY_TOPIC
@@ -23,6 +26,7 @@ class WebServer:
         *,
         store: TicketStore | None,
         incidents: IncidentSink | None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.bus = bus
@@ -30,6 +34,7 @@ class WebServer:
         self.health = health
         self.store = store
         self.incidents = incidents
+        self.clock = clock  # the service's one clock: the wallboard's durations use it
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
 
@@ -40,6 +45,7 @@ class WebServer:
             store=self.store,
             settings=self.settings,
             incidents=self.incidents,
+            clock=self.clock,
         )
         self.bus.subscribe(EVERY_TOPIC, app[PUSHER].poke, name="wallboard")
         self._runner = web.AppRunner(app, access_log=None)

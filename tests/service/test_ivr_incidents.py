@@ -245,7 +245,7 @@ async def test_incidents_through_the_service_api_reach_the_running_ivr(tmp_path:
                     "/api/incidents", json={**incident("w2"), "start": "x"}
                 ) as bad:
                     assert bad.status == 400
-                    assert (await bad.json())["field"] == "start"
+                    assert (await bad.json())["error"]["field"] == "start"
                 # A caller from the affected prefix hears it on the service's own IVR.
                 heard = await ivr_commands(service.ivr.port, "13900001111")
                 assert 'STREAM FILE hotline/incidents/water-1 "10"' in heard

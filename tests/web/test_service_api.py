@@ -45,7 +45,7 @@ async def test_incidents_are_created_listed_and_ended(
     ended = await client.post("/api/incidents/w1/end", headers=sup)
     assert ended.status == 200 and incidents.items["w1"]["status"] == "ended"
     again = await client.post("/api/incidents/w1/end", headers=sup)
-    assert again.status == 404 and (await again.json())["field"] == "id"
+    assert again.status == 404 and (await again.json())["error"]["field"] == "id"
     actions = [(e["action"], e["target"]) for e in reversed(await store.access_log(actor="sup"))]
     assert actions == [("incident.create", "incident:w1"), ("incident.end", "incident:w1")]
 
@@ -66,13 +66,14 @@ async def test_invalid_incidents_get_400_naming_the_field(
     for body, fields in cases:
         response = await client.post("/api/incidents", json=body, headers=sup)
         assert response.status == 400, body
-        error = await response.json()
-        assert error["fields"] == fields, error
-        assert error["error"]
+        error = (await response.json())["error"]
+        kind = "input.body" if not isinstance(body, dict) else "incident.invalid"
+        assert (error["id"], error["field"]) == (kind, fields[0]), error
+        assert error["message"]
     broken = await client.post(
         "/api/incidents", data=b"{not json", headers={**sup, "Content-Type": "application/json"}
     )
-    assert broken.status == 400 and (await broken.json())["field"] == "body"
+    assert broken.status == 400 and (await broken.json())["error"]["field"] == "body"
     assert incidents.items == {}
 
 
@@ -126,9 +127,9 @@ async def test_bad_exclusion_windows_get_400_naming_the_field(
     for body, field in cases:
         response = await client.post("/api/kpi/exclusions", json=body, headers=sup)
         assert response.status == 400, body
-        assert (await response.json())["field"] == field, body
+        assert (await response.json())["error"]["field"] == field, body
     query = await client.get("/api/kpi/exclusions?from=2026-13-01&to=2026-11-25", headers=sup)
-    assert query.status == 400 and (await query.json())["field"] == "from"
+    assert query.status == 400 and (await query.json())["error"]["field"] == "from"
     assert (
         await store.exclusions_between(
             datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
@@ -166,7 +167,7 @@ async def test_kpi_report_is_the_engine_over_the_stored_calls(
     for query, field in (("from=2026-11-25", "to"), ("from=2020-01-01&to=2026-11-25", "to"),
                          ("from=2026-11-26&to=2026-11-24", "to")):  # fmt: skip
         bad = await client.get(f"/api/kpi?{query}", headers=auditor)
-        assert bad.status == 400 and (await bad.json())["field"] == field, query
+        assert bad.status == 400 and (await bad.json())["error"]["field"] == field, query
 
 
 async def test_access_log_for_auditors(aiohttp_client: Any, store: TicketStore) -> None:
@@ -179,7 +180,7 @@ async def test_access_log_for_auditors(aiohttp_client: Any, store: TicketStore) 
         ("wang", "login", "10.0.0.5")
     ]
     bad = await client.get("/api/access-log?limit=0", headers=auditor)
-    assert bad.status == 400 and (await bad.json())["field"] == "limit"
+    assert bad.status == 400 and (await bad.json())["error"]["field"] == "limit"
     # The auditor's reading is recorded too.
     assert (await store.access_log(actor="audit"))[0]["action"] == "access_log.read"
 

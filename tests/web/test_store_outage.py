@@ -29,7 +29,8 @@ async def test_login_and_api_answer_503_while_postgres_is_down(
             assert "user database is unavailable" in await login.text()
             api = await client.get("/api/wallboard", headers=token)
             assert api.status == 503
-            assert (await api.json())["error"] == "user store unavailable"
+            error = (await api.json())["error"]
+            assert error == {"id": "auth.store_unavailable", "message": "user store unavailable"}
             assert (await client.get("/healthz")).status == 200  # public, needs no database
         # Back up: the same client logs in, and the login is in the access log.
         assert (await submit_login(client, "wang", PASSWORD)).status == 303

@@ -1,0 +1,112 @@
+"""API errors: one JSON shape with a stable id that clients may branch on.
+
+Every error the web app answers with is ``{"error": {"id": "...", "message": "...",
+"field": "..."}}`` (``field`` only when one input is at fault). The message is for people and
+may change; the id is part of the API: ``ERROR_IDS`` lists them all (README, "Web, roles and
+privacy", documents them and a test checks both agree).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+log = logging.getLogger(__name__)
+
+ERROR_IDS: Final[dict[str, str]] = {
+    "auth.login_required": "no session or token (401)",
+    "auth.role": "the caller's role may not use this route (403)",
+    "auth.csrf": "a browser POST without its session's CSRF token (403)",
+    "auth.no_rule": "the route is not in the route table (403; fails closed)",
+    "auth.origin": "a cross-site WebSocket handshake (403)",
+    "auth.store_unavailable": "the user store cannot be read (503)",
+    "auth.throttled": "too many failed logins or bad kiosk tokens (429)",
+    "auth.kiosk_token": "the kiosk link is not valid (403)",
+    "input.body": "the body is not a JSON object (or is nested too deeply) (400)",
+    "input.unknown_field": "a field the route does not take (400)",
+    "input.required": "a required field is missing or empty (400)",
+    "input.time": "not an ISO 8601 time with zone or a YYYY-MM-DD date (400)",
+    "input.span": "the time span is empty, reversed or too long (400)",
+    "input.out_of_range": "a number or date outside what the route accepts (400)",
+    "input.text": "text with a control character (NUL…) or too long (400)",
+    "input.next": "the login's next is not a path on this site (400)",
+    "incident.invalid": "the incident does not pass validation (400)",
+    "incident.not_found": "no active incident with that id (404)",
+    "service.unavailable": "this server has no store or incident desk (503)",
+    "route.not_found": "no such route (404)",
+    "route.method": "the route does not take this method (405)",
+    "server.internal": "an unexpected failure, logged with its traceback (500)",
+}
+
+
+def error_body(error_id: str, message: str, field: str | None = None) -> dict[str, Any]:
+    if error_id not in ERROR_IDS:
+        raise KeyError(f"undeclared API error id {error_id!r}: add it to ERROR_IDS")
+    inner: dict[str, Any] = {"id": error_id, "message": message}
+    if field is not None:
+        inner["field"] = field
+    return {"error": inner}
+
+
+def error_response(
+    status: int,
+    error_id: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    return web.json_response(error_body(error_id, message, field), status=status, headers=headers)
+
+
+class ApiError(Exception):
+    """Raised by a handler; the error middleware answers with its JSON form."""
+
+    status = 400
+
+    def __init__(
+        self, error_id: str, message: str, field: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.error_id = error_id
+        self.message = message
+        self.field = field
+        if status is not None:
+            self.status = status
+
+    def response(self) -> web.Response:
+        return error_response(self.status, self.error_id, str(self), self.field)
+
+
+class BadInput(ApiError):
+    """Invalid request input (400); ``field`` names what is wrong."""
+
+    field: str
+
+    def __init__(self, field: str, message: str, error_id: str = "input.required") -> None:
+        super().__init__(error_id, message, field, 400)
+
+
+class Unavailable(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__("service.unavailable", message, None, 503)
+
+
+@web.middleware
+async def answer_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """ApiErrors become their JSON answer; the API's 404/405 are JSON too; anything
+    unexpected is logged with its traceback and answered 500 with the same shape."""
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return error.response()
+    except web.HTTPException as error:
+        if request.path.startswith("/api/") and error.status in (404, 405):
+            error_id = "route.not_found" if error.status == 404 else "route.method"
+            return error_response(error.status, error_id, error.reason)
+        raise
+    except Exception:
+        log.exception("web: %s %s failed", request.method, request.path)
+        return error_response(500, "server.internal", "internal error (logged)")
