@@ -25,6 +25,9 @@ Handler = Callable[[AgiSession], Awaitable[None]]
 
 # The environment is ~22 lines; a peer that sends far more is not Asterisk.
 _MAX_ENV_LINES = 500
+# A junk connection (a port scan, an HTTP client) gets this many warning lines for its bad
+# environment lines, then one summary: one peer must not flood the log.
+_LOGGED_BAD_LINES = 3
 
 
 class FastAgiServer:
@@ -105,7 +108,7 @@ class FastAgiServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         try:
-            env = await asyncio.wait_for(self._read_env(reader), self.env_timeout)
+            env = await asyncio.wait_for(self._read_env(reader, peer), self.env_timeout)
         except TimeoutError:
             log.warning("FastAGI peer %s sent no complete environment in time", peer)
             return
@@ -136,23 +139,37 @@ class FastAgiServer:
                 "FastAGI %s handler crashed (uniqueid %s)", session.script, session.uniqueid
             )
 
-    async def _read_env(self, reader: asyncio.StreamReader) -> dict[str, str] | None:
+    async def _read_env(self, reader: asyncio.StreamReader, peer: object) -> dict[str, str] | None:
         env: dict[str, str] = {}
-        for _ in range(_MAX_ENV_LINES):
-            try:
-                raw = await reader.readline()
-            except (ConnectionError, OSError, ValueError):
-                return None
-            if not raw:
-                return None
-            line = raw.decode(self.encoding, errors="replace").rstrip("\r\n")
-            if not line:
-                return env
-            pair = parse_env_line(line)
-            if pair is None:
-                # One bad line must not cost the caller the IVR: skip it, keep the rest.
-                log.warning("FastAGI: ignoring non-environment line %r", line[:120])
-                continue
-            env[pair[0]] = pair[1]
-        log.warning("FastAGI: environment longer than %d lines", _MAX_ENV_LINES)
-        return None
+        skipped = 0
+        try:
+            for _ in range(_MAX_ENV_LINES):
+                try:
+                    raw = await reader.readline()
+                except (ConnectionError, OSError, ValueError):
+                    return None
+                if not raw:
+                    return None
+                line = raw.decode(self.encoding, errors="replace").rstrip("\r\n")
+                if not line:
+                    return env
+                pair = parse_env_line(line)
+                if pair is None:
+                    # One bad line must not cost the caller the IVR: skip it, keep the rest.
+                    skipped += 1
+                    if skipped <= _LOGGED_BAD_LINES:
+                        log.warning(
+                            "FastAGI peer %s: ignoring non-environment line %r", peer, line[:120]
+                        )
+                    continue
+                env[pair[0]] = pair[1]
+            log.warning("FastAGI peer %s: environment longer than %d lines", peer, _MAX_ENV_LINES)
+            return None
+        finally:
+            if skipped > _LOGGED_BAD_LINES:
+                log.warning(
+                    "FastAGI peer %s: %d non-environment lines ignored in all (first %d logged)",
+                    peer,
+                    skipped,
+                    _LOGGED_BAD_LINES,
+                )

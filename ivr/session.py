@@ -226,6 +226,8 @@ class AgiSession:
             # The prompt is missing: Asterisk collected nothing. Like silence for the menu.
             _report_missing(prompt, reply)
             return DigitsResult(digits="", timed_out=True, played=False)
+        if not DTMF.issuperset(reply.result):
+            raise AgiProtocolError(f"GET DATA result is not DTMF digits: {reply.line[:120]!r}")
         return DigitsResult(digits=reply.result, timed_out=reply.paren == "timeout")
 
     async def set_variable(self, name: str, value: str) -> None:
@@ -240,11 +242,26 @@ class AgiSession:
         self.hung_up = True
 
 
+# The keys a phone can send (DTMF), as GET DATA reports them and STREAM FILE's ASCII codes.
+DTMF = frozenset("0123456789*#ABCD")
+
+
 def _digit_from_ascii(result: str) -> str | None:
-    # STREAM FILE reports the interrupting key as its ASCII code, 0 when none was pressed.
-    if not result.isdigit() or result == "0":
+    """STREAM FILE reports the interrupting key as its ASCII code, 0 when none was pressed.
+
+    Anything that is not a DTMF key's code (huge, negative, not a number) is no key: a peer
+    that sends it is broken, and the caller is better served by the walk going on.
+    """
+    if not (result.isascii() and result.isdigit()) or len(result) > 3:
+        if result not in ("", "0"):
+            log.warning("STREAM FILE result %r is not a key's code; taken as no key", result)
         return None
-    return chr(int(result))
+    key = chr(int(result))
+    if key not in DTMF:
+        if key != "\x00":
+            log.warning("STREAM FILE result %r is not a key's code; taken as no key", result)
+        return None
+    return key
 
 
 def script_name(raw: str) -> str:
