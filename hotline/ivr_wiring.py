@@ -48,6 +48,7 @@ from ivr.incidents import Incident, IncidentBoard, IncidentError, utc_now
 from ivr.menu import Menu, MenuError, missing_queues
 from ivr.menu_source import DEFAULT_MENU, MenuSource
 from ivr.survey import ANSWERS
+from retry_policy import Backoff, retry
 from ticketing.store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -335,7 +336,7 @@ class IncidentMqttInput:
         }
 
     async def _run(self) -> None:
-        delay = self.reconnect_min
+        backoff = Backoff(self.reconnect_min, self.reconnect_max)
         password = self.settings.password
         while True:
             try:
@@ -351,7 +352,7 @@ class IncidentMqttInput:
                 ) as client:
                     await client.subscribe(self.topic, qos=1)
                     self.subscribed.set()
-                    delay = self.reconnect_min
+                    backoff.connected()
                     async for message in client.messages:
                         payload = message.payload
                         raw = (
@@ -365,10 +366,13 @@ class IncidentMqttInput:
                             log.exception("mqtt incidents input: message %r failed", raw[:80])
                             self._reject(f"failed: {error}")
             except aiomqtt.MqttError as error:
-                log.warning("mqtt incidents input: %s; reconnecting in %.1f s", error, delay)
+                reason = str(error)
+            else:
+                reason = "connection closed"
             self.subscribed.clear()
+            delay = backoff.next_delay()
+            log.warning("mqtt incidents input: %s; reconnecting in %.1f s", reason, delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, self.reconnect_max)
 
     async def handle(self, raw: bytes) -> bool:
         """Apply one message; False (logged) when it is skipped."""
@@ -584,17 +588,9 @@ class IvrSide:
     async def _retry(self, write: Callable[[], Awaitable[None]], what: str) -> None:
         """Retry a database write through a short outage; give up loudly, with the event."""
         interval = self.settings.database.retry_interval
-        for attempt in range(1, STORE_ATTEMPTS + 1):
-            try:
-                await write()
-                return
-            except Exception as error:
-                if attempt == STORE_ATTEMPTS:
-                    log.error("giving up storing %s after %d attempts: %s", what, attempt, error)
-                    return
-                if attempt == 1:
-                    log.warning("storing %s failed (%s); retrying", what, error)
-                await asyncio.sleep(interval)
+        # A fixed pace (retry_interval apart): the caller of a survey waits for nothing.
+        pace = Backoff(interval, interval, jitter=False)
+        await retry(write, pace, attempts=STORE_ATTEMPTS, what=f"storing {what}", log=log)
 
 
 def _instant(value: Any) -> dt.datetime:

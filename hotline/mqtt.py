@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import aiomqtt
 
 from events.topics import EVERY_TOPIC, KPI_SNAPSHOT
+from retry_policy import Backoff
 
 if TYPE_CHECKING:
     from hotline.bus import Bus, Subscription
@@ -204,12 +205,13 @@ class MqttBridge:
         await self._drained.wait()
 
     async def _run(self) -> None:
-        delay = self._reconnect_min
+        # Failures are forgotten only once a connection has lasted (retry_policy).
+        backoff = Backoff(self._reconnect_min, self._reconnect_max)
         while True:
             try:
                 async with self._client() as client:
                     self._on_connected()
-                    delay = self._reconnect_min
+                    backoff.connected()
                     await self._serve(client)
                     return  # _serve returns only when stopping with an empty outbox
             except aiomqtt.MqttError as error:
@@ -219,8 +221,7 @@ class MqttBridge:
                 self._on_disconnected(error)
             if self._stopping:
                 return
-            await self._pause(delay)
-            delay = min(delay * 2, self._reconnect_max)
+            await self._pause(backoff.next_delay())
 
     def _client(self) -> aiomqtt.Client:
         return aiomqtt.Client(

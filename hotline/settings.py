@@ -82,7 +82,8 @@ class AmiSettings(Section):
     ping_timeout: float = Field(5.0, gt=0)
     # Seconds an AMI action (login, CoreShowChannels…) may take.
     action_timeout: float = Field(10.0, gt=0)
-    # First reconnect delay; doubles with jitter after each failure.
+    # First reconnect delay; doubles with jitter after each failure, and starts again from
+    # here only once a connection has lasted 30 s (a login cut at once is a failure).
     reconnect_min: float = Field(0.5, gt=0)
     reconnect_max: float = Field(30.0, gt=0)  # longest reconnect delay
 

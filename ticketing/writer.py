@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import exc as sa_exc
 
+from retry_policy import Backoff
+
 log = logging.getLogger(__name__)
 
 # PostgreSQL SQLSTATE classes meaning "the server, not the data": 08 connection exception,
@@ -86,8 +88,8 @@ class BufferedCallWriter:
             raise ValueError("retry_interval must be positive")
         self._store = store
         self._max_buffer = max_buffer
-        self._retry_interval = retry_interval
-        self._max_retry_interval = max(max_retry_interval, retry_interval)
+        # Retries while the database is down: retry_interval, doubling up to the maximum.
+        self._retry = Backoff(retry_interval, max(max_retry_interval, retry_interval), jitter=False)
         self._batch_size = max(1, batch_size)
         self._write_timeout = write_timeout
         self.spill_path = Path(spill_path)
@@ -108,7 +110,6 @@ class BufferedCallWriter:
         self._written = 0
         self._inserted = 0
         self._rejected = 0
-        self._failures = 0
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._changed = asyncio.Condition()
@@ -235,7 +236,7 @@ class BufferedCallWriter:
                 continue
             self._commit(batch)
             self._in_flight = 0
-            self._failures = 0
+            self._retry.succeeded()
             self._db_ok = True
             await self._notify()
 
@@ -311,7 +312,6 @@ class BufferedCallWriter:
         if task is not None and not task.done():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(task), self._write_timeout)
-        self._failures += 1
         self._db_ok = False
         self._last_error = f"{type(error).__name__}: {error}".splitlines()[0][:500]
         log.warning(
@@ -323,7 +323,7 @@ class BufferedCallWriter:
         await self._notify()
 
     async def _backoff(self) -> None:
-        delay = min(self._retry_interval * 2 ** (self._failures - 1), self._max_retry_interval)
+        delay = self._retry.next_delay()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), delay)
 

@@ -16,7 +16,6 @@ import contextlib
 import inspect
 import itertools
 import logging
-import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -27,6 +26,7 @@ from panoramisk.ami_protocol import AMIProtocol
 
 from acd.ami.framing import AmiFramer
 from acd.ami.message import AmiMessage
+from retry_policy.backoff import STABLE_AFTER_S, Backoff, Clock, Sleep
 
 log = logging.getLogger(__name__)
 
@@ -155,9 +155,17 @@ class AmiLink:
         reconnect_max: float = 30.0,
         connect_timeout: float = 5.0,
         events: str | None = None,
+        stable_after: float = STABLE_AFTER_S,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         if not 0 < reconnect_min <= reconnect_max:
             raise ValueError("need 0 < reconnect_min <= reconnect_max")
+        # Reconnect delays double (with jitter) up to reconnect_max, and start again from
+        # reconnect_min only after a connection stayed up stable_after seconds: an Asterisk
+        # that accepts the login and hangs up at once is not retried every reconnect_min.
+        self._retry = Backoff(reconnect_min, reconnect_max, stable_after=stable_after, clock=clock)
+        self._sleep = sleep
         self.host = host
         self.port = port
         self.username = username
@@ -185,7 +193,6 @@ class AmiLink:
         self._connected_event = asyncio.Event()
         self._since = time.time()
         self._reconnects = 0
-        self._failures = 0
         self._last_error: str | None = None
         self._events = 0
         self._skipped_before = 0  # frames skipped on earlier connections
@@ -386,11 +393,6 @@ class AmiLink:
 
     # ---- supervision -------------------------------------------------------------------------
 
-    def _backoff(self) -> float:
-        base = min(self.reconnect_max, self.reconnect_min * 2 ** min(self._failures, 30))
-        # Jitter keeps several service instances from hammering a restarted Asterisk in step.
-        return random.uniform(max(self.reconnect_min, base / 2), base)
-
     async def _supervise(self) -> None:
         while not self._stopping:
             try:
@@ -401,12 +403,11 @@ class AmiLink:
                 self._last_error = reason
             if self._stopping:
                 break
-            self.next_delay = delay = self._backoff()
-            self._failures += 1
+            self.next_delay = delay = self._retry.next_delay()
             log.info(
                 "AMI: reconnecting to %s:%s in %.2f s (%s)", self.host, self.port, delay, reason
             )
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
             self._reconnects += 1
 
     async def _one_connection(self) -> str:
@@ -464,7 +465,7 @@ class AmiLink:
 
     def _mark_connected(self, proto: _LinkProtocol) -> None:
         self._logged_in = True
-        self._failures = 0
+        self._retry.connected()
         self.next_delay = None
         self._since = time.time()
         self.version = proto.framer.version
