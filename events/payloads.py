@@ -130,7 +130,6 @@ class CallEnded(TypedDict):
     leg's stable identity on its PBX (``uniqueid#leg``); ``pbx`` names that PBX.
     """
 
-    pbx: str
     linkedid: str
     uniqueid: str
     leg: int
