@@ -39,6 +39,7 @@ from ticketing.incidents import (
     upsert_incident,
 )
 from ticketing.numbering import TicketNumbering, ticket_counters
+from ticketing.sqlite_guard import DatabaseFileGone, SqliteFileGuard, sqlite_file
 from ticketing.surveys import check_answer, store_survey
 from ticketing.tickets import (
     CATEGORY_VAR,
@@ -84,6 +85,8 @@ class TicketStore:
         categories: Mapping[str, str] | None = None,
     ) -> None:
         self._engine = engine
+        # Set by open() for a SQLite file: notices the file deleted or replaced under us.
+        self._file_guard: SqliteFileGuard | None = None
         zone = ZoneInfo(timezone)
         self._categories = checked_categories(categories)
         self._numbering = TicketNumbering(self.dialect, zone, ticket_prefix)
@@ -103,9 +106,14 @@ class TicketStore:
         engine = make_engine(url)
         try:
             await migrate.upgrade(engine)
-            return cls(
+            store = cls(
                 engine, timezone=timezone, ticket_prefix=ticket_prefix, categories=categories
             )
+            path = sqlite_file(url)
+            if path is not None:
+                store._file_guard = SqliteFileGuard(path)
+                store._file_guard.remember()
+            return store
         except BaseException:
             await engine.dispose()
             raise
@@ -122,8 +130,9 @@ class TicketStore:
         await self._engine.dispose()
 
     async def ping(self) -> bool:
-        """True when the database answers a trivial query."""
+        """True when the database answers a trivial query (and its SQLite file is there)."""
         try:
+            await self._check_file()
             async with self._engine.connect() as connection:
                 await connection.execute(select(1))
         except Exception as error:
@@ -149,10 +158,40 @@ class TicketStore:
             rows.setdefault((row["pbx"], row["key"]), row)
         if not rows:
             return 0
+        await self._check_file()
         async with self._engine.begin() as connection:
             new_rows = await self._call_inserter.insert_new(connection, list(rows.values()))
             await self._call_tickets.open_for(connection, new_rows, now)
+        guard = self._file_guard
+        if guard is not None and guard.changed():
+            # Committed to a file that left its path meanwhile: as good as lost. Saving is
+            # idempotent by key, so the writer's retry stores them in the file that is there.
+            raise DatabaseFileGone(f"SQLite database file {guard.path} changed during a write")
         return len(new_rows)
+
+    def file_problem(self) -> str | None:
+        """Why the SQLite file cannot be written now (gone), for /healthz; else None.
+
+        A cheap stat, no query: health() asks on every request.
+        """
+        guard = self._file_guard
+        if guard is None:
+            return None
+        try:
+            guard.changed()  # a replaced file is fine: the next write reopens it
+        except DatabaseFileGone as error:
+            return str(error)
+        return None
+
+    async def _check_file(self) -> None:
+        """DatabaseFileGone if the SQLite file left its path; reopen it if it was replaced."""
+        guard = self._file_guard
+        if guard is None or not guard.changed():
+            return
+        log.warning("SQLite database file %s was replaced: reopening it", guard.path)
+        await self._engine.dispose()
+        await migrate.upgrade(self._engine)
+        guard.remember()
 
     def category_of(self, call: Mapping[str, Any]) -> str:
         """The ticket category for a call: from HOTLINE_CATEGORY, else the IVR choice."""

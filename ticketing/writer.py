@@ -155,12 +155,18 @@ class BufferedCallWriter:
     # -- health ----------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """For /healthz: is the database reachable, what is waiting, what went wrong last."""
+        """For /healthz: is the database reachable, what is waiting, what went wrong last.
+
+        A store that can tell at once that its file is gone (``file_problem``, SQLite) is
+        reported down without waiting for the next call to fail.
+        """
+        check = getattr(self._store, "file_problem", None)
+        problem = check() if callable(check) else None
         return {
-            "db_ok": self._db_ok,
+            "db_ok": self._db_ok and problem is None,
             "buffered": len(self._buffer),
             "spilled": self._spilled + len(self._to_spill) + len(self._spilling),
-            "last_error": self._last_error,
+            "last_error": problem or self._last_error,
             "written": self._written,
             "inserted": self._inserted,
             "rejected": self._rejected,
