@@ -43,13 +43,13 @@ from hotline.settings import MqttSettings, Settings
 from ivr.app import IvrApplication, create_ivr_server
 from ivr.engine import TicketLookup
 from ivr.fastagi import FastAgiServer
-from ivr.hours import years_without_data
 from ivr.incidents import Incident, IncidentBoard, IncidentError, utc_now
 from ivr.menu import Menu, MenuError, missing_queues
 from ivr.menu_source import DEFAULT_MENU, MenuSource
 from ivr.survey import ANSWERS
 from retry_policy import Backoff, retry
 from ticketing.store import TicketStore
+from working_days import WorkingCalendar
 
 log = logging.getLogger(__name__)
 
@@ -427,11 +427,14 @@ class IvrSide:
         bus: Bus,
         kpi: LiveKpi,
         clock: Clock | None = None,
+        calendar: WorkingCalendar | None = None,
     ) -> None:
         self.settings = settings
         self.bus = bus
         self.kpi = kpi
         self.clock: Clock = clock or utc_now
+        # The working days of the queues' hours; its years without data show in /healthz.
+        self.calendar = calendar or WorkingCalendar()
         self.board = IncidentBoard(clock=self.clock)
         self.desk = IncidentDesk(
             self.board,
@@ -475,8 +478,9 @@ class IvrSide:
                 self.board,
                 self.bus.publish,
                 ticket_progress_lookup(store),
-                timezone=self.settings.kpi.timezone,
+                timezone=self.settings.site.timezone,
                 clock=self.clock,
+                calendar=self.calendar,
             )
             server = create_ivr_server(self.app, host=ivr.host, port=ivr.port)
             try:
@@ -505,15 +509,9 @@ class IvrSide:
         count as working days), and a 503 would make monitors take a working hotline out.
         """
         components: dict[str, Any] = {}
-        unknown = sorted(years_without_data())
-        if unknown:
-            years = ", ".join(str(year) for year in unknown)
-            components["calendar"] = {
-                "ok": True,
-                "warning": f"no holiday data for {years}; Monday–Friday used as working days"
-                " (upgrade chinese-calendar)",
-                "years_without_data": unknown,
-            }
+        calendar = self.calendar.health()
+        if calendar is not None:
+            components["calendar"] = calendar
         if self.server is not None:
             components["ivr"] = {
                 "ok": True,

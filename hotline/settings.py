@@ -7,6 +7,7 @@ A wrong value stops start-up with one line naming the setting (see ``load_settin
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+log = logging.getLogger(__name__)
 
 
 class Section(BaseModel):
@@ -117,16 +120,32 @@ class KpiSettings(Section):
     connect_excludes_short_abandons: bool = False
     # Seconds of after-call work added to talk time in AHT (app_queue wrapuptime).
     wrap_up_s: float = Field(0.0, ge=0)
-    timezone: str = "Asia/Shanghai"  # hours and days of the KPIs and the demo's busy hour
+    # Deprecated: use site.timezone (still read from old settings files, and kept equal to it).
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else known_zone(value)
+
+
+def known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError("not a known IANA time zone, e.g. Asia/Shanghai or UTC") from None
+    return value
+
+
+class SiteSettings(Section):
+    # The hotline's local time: KPI hours and days, the IVR's opening hours, the store's
+    # report days, the demo's busy hour.
+    timezone: str = "Asia/Shanghai"
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError("not a known IANA time zone, e.g. Asia/Shanghai or UTC") from None
-        return value
+        return known_zone(value)
 
 
 class AsteriskSettings(Section):
@@ -293,6 +312,7 @@ class Settings(BaseSettings):
         extra="forbid",
     )
 
+    site: SiteSettings = SiteSettings()
     ami: AmiSettings = AmiSettings()
     database: DatabaseSettings = DatabaseSettings()
     kpi: KpiSettings = KpiSettings()
@@ -301,6 +321,22 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = MqttSettings()
     ivr: IvrSettings = IvrSettings()
     pbx: PbxSettings = PbxSettings()
+
+    @model_validator(mode="after")
+    def _one_site_timezone(self) -> Settings:
+        # kpi.timezone is the old name of site.timezone: an old file still works (with a
+        # warning); both given and different is refused; afterwards both say the same.
+        old = self.kpi.timezone
+        if old is not None and old != self.site.timezone:
+            if "timezone" in self.site.model_fields_set:
+                raise ValueError(
+                    f"kpi.timezone ({old}) is the deprecated name of site.timezone "
+                    f"({self.site.timezone}); set site.timezone only"
+                )
+            log.warning("setting kpi.timezone is deprecated: use site.timezone = %r", old)
+            self.site.timezone = old
+        self.kpi.timezone = self.site.timezone
+        return self
 
     @model_validator(mode="after")
     def _distinct_pbx_servers(self) -> Settings:

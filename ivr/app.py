@@ -25,6 +25,7 @@ from ivr.incidents import IncidentBoard, utc_now
 from ivr.menu_source import MenuSource
 from ivr.session import AgiSession
 from ivr.survey import SurveyResult, ask_survey
+from working_days import WorkingCalendar
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class IvrApplication:
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], dt.datetime] = utc_now,
         safe_defaults_timeout: float = 2.0,
+        calendar: WorkingCalendar | None = None,
     ) -> None:
         self.menus = menus
         self.board = board
@@ -54,6 +56,8 @@ class IvrApplication:
         self.zone = ZoneInfo(timezone)
         self.clock = clock
         self.safe_defaults_timeout = safe_defaults_timeout
+        # Working days for the queues' opening hours; /healthz reads its years without data.
+        self.calendar = calendar or WorkingCalendar()
 
     @property
     def routes(self) -> dict[str, Handler]:
@@ -78,6 +82,7 @@ class IvrApplication:
                 publish=self.publish,
                 ticket_lookup=self.ticket_lookup,
                 local_now=self.local_now,
+                calendar=self.calendar,
             )
             outcome = walk.outcome
             await walk.run()

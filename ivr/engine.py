@@ -34,6 +34,7 @@ from ivr.menu import (
     TicketProgressAction,
 )
 from ivr.session import DigitsResult
+from working_days import WorkingCalendar
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class MenuWalk:
         publish: Publish,
         ticket_lookup: TicketLookup,
         local_now: Callable[[], dt.datetime],
+        calendar: WorkingCalendar,
     ) -> None:
         self.channel = channel
         self.menu = menu
@@ -95,6 +97,7 @@ class MenuWalk:
         self.publish = publish
         self.ticket_lookup = ticket_lookup
         self.local_now = local_now
+        self.calendar = calendar
         self.outcome = IvrOutcome(language=menu.language)
         self._announced: set[str] = set()
         self._keys: list[str] = []  # the keys that selected something, for the default choice
@@ -289,7 +292,7 @@ class MenuWalk:
         if self.outcome.choice is None or action.choice is not None:
             self.outcome.choice = action.choice or self._default_choice()
         if config is not None and config.night is not None:
-            if not config.hours.is_open(self.local_now()):
+            if not config.hours.is_open(self.local_now(), self.calendar):
                 log.info("call %s: queue %s closed, night destination", self.linkedid, action.queue)
                 return await self._perform(config.night, hops + 1)
         self.outcome.queue = action.queue

@@ -1,22 +1,16 @@
-"""Service hours per queue on the Chinese working-day calendar.
+"""Service hours per queue: opening spans on working days and on rest days.
 
-A working day is what the State Council says it is: weekdays, minus public holidays, plus the
-official make-up working days (调休上班) on weekends — taken from the ``chinese-calendar``
-package. Outside the years that package knows, weekdays are working days: logged once, and
-the years asked about are kept (``years_without_data``) for the service's health report.
+Which days are working days is the shared calendar's business (``working_days``: public
+holidays, make-up working days, a warned Monday–Friday fallback for years without data).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-import chinese_calendar
-
-log = logging.getLogger(__name__)
+from working_days import WorkingCalendar
 
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
@@ -35,29 +29,6 @@ def parse_span(text: str) -> Span:
     return start, end
 
 
-@lru_cache(maxsize=1024)
-def is_working_day(day: dt.date) -> bool:
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        _warn_unknown_year(day.year)
-        return day.weekday() < 5
-
-
-_unknown_years: set[int] = set()
-
-
-def years_without_data() -> frozenset[int]:
-    """Years asked about for which the holiday calendar had no data (Mon–Fri was used)."""
-    return frozenset(_unknown_years)
-
-
-def _warn_unknown_year(year: int) -> None:
-    if year not in _unknown_years:
-        _unknown_years.add(year)
-        log.warning("chinese-calendar has no data for %d; using Monday–Friday", year)
-
-
 @dataclass(frozen=True, slots=True)
 class ServiceHours:
     """Opening spans on working days and on rest days (weekends and public holidays)."""
@@ -69,8 +40,8 @@ class ServiceHours:
     def always(cls) -> ServiceHours:
         return cls(workday=((0, 1440),), restday=((0, 1440),))
 
-    def is_open(self, when: dt.datetime) -> bool:
+    def is_open(self, when: dt.datetime, calendar: WorkingCalendar) -> bool:
         """``when`` is local time at the hotline (naive or aware: its wall clock is used)."""
-        spans = self.workday if is_working_day(when.date()) else self.restday
+        spans = self.workday if calendar.is_working_day(when.date()) else self.restday
         minute = when.hour * 60 + when.minute
         return any(start <= minute < end for start, end in spans)

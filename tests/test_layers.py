@@ -21,17 +21,19 @@ OURS = {
     "agi_scripts",
     "events",
     "retry_policy",
+    "working_days",
 }
 
 # package → the packages of ours it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
     "events": set(),
     "retry_policy": set(),
+    "working_days": set(),
     "asterisk_conf": {"hotline"},  # render.py still takes hotline's Settings
     "agi_scripts": {"asterisk_conf", "ivr"},  # the degraded path shares ivr.agi_protocol
-    "acd": {"asterisk_conf", "events", "retry_policy"},
-    "ivr": {"asterisk_conf", "events", "retry_policy"},
-    "ticketing": {"events", "retry_policy"},
+    "acd": {"asterisk_conf", "events", "retry_policy", "working_days"},
+    "ivr": {"asterisk_conf", "events", "retry_policy", "working_days"},
+    "ticketing": {"events", "retry_policy", "working_days"},
     "hotline": OURS,
 }
 

@@ -127,3 +127,39 @@ def test_pbxs_must_be_told_apart(
     with pytest.raises(SettingsError, match=named) as error:
         load_settings()
     assert "\n" not in str(error.value)
+
+
+def test_one_site_timezone_for_everything(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOTLINE_SITE__TIMEZONE", "Asia/Urumqi")
+    settings = load_settings()
+    assert settings.site.timezone == "Asia/Urumqi"
+    assert settings.kpi.timezone == "Asia/Urumqi"  # the deprecated name follows
+
+
+def test_the_old_kpi_timezone_still_sets_the_site_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = tmp_path / "h.toml"
+    config.write_text('[kpi]\ntimezone = "Europe/Paris"\n')
+    monkeypatch.setenv("HOTLINE_CONFIG", str(config))
+    settings = load_settings()
+    assert settings.site.timezone == "Europe/Paris"
+    assert "kpi.timezone is deprecated: use site.timezone" in caplog.text
+
+
+def test_two_different_timezones_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "h.toml"
+    config.write_text('[site]\ntimezone = "UTC"\n[kpi]\ntimezone = "Europe/Paris"\n')
+    monkeypatch.setenv("HOTLINE_CONFIG", str(config))
+    with pytest.raises(SettingsError, match=r"set site\.timezone only"):
+        load_settings()
+
+
+def test_a_wrong_site_timezone_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOTLINE_SITE__TIMEZONE", "Mars/X")
+    with pytest.raises(SettingsError, match=r"^setting site\.timezone: "):
+        load_settings()

@@ -50,11 +50,11 @@ class KpiParams:
             timeliness_target=settings.timeliness_target,
             connect_target=settings.connect_target,
             short_abandon_s=settings.short_abandon_s,
-            timezone=settings.timezone,
             **{
                 name: getattr(settings, name)
-                for name in ("wrap_up_s", "connect_excludes_short_abandons")
-                if hasattr(settings, name) and name not in extra
+                for name in ("timezone", "wrap_up_s", "connect_excludes_short_abandons")
+                # None: not set there (the site's timezone comes as an extra, or the default)
+                if getattr(settings, name, None) is not None and name not in extra
             },
             **extra,
         )

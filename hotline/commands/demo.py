@@ -59,7 +59,7 @@ def _demo_settings(
 async def _demo_logins(settings: Settings) -> tuple[str, str]:
     """A supervisor ``demo`` with a random password and a kiosk token, in the demo database."""
     password = secrets.token_urlsafe(12)
-    store = await TicketStore.open(settings.database.url, timezone=settings.kpi.timezone)
+    store = await TicketStore.open(settings.database.url, timezone=settings.site.timezone)
     try:
         await store.add_user(
             "demo", "演示主管 demo supervisor", "supervisor", hash_password(password)
@@ -97,7 +97,7 @@ async def run_demo(
 
     async with AmiServer(secret=secret) as server:
         settings = _demo_settings(base, workdir, server.port, secret, port)
-        start = busy_hour_start(settings.kpi.timezone)
+        start = busy_hour_start(settings.site.timezone)
         sim = Simulation(
             demo_model(calls_per_hour, agents),
             seed=seed,

@@ -1,6 +1,6 @@
 """``hotline kpi``: call KPIs over a range of local days, read from the call store.
 
-``--from`` and ``--to`` are local dates in the KPI timezone (settings ``kpi.timezone``);
+``--from`` and ``--to`` are local dates in the KPI timezone (settings ``site.timezone``);
 ``--from`` is inclusive, ``--to`` exclusive: ``--from 2026-11-23 --to 2026-11-24`` is the
 one day of 23 November, midnight to midnight local time. Without ``--to``, one day.
 A call belongs to the day its first queue leg entered the queue (else it started).

@@ -33,7 +33,7 @@ def _run(action: Callable[[TicketStore], Awaitable[T]]) -> T:
     settings = load_settings()
 
     async def main() -> T:
-        store = await TicketStore.open(settings.database.url, timezone=settings.kpi.timezone)
+        store = await TicketStore.open(settings.database.url, timezone=settings.site.timezone)
         try:
             return await action(store)
         finally:

@@ -8,7 +8,7 @@ from ticketing.writer import BufferedCallWriter
 
 
 async def open_store(settings: Settings) -> TicketStore:
-    return await TicketStore.open(settings.database.url, timezone=settings.kpi.timezone)
+    return await TicketStore.open(settings.database.url, timezone=settings.site.timezone)
 
 
 def start_writer(store: TicketStore, settings: Settings) -> BufferedCallWriter:

@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from ivr.hours import ServiceHours, is_working_day, parse_span
+from ivr.hours import ServiceHours, parse_span
 from tests.ivr.agi_emulator import call
 from tests.ivr.conftest import SHANGHAI, Ivr
+from working_days import WorkingCalendar
 
 # From chinese-calendar's 2026 data (State Council notice):
 NATIONAL_DAY = dt.date(2026, 10, 1)  # Thursday, public holiday
@@ -34,12 +35,13 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     ],
 )
 def test_working_days(day: dt.date, working: bool) -> None:
-    assert is_working_day(day) is working
+    assert WorkingCalendar().is_working_day(day) is working
 
 
 def test_year_outside_the_calendar_falls_back_to_weekdays() -> None:
-    assert is_working_day(dt.date(2099, 6, 1)) is True  # a Monday
-    assert is_working_day(dt.date(2099, 6, 6)) is False  # a Saturday
+    calendar = WorkingCalendar()
+    assert calendar.is_working_day(dt.date(2099, 6, 1)) is True  # a Monday
+    assert calendar.is_working_day(dt.date(2099, 6, 6)) is False  # a Saturday
 
 
 def test_spans() -> None:
@@ -49,10 +51,11 @@ def test_spans() -> None:
         with pytest.raises(ValueError):
             parse_span(bad)
     office = ServiceHours(workday=((510, 720), (810, 1050)), restday=())
-    assert office.is_open(at(MAKEUP_SATURDAY, 8, 30))
-    assert not office.is_open(at(MAKEUP_SATURDAY, 12, 30))  # lunch
-    assert not office.is_open(at(NATIONAL_DAY, 10))
-    assert not office.is_open(at(dt.date(2026, 11, 25), 17, 30))  # end is exclusive
+    calendar = WorkingCalendar()
+    assert office.is_open(at(MAKEUP_SATURDAY, 8, 30), calendar)
+    assert not office.is_open(at(MAKEUP_SATURDAY, 12, 30), calendar)  # lunch
+    assert not office.is_open(at(NATIONAL_DAY, 10), calendar)
+    assert not office.is_open(at(dt.date(2026, 11, 25), 17, 30), calendar)  # end is exclusive
 
 
 @pytest.mark.parametrize(
