@@ -16,15 +16,16 @@ merged callers) and ticketing.users (web users and the access log).
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing import call_queries, exclusions, migrate, ticket_queries, users
 from ticketing.call_inserts import CallInserter
@@ -158,15 +159,9 @@ class TicketStore:
             rows.setdefault((row["pbx"], row["key"]), row)
         if not rows:
             return 0
-        await self._check_file()
-        async with self._engine.begin() as connection:
+        async with self._writing() as connection:
             new_rows = await self._call_inserter.insert_new(connection, list(rows.values()))
             await self._call_tickets.open_for(connection, new_rows, now)
-        guard = self._file_guard
-        if guard is not None and guard.changed():
-            # Committed to a file that left its path meanwhile: as good as lost. Saving is
-            # idempotent by key, so the writer's retry stores them in the file that is there.
-            raise DatabaseFileGone(f"SQLite database file {guard.path} changed during a write")
         return len(new_rows)
 
     def file_problem(self) -> str | None:
@@ -182,6 +177,21 @@ class TicketStore:
         except DatabaseFileGone as error:
             return str(error)
         return None
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction, on the SQLite file the store opened (see sqlite_guard).
+
+        A write that committed to a file which left its path meanwhile is as good as lost:
+        DatabaseFileGone says so (an OSError: callers keep the data and retry; the writes
+        are idempotent, so the retry stores it in the file that is there).
+        """
+        await self._check_file()
+        async with self._engine.begin() as connection:
+            yield connection
+        guard = self._file_guard
+        if guard is not None and guard.changed():
+            raise DatabaseFileGone(f"SQLite database file {guard.path} changed during a write")
 
     async def _check_file(self) -> None:
         """DatabaseFileGone if the SQLite file left its path; reopen it if it was replaced."""
@@ -244,7 +254,7 @@ class TicketStore:
         require_aware(at, "at")
         if not linkedid:
             raise ValueError("a survey needs the call's linkedid")
-        async with self._engine.begin() as connection:
+        async with self._writing() as connection:
             return await store_survey(connection, linkedid, answer, at, digit)
 
     # -- major-fault incidents (重大故障) and merged callers (并单) --------------------------
@@ -259,7 +269,7 @@ class TicketStore:
         row = incident_row(data)
         now = datetime.now(UTC)
         try:
-            async with self._engine.begin() as connection:
+            async with self._writing() as connection:
                 await upsert_incident(connection, row, now)
         except (DataError, IntegrityError) as error:
             raise ValueError(
@@ -272,7 +282,7 @@ class TicketStore:
         KeyError for an unknown incident.
         """
         require_aware(at, "at")
-        async with self._engine.begin() as connection:
+        async with self._writing() as connection:
             return await mark_ended(connection, incident_id, at)
 
     async def incidents(self, active_only: bool = False) -> list[dict[str, Any]]:
@@ -293,7 +303,7 @@ class TicketStore:
         if not linkedid:
             raise ValueError("a report needs the call's linkedid")
         now = datetime.now(UTC)
-        async with self._engine.begin() as connection:
+        async with self._writing() as connection:
             return await merge_report(
                 connection,
                 self._numbering,
@@ -320,7 +330,7 @@ class TicketStore:
         users.check_role(role)
         if not password_hash:
             raise ValueError("a user needs a password hash")
-        async with self._engine.begin() as connection:
+        async with self._writing() as connection:
             user_id = await users.insert_user(
                 connection, username, display_name, role, password_hash, unit
             )
@@ -337,12 +347,12 @@ class TicketStore:
         """Replace a user's password hash; KeyError for an unknown user."""
         if not password_hash:
             raise ValueError("a user needs a password hash")
-        async with self._engine.begin() as connection:
+        async with self._writing() as connection:
             await users.update_user(connection, username, password_hash=password_hash)
 
     async def set_active(self, username: str, active: bool) -> None:
         """Enable or disable a user's login; KeyError for an unknown user."""
-        async with self._engine.begin() as connection:
+        async with self._writing() as connection:
             await users.update_user(connection, username, active=bool(active))
 
     async def list_users(self) -> list[dict[str, Any]]:
@@ -362,7 +372,7 @@ class TicketStore:
         """Append one entry to the access log (login, playback, export, …)."""
         if not actor or not action:
             raise ValueError("an access log entry needs an actor and an action")
-        async with self._engine.begin() as connection:
+        async with self._writing() as connection:
             await users.append_access(connection, actor, role, action, target, detail, remote)
 
     async def access_log(
@@ -381,7 +391,7 @@ class TicketStore:
     ) -> int:
         """Record a window whose calls the call KPIs leave out; returns its id."""
         exclusions.check_window(start, end, reason)
-        async with self._engine.begin() as connection:
+        async with self._writing() as connection:
             return await exclusions.insert_exclusion(connection, start, end, reason, created_by)
 
     async def exclusions_between(

@@ -10,11 +10,14 @@ the records (buffer, then spill file) and /healthz says why; once a file is back
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from tests.ticketing.conftest import make_record
+from ticketing.sqlite_guard import DatabaseFileGone
 from ticketing.store import TicketStore, calls
 from ticketing.writer import BufferedCallWriter
 
@@ -82,3 +85,26 @@ async def test_a_file_replaced_under_the_store_is_reopened(tmp_path: Path) -> No
     finally:
         await store.close()
     assert await stored_keys(url) == {record["key"]}
+
+
+async def test_every_write_of_the_store_notices_the_file_gone(tmp_path: Path) -> None:
+    db = tmp_path / "hotline.sqlite3"
+    store = await TicketStore.open(f"sqlite+aiosqlite:///{db}")
+    try:
+        remove(db)
+        incident = {
+            "id": "water-1",
+            "title": "停水",
+            "text": "停水",
+            "prompt": "hotline/incidents/water-1",
+            "start": "2026-11-25T08:00:00+08:00",
+        }
+        with pytest.raises(DatabaseFileGone, match=str(db)):
+            await store.save_incident(incident)
+        with pytest.raises(DatabaseFileGone):
+            await store.record_survey("1795445274.0", "satisfied", datetime.now(UTC), "1")
+        with pytest.raises(DatabaseFileGone):
+            await store.save_calls([make_record()])
+        assert not db.exists()  # nothing wrote a new empty file behind our back
+    finally:
+        await store.close()
