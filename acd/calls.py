@@ -44,6 +44,7 @@ from typing import Any
 from acd.ami.message import AmiMessage
 from acd.tracker.channels import ChannelEvents
 from acd.tracker.core import OnRecord, Publish, log
+from acd.tracker.duplicates import RecentEvents
 from acd.tracker.ivr import IvrEvents, reads_digits
 from acd.tracker.queue_events import QueueEvents
 from acd.tracker.resync import Resync
@@ -129,6 +130,7 @@ class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
         }
         for name in _MEMBER_EVENTS:
             self._handlers[name] = self._member_handler(name)
+        self._recent = RecentEvents()
 
     # ------------------------------------------------------------------ input
 
@@ -148,6 +150,10 @@ class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
         headers = dict(msg.fields)
         stamp = headers.get("Timestamp")
         if stamp:
+            if not self._recent.first_time(msg.fields):
+                # A repeated frame (proxy, replay): before the clock, which must not go back.
+                log.debug("%s at %s seen already; duplicate ignored", name, stamp)
+                return
             try:
                 self.clock = epoch_seconds(stamp)
             except ValueError:
