@@ -14,6 +14,7 @@ from hotline.settings import SettingsError
 # stays fast and one broken optional part cannot take the others down.
 COMMANDS: dict[str, str] = {
     "serve": "hotline.commands.serve:serve",
+    "ivr": "hotline.commands.ivr:ivr",
     "demo": "hotline.commands.demo:demo",
     "replay": "hotline.commands.replay:replay",
     "kpi": "hotline.commands.kpi:kpi",

@@ -306,6 +306,31 @@ class IncidentBoard:
         self._incidents[incident_id] = updated
         return updated
 
+    def sync_pending(self, stored: Iterable[Incident]) -> tuple[list[str], list[str]]:
+        """Make the board's not-ended incidents those ``stored`` (an IVR process following
+        the database); return the ids added or changed, and the ids ended by this.
+
+        The merged-caller count is the store's; a change of it alone is not reported.
+        """
+        wanted = {i.id: i for i in stored if i.status == "active"}
+        changed = []
+        for incident_id, incident in wanted.items():
+            current = self._incidents.get(incident_id)
+            if current is None or replace(current, merged_callers=incident.merged_callers) != (
+                incident
+            ):
+                changed.append(incident_id)
+            self._incidents[incident_id] = incident
+            self._merged.setdefault(incident_id, set())
+        ended = []
+        for incident_id, current in list(self._incidents.items()):
+            if current.status == "active" and incident_id not in wanted:
+                self._incidents[incident_id] = replace(
+                    current, status="ended", ended_at=self.clock()
+                )
+                ended.append(incident_id)
+        return changed, ended
+
     def _require(self, incident_id: str) -> Incident:
         incident = self._incidents.get(incident_id)
         if incident is None:

@@ -20,7 +20,7 @@ from acd.records import CallRecord
 from events import topics
 from events.payloads import PAYLOADS, CallEnded, problems
 from hotline.demo_model import demo_model
-from hotline.ivr_wiring import IncidentDesk
+from hotline.incident_desk import IncidentDesk
 from hotline.sim.traffic import Simulation
 from ivr.incidents import IncidentBoard
 from tests.captures import capture_names, load_messages

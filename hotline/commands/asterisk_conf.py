@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from asterisk_conf.render import RenderError, render_all, write_config
-from hotline.ivr_wiring import menu_queue_problems
+from hotline.ivr_build import menu_queue_problems
 from hotline.settings import Settings, load_settings
 from ivr.menu import MenuError, load_menu
 from ivr.menu_source import DEFAULT_MENU

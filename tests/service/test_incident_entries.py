@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from hotline.ivr_wiring import IncidentDesk, IncidentMqttInput
+from hotline.incident_desk import IncidentDesk
+from hotline.incident_mqtt import IncidentMqttInput
 from hotline.settings import MqttSettings
 from ivr.incidents import Incident, IncidentBoard, IncidentError
 from ticketing.store import TicketStore

@@ -17,7 +17,9 @@ import pytest
 from acd.kpi import LiveKpi
 from agi_scripts.announcements import load_active
 from hotline.bus import Bus
-from hotline.ivr_wiring import IncidentDesk, IvrSide, IvrStartError
+from hotline.incident_desk import IncidentDesk
+from hotline.ivr_build import IvrStartError
+from hotline.ivr_wiring import IvrSide
 from hotline.service import HotlineService
 from hotline.settings import Settings
 from hotline.sim.agi_client import FastAgiClient, Phone, agi_environment
@@ -125,7 +127,7 @@ def side_settings(tmp_path: Path, db_url: str, **mqtt: Any) -> Settings:
 async def test_incidents_from_mqtt_json(
     tmp_path: Path, mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="hotline.ivr_wiring")
+    caplog.set_level(logging.WARNING, logger="hotline.incident_mqtt")
     url = f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}"
     settings = side_settings(
         tmp_path, url, enabled=True, host=mosquitto.host, port=mosquitto.port, topic_prefix="city"
@@ -348,7 +350,7 @@ async def test_without_tts_tools_the_generic_announcement_is_used(
     monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))  # espeak-ng and sox not found
     file = tmp_path / "announcements.json"
     desk = IncidentDesk(IncidentBoard(), sounds_dir=sounds, announcements_file=file)
-    with caplog.at_level(logging.WARNING, logger="hotline.ivr_wiring"):
+    with caplog.at_level(logging.WARNING, logger="hotline.incident_desk"):
         created = await desk.create(incident("power-4"))
     assert created["prompt"] == "hotline/incident-generic"
     assert "not installed: espeak-ng, sox" in caplog.text
