@@ -27,13 +27,18 @@ def _list(message: str, complete: str) -> list[AmiMessage]:
     ]
 
 
-def answer_as_idle_pbx(server: AmiServer) -> None:
-    """CoreShowChannels and QueueStatus as an idle Asterisk answers them (shapes: member_ops)."""
+def answer_as_idle_pbx(server: AmiServer, on_status: Callable[[], None] | None = None) -> None:
+    """CoreShowChannels and QueueStatus as an idle Asterisk answers them (shapes: member_ops).
+
+    ``on_status`` is called at each QueueStatus: the last action of the service's resync.
+    """
 
     async def channels(msg: AmiMessage) -> list[AmiMessage]:
         return _list("Channels will follow", "CoreShowChannelsComplete")
 
     async def status(msg: AmiMessage) -> list[AmiMessage]:
+        if on_status is not None:
+            on_status()
         return _list("Queue status will follow", "QueueStatusComplete")
 
     server.register_action("CoreShowChannels", channels)
