@@ -12,7 +12,7 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotline.ivr_wiring import IvrStartError
+from hotline.ivr_build import IvrStartError
 from hotline.service import HotlineService
 from hotline.settings import load_settings
 
