@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from hotline.ivr_wiring import IncidentDesk
+from hotline.incident_desk import IncidentDesk
 from hotline.settings import Settings
 from hotline.web.app import create_app
 from ivr.incidents import IncidentBoard
