@@ -162,6 +162,8 @@ class CallEnded(TypedDict):
     incident_id: str | None
     callback_requested: bool
     language: str | None
+    # The Asterisk server the leg was on (uniqueids are unique per PBX only).
+    pbx: str
 
 
 # ---- agent.* ----------------------------------------------------------------------------------
