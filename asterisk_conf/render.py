@@ -1,4 +1,5 @@
-"""Render Asterisk's configuration files from the one settings file.
+"""Render Asterisk's configuration files from an ``AsteriskConfig`` (asterisk_conf/config.py),
+which the service builds from its one settings file (hotline/asterisk_config.py).
 
 Jinja2 templates (asterisk_conf/templates/*.j2) rather than Python string building: the
 templates read like the files Asterisk loads, so an administrator can review them line by line,
@@ -17,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from pydantic import SecretStr
 
 from asterisk_conf import channel_vars, sounds
+from asterisk_conf.config import AsteriskConfig, ManagerLogin
 from asterisk_conf.dialplan_contract import contract_problems
-from hotline.settings import PbxServer, Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -74,8 +74,9 @@ def _config_value(value: Any) -> str:
     return text.replace(";", "\\;")
 
 
-def _secret(value: SecretStr) -> str:
-    return value.get_secret_value()
+def _secret(value: str) -> str:
+    # Marks where a secret is written (pjsip.conf, manager.conf: rendered owner-only).
+    return value
 
 
 def _member_name(name: str) -> str:
@@ -105,10 +106,9 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def fastagi_base(settings: Settings) -> str:
+def fastagi_base(config: AsteriskConfig) -> str:
     """``agi://host:port`` where Asterisk reaches the FastAGI service."""
-    host = settings.pbx.fastagi_host or settings.ivr.host
-    port = settings.pbx.fastagi_port or settings.ivr.port
+    host, port = config.fastagi_host, config.fastagi_port
     if port == 0:
         raise RenderError(
             "setting pbx.fastagi_port: needed when ivr.port is 0 (a free port chosen at start)"
@@ -116,19 +116,19 @@ def fastagi_base(settings: Settings) -> str:
     return f"agi://{host}:{port}"
 
 
-def _check_secrets(settings: Settings, ami: PbxServer) -> None:
-    if not ami.secret.get_secret_value():
+def _check_secrets(config: AsteriskConfig, ami: ManagerLogin) -> None:
+    if not ami.secret:
         raise RenderError(
             "setting ami.secret: empty; set it in hotline.toml or HOTLINE_AMI__SECRET"
         )
-    for index, agent in enumerate(settings.pbx.agents):
-        if not agent.secret.get_secret_value():
+    for index, agent in enumerate(config.pbx.agents):
+        if not agent.secret:
             raise RenderError(
                 f"setting pbx.agents.{index}.secret: empty for agent {agent.extension!r}"
             )
 
 
-def ami_access(ami: PbxServer, ami_permit: str | None = None) -> tuple[str, str]:
+def ami_access(ami: ManagerLogin, ami_permit: str | None = None) -> tuple[str, str]:
     """manager.conf's ``bindaddr`` and ``permit`` (address/mask): loopback unless allowed.
 
     AMI can originate calls and listen to every call's events: by default it is reachable
@@ -160,22 +160,24 @@ def ami_access(ami: PbxServer, ami_permit: str | None = None) -> tuple[str, str]
     return str(address), f"{permit.network_address}/{permit.netmask}"
 
 
-def _context(settings: Settings, ami: PbxServer, ami_permit: str | None = None) -> dict[str, Any]:
-    base = fastagi_base(settings)
+def _context(
+    config: AsteriskConfig, ami: ManagerLogin, ami_permit: str | None = None
+) -> dict[str, Any]:
+    base = fastagi_base(config)
     contract = channel_vars.by_key()
     bindaddr, permit = ami_access(ami, ami_permit)
     return {
         "ami_bindaddr": bindaddr,
         "ami_permit": permit,
         "sound": sounds.DIALPLAN,
-        "pbx": settings.pbx,
+        "pbx": config.pbx,
         "ami": ami,
-        "agents": {agent.extension: agent for agent in settings.pbx.agents},
+        "agents": {agent.extension: agent for agent in config.pbx.agents},
         "var": {key: var.name for key, var in contract.items()},
         "ref": {key: "${" + var.name + "}" for key, var in contract.items()},
         "ivr_url": f"{base}/ivr",
         "survey_url": f"{base}/survey",
-        "recordings_dir": str(settings.asterisk.recordings_dir).rstrip("/"),
+        "recordings_dir": str(config.recordings_dir).rstrip("/"),
         "callback_message_s": CALLBACK_MESSAGE_S,
         "widen_after_s": WIDEN_AFTER_S,
         "read_classes": list(AMI_READ),
@@ -185,13 +187,13 @@ def _context(settings: Settings, ami: PbxServer, ami_permit: str | None = None) 
     }
 
 
-def choose_pbx(settings: Settings, name: str | None) -> PbxServer | None:
+def choose_pbx(config: AsteriskConfig, name: str | None) -> ManagerLogin | None:
     """The PBX to render for: ``name``, or None for the one PBX of a plain ``[ami]`` table.
 
     With several PBXs every Asterisk needs its own files (its systemname, its manager login),
     so the name is required.
     """
-    servers = settings.pbx_servers()
+    servers = config.servers
     if name is None:
         if len(servers) > 1:
             known = ", ".join(server.name for server in servers)
@@ -205,7 +207,7 @@ def choose_pbx(settings: Settings, name: str | None) -> PbxServer | None:
 
 
 def render_all(
-    settings: Settings, *, ami_permit: str | None = None, pbx: str | None = None
+    config: AsteriskConfig, *, ami_permit: str | None = None, pbx: str | None = None
 ) -> dict[str, str]:
     """Every configuration file's text, keyed by its file name (see FILES).
 
@@ -214,11 +216,11 @@ def render_all(
     asterisk.conf whose ``systemname`` prefixes its uniqueids and linkedids with its name, so
     calls of different PBXs never share one (tickets and survey answers are keyed by linkedid).
     """
-    chosen = choose_pbx(settings, pbx)
-    ami = chosen or settings.pbx_servers()[0]
-    _check_secrets(settings, ami)
+    chosen = choose_pbx(config, pbx)
+    ami = chosen or config.servers[0]
+    _check_secrets(config, ami)
     env = _environment()
-    context = _context(settings, ami, ami_permit)
+    context = _context(config, ami, ami_permit)
     names = [*FILES] if chosen is None else [*FILES, *PBX_FILES]
     try:
         files = {name: env.get_template(f"{name}.j2").render(context) for name in names}

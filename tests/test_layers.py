@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "events": set(),
     "retry_policy": set(),
     "working_days": set(),
-    "asterisk_conf": {"hotline"},  # render.py still takes hotline's Settings
+    "asterisk_conf": set(),
     "agi_scripts": {"asterisk_conf", "ivr"},  # the degraded path shares ivr.agi_protocol
     "acd": {"asterisk_conf", "events", "retry_policy", "working_days"},
     "ivr": {"asterisk_conf", "events", "retry_policy", "working_days"},

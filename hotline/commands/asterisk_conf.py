@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from asterisk_conf.render import RenderError, render_all, write_config
+from asterisk_conf.render import RenderError, write_config
+from hotline.asterisk_config import render_all
 from hotline.ivr_build import menu_queue_problems
 from hotline.settings import Settings, load_settings
 from ivr.menu import MenuError, load_menu

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from asterisk_conf.render import render_all
+from hotline.asterisk_config import render_all
 from hotline.settings import Settings
 from tests.asterisk_conf.conf import section
 from tests.asterisk_conf.dialplan_runner import Channel, Hangup, run

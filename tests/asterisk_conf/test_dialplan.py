@@ -12,7 +12,7 @@ import pytest
 
 from asterisk_conf.channel_vars import NAMES
 from asterisk_conf.dialplan_contract import contract_problems, hotline_variables
-from asterisk_conf.render import render_all
+from hotline.asterisk_config import render_all
 from hotline.settings import Settings
 
 ASTERISKLINT = Path(sys.executable).with_name("asterisklint")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from asterisk_conf import sounds
-from asterisk_conf.render import render_all
+from hotline.asterisk_config import render_all
 from hotline.settings import Settings
 from ivr.menu import load_menu
 from ivr.menu_source import DEFAULT_MENU

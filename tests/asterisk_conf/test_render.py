@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from asterisk_conf.render import FILES, RenderError, render_all, write_config
+from asterisk_conf import render
+from asterisk_conf.config import Agent, AsteriskConfig, ManagerLogin, Pbx, Queue
+from asterisk_conf.render import FILES, RenderError, write_config
+from hotline.asterisk_config import render_all
 from hotline.settings import AgentSettings, Settings
 from tests.asterisk_conf.conf import section, sections
 
@@ -195,3 +198,22 @@ def test_asterisk_conf_is_written_with_the_others(settings: Settings, tmp_path: 
     paths = write_config(render_all(settings, pbx="pbx1"), tmp_path)
     assert sorted(p.name for p in paths) == sorted([*FILES, "asterisk.conf"])
     assert stat.S_IMODE((tmp_path / "asterisk.conf").stat().st_mode) == 0o644
+
+
+def test_the_renderer_needs_only_its_own_typed_config() -> None:
+    # No hotline settings involved: asterisk_conf renders from plain dataclasses.
+    config = AsteriskConfig(
+        pbx=Pbx(
+            queues=(Queue("hotline-general", members=("8001",)),),
+            agents=(Agent("8001", "Agent One", "sip-secret"),),
+        ),
+        servers=(ManagerLogin("pbx1", "127.0.0.1", 5038, "hotline", "ami-secret"),),
+        fastagi_host="127.0.0.1",
+        fastagi_port=4573,
+        recordings_dir=Path("/var/spool/asterisk/monitor"),
+    )
+    files = render.render_all(config)
+    assert set(files) == set(FILES)
+    assert "[hotline-general]" in files["queues.conf"]
+    assert "secret = ami-secret" in files["manager.conf"]
+    assert "agi://127.0.0.1:4573/ivr" in files["extensions.conf"]
