@@ -152,3 +152,27 @@ async def test_replay_store_keeps_the_good_records_when_one_is_refused(tmp_path:
     assert inserted == len(rows)
     assert [key for key, _ in refused] == ["bad#0"]
     assert "ended_at" in refused[0][1]
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["user", "list"], 1),
+        (["db", "upgrade"], 1),
+        (["db", "current"], 1),
+        (["kpi", "--from", "2026-11-23"], 3),
+        (["replay", "--store", str(CAPTURES / "answered_fast")], 1),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else str(v),
+)
+def test_a_database_the_command_cannot_use_is_one_line(
+    tmp_path: Path, args: list[str], code: int
+) -> None:
+    db = tmp_path / "ro.sqlite3"
+    db.write_bytes(b"")
+    url = f"sqlite+aiosqlite:///file:{db}?mode=ro&uri=true"
+    done = hotline(tmp_path, *args, HOTLINE_DATABASE__URL=url)
+    assert done.returncode == code, done.stderr
+    lines = error_lines(done.stderr)
+    assert len(lines) == 1, done.stderr
+    assert str(db) in lines[0] and "readonly" in lines[0]

@@ -7,6 +7,7 @@ import asyncio
 import click
 from sqlalchemy.engine import make_url
 
+from hotline.commands.database_errors import database_problem
 from hotline.settings import load_settings
 from ticketing import migrate
 
@@ -38,7 +39,7 @@ def upgrade(url: str | None, revision: str) -> None:
     try:
         reached = asyncio.run(migrate.upgrade_url(target, revision))
     except Exception as error:
-        raise click.ClickException(f"cannot migrate {_shown(target)}: {error}") from error
+        raise click.ClickException(database_problem(target, error, "migrate")) from None
     click.echo(f"{_shown(target)}: at revision {reached} (head {migrate.head()})")
 
 
@@ -50,7 +51,7 @@ def current(url: str | None) -> None:
     try:
         revision = asyncio.run(migrate.current_url(target))
     except Exception as error:
-        raise click.ClickException(f"cannot read {_shown(target)}: {error}") from error
+        raise click.ClickException(database_problem(target, error, "read")) from None
     head = migrate.head()
     state = "up to date" if revision == head else f"behind head {head}: run `hotline db upgrade`"
     click.echo(f"{revision or 'none'} ({state})")

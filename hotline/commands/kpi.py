@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from acd.kpi import Figure, FigureSet, KpiParams, KpiReport, compute
+from hotline.commands.database_errors import reason as driver_reason
 from hotline.settings import Settings, load_settings
 
 # The figures shown per queue, agent, day and hour, with short column headers; the totals
@@ -170,7 +171,9 @@ def run(
     try:
         records, exclusions = asyncio.run(read_store(url, start, end, queue, pbx))
     except (OSError, SQLAlchemyError) as error:
-        raise StoreUnavailable(f"cannot read the call store {shown_url(url)}: {error}") from None
+        raise StoreUnavailable(
+            f"cannot read the call store {shown_url(url)}: {driver_reason(error)}"
+        ) from None
     report = compute(records, params, exclusions)
     period = {
         "from": first.isoformat(),

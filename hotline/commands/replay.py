@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from acd.calls import CallTracker
 from acd.kpi import KpiParams, compute
 from acd.records import CallRecord
 from hotline.capture_files import CaptureError, read_messages
+from hotline.commands.database_errors import DATABASE_ERRORS, database_problem
 from hotline.settings import Settings, SettingsError, load_settings
 
 _TIMES = ("started_at", "ivr_ended_at", "queue_entered_at", "answered_at", "ended_at")
@@ -110,10 +109,8 @@ def replay(path: Path, store: bool, expected_only: bool, pbx: str | None) -> Non
         rows = [record.to_json() for record in records]
         try:
             inserted, refused = asyncio.run(store_records(rows, settings))
-        except (OSError, SQLAlchemyError) as error:
-            url = make_url(settings.database.url).render_as_string(hide_password=True)
-            reason = getattr(error, "orig", None) or error
-            message = f"setting database.url: cannot store in {url}: {reason}"
+        except DATABASE_ERRORS as error:
+            message = database_problem(settings.database.url, error, "store in")
             raise click.ClickException(message) from None
         report = compute(rows, KpiParams.from_settings(settings.kpi))
         click.echo(f"replay: stored {inserted} new of {len(rows)} call legs", err=True)

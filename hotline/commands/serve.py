@@ -9,9 +9,9 @@ import logging
 import signal
 
 import click
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from hotline.commands.database_errors import database_problem
 from hotline.ivr_build import IvrStartError
 from hotline.service import HotlineService
 from hotline.settings import load_settings
@@ -38,9 +38,7 @@ async def run_service() -> None:
         raise click.ClickException(str(error)) from None
     except SQLAlchemyError as error:
         await _stop_quietly(service)
-        url = make_url(settings.database.url).render_as_string(hide_password=True)
-        reason = getattr(error, "orig", None) or error
-        raise click.ClickException(f"setting database.url: cannot use {url}: {reason}") from None
+        raise click.ClickException(database_problem(settings.database.url, error)) from None
     log.info(
         "hotline serving: AMI %s:%d, wallboard http://%s:%s/",
         settings.ami.host,

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from hotline.commands.database_errors import DATABASE_ERRORS, database_problem
 from hotline.settings import Settings, load_settings
 from hotline.web.auth_accounts import (
     check_role,
@@ -41,6 +42,8 @@ def _run(action: Callable[[TicketStore], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
+    except DATABASE_ERRORS as error:
+        raise click.ClickException(database_problem(settings.database.url, error)) from None
     except (ValueError, KeyError) as error:
         message = f"no such user {error.args[0]!r}" if isinstance(error, KeyError) else error
         raise click.ClickException(str(message)) from None
