@@ -14,7 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from hotline.commands.database_errors import database_problem
 from hotline.ivr_build import IvrStartError
 from hotline.service import HotlineService
-from hotline.settings import load_settings
+from hotline.settings import Settings, load_settings
+from hotline.standby import StandbyHealth, run_active_or_standby
+from ticketing.active_lock import ActiveLock
 
 log = logging.getLogger("hotline")
 
@@ -30,26 +32,49 @@ async def run_service() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    service = HotlineService(settings)
+    lock = ActiveLock.for_url(settings.database.url)
     try:
-        await service.start()
+        if lock is None:
+            # SQLite: one process, no standby.
+            service = HotlineService(settings)
+            await _start(service, settings)
+            try:
+                await stop.wait()
+            finally:
+                await service.stop()
+            return
+        # PostgreSQL: active while holding the lock, standby otherwise (hotline/standby.py).
+        standby = StandbyHealth(settings.web.host, settings.web.port, lock)
+        await run_active_or_standby(
+            lock,
+            lambda: HotlineService(settings, more_health=lambda: {"active_lock": lock.status()}),
+            stop,
+            standby,
+            on_started=lambda service: _log_serving(settings, service),
+        )
     except IvrStartError as error:  # already one line naming the setting
-        await _stop_quietly(service)
         raise click.ClickException(str(error)) from None
     except SQLAlchemyError as error:
-        await _stop_quietly(service)
         raise click.ClickException(database_problem(settings.database.url, error)) from None
+
+
+async def _start(service: HotlineService, settings: Settings) -> None:
+    try:
+        await service.start()
+    except Exception:
+        await _stop_quietly(service)
+        raise
+    _log_serving(settings, service)
+
+
+def _log_serving(settings: Settings, service: HotlineService) -> None:
+    pbxs = ", ".join(f"{p.name} {p.host}:{p.port}" for p in settings.pbx_servers())
     log.info(
-        "hotline serving: AMI %s:%d, wallboard http://%s:%s/",
-        settings.ami.host,
-        settings.ami.port,
+        "hotline serving: AMI %s, wallboard http://%s:%s/",
+        pbxs,
         settings.web.host,
         service.web_port,
     )
-    try:
-        await stop.wait()
-    finally:
-        await service.stop()
 
 
 async def _stop_quietly(service: HotlineService) -> None:

@@ -94,8 +94,10 @@ class Pbx(CallerPath, Transfers):
         queue_log: QueueLogWriter | QueueLogMemory | None = None,
         cdr_csv: CdrCsvWriter | None = None,
         seed: int = 0,
+        systemname: str | None = None,
     ) -> None:
         self.scheduler = scheduler
+        self.systemname = systemname
         self.emit = emit
         self.config = config or PbxConfig()
         self.queue_log = queue_log

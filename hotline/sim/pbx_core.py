@@ -31,6 +31,8 @@ class PbxCore(ChannelEvents):
     # Calls in conversation with an agent (what a transfer can act on).
     _talking: set[Call]
     _uid_seq: int
+    # Asterisk's systemname (asterisk.conf): when set, every uniqueid starts "<name>-".
+    systemname: str | None
     _local_seq: int
     _entry_seq: int
 
@@ -43,7 +45,7 @@ class PbxCore(ChannelEvents):
     def _uniqueid(self) -> str:
         uid = f"{int(self.now)}.{self._uid_seq}"
         self._uid_seq += 1
-        return uid
+        return uid if self.systemname is None else f"{self.systemname}-{uid}"
 
     def _sip_channel(
         self, endpoint: str, context: str, exten: str, linkedid: str | None, state: int

@@ -245,6 +245,7 @@ class Simulation:
         cdr_path: str | Path | None = None,
         start: float = DEFAULT_START,
         max_calls: int | None = None,
+        systemname: str | None = None,
     ) -> None:
         self.model = model
         self.seed = seed
@@ -261,6 +262,7 @@ class Simulation:
             queue_log=self.queue_log,
             cdr_csv=self.cdr_csv,
             seed=seed * 7919 + 1,
+            systemname=systemname,
         )
         self._arrival_times = arrival_times(model, random.Random(seed), start)
         self._callers = random.Random(seed * 104729 + 3)
