@@ -24,6 +24,7 @@ from acd.ami.link import AmiError, AmiLink
 from acd.ami.message import AmiMessage
 from acd.calls import CallTracker, OnRecord, Publish
 from acd.cdr_csv import CdrCsvTail, CdrEntry
+from acd.line_tail import line_start_near_end
 from acd.queue_log import QueueLogEntry, QueueLogTail
 from acd.records import DEFAULT_PBX, CallRecord
 
@@ -36,6 +37,8 @@ QUEUE_LOG_POLL_S = 15.0
 # again in queue_log: a crash can lose the last records before they were stored (the store
 # drops those it already has).
 RESTART_MARGIN_S = 60.0
+# How much of cdr_csv's end a restart reads (some 60 000 calls' lines).
+CDR_RESTART_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +123,7 @@ class AmiFeed:
         the downtime since then is treated as an AMI outage that began then.
         """
         await self._catch_up_queue_log(last_stored_end)
-        await self._skip_cdr_history()
+        await self._catch_up_cdr(last_stored_end)
         self._poller = asyncio.create_task(self._poll_queue_log(), name="queue-log")
         ep = self.endpoint
         self.link = AmiLink(
@@ -251,14 +254,28 @@ class AmiFeed:
             log.warning("cannot read cdr_csv %s: %s", self._cdr_csv.path, error)
         self._trim_queue_log()
 
-    async def _skip_cdr_history(self) -> None:
-        # Master.csv is never rotated by Asterisk and grows for years: only its tail from
-        # now on is read.
+    async def _catch_up_cdr(self, since: float | None) -> None:
+        """Restart continuity for the callers who hung up in the IVR while the service was
+        down (no queue_log line tells of them): cdr_csv from the newest stored call's end on.
+
+        Master.csv is never rotated by Asterisk and grows for years: only its last
+        CDR_RESTART_BYTES are read (with nothing stored yet, none: reading starts at its end).
+        """
+        path = self._cdr_csv.path
         try:
-            stat = await asyncio.to_thread(self._cdr_csv.path.stat)
-        except OSError:
+            if since is None:
+                stat = await asyncio.to_thread(path.stat)
+                self._cdr_csv = CdrCsvTail(path, (stat.st_ino, stat.st_size))
+                return
+            start = await asyncio.to_thread(line_start_near_end, path, CDR_RESTART_BYTES)
+            self._cdr_csv = CdrCsvTail(path, start)
+            entries = await asyncio.to_thread(self._cdr_csv.read_new)
+        except OSError as error:
+            if path.exists():
+                log.warning("cannot read cdr_csv %s: %s", path, error)
             return
-        self._cdr_csv = CdrCsvTail(self._cdr_csv.path, (stat.st_ino, stat.st_size))
+        self._recent_cdr.extend(e for e in entries if e.end >= since - RESTART_MARGIN_S)
+        self._trim_queue_log()
 
     def _trim_queue_log(self) -> None:
         # Until the pending resync has run, keep what it needs even after a long downtime.

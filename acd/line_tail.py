@@ -107,3 +107,15 @@ class LineTail(Generic[Entry]):
             self.offset = offset + len(chunk)
         text = chunk.decode("utf-8", errors="replace")
         return self._parse(text.splitlines(), str(path))
+
+
+def line_start_near_end(path: str | Path, window: int) -> tuple[int, int]:
+    """``(inode, offset)`` of the first whole line in the last ``window`` bytes of a file:
+    where to start reading recent history of a log that is never rotated (cdr_csv)."""
+    with open(path, "rb") as fh:
+        stat = os.fstat(fh.fileno())
+        if stat.st_size <= window:
+            return stat.st_ino, 0
+        fh.seek(stat.st_size - window)
+        fh.readline()  # the rest of a line that began before the window
+        return stat.st_ino, fh.tell()

@@ -8,7 +8,7 @@ and the web app measures "for" durations on the same clock (hotline/service.py g
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from acd.calls import CallTracker
@@ -44,23 +44,30 @@ class TrackerLiveView:
 
     def __init__(
         self,
-        tracker: CallTracker,
+        tracker: CallTracker | Sequence[CallTracker],
         kpi: LiveKpi,
         queues: list[str] | None = None,
         *,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self._tracker = tracker
-        self._clock = clock or (lambda: tracker.clock)
+        # One tracker per PBX: a queue of the same name on several PBXs shows them together.
+        self._trackers = [tracker] if isinstance(tracker, CallTracker) else list(tracker)
+        self._clock = clock or (lambda: max(t.clock for t in self._trackers))
         self._kpi = kpi
         self._queues = list(queues or [])
 
+    def _members(self, queue: str | None = None) -> list[dict[str, Any]]:
+        return [member for t in self._trackers for member in t.members(queue)]
+
+    def _active_calls(self) -> list[dict[str, Any]]:
+        return [call for t in self._trackers for call in t.active_calls()]
+
     def _queue_names(self) -> list[str]:
         names = dict.fromkeys(self._queues)
-        for member in self._tracker.members():
+        for member in self._members():
             if member.get("queue"):
                 names.setdefault(member["queue"])
-        for call in self._tracker.active_calls():
+        for call in self._active_calls():
             if call.get("queue"):
                 names.setdefault(call["queue"])
         return list(names)
@@ -76,7 +83,8 @@ class TrackerLiveView:
                     "priority": call.get("priority") or 0,
                     "position": call.get("position"),
                 }
-                for call in self._tracker.waiting(name)
+                for tracker in self._trackers
+                for call in tracker.waiting(name)
             ]
             waiting.sort(key=lambda row: -int(row["wait_s"]))
             longest = max((int(row["wait_s"]) for row in waiting), default=0)
@@ -85,7 +93,7 @@ class TrackerLiveView:
                     "name": name,
                     "waiting": waiting,
                     "longest_wait_s": longest,
-                    "members": [member_view(m) for m in self._tracker.members(name)],
+                    "members": [member_view(m) for m in self._members(name)],
                 }
             )
         return out
@@ -100,7 +108,7 @@ class TrackerLiveView:
                 "queue": call.get("queue"),
                 "agent": call.get("member"),
             }
-            for call in self._tracker.active_calls()
+            for call in self._active_calls()
         ]
 
     def kpis(self) -> dict[str, dict[str, Any]]:

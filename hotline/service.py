@@ -1,6 +1,9 @@
 """The running system: what starts and stops, in what order. Each capability is built and
 connected to the bus by its wiring module (hotline/wiring/, hotline/ivr_wiring.py).
 
+One AMI feed per PBX of the settings (``settings.pbx_servers()``): the same bus, KPIs and
+store take every PBX's calls, which carry their PBX's name.
+
 Start order: store → writer → today's KPIs → bus → IVR → web → MQTT → AMI feed (last, so
 that no event arrives before everything that consumes it is up). Stop is the reverse.
 """
@@ -29,24 +32,33 @@ from ticketing.writer import BufferedCallWriter
 class HotlineService:
     """The hotline pipeline: ``await start()``, run, ``await stop()``."""
 
-    def __init__(self, settings: Settings, *, now: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        now: Callable[[], float] | None = None,
+        more_health: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         self.settings = settings
+        # Components the service does not own but /healthz shows (the active lock's role).
+        self._more_health = more_health
         # "Today" for the live KPIs is the PBX's today: the latest event Timestamp seen.
         self._now = now or self._pbx_now
         self.bus = Bus()
         self.kpi = kpi.build_live_kpi(settings, self._now)
         self.sink = calls.RecordSink(self.kpi)
-        # The one PBX followed (the first of the settings' list, for now).
-        self.feed: AmiFeed = calls.build_feed(
-            settings,
-            settings.pbx_servers()[0],
-            publish=self.bus.publish,
-            on_record=self.sink,
-            now=self._now,
-        )
+        self.feeds: list[AmiFeed] = [
+            calls.build_feed(
+                settings, pbx, publish=self.bus.publish, on_record=self.sink, now=self._now
+            )
+            for pbx in settings.pbx_servers()
+        ]
         # One clock for the live view and the wallboard's durations (the simulated one in the demo).
         self.live = TrackerLiveView(
-            self.tracker, self.kpi, [q.name for q in settings.pbx.queues], clock=self._now
+            [feed.tracker for feed in self.feeds],
+            self.kpi,
+            [q.name for q in settings.pbx.queues],
+            clock=self._now,
         )
         # Given a clock (the demo's simulated one), the IVR's hours and incidents follow it too.
         ivr_clock = None if now is None else (lambda: datetime.fromtimestamp(self._now(), UTC))
@@ -57,12 +69,22 @@ class HotlineService:
         self.web: WebServer | None = None
 
     def _pbx_now(self) -> float:
-        clock = self.feed.tracker.clock if hasattr(self, "feed") else 0.0
+        feeds = getattr(self, "feeds", [])
+        clock = max((feed.tracker.clock for feed in feeds), default=0.0)
         return clock if clock > 0 else time.time()
+
+    @property
+    def feed(self) -> AmiFeed:
+        """The first PBX's feed (the only one, with a single ``[ami]``)."""
+        return self.feeds[0]
 
     @property
     def tracker(self) -> CallTracker:
         return self.feed.tracker
+
+    def active_calls(self) -> int:
+        """Calls in progress on every PBX."""
+        return sum(len(feed.tracker.active_calls()) for feed in self.feeds)
 
     @property
     def link(self) -> AmiLink | None:
@@ -75,8 +97,8 @@ class HotlineService:
 
     @property
     def catching_up(self) -> bool:
-        """True while the post-login resync holds live events back."""
-        return self.feed.catching_up
+        """True while a post-login resync holds live events back."""
+        return any(feed.catching_up for feed in self.feeds)
 
     @property
     def web_port(self) -> int | None:
@@ -104,10 +126,13 @@ class HotlineService:
             await self.web.start()
         if settings.mqtt.enabled:
             self.mqtt = await mqtt.start_bridge(settings, self.bus)
-        await self.feed.start(last_stored_end=await self.store.latest_call_end())
+        for feed in self.feeds:
+            # Each PBX's downtime began when its own newest stored call ended.
+            await feed.start(last_stored_end=await self.store.latest_call_end(feed.name))
 
     async def stop(self) -> None:
-        await self.feed.stop()
+        for feed in self.feeds:
+            await feed.stop()
         await self.ivr.stop()
         if self.web is not None:
             await self.web.stop()
@@ -123,8 +148,10 @@ class HotlineService:
 
     def health(self) -> dict[str, Any]:
         components: dict[str, Any] = {}
-        if self.feed.link is not None:
-            components["ami"] = self.feed.health()
+        for feed in self.feeds:
+            if feed.link is not None:
+                name = "ami" if len(self.feeds) == 1 else f"ami.{feed.name}"
+                components[name] = feed.health()
         if self.writer is not None:
             status = dict(self.writer.status())
             components["database"] = {**status, "ok": bool(status.get("db_ok"))}
@@ -132,4 +159,6 @@ class HotlineService:
             components["mqtt"] = dict(self.mqtt.status())
         components["bus"] = self.bus.status()
         components.update(self.ivr.health())
+        if self._more_health is not None:
+            components.update(self._more_health())
         return components

@@ -59,6 +59,7 @@ class StandbyHealth:
         self.port = sockets[0].getsockname()[1] if sockets else self._port
 
     async def stop(self) -> None:
+        self.port = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -25,9 +25,10 @@ from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
 
-# An arbitrary constant: the advisory lock key of "the active hotline service" (advisory locks
+# An arbitrary constant, apart from the migration (…345) and survey (…346) lock keys: the
+# advisory lock key of "the active hotline service" (advisory locks
 # are per database, so two hotline databases on one server do not interfere).
-ACTIVE_LOCK_KEY = 1_234_512_346
+ACTIVE_LOCK_KEY = 1_234_512_350
 CONNECT_TIMEOUT_S = 5.0
 
 

@@ -16,9 +16,12 @@ async def count_calls(connection: AsyncConnection) -> int:
     return int((await connection.execute(select(func.count()).select_from(calls))).scalar_one())
 
 
-async def latest_call_end(connection: AsyncConnection) -> float | None:
-    """Epoch seconds of the latest stored call end; None when none is stored."""
-    end = (await connection.execute(select(func.max(calls.c.ended_at)))).scalar_one()
+async def latest_call_end(connection: AsyncConnection, pbx: str | None = None) -> float | None:
+    """Epoch seconds of the latest stored call end (of one PBX); None when none is stored."""
+    query = select(func.max(calls.c.ended_at))
+    if pbx is not None:
+        query = query.where(calls.c.pbx == pbx)
+    end = (await connection.execute(query)).scalar_one()
     return None if end is None else float(end.timestamp())
 
 

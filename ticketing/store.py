@@ -211,10 +211,10 @@ class TicketStore:
         async with self._engine.connect() as connection:
             return await call_queries.count_calls(connection)
 
-    async def latest_call_end(self) -> float | None:
-        """Epoch seconds of the latest stored call end; None when none is stored."""
+    async def latest_call_end(self, pbx: str | None = None) -> float | None:
+        """Epoch seconds of the latest stored call end (of one PBX); None when none is stored."""
         async with self._engine.connect() as connection:
-            return await call_queries.latest_call_end(connection)
+            return await call_queries.latest_call_end(connection, pbx)
 
     async def calls_between(
         self, start: datetime, end: datetime, queue: str | None = None, pbx: str | None = None

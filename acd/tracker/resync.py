@@ -4,6 +4,7 @@ closing what ended meanwhile and emitting the calls that began and ended unseen.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from acd.ami.message import AmiMessage
@@ -78,6 +79,10 @@ class Resync(TrackerCore):
             log.warning("resync without a complete QueueStatus list: queue state not refreshed")
             snapshot.entries, snapshot.members = {}, []
         latest = max([self.clock, *(float(e.time) for e in queue_log)])
+        if latest <= 0:
+            # A fresh start on a quiet PBX: no event and no queue_log line dates the snapshot,
+            # and channel ages (Duration) must not count back from the epoch.
+            latest = time.time()
         now = latest if now is None else now
         lost_at = self.lost_at if self.lost_at is not None else now
         self.clock = max(self.clock, now)

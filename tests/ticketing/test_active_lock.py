@@ -60,9 +60,7 @@ async def test_a_broken_lock_connection_is_noticed_and_the_lock_moves_on(
         # The server ends the holder's session (as a restart or a network cut would).
         admin = await asyncpg.connect(dsn)
         try:
-            assert await admin.fetchval(
-                "SELECT pg_terminate_backend($1)", await _holder_pid(dsn)
-            )
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", await _holder_pid(dsn))
         finally:
             await admin.close()
         await asyncio.wait_for(lost, 10)
