@@ -2,7 +2,9 @@
 
 The simulator serves AMI on a loopback port exactly as Asterisk does and writes a queue_log;
 the service connects to it like to any Asterisk, stores calls and tickets in SQLite and serves
-the wallboard. Ctrl-C stops it cleanly; the calls still in progress are played to their end
+the wallboard. ``--pbxs 2`` runs two simulated Asterisks (pbx1, pbx2, each with its own
+callers, agents, queue_log and systemname) and one service following both.
+Ctrl-C stops it cleanly; the calls still in progress are played to their end
 (fast) so that the final figures cover every call of the run.
 """
 
@@ -39,10 +41,21 @@ SIMULATED_SECONDS = 3600.0  # one busy hour
 
 
 def _demo_settings(
-    base: Settings, workdir: Path, ami_port: int, secret: str, port: int
+    base: Settings, workdir: Path, ami_ports: list[int], secret: str, port: int
 ) -> Settings:
     data = base.model_dump(mode="python")
-    data["ami"].update(host="127.0.0.1", port=ami_port, username="hotline", secret=secret)
+    data["ami"].update(host="127.0.0.1", port=ami_ports[0], username="hotline", secret=secret)
+    if len(ami_ports) > 1:
+        data["ami"]["servers"] = [
+            {
+                "name": _pbx_name(index),
+                "host": "127.0.0.1",
+                "port": ami_port,
+                "queue_log": _queue_log(workdir, index),
+                "cdr_csv": workdir / f"{_pbx_name(index)}-Master.csv",
+            }
+            for index, ami_port in enumerate(ami_ports)
+        ]
     data["database"].update(
         url=f"sqlite+aiosqlite:///{workdir / 'demo.sqlite3'}",
         spill_path=workdir / "demo-calls.spill.jsonl",
@@ -70,10 +83,21 @@ async def _demo_logins(settings: Settings) -> tuple[str, str]:
     return password, token
 
 
-def _fresh_workdir(workdir: Path) -> None:
+def _pbx_name(index: int) -> str:
+    return f"pbx{index + 1}"
+
+
+def _queue_log(workdir: Path, index: int) -> Path:
+    # The first PBX's queue_log keeps its one-PBX name.
+    return workdir / ("queue_log" if index == 0 else f"{_pbx_name(index)}.queue_log")
+
+
+def _fresh_workdir(workdir: Path, pbxs: int) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
-    for name in ("demo.sqlite3", "queue_log", "demo-calls.spill.jsonl"):
+    for name in ("demo.sqlite3", "demo-calls.spill.jsonl"):
         (workdir / name).unlink(missing_ok=True)
+    for index in range(pbxs):
+        _queue_log(workdir, index).unlink(missing_ok=True)
 
 
 async def run_demo(
@@ -85,9 +109,10 @@ async def run_demo(
     port: int,
     workdir: Path,
     console: Console | None,
+    pbxs: int = 1,
 ) -> dict[str, Any]:
     base = load_settings()
-    _fresh_workdir(workdir)
+    _fresh_workdir(workdir, pbxs)
     secret = secrets.token_urlsafe(12)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -95,21 +120,31 @@ async def run_demo(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
-    async with AmiServer(secret=secret) as server:
-        settings = _demo_settings(base, workdir, server.port, secret, port)
+    async with contextlib.AsyncExitStack() as servers:
+        amis = [await servers.enter_async_context(AmiServer(secret=secret)) for _ in range(pbxs)]
+        settings = _demo_settings(base, workdir, [ami.port for ami in amis], secret, port)
         start = busy_hour_start(settings.site.timezone)
-        sim = Simulation(
-            demo_model(calls_per_hour, agents),
-            seed=seed,
-            queue_log_path=workdir / "queue_log",
-            start=start,
-        )
-        pump = attach(sim.pbx, server)
+        sims = [
+            Simulation(
+                demo_model(calls_per_hour, agents),
+                # The first PBX is the one-PBX demo exactly; the others draw their own callers.
+                seed=seed + index,
+                queue_log_path=_queue_log(workdir, index),
+                start=start,
+                # Several PBXs: each one's uniqueids carry its name, as asterisk.conf's
+                # systemname makes Asterisk do (hotline asterisk-conf render --pbx).
+                systemname=_pbx_name(index) if pbxs > 1 else None,
+            )
+            for index in range(pbxs)
+        ]
+        sim = sims[0]
+        pumps = [attach(one.pbx, ami) for one, ami in zip(sims, amis, strict=True)]
         password, kiosk_token = await _demo_logins(settings)
         service = HotlineService(settings, now=lambda: sim.now)
         await service.start()
-        assert service.link is not None
-        await service.link.wait_connected(timeout=10)
+        for feed in service.feeds:
+            assert feed.link is not None
+            await feed.link.wait_connected(timeout=10)
         web_base = f"http://127.0.0.1:{service.web_port}"
         login = {
             "url": f"{web_base}/login",
@@ -119,19 +154,22 @@ async def run_demo(
             "kiosk_url": kiosk_url(web_base, kiosk_token),
         }
         if console is not None:
+            per_pbx = f" on each of {pbxs} PBXs" if pbxs > 1 else ""
             console.print(
                 f"wallboard (kiosk, no login): {login['kiosk_url']}\n"
                 f"log in: {login['url']}  user demo  password {password}\n"
                 f"({duration:.0f} s = one busy hour at {calls_per_hour:.0f} calls/h, "
-                f"{agents} agents; Ctrl-C stops)",
+                f"{agents} agents{per_pbx}; Ctrl-C stops)",
                 soft_wrap=True,  # a wrapped URL cannot be copied
             )
         speed = SIMULATED_SECONDS / duration
-        driver = None
+        drivers: list[FastAgiDriver] = []
         if service.ivr.port is not None:
-            driver = FastAgiDriver("127.0.0.1", service.ivr.port, speed=speed)
-            sim.pbx.ivr_driver = driver
-        runner = asyncio.create_task(sim.run_realtime(speed, stop))
+            for one in sims:
+                driver = FastAgiDriver("127.0.0.1", service.ivr.port, speed=speed)
+                one.pbx.ivr_driver = driver
+                drivers.append(driver)
+        runners = [asyncio.create_task(one.run_realtime(speed, stop)) for one in sims]
         try:
             with contextlib.suppress(TimeoutError):
                 if console is None:
@@ -146,39 +184,57 @@ async def run_demo(
                                 with contextlib.suppress(TimeoutError):
                                     await asyncio.wait_for(stop.wait(), 0.5)
             stop.set()
-            await runner
-            if driver is not None:
+            await asyncio.gather(*runners)
+            for driver in drivers:
                 # IVR sessions in flight finish on their own clock, then hand back to the PBX.
                 await _ivr_idle(driver)
             # Play the calls still in progress to their end, as fast as possible.
-            sim.drain()
-            await pump.flush()
+            for one, pump in zip(sims, pumps, strict=True):
+                one.drain()
+                await pump.flush()
             await _settle(service)
             assert service.writer is not None
             await service.writer.flush(timeout=30)
             records = await _all_records(service)
         finally:
             stop.set()
-            runner.cancel()
-            if driver is not None:
+            for runner in runners:
+                runner.cancel()
+            for driver in drivers:
                 await driver.close()
             await service.stop()
-            await pump.close()
-            sim.close()
+            for one, pump in zip(sims, pumps, strict=True):
+                await pump.close()
+                one.close()
     report = compute(records, KpiParams.from_settings(settings.kpi))
-    counters = sim.counters
-    return {
-        "simulated": {
-            "start": start,
-            "seconds": sim.now - start,
-            "calls": sim.arrived,
-            "truth": dataclasses.asdict(counters),
-        },
+    simulated: dict[str, Any] = {
+        "start": start,
+        "seconds": sim.now - start,
+        "calls": sum(one.arrived for one in sims),
+        "truth": _summed([dataclasses.asdict(one.counters) for one in sims]),
+    }
+    result: dict[str, Any] = {
+        "simulated": simulated,
         "stored_call_legs": len(records),
         "kpis": {name: figure.to_json() for name, figure in report.totals.items()},
         "wallboard": f"http://127.0.0.1:{service.web_port}/",
         "login": login,
     }
+    if pbxs > 1:
+        simulated["pbxs"] = {
+            _pbx_name(index): {"calls": one.arrived, "truth": dataclasses.asdict(one.counters)}
+            for index, one in enumerate(sims)
+        }
+        result["kpis_by_pbx"] = {
+            name: {key: figure.to_json() for key, figure in figures.items()}
+            for name, figures in report.by_pbx.items()
+        }
+    return result
+
+
+def _summed(truths: list[dict[str, int]]) -> dict[str, int]:
+    """Several simulators' counters, added up field by field."""
+    return {name: sum(truth[name] for truth in truths) for name in truths[0]}
 
 
 async def _ivr_idle(driver: FastAgiDriver, timeout: float = 30.0) -> None:  # noqa: ASYNC109
@@ -191,11 +247,11 @@ async def _ivr_idle(driver: FastAgiDriver, timeout: float = 30.0) -> None:  # no
 
 
 async def _settle(service: HotlineService, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-    """Wait until the tracker has closed every call the simulator finished."""
+    """Wait until the trackers have closed every call the simulators finished."""
 
     async def poll() -> None:
         # The tracker is synchronous and has no "idle" signal; poll it, bounded below.
-        while service.tracker.active_calls() or service.catching_up:  # noqa: ASYNC110
+        while service.active_calls() or service.catching_up:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
 
     with contextlib.suppress(TimeoutError):
@@ -241,6 +297,14 @@ async def _all_records(service: HotlineService) -> list[dict[str, Any]]:
     show_default=True,
     help="Where the demo's SQLite database and queue_log go.",
 )
+@click.option(
+    "--pbxs",
+    type=click.IntRange(min=1, max=9),
+    default=1,
+    show_default=True,
+    help="Simulated Asterisk servers, one service following them all (--calls-per-hour and "
+    "--agents are per PBX).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the final KPIs as JSON.")
 def demo(
     duration: float,
@@ -249,6 +313,7 @@ def demo(
     seed: int,
     port: int | None,
     workdir: Path,
+    pbxs: int,
     as_json: bool,
 ) -> None:
     """Run the service against a simulated PBX: a busy hour compressed into minutes."""
@@ -263,6 +328,7 @@ def demo(
             port=web_port,
             workdir=workdir,
             console=console,
+            pbxs=pbxs,
         )
     )
     if as_json:
