@@ -81,3 +81,14 @@ def _store_as_0002(connection: Connection, record: dict[str, Any]) -> None:
             }
         ],
     )
+
+
+async def test_each_pbx_restarts_from_its_own_newest_call(store: TicketStore) -> None:
+    early = make_record(queue_entered_at=1_795_428_100.0)
+    late = {**make_record(queue_entered_at=1_795_428_900.0), "pbx": "pbx2"}
+    assert await store.save_calls([early, late]) == 2
+    assert await store.latest_call_end() == late["ended_at"]
+    assert await store.latest_call_end("pbx2") == late["ended_at"]
+    # pbx1's downtime began at its own newest call, not at pbx2's.
+    assert await store.latest_call_end("pbx1") == early["ended_at"]
+    assert await store.latest_call_end("pbx9") is None
