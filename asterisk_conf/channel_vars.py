@@ -69,7 +69,32 @@ SURVEY = ChannelVar(
     "survey answer: satisfied, basically_satisfied, dissatisfied or none",
     "satisfied",
 )
-IVR_INFO: tuple[ChannelVar, ...] = (PATH, LANGUAGE, DIGITS, CALLBACK, INCIDENT, SURVEY)
+CATEGORY = ChannelVar(
+    "HOTLINE_CATEGORY",
+    "ticket category of the caller's request, from the menu's own choice definition "
+    "(its `category`); the ticket is filed under it",
+    "complaint",
+)
+# The ticket categories a menu may name (ticketing.models.TICKET_CATEGORIES, held equal by
+# tests/ivr/test_categories.py: ivr and ticketing do not import each other).
+CATEGORY_VALUES: tuple[str, ...] = (
+    "consultation",
+    "help",
+    "complaint",
+    "report",
+    "suggestion",
+    "praise",
+    "other",
+)
+IVR_INFO: tuple[ChannelVar, ...] = (
+    PATH,
+    LANGUAGE,
+    DIGITS,
+    CATEGORY,
+    CALLBACK,
+    INCIDENT,
+    SURVEY,
+)
 # Every HOTLINE_* name there is: a dialplan may read any of them, and nothing else.
 ALL_NAMES: frozenset[str] = NAMES | frozenset(var.name for var in IVR_INFO)
 # HOTLINE_PATH joins node ids with this (menu node ids are TOML keys without commas).

@@ -68,6 +68,8 @@ class IvrOutcome:
     callback_requested: bool = False
     language: str = "zh"
     district: str | None = None
+    # The ticket category of the choice that routed the call (the menu's `category`).
+    category: str | None = None
     # queue: on to Queue(); hangup: the IVR ends the call; caller_hangup, timeout, error.
     ended: str = "running"
 
@@ -291,6 +293,9 @@ class MenuWalk:
         config = self.menu.queues.get(action.queue)
         if self.outcome.choice is None or action.choice is not None:
             self.outcome.choice = action.choice or self._default_choice()
+        if action.category is not None:
+            # Kept through a night destination: a report made after hours is still a report.
+            self.outcome.category = action.category
         if config is not None and config.night is not None:
             if not config.hours.is_open(self.local_now(), self.calendar):
                 log.info("call %s: queue %s closed, night destination", self.linkedid, action.queue)
@@ -351,6 +356,7 @@ class MenuWalk:
             cv.LANGUAGE.name: out.language,
             cv.PATH.name: cv.PATH_SEPARATOR.join(out.path),
             cv.DIGITS.name: out.digits,
+            cv.CATEGORY.name: out.category or "",
             cv.CALLBACK.name: "1" if out.callback_requested else "",
             cv.INCIDENT.name: out.incident or "",
         }

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asterisk_conf.channel_vars import CATEGORY_VALUES
 from ivr.hours import ServiceHours, parse_span
 from ivr.toml_lines import key_lines, line_of
 
@@ -32,6 +33,9 @@ class QueueAction:
     priority: int = 0
     # HOTLINE_CHOICE for this route; None = the digits the caller pressed.
     choice: str | None = None
+    # The ticket category of this choice (HOTLINE_CATEGORY): the menu says what a key means,
+    # so the ticket cannot disagree with the prompt.
+    category: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +231,7 @@ def _toml_error_line(error: tomllib.TOMLDecodeError) -> int:
 
 
 _ACTION_FIELDS: dict[str, set[str]] = {
-    "queue": {"queue", "priority", "choice"},
+    "queue": {"queue", "priority", "choice", "category"},
     "submenu": {"node"},
     "play": {"prompt", "then"},
     "callback": {"queue", "prompt"},
@@ -378,10 +382,18 @@ class _Builder:
             queue = self._str(where, t, "queue")
             choice = self._str(where, t, "choice", required=False)
             priority = self._int(where, t, "priority", 0, 0)
+            category = self._str(where, t, "category", required=False)
+            if category is not None and category not in CATEGORY_VALUES:
+                self.fault(
+                    (*where, "category"),
+                    f"{'.'.join(where)}.category: {category!r} is not a ticket category "
+                    f"({', '.join(CATEGORY_VALUES)})",
+                )
+                category = None
             if queue is None:
                 return None
             self.queue_refs.append(((*where, "queue"), queue))
-            return QueueAction(queue=queue, priority=priority, choice=choice)
+            return QueueAction(queue=queue, priority=priority, choice=choice, category=category)
         if kind == "submenu":
             node = self._str(where, t, "node")
             if node is None:

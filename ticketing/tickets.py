@@ -22,8 +22,11 @@ from ticketing.surveys import survey_events_for_new_tickets
 tickets = cast(Table, TicketRow.__table__)
 ticket_events = cast(Table, TicketEventRow.__table__)
 
-# The menu of the reference IVR (fixtures README): key -> request type. Menus are data, so a
-# deployment passes its own mapping; an IVR may also set HOTLINE_CATEGORY to the name itself.
+# The category comes from HOTLINE_CATEGORY, which our IVR sets from the menu's own choice
+# definitions (asterisk_conf/channel_vars.py: the prompt and the ticket cannot disagree).
+# For calls without it (the degraded path, another IVR), the IVR choice is mapped: by default
+# with the menu of the captures' reference IVR (fixtures README), where 2 is the complaint
+# queue; a deployment passes its own mapping.
 DEFAULT_CATEGORY_BY_CHOICE: dict[str, str] = {
     "1": "consultation",
     "2": "complaint",

@@ -207,7 +207,8 @@ async def test_menu_change_applies_to_the_next_call(ivr: Ivr) -> None:
     before = await call(ivr.port, ["5"])
     assert before.variables["HOTLINE_QUEUE"] == "hotline-general"
     text = ivr.menu_path.read_text(encoding="utf-8").replace(
-        '5 = { action = "queue", queue = "hotline-general", choice = "5" }',
+        '5 = { action = "queue", queue = "hotline-general", choice = "5",'
+        ' category = "suggestion" }',
         '5 = { action = "queue", queue = "hotline-complaint", choice = "5", priority = 2 }',
     )
     write_menu(ivr.menu_path, text, 2_000_000_000_000_000_000)

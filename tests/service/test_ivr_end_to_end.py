@@ -177,6 +177,8 @@ async def test_ivr_outcomes_incidents_and_surveys_reach_records_and_tickets(
         (ticket,) = await service.store.recent_tickets_for_caller(
             rated.caller_num, now=datetime.fromtimestamp(START + 3600, UTC)
         )
+        # "投诉请按3": filed as a complaint, the category the menu gives key 3.
+        assert ticket["category"] == "complaint"
         kinds = [
             (e["kind"], e["data"].get("answer"))
             for e in await service.store.ticket_events_for(ticket["number"])
