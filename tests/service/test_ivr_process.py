@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sqlite3
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -33,6 +35,7 @@ from hotline.sim.pbx import Pbx
 from hotline.sim.scheduler import Scheduler
 from hotline.sim.traffic import Simulation
 from ivr.incidents import IncidentBoard
+from ivr.menu_source import DEFAULT_MENU
 from tests.sim.test_pbx_captures import CASES, Case
 from ticketing.store import TicketStore
 
@@ -83,8 +86,6 @@ async def test_the_poller_follows_the_stored_incidents(tmp_path: Path) -> None:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -319,3 +320,44 @@ async def test_ivr_in_its_own_process_gives_the_same_records(tmp_path: Path) -> 
     assert any(r.get("survey") for r in calls)
     assert all(r["language"] in ("zh", "yue") for r in calls if r["ivr_path"])
     assert sum(1 for r in calls if r["ivr_path"]) >= len(calls) // 2
+
+
+# ---- `hotline ivr` as an operator meets it -------------------------------------------------
+
+
+def _ivr_command(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    settings = {
+        "HOTLINE_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}",
+        "HOTLINE_IVR__PORT": str(_free_port()),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "hotline", "ivr", "--log-level", "WARNING"],
+        cwd=tmp_path,
+        env={**clean, **settings, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_ivr_with_a_menu_naming_an_unknown_queue_says_so_in_one_line(tmp_path: Path) -> None:
+    menu = tmp_path / "menu.toml"
+    menu.write_text(
+        DEFAULT_MENU.read_text("utf-8").replace("hotline-complaint", "hotline-nowhere"), "utf-8"
+    )
+    done = _ivr_command(tmp_path, HOTLINE_IVR__MENU_FILE=str(menu))
+    assert done.returncode == 1, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert "ivr.menu_file" in lines[0] and "hotline-nowhere" in lines[0]
+
+
+def test_ivr_on_a_taken_port_names_the_setting(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _ivr_command(tmp_path, HOTLINE_IVR__PORT=str(port))
+    assert done.returncode == 1, done.stderr
+    assert "setting ivr.port" in done.stderr and "Traceback" not in done.stderr
