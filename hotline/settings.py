@@ -173,6 +173,9 @@ class WebSettings(Section):
     # Failed logins per username and address before a lock-out of login_lockout_s seconds.
     login_max_failures: int = Field(5, ge=1)
     login_lockout_s: int = Field(900, ge=1)  # lock-out after too many failed logins
+    # Seconds between re-checks of open wallboard WebSockets' sessions: a password change or
+    # a disabled user (from `hotline user`, another process) closes them within this time.
+    session_recheck_s: float = Field(30.0, gt=0)
     # How people reach the web app (printed in kiosk URLs); None: http://host:port.
     public_url: str | None = None
 

@@ -296,6 +296,9 @@ class UserRow(Base):
     unit: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Sessions carry the generation they were issued under; bumping it ends them all
+    # (logout, password change, disabling).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AccessLogRow(Base):

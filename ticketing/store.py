@@ -343,17 +343,29 @@ class TicketStore:
         async with self._engine.connect() as connection:
             return await users.find_user(connection, username)
 
-    async def set_password_hash(self, username: str, password_hash: str) -> None:
-        """Replace a user's password hash; KeyError for an unknown user."""
+    async def set_password_hash(
+        self, username: str, password_hash: str, *, end_sessions: bool = True
+    ) -> None:
+        """Replace a user's password hash and end their sessions (``end_sessions=False``: a
+        rehash of the same password at login); KeyError for an unknown user."""
         if not password_hash:
             raise ValueError("a user needs a password hash")
         async with self._writing() as connection:
             await users.update_user(connection, username, password_hash=password_hash)
+            if end_sessions:
+                await users.end_sessions(connection, username)
 
     async def set_active(self, username: str, active: bool) -> None:
-        """Enable or disable a user's login; KeyError for an unknown user."""
+        """Enable or disable a user's login, ending their sessions; KeyError for an unknown
+        user."""
         async with self._writing() as connection:
             await users.update_user(connection, username, active=bool(active))
+            await users.end_sessions(connection, username)
+
+    async def end_sessions(self, username: str) -> None:
+        """End every session of the user (logout); KeyError for an unknown user."""
+        async with self._writing() as connection:
+            await users.end_sessions(connection, username)
 
     async def list_users(self) -> list[dict[str, Any]]:
         """Every user by username, without password hashes."""

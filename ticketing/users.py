@@ -21,7 +21,7 @@ ROLES: tuple[str, ...] = USER_ROLES
 users = cast(Table, UserRow.__table__)
 access_log_table = cast(Table, AccessLogRow.__table__)
 
-_USER_FIELDS = ("id", "username", "display_name", "role", "unit", "active")
+_USER_FIELDS = ("id", "username", "display_name", "role", "unit", "active", "session_generation")
 
 
 def check_role(role: str) -> None:
@@ -104,6 +104,11 @@ async def update_user(connection: AsyncConnection, username: str, **values: Any)
     )
     if not result.rowcount:
         raise KeyError(username)
+
+
+async def end_sessions(connection: AsyncConnection, username: str) -> None:
+    """Bump the user's session generation: every session issued before ends."""
+    await update_user(connection, username, session_generation=users.c.session_generation + 1)
 
 
 async def all_users(connection: AsyncConnection) -> list[dict[str, Any]]:

@@ -27,12 +27,12 @@ from hotline.settings import KpiSettings, Settings, WebSettings
 from hotline.web import api_audit, api_incidents, api_kpi, auth
 from hotline.web.api_incidents import INCIDENTS, IncidentSink
 from hotline.web.api_kpi import KPI_PARAMS, WEB_STORE
-from hotline.web.auth import AUTH, Auth, guard
+from hotline.web.auth import AUTH, Auth, guard, principal
 from hotline.web.auth_sessions import LoginThrottle, SessionCodec
 from hotline.web.auth_store import WebStore
 from hotline.web.auth_table import PUBLIC, WALLBOARD
 from hotline.web.errors import answer_errors, error_response
-from hotline.web.push import WallboardPusher
+from hotline.web.push import Screen, WallboardPusher
 from hotline.web.routes import ROUTES, Param, RouteTable
 from hotline.web.wallboard import LiveView, build_snapshot, mask_callers, mask_number
 
@@ -54,6 +54,7 @@ PUSHER = web.AppKey("wallboard_pusher", WallboardPusher)
 HealthCheck = Callable[[], dict[str, Any]]
 
 _LIVE = web.AppKey("live_view", LiveView)
+_RECHECK_S = web.AppKey("session_recheck_s", float)
 _SNAPSHOT: web.AppKey[Callable[[], dict[str, Any]]] = web.AppKey("wallboard_snapshot")
 _HEALTH: web.AppKey[HealthCheck] = web.AppKey("health")
 
@@ -165,8 +166,15 @@ async def _websocket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     pusher = request.app[PUSHER]
     transport = request.transport
+    who = principal(request)
+    auth_ = request.app[AUTH]
+    screen = Screen(
+        transport.abort if transport else lambda: None,
+        owner=who.username,
+        valid=lambda: auth_.still_valid(who),
+    )
     try:
-        if not await pusher.add(ws, transport.abort if transport else lambda: None):
+        if not await pusher.add(ws, screen):
             return ws
         async for message in ws:
             # Screens only listen; anything they send is ignored except a close.
@@ -178,11 +186,19 @@ async def _websocket(request: web.Request) -> web.StreamResponse:
 
 
 async def _run_pusher(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(app[PUSHER].run(), name="wallboard-pusher")
+    pusher = app[PUSHER]
+    tasks = [
+        asyncio.create_task(pusher.run(), name="wallboard-pusher"),
+        asyncio.create_task(
+            pusher.recheck_forever(app[_RECHECK_S]), name="wallboard-session-recheck"
+        ),
+    ]
     yield
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with suppress(asyncio.CancelledError):
+            await task
 
 
 async def _close_screens(app: web.Application) -> None:
@@ -238,6 +254,8 @@ def create_app(
     snapshot: Callable[[], dict[str, Any]] = functools.partial(build_snapshot, live, now=clock)
     app[_SNAPSHOT] = snapshot
     app[PUSHER] = WallboardPusher(snapshot, interval=push_interval, send_timeout=push_send_timeout)
+    app[AUTH].on_sessions_ended.append(app[PUSHER].close_user)
+    app[_RECHECK_S] = web_settings.session_recheck_s
     table.install(app.router)
     app.cleanup_ctx.append(_run_pusher)
     app.on_shutdown.append(_close_screens)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +54,7 @@ class Principal:
     display_name: str
     via: Literal["session", "bearer"]
     csrf: str | None = None
+    generation: int = 0
 
 
 class Auth:
@@ -71,6 +72,12 @@ class Auth:
         self.codec = codec
         self.throttle = throttle
         self.cookie_secure = cookie_secure
+        # Called with a username whose sessions were ended here (the pusher closes screens).
+        self.on_sessions_ended: list[Callable[[str], Awaitable[None]]] = []
+
+    def store_of(self) -> UserStore:
+        assert self.store is not None, "no user store: nobody can be signed in"
+        return self.store
 
     async def authenticate(self, request: web.Request) -> Principal | None:
         if self.store is None:
@@ -84,7 +91,11 @@ class Auth:
             if user is None:
                 return None
             return Principal(
-                str(user["username"]), str(user["role"]), str(user["display_name"]), "bearer"
+                str(user["username"]),
+                str(user["role"]),
+                str(user["display_name"]),
+                "bearer",
+                generation=int(str(user.get("session_generation") or 0)),
             )
         session = self.codec.read(request.cookies.get(SESSION_COOKIE))
         if session is None:
@@ -94,8 +105,27 @@ class Auth:
             return None
         if session.kiosk and account["role"] != "wallboard":
             return None
+        if session.generation != account.get("session_generation", 0):
+            return None  # ended by logout, a password change or disabling
         return Principal(
-            account["username"], account["role"], account["display_name"], "session", session.csrf
+            account["username"],
+            account["role"],
+            account["display_name"],
+            "session",
+            session.csrf,
+            session.generation,
+        )
+
+    async def still_valid(self, who: Principal) -> bool:
+        """Whether ``who`` (checked when a long-lived connection opened) still holds: the
+        account is active, has the same role and its sessions have not been ended since."""
+        assert self.store is not None
+        account = await self.store.get_user(who.username)
+        return (
+            account is not None
+            and bool(account.get("active"))
+            and account.get("role") == who.role
+            and account.get("session_generation", 0) == who.generation
         )
 
     async def audit(
@@ -110,8 +140,10 @@ class Auth:
         assert self.store is not None
         await self.store.log_access(actor, role, action, target, detail, request.remote)
 
-    def set_session(self, response: web.StreamResponse, username: str, *, kiosk: bool) -> None:
-        cookie, _ = self.codec.issue(username, kiosk=kiosk)
+    def set_session(
+        self, response: web.StreamResponse, username: str, generation: int, *, kiosk: bool
+    ) -> None:
+        cookie, _ = self.codec.issue(username, kiosk=kiosk, generation=generation)
         response.set_cookie(
             SESSION_COOKIE,
             cookie,
@@ -307,15 +339,15 @@ async def login(request: web.Request) -> web.StreamResponse:
                 request, actor, "anonymous", "login.failed", "/login", {"reason": reason}
             )
             return _login_page(request, status=401, error=WRONG_LOGIN, next_path=next_path)
-        if new_hash is not None:
-            await auth.store.set_password_hash(username, new_hash)
+        if new_hash is not None:  # the same password under new parameters: sessions stay
+            await auth.store.set_password_hash(username, new_hash, end_sessions=False)
         auth.throttle.succeeded(username, remote)
         await auth.audit(request, username, str(user["role"]), "login", "/login")
     except Exception:
         log.exception("login: the user store failed")
         return _login_page(request, status=503, error=STORE_DOWN, next_path=next_path)
     response = see_other(next_path)
-    auth.set_session(response, username, kiosk=False)
+    auth.set_session(response, username, int(user.get("session_generation") or 0), kiosk=False)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
@@ -330,6 +362,11 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     auth = request.app[AUTH]
     who = principal(request)
+    if who.via == "session":
+        # Every session of the user ends (a copied cookie too), and so do their open screens.
+        await auth.store_of().end_sessions(who.username)
+        for ended in auth.on_sessions_ended:
+            await ended(who.username)
     await auth.audit(request, who.username, who.role, "logout", "/logout")
     response = see_other("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
@@ -364,12 +401,13 @@ async def kiosk(request: web.Request) -> web.StreamResponse:
             )
             return error_response(403, "auth.kiosk_token", "this kiosk link is not valid")
         username = str(user["username"])
+        generation = int(str(user.get("session_generation") or 0))
         await auth.audit(request, username, "wallboard", "kiosk.login", "/kiosk")
     except Exception:
         log.exception("kiosk: the user store failed")
         return error_response(503, "auth.store_unavailable", "user store unavailable")
     response = see_other("/")
-    auth.set_session(response, username, kiosk=True)
+    auth.set_session(response, username, generation, kiosk=True)
     return response
 
 

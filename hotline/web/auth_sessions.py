@@ -1,8 +1,10 @@
 """Signed session cookies and the in-memory login throttle.
 
-Sessions are itsdangerous-signed cookies (Pallets, the signer behind Flask's sessions):
-nothing to store server-side, and the account is re-read from the store on every request,
-so disabling a user or changing a role takes effect at once.
+Sessions are itsdangerous-signed cookies (Pallets, the signer behind Flask's sessions) that
+carry the user's session generation at issue; the account is re-read from the store on every
+request, and a session whose generation is no longer the user's is dead. Logout, a password
+change and disabling the user bump the generation (ticketing.users.end_sessions), so every
+session of that user ends at once, a copied cookie included; a role change applies at once.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class SessionData:
     username: str
     csrf: str
     kiosk: bool
+    generation: int = 0
 
 
 class SessionCodec:
@@ -34,9 +37,12 @@ class SessionCodec:
         self.max_age_s = max_age_s
         self.kiosk_max_age_s = kiosk_max_age_s
 
-    def issue(self, username: str, *, kiosk: bool = False) -> tuple[str, SessionData]:
-        data = SessionData(username, secrets.token_urlsafe(24), kiosk)
-        return self._session.dumps({"u": username, "c": data.csrf, "k": kiosk}), data
+    def issue(
+        self, username: str, *, kiosk: bool = False, generation: int = 0
+    ) -> tuple[str, SessionData]:
+        data = SessionData(username, secrets.token_urlsafe(24), kiosk, generation)
+        cookie = self._session.dumps({"u": username, "c": data.csrf, "k": kiosk, "g": generation})
+        return cookie, data
 
     def read(self, cookie: str | None) -> SessionData | None:
         if not cookie:
@@ -48,7 +54,10 @@ class SessionCodec:
             return None
         if not isinstance(fresh, dict) or not isinstance(fresh.get("u"), str):
             return None
-        return SessionData(fresh["u"], str(fresh.get("c", "")), bool(fresh.get("k")))
+        generation = fresh.get("g")
+        if not isinstance(generation, int):
+            return None  # issued before sessions could be ended: log in again
+        return SessionData(fresh["u"], str(fresh.get("c", "")), bool(fresh.get("k")), generation)
 
     def login_csrf(self) -> str:
         return self._csrf.dumps(secrets.token_urlsafe(16))

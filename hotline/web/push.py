@@ -4,6 +4,9 @@ The live view has no change notifications of its own, so the pusher looks every
 ``interval`` seconds and sends only when the content changed; ``poke()`` (e.g. from a bus
 subscription to ``call.*``) makes it look sooner, still never more often than ``interval``.
 A slow or dead screen is dropped after ``send_timeout``; it never delays the others.
+Each screen belongs to a signed-in user: ``close_user`` closes a user's screens at once
+(logout), and ``recheck`` closes those whose session no longer holds (a password change or
+a disabled user, possibly from another process).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSCloseCode, web
@@ -31,6 +35,19 @@ def _content(snapshot: dict[str, Any]) -> str:
 Abort = Callable[[], None]
 
 
+async def _always_valid() -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """How to cut a screen's connection, whose it is, and whether its session still holds."""
+
+    abort: Abort
+    owner: str = ""
+    valid: Callable[[], Awaitable[bool]] = _always_valid
+
+
 class WallboardPusher:
     def __init__(
         self,
@@ -43,7 +60,7 @@ class WallboardPusher:
         self._send_timeout = send_timeout
         # Each screen with the way to cut its connection: a screen whose buffers are full
         # cannot be closed politely (the close frame would queue behind the stuck data).
-        self.clients: dict[web.WebSocketResponse, Abort] = {}
+        self.clients: dict[web.WebSocketResponse, Screen] = {}
         self._poked = asyncio.Event()
         self._last_content: str | None = None
         self._last_push = float("-inf")
@@ -54,12 +71,14 @@ class WallboardPusher:
         """Something changed: look soon. Usable directly as a bus handler."""
         self._poked.set()
 
-    async def add(self, ws: web.WebSocketResponse, abort: Abort) -> bool:
+    async def add(self, ws: web.WebSocketResponse, screen: Screen | Abort) -> bool:
         """A new screen: send it the current picture at once, then keep it updated.
         False (and the connection cut) when the screen does not take the first picture."""
+        if not isinstance(screen, Screen):
+            screen = Screen(screen)
         text = encode_snapshot(self._snapshot())
-        self.clients[ws] = abort
-        return await self._send(ws, abort, text)
+        self.clients[ws] = screen
+        return await self._send(ws, screen.abort, text)
 
     def discard(self, ws: web.WebSocketResponse) -> None:
         self.clients.pop(ws, None)
@@ -90,7 +109,7 @@ class WallboardPusher:
         self._last_content = content
         text = encode_snapshot(snapshot)
         clients = list(self.clients.items())
-        await asyncio.gather(*(self._send(ws, abort, text) for ws, abort in clients))
+        await asyncio.gather(*(self._send(ws, screen.abort, text) for ws, screen in clients))
         self.pushes += 1
         return True
 
@@ -117,16 +136,42 @@ class WallboardPusher:
         abort()
         return False
 
-    async def close_all(self) -> None:
-        for ws, abort in list(self.clients.items()):
+    async def close_user(self, username: str) -> None:
+        """Close every screen of ``username`` (their sessions just ended)."""
+        for ws, screen in list(self.clients.items()):
+            if screen.owner == username:
+                await self._close(ws, screen, b"session ended")
+
+    async def recheck(self) -> None:
+        """Close the screens whose session no longer holds. A store that cannot answer
+        closes nothing: an outage is not a logout."""
+        for ws, screen in list(self.clients.items()):
             try:
-                await asyncio.wait_for(
-                    ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown"),
-                    self._send_timeout,
-                )
-            except (Exception, asyncio.CancelledError):
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise
-                abort()
+                valid = await screen.valid()
+            except Exception as error:
+                log.warning("wallboard: cannot re-check a screen's session: %r", error)
+                continue
+            if not valid:
+                log.info("wallboard: closing %s's screen: the session has ended", screen.owner)
+                await self._close(ws, screen, b"session ended")
+
+    async def recheck_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)  # a period, not a wait for a condition
+            await self.recheck()
+
+    async def _close(self, ws: web.WebSocketResponse, screen: Screen, why: bytes) -> None:
+        self.clients.pop(ws, None)
+        code = WSCloseCode.GOING_AWAY if why == b"server shutdown" else WSCloseCode.POLICY_VIOLATION
+        try:
+            await asyncio.wait_for(ws.close(code=code, message=why), self._send_timeout)
+        except (Exception, asyncio.CancelledError):
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            screen.abort()  # its buffers are full: the close frame cannot get through
+
+    async def close_all(self) -> None:
+        for ws, screen in list(self.clients.items()):
+            await self._close(ws, screen, b"server shutdown")
         self.clients.clear()

@@ -29,7 +29,7 @@ async def test_upgrade_from_0002_puts_existing_calls_on_the_first_pbx(db_url: st
         assert await migrate.upgrade(engine, "0002") == "0002"
         async with engine.begin() as connection:
             await connection.run_sync(_store_as_0002, before)
-        assert await migrate.upgrade(engine) == migrate.head() == "0003"
+        assert await migrate.upgrade(engine) == migrate.head()
         async with engine.connect() as connection:
             [call] = await connection.run_sync(_rows, "call_records")
             [ticket] = await connection.run_sync(_rows, "tickets")

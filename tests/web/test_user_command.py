@@ -60,7 +60,13 @@ def test_add_list_passwd_disable_enable(db: str) -> None:
     assert user is not None and verify_password(user["password_hash"], "another long secret")[0]
 
     assert _invoke("disable", "wang").exit_code == 0
-    assert _user(db, "wang") == {**user, "active": False, "updated_at": _updated(db)}
+    assert user["session_generation"] == 1  # the password change ended wang's sessions
+    assert _user(db, "wang") == {
+        **user,
+        "active": False,
+        "updated_at": _updated(db),
+        "session_generation": 2,  # and so did disabling
+    }
     assert _invoke("enable", "wang").exit_code == 0
     enabled = _user(db, "wang")
     assert enabled is not None and enabled["active"] is True
