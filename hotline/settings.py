@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     SecretStr,
     ValidationError,
     field_validator,
@@ -173,6 +174,14 @@ class WebSettings(Section):
     # Failed logins per username and address before a lock-out of login_lockout_s seconds.
     login_max_failures: int = Field(5, ge=1)
     login_lockout_s: int = Field(900, ge=1)  # lock-out after too many failed logins
+    # Failed logins from one address, whatever the usernames, before the same lock-out.
+    login_max_failures_per_address: int = Field(20, ge=1)
+    # Proxies (addresses or networks) whose X-Forwarded-For is believed: the client's address
+    # is then the last one in that header that is not a trusted proxy. Empty: never believed.
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
+    # Password hashes (argon2, CPU-heavy) computed at once, each in a thread of its own, off
+    # the event loop that serves AMI and the IVR; further logins wait their turn.
+    password_hash_threads: int = Field(2, ge=1, le=32)
     # Seconds between re-checks of open wallboard WebSockets' sessions: a password change or
     # a disabled user (from `hotline user`, another process) closes them within this time.
     session_recheck_s: float = Field(30.0, gt=0)

@@ -17,6 +17,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from hotline.web import api_audit, api_incidents, api_kpi, auth
 from hotline.web.api_incidents import INCIDENTS, IncidentSink
 from hotline.web.api_kpi import KPI_PARAMS, WEB_STORE
 from hotline.web.auth import AUTH, Auth, guard, principal
+from hotline.web.auth_passwords import HashPool
 from hotline.web.auth_sessions import LoginThrottle, SessionCodec
 from hotline.web.auth_store import WebStore
 from hotline.web.auth_table import PUBLIC, WALLBOARD
@@ -241,8 +243,16 @@ def create_app(
     app[AUTH] = Auth(
         store,
         SessionCodec(secret, web_settings.session_max_age_s, web_settings.kiosk_max_age_s),
-        LoginThrottle(web_settings.login_max_failures, web_settings.login_lockout_s),
+        LoginThrottle(
+            web_settings.login_max_failures,
+            web_settings.login_lockout_s,
+            max_per_address=web_settings.login_max_failures_per_address,
+        ),
         cookie_secure=web_settings.cookie_secure,
+        passwords=HashPool(web_settings.password_hash_threads),
+        trusted_proxies=[
+            ip_network(str(network), strict=False) for network in web_settings.trusted_proxies
+        ],
     )
     app[KPI_PARAMS] = KpiParams.from_settings(kpi_settings)
     if store is not None:

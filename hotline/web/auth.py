@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +24,7 @@ from aiohttp.typedefs import Handler
 
 from hotline.web.api_common import text
 from hotline.web.auth_accounts import user_for_token
-from hotline.web.auth_passwords import verify_password
+from hotline.web.auth_passwords import HashPool, verify_password
 from hotline.web.auth_sessions import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -33,6 +33,7 @@ from hotline.web.auth_sessions import (
 )
 from hotline.web.auth_store import UserStore
 from hotline.web.auth_table import PUBLIC, SIGNED_IN
+from hotline.web.client_address import Network, client_address
 from hotline.web.errors import BadInput, error_response
 from hotline.web.routes import ROUTES, Param, RouteTable
 
@@ -67,13 +68,21 @@ class Auth:
         throttle: LoginThrottle,
         *,
         cookie_secure: bool = False,
+        passwords: HashPool | None = None,
+        trusted_proxies: Sequence[Network] = (),
     ) -> None:
         self.store = store
         self.codec = codec
         self.throttle = throttle
         self.cookie_secure = cookie_secure
+        self.passwords = passwords or HashPool()
+        self.trusted_proxies = tuple(trusted_proxies)
         # Called with a username whose sessions were ended here (the pusher closes screens).
         self.on_sessions_ended: list[Callable[[str], Awaitable[None]]] = []
+
+    def client(self, request: web.Request) -> str:
+        """The caller's address: the peer, or the client behind a trusted proxy."""
+        return client_address(request, self.trusted_proxies)
 
     def store_of(self) -> UserStore:
         assert self.store is not None, "no user store: nobody can be signed in"
@@ -138,7 +147,7 @@ class Auth:
         detail: Mapping[str, Any] | None = None,
     ) -> None:
         assert self.store is not None
-        await self.store.log_access(actor, role, action, target, detail, request.remote)
+        await self.store.log_access(actor, role, action, target, detail, self.client(request))
 
     def set_session(
         self, response: web.StreamResponse, username: str, generation: int, *, kiosk: bool
@@ -313,7 +322,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     username = (text("username", form.get("username"), max_length=64, required=False) or "").lower()
     password = str(form.get("password", ""))
     next_path = safe_next(form.get("next"))
-    remote = request.remote or "-"
+    remote = auth.client(request)
     if auth.store is None:
         return _login_page(request, status=503, error=STORE_DOWN, next_path=next_path)
     try:
@@ -330,7 +339,8 @@ async def login(request: web.Request) -> web.StreamResponse:
             return response
         user = await auth.store.get_user(username) if username else None
         usable = user is not None and bool(user.get("active"))
-        ok, new_hash = verify_password(user["password_hash"] if usable and user else None, password)
+        stored = user["password_hash"] if usable and user else None
+        ok, new_hash = await auth.passwords.run(verify_password, stored, password)
         if not ok or user is None:
             auth.throttle.failed(username, remote)
             reason = "unknown user" if user is None else ("disabled" if not usable else "wrong")
@@ -384,16 +394,16 @@ async def logout(request: web.Request) -> web.StreamResponse:
 async def kiosk(request: web.Request) -> web.StreamResponse:
     """A wall screen opens ``/kiosk?token=…`` once; it then holds a wallboard-only session."""
     auth = request.app[AUTH]
-    remote = request.remote or "-"
+    remote = auth.client(request)
     token = request.query.get("token", "")
     if auth.store is None:
         return error_response(503, "auth.store_unavailable", "user store unavailable")
-    if auth.throttle.retry_after("*kiosk*", remote) > 0:
+    if auth.throttle.retry_after(None, remote) > 0:
         return error_response(429, "auth.throttled", "too many bad kiosk tokens; try later")
     try:
         user = await user_for_token(auth.store, token)
         if user is None or user["role"] != "wallboard":
-            auth.throttle.failed("*kiosk*", remote)
+            auth.throttle.failed(None, remote)
             actor = token.rpartition(".")[0][:64] or "-"
             reason = "not a wallboard account" if user is not None else "bad token"
             await auth.audit(

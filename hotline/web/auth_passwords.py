@@ -8,9 +8,13 @@ never be checked against a token hash or the reverse.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -53,6 +57,29 @@ def _waste(password: str, hasher: PasswordHasher) -> None:
         hasher.verify(_DUMMY, password or "-")
     except VerificationError:
         pass
+
+
+T = TypeVar("T")
+
+
+class HashPool:
+    """argon2 off the event loop, at most ``threads`` at once.
+
+    A hash takes tens of milliseconds of CPU; on the loop that serves AMI and the IVR, ten
+    logins a second would saturate it. The semaphore keeps the waiting logins on the loop
+    (cheap, cancellable) rather than in the executor's unbounded queue.
+    """
+
+    def __init__(self, threads: int = 2) -> None:
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="password-hash")
+        self._slots = asyncio.Semaphore(threads)
+
+    async def run(self, work: Callable[..., T], *args: object) -> T:
+        async with self._slots:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def new_token_secret() -> str:

@@ -73,13 +73,21 @@ class SessionCodec:
 
 
 class LoginThrottle:
-    """After ``max_failures`` failed logins for one username from one address within
-    ``lockout_s``, refuse further tries from there until the oldest failure is that old."""
+    """Failed logins counted by username (from any address) and by address (for any
+    username): ``max_failures`` for one username, or ``max_per_address`` from one address,
+    within ``lockout_s`` refuse further tries until the oldest of them is that old. Both
+    together: spraying many names from one address and one name from many addresses are
+    each stopped."""
 
     def __init__(
-        self, max_failures: int, lockout_s: float, clock: Callable[[], float] = time.monotonic
+        self,
+        max_failures: int,
+        lockout_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_per_address: int | None = None,
     ) -> None:
         self.max_failures = max_failures
+        self.max_per_address = max_per_address or max_failures * 4
         self.lockout_s = lockout_s
         self._clock = clock
         self._failures: dict[tuple[str, str], list[float]] = {}
@@ -93,18 +101,28 @@ class LoginThrottle:
             self._failures.pop(key, None)
         return kept
 
-    def retry_after(self, username: str, remote: str) -> float:
-        """Seconds until a login may be tried again; 0 when it may be tried now."""
-        recent = self._recent((username.lower(), remote))
-        if len(recent) < self.max_failures:
+    def _wait(self, key: tuple[str, str], limit: int) -> float:
+        recent = self._recent(key)
+        if len(recent) < limit:
             return 0.0
-        return max(recent[-self.max_failures] + self.lockout_s - self._clock(), 0.0)
+        return max(recent[-limit] + self.lockout_s - self._clock(), 0.0)
 
-    def failed(self, username: str, remote: str) -> None:
+    def retry_after(self, username: str | None, remote: str) -> float:
+        """Seconds until a login may be tried again; 0 when it may be tried now.
+        ``username`` None: the address alone counts (kiosk links)."""
+        wait = self._wait(("address", remote), self.max_per_address)
+        if username is not None:
+            wait = max(wait, self._wait(("user", username.lower()), self.max_failures))
+        return wait
+
+    def failed(self, username: str | None, remote: str) -> None:
         if len(self._failures) > 10_000:  # bounded memory under a spray of names
             for key in list(self._failures):
                 self._recent(key)
-        self._failures.setdefault((username.lower(), remote), []).append(self._clock())
+        now = self._clock()
+        self._failures.setdefault(("address", remote), []).append(now)
+        if username is not None:
+            self._failures.setdefault(("user", username.lower()), []).append(now)
 
     def succeeded(self, username: str, remote: str) -> None:
-        self._failures.pop((username.lower(), remote), None)
+        self._failures.pop(("user", username.lower()), None)
