@@ -46,14 +46,45 @@ def _upgrade(connection: Connection, revision: str) -> str | None:
     return _current(connection)
 
 
+def _prepare_sqlite(connection: Connection) -> None:
+    """Before migrating SQLite: foreign keys off, leftovers of a failed rebuild dropped.
+
+    Batch mode rebuilds a table (copy, drop, rename): with foreign keys enforced, the drop of
+    ``tickets`` fails as soon as ``ticket_events`` has a row, as SQLite's documentation warns.
+    A rebuild that failed so left its ``_alembic_tmp_*`` copy behind (the original is intact),
+    and every later attempt failed on it.
+    """
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    leftovers = connection.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '_alembic_tmp_%'"
+    ).scalars()
+    for name in list(leftovers):
+        if name.startswith("_alembic_tmp_"):  # LIKE's "_" matches any one character
+            connection.exec_driver_sql(f'DROP TABLE "{name}"')
+
+
 def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> str | None:
     """Migrate the database behind ``engine`` to ``revision``; return the revision reached."""
-    async with engine.begin() as connection:
-        return await connection.run_sync(_upgrade, revision)
+    async with engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            async with connection.begin():
+                return await connection.run_sync(_upgrade, revision)
+        # The pragma is ignored inside a transaction: set it, commit, migrate, and turn it
+        # back on for this pooled connection whatever happened.
+        await connection.run_sync(_prepare_sqlite)
+        await connection.commit()
+        try:
+            reached = await connection.run_sync(_upgrade, revision)
+            await connection.commit()
+        finally:
+            await connection.rollback()
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await connection.commit()
+        return reached
 
 
 async def current(engine: AsyncEngine) -> str | None:
