@@ -150,7 +150,7 @@ class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
         headers = dict(msg.fields)
         stamp = headers.get("Timestamp")
         if stamp:
-            if not self._recent.first_time(msg.fields):
+            if not self._recent.first_time(stamp, msg.fields):
                 # A repeated frame (proxy, replay): before the clock, which must not go back.
                 log.debug("%s at %s seen already; duplicate ignored", name, stamp)
                 return
