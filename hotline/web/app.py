@@ -32,8 +32,9 @@ from hotline.web.auth import AUTH, Auth, guard, principal
 from hotline.web.auth_passwords import HashPool
 from hotline.web.auth_sessions import LoginThrottle, SessionCodec
 from hotline.web.auth_store import WebStore
-from hotline.web.auth_table import PUBLIC, WALLBOARD
+from hotline.web.auth_table import PUBLIC, SIGNED_IN, WALLBOARD
 from hotline.web.errors import answer_errors, error_response
+from hotline.web.openapi import openapi
 from hotline.web.push import Screen, WallboardPusher
 from hotline.web.routes import ROUTES, Param, RouteTable
 from hotline.web.wallboard import LiveView, build_snapshot, mask_callers, mask_number
@@ -139,6 +140,15 @@ async def _static(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/wallboard", WALLBOARD, summary="What the wallboard shows (numbers masked)")
 async def _api_wallboard(request: web.Request) -> web.Response:
     return web.json_response(request.app[_SNAPSHOT](), dumps=_dumps)
+
+
+@routes.get(
+    "/api/openapi.json",
+    SIGNED_IN,  # the API's shape, no data; signed in only, so strangers get no map
+    summary="This API's OpenAPI 3 description: every route with its roles (x-roles)",
+)
+async def _openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi(request.app[ROUTES]))
 
 
 @routes.get(

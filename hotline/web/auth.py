@@ -218,7 +218,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             "multipart/form-data",
         ):
             sent = str((await request.post()).get("csrf", ""))
-        if not sent or not who.csrf or not secrets.compare_digest(sent, who.csrf):
+        if not sent or not who.csrf or not secrets.compare_digest(sent.encode(), who.csrf.encode()):
             return error_response(
                 403, "auth.csrf", "CSRF token missing or wrong (send X-CSRF-Token)"
             )

@@ -63,7 +63,7 @@ class SessionCodec:
         return self._csrf.dumps(secrets.token_urlsafe(16))
 
     def login_csrf_ok(self, cookie: str | None, field: str | None) -> bool:
-        if not cookie or not field or not secrets.compare_digest(cookie, field):
+        if not cookie or not field or not secrets.compare_digest(cookie.encode(), field.encode()):
             return False
         try:
             self._csrf.loads(cookie, max_age=self.max_age_s)

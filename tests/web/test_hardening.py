@@ -219,3 +219,28 @@ async def test_nul_in_text_is_400_on_every_store(
         )
         == []
     )
+
+
+async def test_non_ascii_csrf_tokens_are_refused_not_a_failure(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    # Found by the API fuzzer: compare_digest refuses non-ASCII str and raised TypeError.
+    await add_password_user(store, "wang", "supervisor")
+    client = await _client(aiohttp_client, store)
+    await client.get("/login")
+    response = await client.post(
+        "/login",
+        data={"username": "wang", "password": PASSWORD, "csrf": "令牌"},
+        allow_redirects=False,
+    )
+    assert response.status == 403
+    page = await client.get("/login")
+    csrf = form_csrf(await page.text())
+    signed = await client.post(
+        "/login",
+        data={"username": "wang", "password": PASSWORD, "csrf": csrf},
+        allow_redirects=False,
+    )
+    assert signed.status == 303
+    refused = await client.post("/logout", headers={"X-CSRF-Token": "令牌"})
+    assert refused.status == 403

@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from hotline.web.app import create_app
+from hotline.web.auth_table import ROLES
 from hotline.web.errors import ERROR_IDS, error_body
 from hotline.web.routes import ROUTES
+from tests.web.auth_helpers import bearer
 from tests.web.fake_live import FakeLive
+from ticketing.store import TicketStore
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "hotline" / "web"
@@ -63,3 +66,24 @@ async def test_api_404_and_405_and_500_have_the_error_shape(aiohttp_client: Any)
     wrong = await client.delete("/api/wallboard")
     assert wrong.status == 405
     assert (await wrong.json())["error"]["id"] == "route.method"
+
+
+async def test_openapi_lists_every_route_with_its_roles(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    app = create_app(FakeLive(), dict, store=store)
+    client = await aiohttp_client(app)
+    assert (await client.get("/api/openapi.json")).status == 401
+    for role in ROLES:
+        response = await client.get(
+            "/api/openapi.json", headers=await bearer(store, f"u-{role}", role)
+        )
+        assert response.status == 200, role
+    spec = await response.json()
+    listed = {
+        (method.upper(), path): operation["x-roles"]
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+    }
+    assert listed == {route.key: sorted(route.roles) for route in app[ROUTES]}
+    assert spec["openapi"].startswith("3.")
