@@ -126,6 +126,7 @@ def requests(incidents: FakeIncidents) -> dict[tuple[str, str], tuple[Request, i
         ("GET", "/api/wallboard"): (lambda c, h, r: _get(c, "/api/wallboard", h), 200),
         ("GET", "/ws"): (lambda c, h, r: _ws(c, h), 101),
         ("GET", "/api/session"): (lambda c, h, r: _get(c, "/api/session", h), 200),
+        ("GET", "/api/openapi.json"): (lambda c, h, r: _get(c, "/api/openapi.json", h), 200),
         ("POST", "/logout"): (lambda c, h, r: _post(c, "/logout", h), 303),
         ("GET", "/api/incidents"): (lambda c, h, r: _get(c, "/api/incidents", h), 200),
         ("POST", "/api/incidents"): (
