@@ -24,6 +24,7 @@ from hotline.live_view import TrackerLiveView
 from hotline.mqtt import MqttBridge
 from hotline.settings import Settings
 from hotline.wiring import calls, kpi, mqtt, tickets
+from hotline.wiring.health import HealthBoard
 from hotline.wiring.web import WebServer
 from ticketing.store import TicketStore
 from ticketing.writer import BufferedCallWriter
@@ -40,6 +41,8 @@ class HotlineService:
         more_health: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.settings = settings
+        # What /healthz reports: each part adds its probe as it starts.
+        self.health = HealthBoard()
         # Components the service does not own but /healthz shows (the active lock's role).
         self._more_health = more_health
         # "Today" for the live KPIs is the PBX's today: the latest event Timestamp seen.
@@ -109,10 +112,13 @@ class HotlineService:
     async def start(self, *, web_enabled: bool = True) -> None:
         settings = self.settings
         self.store = await tickets.open_store(settings)
-        self.writer = self.sink.writer = tickets.start_writer(self.store, settings)
+        writer = self.writer = self.sink.writer = tickets.start_writer(self.store, settings)
+        self.health.add("database", lambda: tickets.writer_health(writer))
         await kpi.load_today(self.kpi, self.store, self._now())
         await self.bus.start()
+        self.health.add("bus", self.bus.status)
         await self.ivr.start(self.store)
+        self.health.add_many(self.ivr.health)
         if web_enabled:
             self.web = WebServer(
                 settings,
@@ -125,10 +131,14 @@ class HotlineService:
             )
             await self.web.start()
         if settings.mqtt.enabled:
-            self.mqtt = await mqtt.start_bridge(settings, self.bus)
+            bridge = self.mqtt = await mqtt.start_bridge(settings, self.bus)
+            self.health.add("mqtt", bridge.status)
         for feed in self.feeds:
             # Each PBX's downtime began when its own newest stored call ended.
             await feed.start(last_stored_end=await self.store.latest_call_end(feed.name))
+            self.health.add("ami" if len(self.feeds) == 1 else f"ami.{feed.name}", feed.health)
+        if self._more_health is not None:
+            self.health.add_many(self._more_health)
 
     async def stop(self) -> None:
         for feed in self.feeds:
@@ -143,22 +153,3 @@ class HotlineService:
             await self.writer.stop()
         if self.store is not None:
             await self.store.close()
-
-    # ---- health ----------------------------------------------------------------------------
-
-    def health(self) -> dict[str, Any]:
-        components: dict[str, Any] = {}
-        for feed in self.feeds:
-            if feed.link is not None:
-                name = "ami" if len(self.feeds) == 1 else f"ami.{feed.name}"
-                components[name] = feed.health()
-        if self.writer is not None:
-            status = dict(self.writer.status())
-            components["database"] = {**status, "ok": bool(status.get("db_ok"))}
-        if self.mqtt is not None:
-            components["mqtt"] = dict(self.mqtt.status())
-        components["bus"] = self.bus.status()
-        components.update(self.ivr.health())
-        if self._more_health is not None:
-            components.update(self._more_health())
-        return components

@@ -5,6 +5,7 @@
 - `kpi`: today's live KPI counters (acd.kpi), primed from the store at start.
 - `web`: the aiohttp app, its wallboard push subscribed to every event.
 - `mqtt`: the MQTT bridge subscribed to every event.
+- `health`: the /healthz board each of them adds its probe to as it starts.
 - the IVR: hotline/ivr_wiring.py (FastAGI IVR, incidents, the IVR's event subscribers).
 
 `hotline/service.py` only says in what order these start and stop.

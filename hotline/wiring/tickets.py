@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hotline.settings import Settings
 from ticketing.store import TicketStore
 from ticketing.writer import BufferedCallWriter
@@ -17,3 +19,9 @@ def start_writer(store: TicketStore, settings: Settings) -> BufferedCallWriter:
     writer = BufferedCallWriter(store, db.buffer_size, db.retry_interval, db.spill_path)
     writer.start()
     return writer
+
+
+def writer_health(writer: BufferedCallWriter) -> dict[str, Any]:
+    """The database component of /healthz: the writer knows whether writes go through."""
+    status = dict(writer.status())
+    return {**status, "ok": bool(status.get("db_ok"))}
