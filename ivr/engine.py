@@ -17,22 +17,9 @@ from typing import Any, Protocol
 
 from asterisk_conf import channel_vars as cv
 from events.topics import IVR_INCIDENT_REPORT
+from ivr.actions import Finish, MenuAction, QueueAction, kind_of
 from ivr.incidents import IncidentBoard
-from ivr.menu import (
-    Action,
-    CallbackAction,
-    DistrictAction,
-    EmergencyAction,
-    HangupAction,
-    IncidentReportAction,
-    LanguageAction,
-    Menu,
-    Node,
-    PlayAction,
-    QueueAction,
-    SubmenuAction,
-    TicketProgressAction,
-)
+from ivr.menu import Menu, Node
 from ivr.session import DigitsResult
 from working_days import WorkingCalendar
 
@@ -44,7 +31,8 @@ Publish = Callable[[str, dict[str, Any]], Any]
 
 # A caller can wander (e.g. back to the main menu again and again); never forever.
 MAX_STEPS = 50
-_LOOKUP_TIMEOUT_S = 5.0
+# Actions chained without a node in between (night destinations pointing at each other).
+MAX_HOPS = 10
 
 
 class CallChannel(Protocol):
@@ -72,11 +60,6 @@ class IvrOutcome:
     category: str | None = None
     # queue: on to Queue(); hangup: the IVR ends the call; caller_hangup, timeout, error.
     ended: str = "running"
-
-
-@dataclass(frozen=True, slots=True)
-class _Finish:
-    hang_up: bool
 
 
 class MenuWalk:
@@ -108,13 +91,13 @@ class MenuWalk:
 
     async def run(self) -> IvrOutcome:
         """Walk from the start node until a final action; return with ``outcome.ended`` set."""
-        result: str | _Finish = self.menu.start
+        result: str | Finish = self.menu.start
         steps = 0
-        while not isinstance(result, _Finish):
+        while not isinstance(result, Finish):
             steps += 1
             if steps > MAX_STEPS:
                 log.warning("call %s: %d menu steps, sending to an agent", self.linkedid, steps)
-                result = await self._perform(self._agent("too-many-steps"))
+                result = await self.perform(self.agent("too-many-steps"))
                 continue
             node = self.menu.nodes[result]
             self.outcome.path.append(node.id)
@@ -122,25 +105,25 @@ class MenuWalk:
             action = await self._announce(node)
             if action is None:
                 action = await self._ask(node) if node.options else await self._pass(node)
-            result = await self._perform(action)
+            result = await self.perform(action)
         finish = result
         await self._set_result_variables()
         self.outcome.ended = "hangup" if finish.hang_up else "queue"
         return self.outcome
 
     # -- nodes ---------------------------------------------------------------------------------
-    async def _pass(self, node: Node) -> Action:
-        key = await self._play(node.prompts, self.menu.agent_key)
+    async def _pass(self, node: Node) -> MenuAction:
+        key = await self.play(node.prompts, self.menu.agent_key)
         if key == self.menu.agent_key:
-            return self._agent(key)
+            return self.agent(key)
         assert node.next is not None  # validated: a node without options has next
         return node.next
 
-    async def _ask(self, node: Node) -> Action:
+    async def _ask(self, node: Node) -> MenuAction:
         valid = "".join(sorted(set(node.options) | {self.menu.agent_key}))
         failures = 0
         while True:
-            key = await self._play(node.prompts[:-1], valid)
+            key = await self.play(node.prompts[:-1], valid)
             if key is None:
                 answer = await self.channel.get_data(node.prompts[-1], int(node.timeout * 1000), 1)
                 key = answer.digits[:1] or None
@@ -153,13 +136,13 @@ class MenuWalk:
                 return node.options[key]
             if key == self.menu.agent_key:
                 self._keys.append(key)
-                return self._agent(key)
+                return self.agent(key)
             failure = "timeout" if key is None else "invalid"
             failures += 1
             if failures > node.retries:
                 fallback = node.on_timeout if key is None else node.on_invalid
                 if fallback is None:
-                    return self._agent(failure)
+                    return self.agent(failure)
                 if isinstance(fallback, QueueAction) and fallback.choice is None:
                     return QueueAction(fallback.queue, fallback.priority, failure)
                 self.outcome.choice = self.outcome.choice or failure
@@ -168,14 +151,14 @@ class MenuWalk:
             if retry_prompt:
                 await self.channel.stream_file(retry_prompt)
 
-    def _agent(self, choice: str) -> QueueAction:
+    def agent(self, choice: str) -> QueueAction:
         """The agent queue; ``choice`` is the agent key or why the caller is sent there."""
         agent = self.menu.agent
         if choice == self.menu.agent_key:
             choice = agent.choice or choice
         return QueueAction(agent.queue, agent.priority, choice)
 
-    async def _play(self, prompts: Sequence[str], escape: str = "") -> str | None:
+    async def play(self, prompts: Sequence[str], escape: str = "") -> str | None:
         for prompt in prompts:
             key = await self.channel.stream_file(prompt, escape)
             if key is not None:
@@ -184,7 +167,7 @@ class MenuWalk:
         return None
 
     # -- incidents -----------------------------------------------------------------------------
-    async def _announce(self, node: Node) -> Action | None:
+    async def _announce(self, node: Node) -> MenuAction | None:
         settings = self.menu.incidents
         matching = self.board.matching(
             self.channel.caller_number, self.outcome.district, node.id, node.announce_incidents
@@ -204,33 +187,19 @@ class MenuWalk:
                 self.outcome.digits += key
             if key == self.menu.agent_key:
                 self._keys.append(key)
-                return self._agent(key)
+                return self.agent(key)
             if key == settings.confirm_key and self.outcome.incident is None:
-                await self._register(incident.id)
+                await self.register(incident.id)
                 agent_key = await self.channel.stream_file(
                     settings.registered_prompt, self.menu.agent_key
                 )
                 if agent_key is not None:
                     self.outcome.digits += agent_key
                     self._keys.append(agent_key)
-                    return self._agent(agent_key)
+                    return self.agent(agent_key)
         return None
 
-    async def _incident_report(self, action: IncidentReportAction) -> None:
-        if self.outcome.incident is None:
-            # Any branch: the caller chose to report an outage, wherever it is announced.
-            candidates = [
-                i
-                for i in self.board.active()
-                if i.concerns(self.channel.caller_number, self.outcome.district)
-            ]
-            if not candidates:
-                await self._play(action.none_prompts)
-                return
-            await self._register(candidates[0].id)
-        await self._play(action.prompts)
-
-    async def _register(self, incident_id: str) -> None:
+    async def register(self, incident_id: str) -> None:
         incident = self.board.register_caller(incident_id, self.linkedid)
         self.outcome.incident = incident_id
         # At once: the call tracker merges the call into the incident (并单) from this VarSet,
@@ -250,87 +219,19 @@ class MenuWalk:
         )
 
     # -- actions -------------------------------------------------------------------------------
-    async def _perform(self, action: Action, hops: int = 0) -> str | _Finish:
-        """Carry out an action: return the next node id, or how the walk finishes."""
-        if hops > 10:  # night destinations pointing at each other
-            return await self._perform(self._agent("night-loop"))
-        if isinstance(action, SubmenuAction):
-            return action.node
-        if isinstance(action, LanguageAction):
-            self.outcome.language = action.language
-            await self.channel.set_variable("CHANNEL(language)", action.language)
-            return action.node
-        if isinstance(action, QueueAction):
-            return await self._queue(action, hops)
-        if isinstance(action, CallbackAction):
-            await self._play(action.prompts)
-            self.outcome.callback_requested = True
-            self.outcome.queue = action.queue
-            self.outcome.choice = self.outcome.choice or self._default_choice()
-            return _Finish(hang_up=True)
-        if isinstance(action, PlayAction):
-            await self._play(action.prompts)
-            return await self._perform(action.then, hops + 1)
-        if isinstance(action, EmergencyAction):
-            self.outcome.choice = f"emergency-{action.service}"
-            await self._play(action.prompts)
-            return await self._perform(action.then, hops + 1)
-        if isinstance(action, TicketProgressAction):
-            agent = await self._ticket_progress(action)
-            return await self._perform(agent or action.then, hops + 1)
-        if isinstance(action, IncidentReportAction):
-            await self._incident_report(action)
-            return await self._perform(action.then, hops + 1)
-        if isinstance(action, DistrictAction):
-            self.outcome.district = action.district
-            return await self._perform(action.then, hops + 1)
-        assert isinstance(action, HangupAction)
-        self.outcome.choice = self.outcome.choice or self._default_choice()
-        await self._play(action.prompts)
-        return _Finish(hang_up=True)
+    async def perform(self, action: MenuAction, hops: int = 0) -> str | Finish:
+        """Carry out an action (its kind's ``perform``): the next node id, or how the walk
+        finishes."""
+        if hops > MAX_HOPS:
+            return await self.perform(self.agent("night-loop"))
+        return await kind_of(action).perform(self, action, hops)
 
-    async def _queue(self, action: QueueAction, hops: int) -> str | _Finish:
-        config = self.menu.queues.get(action.queue)
-        if self.outcome.choice is None or action.choice is not None:
-            self.outcome.choice = action.choice or self._default_choice()
-        if action.category is not None:
-            # Kept through a night destination: a report made after hours is still a report.
-            self.outcome.category = action.category
-        if config is not None and config.night is not None:
-            if not config.hours.is_open(self.local_now(), self.calendar):
-                log.info("call %s: queue %s closed, night destination", self.linkedid, action.queue)
-                return await self._perform(config.night, hops + 1)
-        self.outcome.queue = action.queue
-        self.outcome.priority = action.priority
-        return _Finish(hang_up=False)
+    def pressed(self, key: str) -> None:
+        """A key that selected something: the default choice is made of these."""
+        self._keys.append(key)
 
-    def _default_choice(self) -> str:
+    def default_choice(self) -> str:
         return "".join(self._keys) or "none"
-
-    async def _ticket_progress(self, action: TicketProgressAction) -> QueueAction | None:
-        """Tell the ticket's progress; the agent queue if the caller pressed the agent key."""
-        self.outcome.choice = self.outcome.choice or self._default_choice()
-        answer = await self.channel.get_data(
-            action.prompt, int(action.timeout * 1000), action.max_digits
-        )
-        number = answer.digits
-        prompts: Sequence[str] | None = None
-        if number.isdigit():
-            try:
-                prompts = await asyncio.wait_for(
-                    self.ticket_lookup(number, self.channel.caller_number), _LOOKUP_TIMEOUT_S
-                )
-            except Exception:
-                log.exception("call %s: ticket lookup for %s failed", self.linkedid, number)
-        if prompts:
-            await self._play(prompts)
-            return None
-        # The not-found prompt offers the agent ("或按0转人工服务"): the key must work there.
-        key = await self._play([action.not_found_prompt], self.menu.agent_key)
-        if key == self.menu.agent_key:
-            self._keys.append(key)
-            return self._agent(key)
-        return None
 
     async def _set_result_variables(self) -> None:
         out = self.outcome

@@ -15,100 +15,56 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asterisk_conf.channel_vars import CATEGORY_VALUES
+from ivr.actions import (
+    CallbackAction,
+    DistrictAction,
+    EmergencyAction,
+    Field,
+    HangupAction,
+    IncidentReportAction,
+    LanguageAction,
+    MenuAction,
+    PlayAction,
+    QueueAction,
+    SubmenuAction,
+    TicketProgressAction,
+    follow,
+    kind_named,
+    kind_names,
+)
 from ivr.hours import ServiceHours, parse_span
 from ivr.toml_lines import key_lines, line_of
 
 DTMF_KEYS = frozenset("0123456789*#")
-EMERGENCY_SERVICES = frozenset({"110", "119", "120", "all"})
 
 
 _NODE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
-# -- actions: what a key (or a fallback) does ---------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class QueueAction:
-    queue: str
-    priority: int = 0
-    # HOTLINE_CHOICE for this route; None = the digits the caller pressed.
-    choice: str | None = None
-    # The ticket category of this choice (HOTLINE_CATEGORY): the menu says what a key means,
-    # so the ticket cannot disagree with the prompt.
-    category: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SubmenuAction:
-    node: str
-
-
-@dataclass(frozen=True, slots=True)
-class PlayAction:
-    prompts: tuple[str, ...]
-    then: Action
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackAction:
-    queue: str
-    prompts: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class TicketProgressAction:
-    prompt: str
-    not_found_prompt: str
-    then: Action
-    max_digits: int = 12
-    timeout: float = 8.0
-
-
-@dataclass(frozen=True, slots=True)
-class EmergencyAction:
-    service: str
-    prompts: tuple[str, ...]
-    then: Action
-
-
-@dataclass(frozen=True, slots=True)
-class HangupAction:
-    prompts: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentReportAction:
-    """Register the caller against the newest active incident that concerns them, if any."""
-
-    then: Action
-    prompts: tuple[str, ...] = ()  # played after a registration
-    none_prompts: tuple[str, ...] = ()  # played when no incident concerns the caller
-
-
-@dataclass(frozen=True, slots=True)
-class LanguageAction:
-    language: str
-    node: str
-
-
-@dataclass(frozen=True, slots=True)
-class DistrictAction:
-    district: str
-    then: Action
-
-
-Action = (
-    QueueAction
-    | SubmenuAction
-    | PlayAction
-    | CallbackAction
-    | TicketProgressAction
-    | EmergencyAction
-    | HangupAction
-    | LanguageAction
-    | DistrictAction
-    | IncidentReportAction
-)
+# The actions (what a key or a fallback does) are declared in the registry of ivr.actions;
+# re-exported here because the menu model is where callers look for them.
+Action = MenuAction
+__all__ = [
+    "Action",
+    "CallbackAction",
+    "DistrictAction",
+    "EmergencyAction",
+    "HangupAction",
+    "IncidentReportAction",
+    "LanguageAction",
+    "Menu",
+    "MenuError",
+    "MenuFault",
+    "Node",
+    "PlayAction",
+    "QueueAction",
+    "SubmenuAction",
+    "TicketProgressAction",
+    "load_menu",
+    "missing_queues",
+    "parse_menu",
+    "queue_names",
+]
 
 
 # -- the menu ----------------------------------------------------------------------------------
@@ -230,19 +186,6 @@ def _toml_error_line(error: tomllib.TOMLDecodeError) -> int:
     return 0
 
 
-_ACTION_FIELDS: dict[str, set[str]] = {
-    "queue": {"queue", "priority", "choice", "category"},
-    "submenu": {"node"},
-    "play": {"prompt", "then"},
-    "callback": {"queue", "prompt"},
-    "ticket_progress": {"prompt", "not_found_prompt", "then", "max_digits", "timeout"},
-    "emergency": {"service", "prompt", "then"},
-    "hangup": {"prompt"},
-    "language": {"language", "node"},
-    "district": {"district", "then"},
-    "incident_report": {"prompt", "none_prompt", "then"},
-}
-
 _NODE_FIELDS = {
     "prompt",
     "options",
@@ -362,100 +305,57 @@ class _Builder:
         if kind is None:
             self.fault(where, f"{'.'.join(where)}: option without action")
             return None
-        if kind not in _ACTION_FIELDS:
+        action_kind = kind_named(kind) if isinstance(kind, str) else None
+        if action_kind is None:
             self.fault(
                 (*where, "action"),
-                f"{'.'.join(where)}: unknown action {kind!r} "
-                f"(one of {', '.join(sorted(_ACTION_FIELDS))})",
+                f"{'.'.join(where)}: unknown action {kind!r} (one of {', '.join(kind_names())})",
             )
             return None
-        self._unknown_keys(where, table, _ACTION_FIELDS[kind] | {"action"})
-        return self._build_action(where, kind, table)
-
-    def _then(self, where: Where, table: dict[str, Any], default: Action) -> Action | None:
-        if "then" not in table:
-            return default
-        return self.action((*where, "then"), table["then"])
-
-    def _build_action(self, where: Where, kind: str, t: dict[str, Any]) -> Action | None:
-        if kind == "queue":
-            queue = self._str(where, t, "queue")
-            choice = self._str(where, t, "choice", required=False)
-            priority = self._int(where, t, "priority", 0, 0)
-            category = self._str(where, t, "category", required=False)
-            if category is not None and category not in CATEGORY_VALUES:
-                self.fault(
-                    (*where, "category"),
-                    f"{'.'.join(where)}.category: {category!r} is not a ticket category "
-                    f"({', '.join(CATEGORY_VALUES)})",
-                )
-                category = None
-            if queue is None:
-                return None
-            self.queue_refs.append(((*where, "queue"), queue))
-            return QueueAction(queue=queue, priority=priority, choice=choice, category=category)
-        if kind == "submenu":
-            node = self._str(where, t, "node")
-            if node is None:
-                return None
-            self.node_refs.append(((*where, "node"), node))
-            return SubmenuAction(node=node)
-        if kind == "play":
-            prompts = self._prompts(where, t)
-            then = self._then(where, t, HangupAction())
-            return PlayAction(prompts=prompts, then=then) if prompts and then else None
-        if kind == "callback":
-            queue = self._str(where, t, "queue")
-            prompts = self._prompts(where, t, required=False)
-            if queue is None:
-                return None
-            self.queue_refs.append(((*where, "queue"), queue))
-            return CallbackAction(queue=queue, prompts=prompts)
-        if kind == "ticket_progress":
-            prompt = self._one_prompt(where, t, "prompt")
-            not_found = self._one_prompt(where, t, "not_found_prompt")
-            then = self._then(where, t, HangupAction())
-            max_digits = self._int(where, t, "max_digits", 12, 1)
-            timeout = self._number(where, t, "timeout", 8.0, 1)
-            if prompt is None or not_found is None or then is None:
-                return None
-            return TicketProgressAction(prompt, not_found, then, max_digits, timeout)
-        if kind == "emergency":
-            service = self._str(where, t, "service")
-            if service is not None and service not in EMERGENCY_SERVICES:
-                self.fault(
-                    (*where, "service"),
-                    f"{'.'.join(where)}: emergency service must be one of 110, 119, 120, all",
-                )
-                service = None
-            prompts = self._prompts(where, t)
-            then = self._then(where, t, HangupAction())
-            if service is None or not prompts or then is None:
-                return None
-            return EmergencyAction(service=service, prompts=prompts, then=then)
-        if kind == "hangup":
-            return HangupAction(prompts=self._prompts(where, t, required=False))
-        if kind == "incident_report":
-            prompts = self._prompts(where, t, required=False)
-            none_prompts = self._prompts(where, t, "none_prompt", required=False)
-            if "then" not in t:
-                self.fault(where, f"{'.'.join(where)}: incident_report needs 'then'")
-                return None
-            then = self._then(where, t, HangupAction())
-            return IncidentReportAction(then, prompts, none_prompts) if then else None
-        if kind == "language":
-            language = self._str(where, t, "language")
-            node = self._str(where, t, "node")
-            if language is None or node is None:
-                return None
-            self.node_refs.append(((*where, "node"), node))
-            return LanguageAction(language=language, node=node)
-        district = self._str(where, t, "district")
-        then = self._then(where, t, HangupAction())
-        if "then" not in t:
-            self.fault(where, f"{'.'.join(where)}: district needs 'then' (where to go next)")
+        self._unknown_keys(where, table, action_kind.keys | {"action"})
+        values: dict[str, Any] = {}
+        complete = True
+        for f in action_kind.fields:
+            value = self._field(where, table, f)
+            if value is None or (f.required and value == ()):
+                # A required value is missing or bad, or a nested action is: no action, the
+                # fault is recorded. An optional plain value may well be None.
+                complete = complete and not (f.required or f.type == "action")
+            values[f.name] = value
+        if not complete:
             return None
-        return DistrictAction(district=district, then=then) if district and then else None
+        # Node and queue references count only for an action that was built: one fault per
+        # mistake, not a second one about a reference of a broken action.
+        for f in action_kind.fields:
+            refs = {"node": self.node_refs, "queue": self.queue_refs}.get(f.type)
+            if refs is not None and values[f.name] is not None:
+                refs.append(((*where, f.key), values[f.name]))
+        return action_kind.cls(**values)
+
+    def _field(self, where: Where, t: dict[str, Any], f: Field) -> Any:
+        """Read one field of an action table, recording faults and references."""
+        if f.type == "action":
+            if f.key in t:
+                return self.action((*where, f.key), t[f.key])
+            if f.required:
+                self.fault(where, f"{'.'.join(where)}: {f.missing or f'missing {f.key!r}'}")
+                return None
+            return f.default
+        if f.type == "prompt":
+            return self._one_prompt(where, t, f.key, required=f.required)
+        if f.type == "prompts":
+            return self._prompts(where, t, f.key, required=f.required)
+        if f.type == "int":
+            return self._int(where, t, f.key, int(f.default), int(f.minimum))
+        if f.type == "number":
+            return self._number(where, t, f.key, float(f.default), f.minimum)
+        value = self._str(where, t, f.key, required=f.required)
+        if value is not None and f.check is not None:
+            problem = f.check(".".join(where), value)
+            if problem is not None:
+                self.fault((*where, f.key), problem)
+                return None
+        return value
 
     # -- sections ------------------------------------------------------------------------------
     def build(self, data: dict[str, Any]) -> Menu | None:
@@ -568,7 +468,7 @@ class _Builder:
             workday = self._spans(where, conf, "workday_hours")
             restday = self._spans(where, conf, "restday_hours")
             night = self.action((*where, "night"), conf["night"]) if "night" in conf else None
-            if night is not None and _follow(night)[0]:
+            if night is not None and follow(night)[0]:
                 self.fault(
                     (*where, "night"),
                     f"queues.{name}.night: must be a queue, a message "
@@ -723,7 +623,7 @@ class _Builder:
             if node.next is not None:
                 actions.append(node.next)
             for act in actions:
-                act_targets, act_terminal = _follow(act)
+                act_targets, act_terminal = follow(act)
                 targets |= act_targets
                 terminal = terminal or act_terminal
             successors[node.id] = {t for t in targets if t in nodes}
@@ -758,16 +658,3 @@ class _Builder:
                     f"node {node_id!r} is in a loop with no way out "
                     "(no queue, callback or hang-up reachable)",
                 )
-
-
-def _follow(action: Action) -> tuple[set[str], bool]:
-    """Nodes an action can lead to, and whether it can end the menu walk."""
-    if isinstance(action, SubmenuAction):
-        return {action.node}, False
-    if isinstance(action, LanguageAction):
-        return {action.node}, False
-    if isinstance(action, PlayAction | EmergencyAction | DistrictAction | IncidentReportAction):
-        return _follow(action.then)
-    if isinstance(action, TicketProgressAction):
-        return _follow(action.then)
-    return set(), True  # queue, callback, hang-up
