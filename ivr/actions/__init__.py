@@ -24,7 +24,6 @@ from ivr.actions.registry import (
     kind_named,
     kind_names,
     kind_of,
-    prompts_of,
     register,
     unregister,
 )
@@ -50,7 +49,6 @@ __all__ = [
     "kind_named",
     "kind_names",
     "kind_of",
-    "prompts_of",
     "register",
     "unregister",
 ]

@@ -10,12 +10,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from asterisk_conf.channel_vars import CATEGORY_VALUES
+from asterisk_conf.channel_vars import CATEGORY_VALUES, CHOICE_VALUES
 from ivr.actions.registry import ActionKind, Field, Finish, MenuAction, Walk, register
 
 log = logging.getLogger(__name__)
 
-EMERGENCY_SERVICES = frozenset({"110", "119", "120", "all"})
+# The services an emergency action may name: those whose HOTLINE_CHOICE ("emergency-110"…) the
+# dialplan contract lists, so the menu cannot route with a choice the contract does not know.
+EMERGENCY_SERVICES = frozenset(
+    value.removeprefix("emergency-") for value in CHOICE_VALUES if value.startswith("emergency-")
+)
 # The ticket lookup must not hold the caller in silence.
 _LOOKUP_TIMEOUT_S = 5.0
 
@@ -217,7 +221,7 @@ class EmergencyAction(MenuAction):
 def _check_service(where: str, service: str) -> str | None:
     if service in EMERGENCY_SERVICES:
         return None
-    return f"{where}: emergency service must be one of 110, 119, 120, all"
+    return f"{where}: emergency service must be one of {', '.join(sorted(EMERGENCY_SERVICES))}"
 
 
 async def _emergency(walk: Walk, action: EmergencyAction, hops: int) -> str | Finish:

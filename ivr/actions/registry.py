@@ -145,18 +145,3 @@ def follow(action: MenuAction) -> tuple[set[str], bool]:
             targets |= more
             ends = ends or can_end
     return targets, ends
-
-
-def prompts_of(action: MenuAction) -> list[str]:
-    """Every prompt an action (with its nested actions) can play, in field order."""
-    kind = kind_of(action)
-    found: list[str] = []
-    for f in kind.fields:
-        value = getattr(action, f.name)
-        if f.type == "prompt":
-            found.append(value)
-        elif f.type == "prompts":
-            found.extend(value)
-        elif f.type == "action":
-            found.extend(prompts_of(value))
-    return found
