@@ -66,6 +66,15 @@ def _env(settings: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def hotline_cli(args: list[str], env: dict[str, str], cwd: Path) -> None:
+    """Run the project's own command line as an administrator would; its error if it fails."""
+    result = subprocess.run(
+        [str(HOTLINE), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"hotline {' '.join(args)}: {result.stderr or result.stdout}")
+
+
 @pytest.fixture(scope="session")
 def pbx_prefix() -> Path:
     prefix = asterisk_prefix()
@@ -82,14 +91,7 @@ def pbx_sounds(pbx_prefix: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     sounds = tmp_path_factory.mktemp("sounds")
     (sounds / "en").symlink_to(pbx_prefix / "var" / "lib" / "asterisk" / "sounds" / "en")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    subprocess.run(
-        [str(HOTLINE), "prompts", "build", "--out", str(sounds)],
-        check=True,
-        capture_output=True,
-        env=env,
-        cwd=sounds,
-        timeout=300,
-    )
+    hotline_cli(["prompts", "build", "--out", str(sounds)], env, sounds)
     return sounds
 
 
@@ -102,19 +104,13 @@ def pbx(
     root = instance_root()
     settings = pbx_settings(root, free_port(), free_port(), data)
     rendered = data / "rendered"
-    subprocess.run(
-        [str(HOTLINE), "asterisk-conf", "render", "--out", str(rendered)],
-        check=True,
-        capture_output=True,
-        env=_env(settings),
-        cwd=data,
-        timeout=60,
-    )
+    hotline_cli(["asterisk-conf", "render", "--out", str(rendered)], _env(settings), data)
     ast = start_asterisk(pbx_prefix, root, rendered, pbx_sounds)
     try:
         yield ast, settings
     finally:
         ast.stop()
+        # HOTLINE_TEST_KEEP_PBX=1 keeps the instance's folder (logs, queue_log, CDR) to read.
         if not os.environ.get("HOTLINE_TEST_KEEP_PBX"):
             shutil.rmtree(ast.root, ignore_errors=True)
 

@@ -143,10 +143,14 @@ async def test_answered_call_record_equals_queue_log_and_cdr(
     assert record["queue"] == "hotline-general" == connect[2]
     assert record["outcome"] == "answered"
     assert record["answered_by"] == connect[3] == "agent1"
+    assert record["member_interface"] == AGENT
+    # COMPLETEAGENT: the agent hung up (COMPLETECALLER would be the caller)
+    assert record["hangup_by"] == {"COMPLETEAGENT": "agent", "COMPLETECALLER": "caller"}[end[4]]
     close(record["wait_s"], int(connect[5]), "wait")
     close(record["talk_s"], int(end[6]), "talk")
     assert record["ivr_choice"] == "1"
     assert record["ivr_digits"] == "1"
+    assert record["ivr_path"] == ["welcome", "main"]
     assert record["caller_num"] == "13900001111"
     assert record["linkedid"] == cdr[0]["linkedid"]
     recording = ast.monitor_dir / f"hotline-{callid}.wav"
@@ -170,6 +174,7 @@ async def test_abandoned_in_queue_record_equals_queue_log(
     assert record["queue"] == "hotline-general" == abandon[2]
     close(record["wait_s"], int(abandon[7]), "wait")
     assert record["answered_by"] is None
+    assert record["hangup_by"] == "caller"
     assert record["talk_s"] in (None, 0)
     assert record["ivr_choice"] == "1"
     assert record["linkedid"] == cdr[0]["linkedid"]
