@@ -38,17 +38,20 @@ Subscriber exceptions are logged and never interrupt the tracker.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from acd.ami.message import AmiMessage
-from acd.tracker.channels import ChannelEvents
-from acd.tracker.core import OnRecord, Publish, log
-from acd.tracker.duplicates import RecentEvents
-from acd.tracker.ivr import IvrEvents, reads_digits
-from acd.tracker.queue_events import QueueEvents
-from acd.tracker.resync import Resync
-from acd.tracker.state import Call, Channel, caller_id, int_or_none, whole_seconds
+from acd.cdr_csv import CdrEntry
+from acd.queue_log import QueueLogEntry
+from acd.records import CallRecord
+from acd.tracker import resync as catch_up
+from acd.tracker import views
+from acd.tracker.core import OnRecord, Outbox, Publish, log
+from acd.tracker.handlers import HANDLERS
+from acd.tracker.ivr import reads_digits
+from acd.tracker.members import MemberBoard
+from acd.tracker.state import Call, Channel, TrackerState, whole_seconds
 from asterisk_conf.channel_vars import (
     CALLBACK,
     CHOICE,
@@ -56,13 +59,11 @@ from asterisk_conf.channel_vars import (
     INCIDENT,
     LANGUAGE,
     PATH,
-    PATH_SEPARATOR,
     PREFIX,
     PRIORITY,
     QUEUE,
     SURVEY,
 )
-from events.topics import AGENT_STATE, CALL_INCIDENT_REPORTED, CALL_SURVEY
 
 __all__ = [
     "HOTLINE_PREFIX",
@@ -78,22 +79,14 @@ __all__ = [
 HOTLINE_PREFIX = PREFIX
 # The only VarSets the tracker reads; everything else (~44 % of a stream) is dropped unparsed.
 _CALL_VARS = frozenset({"QUEUESTATUS", "MIXMONITOR_FILENAME", "AGISTATUS"})
-_MEMBER_EVENTS = (
-    "QueueMemberStatus",
-    "QueueMemberPause",
-    "QueueMemberAdded",
-    "QueueMemberRemoved",
-    "QueueMemberPenalty",
-    "QueueMemberRinginuse",
-    "QueueMember",
-)
 
 
-class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
+class CallTracker:
     """Consumes AMI messages in order; see the module docstring for what it publishes.
 
-    The handlers live in `acd.tracker`: channels (lifecycle), ivr (digits, IVR report),
-    queue_events (queue legs), resync (AMI outages); core holds the shared state and steps.
+    A thin façade: what the tracker remembers is one `acd.tracker.state.TrackerState`, what
+    it does with each event is the plain function the event table
+    (`acd.tracker.handlers.HANDLERS`) names, and the outage catch-up is `acd.tracker.resync`.
     """
 
     def __init__(
@@ -105,32 +98,21 @@ class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
     ) -> None:
         # The contract's variable names are read here, at construction, so that renaming one
         # in asterisk_conf/channel_vars.py (or in a test) is followed everywhere.
-        super().__init__(publish, on_record, entry_contexts=entry_contexts, queue_var=QUEUE.name)
-        self._handlers: dict[str, Callable[[dict[str, str]], None]] = {
-            "Newchannel": self._on_newchannel,
-            "NewCallerid": self._on_newcallerid,
-            "Newexten": self._on_newexten,
-            "Hangup": self._on_hangup,
-            "VarSet": self._on_varset,
-            "DTMFEnd": self._on_dtmf,
-            "AGIExecStart": self._on_agi_start,
-            "AGIExecEnd": self._on_agi_end,
-            "QueueCallerJoin": self._on_join,
-            "QueueCallerLeave": self._on_leave,
-            "QueueCallerAbandon": self._on_abandon,
-            "AgentCalled": self._on_agent_called,
-            "AgentRingNoAnswer": self._on_ring_no_answer,
-            "AgentConnect": self._on_agent_connect,
-            "AgentComplete": self._on_agent_complete,
-            "BridgeEnter": self._on_bridge_enter,
-            "BridgeLeave": self._on_bridge_leave,
-            "ChanSpyStart": self._on_spy_start,
-            "BlindTransfer": self._on_blind_transfer,
-            "UserEvent": self._on_user_event,
-        }
-        for name in _MEMBER_EVENTS:
-            self._handlers[name] = self._member_handler(name)
-        self._recent = RecentEvents()
+        self._state = TrackerState(
+            entry_contexts=frozenset(entry_contexts),
+            queue_var=QUEUE.name,
+            survey_var=SURVEY.name,
+            ivr_vars={
+                CHOICE.name: "choice",
+                PRIORITY.name: "priority",
+                PATH.name: "path",
+                DIGITS.name: "digits",
+                LANGUAGE.name: "language",
+                CALLBACK.name: "callback",
+                INCIDENT.name: "incident",
+            },
+        )
+        self._out = Outbox(publish, on_record)
 
     # ------------------------------------------------------------------ input
 
@@ -139,7 +121,7 @@ class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
         if msg.kind != "event":
             return
         name = msg.name
-        handler = self._handlers.get(name)
+        handler = HANDLERS.get(name)
         if handler is None:
             return
         if name == "VarSet":
@@ -147,20 +129,21 @@ class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
             variable = msg.get("Variable") or ""
             if not variable.startswith(HOTLINE_PREFIX) and variable not in _CALL_VARS:
                 return
+        state = self._state
         headers = dict(msg.fields)
         stamp = headers.get("Timestamp")
         if stamp:
-            if not self._recent.first_time(stamp, msg.fields):
+            if not state.recent.first_time(stamp, msg.fields):
                 # A repeated frame (proxy, replay): before the clock, which must not go back.
                 log.debug("%s at %s seen already; duplicate ignored", name, stamp)
                 return
             try:
-                self.clock = epoch_seconds(stamp)
+                state.clock = epoch_seconds(stamp)
             except ValueError:
                 log.warning("skipping %s with a bad Timestamp %r", name, stamp)
                 return
         try:
-            handler(headers)
+            handler(state, headers, self._out)
         except Exception:
             # One odd event (or a failing subscriber) must not stop the stream.
             log.exception("call tracker failed on %s; event skipped", name)
@@ -169,131 +152,63 @@ class CallTracker(ChannelEvents, IvrEvents, QueueEvents, Resync):
         for msg in messages:
             self.handle(msg)
 
+    # ----------------------------------------------------------------- outages
+
+    def connection_lost(self, at: float | None = None) -> None:
+        """Mark the start of an AMI outage; see `acd.tracker.resync.connection_lost`."""
+        catch_up.connection_lost(self._state, at)
+
+    def resync(
+        self,
+        channels: list[AmiMessage],
+        queue_status: list[AmiMessage],
+        queue_log: list[QueueLogEntry],
+        cdr: Iterable[CdrEntry] = (),
+        *,
+        now: float | None = None,
+    ) -> list[CallRecord]:
+        """Catch up after an AMI reconnect; see `acd.tracker.resync.resync`."""
+        return catch_up.resync(
+            self._state, self._out, channels, queue_status, queue_log, cdr, now=now
+        )
+
     # ------------------------------------------------------------- live state
 
     def active_calls(self) -> list[dict[str, Any]]:
         """Calls in flight (stage ivr/queued/ringing/talking/routing), oldest first."""
-        out = []
-        for call in sorted(self.calls.values(), key=lambda c: c.started_at):
-            leg = call.leg
-            out.append(
-                {
-                    **self._ids(call),
-                    "stage": call.stage,
-                    "since": call.since,
-                    "started_at": call.started_at,
-                    "queue": leg.queue if leg else None,
-                    "leg": leg.leg if leg else None,
-                    "position": call.position if leg and leg.answered_by is None else None,
-                    "priority": call.priority,
-                    "member": leg.answered_by if leg else None,
-                    "interface": leg.member_interface if leg else None,
-                }
-            )
-        return out
+        return views.active_calls(self._state)
 
     def waiting(self, queue: str) -> list[dict[str, Any]]:
         """Callers waiting in `queue` (queued or ringing), by queue position."""
-        rows = [
-            call
-            for call in self.calls.values()
-            if call.leg is not None
-            and call.leg.queue == queue
-            and call.leg.answered_by is None
-            and call.abandon_at is None
-        ]
-        rows.sort(key=lambda c: (c.position or 0, c.since))
-        return [
-            {
-                **self._ids(call),
-                "queue": queue,
-                "position": call.position,
-                "priority": call.priority,
-                "entered_at": call.leg.queue_entered_at if call.leg else None,
-                "stage": call.stage,
-            }
-            for call in rows
-        ]
+        return views.waiting(self._state, queue)
 
     def members(self, queue: str | None = None) -> list[dict[str, Any]]:
-        return [m for m in self.board.all() if queue is None or m["queue"] == queue]
+        return views.members(self._state, queue)
 
-    # ---------------------------------------------------------------- routing
+    def was_emitted(self, key: str) -> bool:
+        return key in self._state.emitted
 
-    def _on_varset(self, h: dict[str, str]) -> None:
-        # One event, several concerns: the IVR's outcome (HOTLINE_*), the recording, the AGI's
-        # and Queue()'s results.
-        var, value = h.get("Variable", ""), h.get("Value", "")
-        call = self.calls.get(h.get("Uniqueid", ""))
-        if var == SURVEY.name:
-            # After Queue(): the call may be a channel the tracker never followed (a survey
-            # reached by transfer, or after a restart); the VarSet names its call itself.
-            self._on_survey(call, h, value)
-            return
-        if call is None:
-            return
-        if var.startswith(HOTLINE_PREFIX):
-            call.vars[var] = value
-            self._on_ivr_var(call, var, value)
-        elif var == "MIXMONITOR_FILENAME":
-            call.recording = value or None
-            if call.leg is not None:
-                call.leg.recording = call.recording
-        elif var == "AGISTATUS":
-            self._finish_ivr(call, value)
-        elif var == "QUEUESTATUS":
-            self._on_queue_status(call, value)
+    @property
+    def clock(self) -> float:
+        """The latest event Timestamp seen (epoch seconds): the tracker's only clock."""
+        return self._state.clock
 
-    def _on_ivr_var(self, call: Call, var: str, value: str) -> None:
-        """What the IVR decided, as it sets it on the channel (asterisk_conf/channel_vars)."""
-        if var == CHOICE.name:
-            if value != call.ivr_choice:
-                call.ivr_path.append(value)
-            call.ivr_choice = value
-        elif var == PRIORITY.name:
-            call.priority = int_or_none(value)
-        elif var == PATH.name:
-            call.menu_path = value.split(PATH_SEPARATOR) if value else []
-        elif var == DIGITS.name:
-            call.ivr_keys = value or None
-        elif var == LANGUAGE.name:
-            call.language = value or None
-        elif var == CALLBACK.name:
-            call.callback_requested = value == "1"
-        elif var == INCIDENT.name:
-            if value and value != call.incident_id:
-                call.incident_id = value
-                # 并单: the call is merged into the incident's ticket (once per call).
-                self._send(CALL_INCIDENT_REPORTED, call, incident_id=value)
+    @property
+    def lost_at(self) -> float | None:
+        """When the current AMI outage began, None while connected (or once resynced)."""
+        return self._state.lost_at
 
-    def _on_survey(self, call: Call | None, h: dict[str, str], answer: str) -> None:
-        if call is not None:
-            if call.survey is not None:
-                return  # the first answer counts (a repeated VarSet changes nothing)
-            call.survey = answer
-            self._send(CALL_SURVEY, call, answer=answer)
-            return
-        uid = h.get("Uniqueid", "")
-        self._out(
-            CALL_SURVEY,
-            {
-                "linkedid": h.get("Linkedid") or uid,
-                "uniqueid": uid,
-                "channel": h.get("Channel", ""),
-                "caller_num": caller_id(h.get("CallerIDNum")),
-                "caller_name": caller_id(h.get("CallerIDName")),
-                "at": self.clock,
-                "answer": answer,
-            },
-        )
+    @property
+    def calls(self) -> dict[str, Call]:
+        return self._state.calls
 
-    def _member_handler(self, event: str) -> Callable[[dict[str, str]], None]:
-        def handle(h: dict[str, str]) -> None:
-            state = self.board.apply(event, h)
-            if state is not None:
-                self._out(AGENT_STATE, {**state, "at": self.clock})
+    @property
+    def channels(self) -> dict[str, Channel]:
+        return self._state.channels
 
-        return handle
+    @property
+    def board(self) -> MemberBoard:
+        return self._state.board
 
 
 # 9999-12-31T23:59:59Z: the last second a datetime (and so the call store) can hold.

@@ -1,10 +1,11 @@
 """The IVR stage of a call as the AMI stream shows it: which key presses the IVR read
 (DTMF during digit-reading AGI commands). What the IVR decided comes as HOTLINE_* VarSets
-(acd.calls)."""
+(acd.tracker.variables). Handlers: ``(state, headers, out) -> None``."""
 
 from __future__ import annotations
 
-from acd.tracker.core import TrackerCore
+from acd.tracker.core import Outbox
+from acd.tracker.state import TrackerState
 
 _DIGIT_COMMANDS = ("GET DATA", "GET OPTION", "WAIT FOR DIGIT")
 
@@ -25,25 +26,24 @@ def reads_digits(command: str) -> bool:
     return False
 
 
-class IvrEvents(TrackerCore):
-    """DTMFEnd / AGIExecStart / AGIExecEnd handlers."""
+def on_dtmf(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
+    call = state.calls.get(h.get("Uniqueid", ""))
+    if call is None or call.ivr_done or h.get("Direction", "Received") != "Received":
+        return
+    if call.reading or not call.agi_seen:
+        call.digits.append(h.get("Digit", ""))
 
-    def _on_dtmf(self, h: dict[str, str]) -> None:
-        call = self.calls.get(h.get("Uniqueid", ""))
-        if call is None or call.ivr_done or h.get("Direction", "Received") != "Received":
-            return
-        if call.reading or not call.agi_seen:
-            call.digits.append(h.get("Digit", ""))
 
-    def _on_agi_start(self, h: dict[str, str]) -> None:
-        call = self.calls.get(h.get("Uniqueid", ""))
-        if call is None:
-            return
-        call.agi_seen = True
-        if reads_digits(h.get("Command", "")):
-            call.reading.add(h.get("CommandId", ""))
+def on_agi_start(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
+    call = state.calls.get(h.get("Uniqueid", ""))
+    if call is None:
+        return
+    call.agi_seen = True
+    if reads_digits(h.get("Command", "")):
+        call.reading.add(h.get("CommandId", ""))
 
-    def _on_agi_end(self, h: dict[str, str]) -> None:
-        call = self.calls.get(h.get("Uniqueid", ""))
-        if call is not None:
-            call.reading.discard(h.get("CommandId", ""))
+
+def on_agi_end(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
+    call = state.calls.get(h.get("Uniqueid", ""))
+    if call is not None:
+        call.reading.discard(h.get("CommandId", ""))

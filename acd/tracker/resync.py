@@ -1,6 +1,7 @@
 """Catching up after an AMI outage: `connection_lost` marks its start, `resync` merges the
 CoreShowChannels and QueueStatus snapshots, queue_log and cdr_csv into the tracked calls,
-closing what ended meanwhile and emitting the calls that began and ended unseen."""
+closing what ended meanwhile and emitting the calls that began and ended unseen. Functions
+over the tracker's state (`acd.tracker.state.TrackerState`)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,27 @@ from acd.ami.message import AmiMessage
 from acd.cdr_csv import CdrEntry
 from acd.queue_log import QueueLeg, QueueLogEntry, legs_from_queue_log
 from acd.records import CallRecord, Outcome
-from acd.tracker.core import TrackerCore, log
+from acd.tracker.core import (
+    Outbox,
+    close,
+    emit,
+    forget_agents,
+    log,
+    new_leg,
+    send_answered,
+    send_queued,
+    start_call,
+)
 from acd.tracker.recovery import live_channels, parse_duration, queue_snapshot
-from acd.tracker.state import OUTGOING_APPS, Call, Channel, caller_id, int_or_none, whole_seconds
+from acd.tracker.state import (
+    OUTGOING_APPS,
+    Call,
+    Channel,
+    TrackerState,
+    caller_id,
+    int_or_none,
+    whole_seconds,
+)
 from events.topics import AGENT_STATE
 
 
@@ -37,285 +56,312 @@ def _align(call: Call, log_legs: list[QueueLeg]) -> list[QueueLeg]:
     return log_legs
 
 
-class Resync(TrackerCore):
-    """`connection_lost` and `resync` of `acd.calls.CallTracker`."""
+def connection_lost(state: TrackerState, at: float | None = None) -> None:
+    """Mark the start of an AMI outage (events from then on are missing until resync).
 
-    def connection_lost(self, at: float | None = None) -> None:
-        """Mark the start of an AMI outage (events from then on are missing until resync).
+    ``at`` is when events stopped arriving, default the latest time seen; a restarted
+    service gives the end of the newest call it stored.
+    """
+    if state.lost_at is None:
+        state.lost_at = state.clock if at is None else at
 
-        ``at`` is when events stopped arriving, default the latest time seen; a restarted
-        service gives the end of the newest call it stored.
-        """
-        if self.lost_at is None:
-            self.lost_at = self.clock if at is None else at
 
-    def resync(
-        self,
-        channels: list[AmiMessage],
-        queue_status: list[AmiMessage],
-        queue_log: list[QueueLogEntry],
-        cdr: Iterable[CdrEntry] = (),
-        *,
-        now: float | None = None,
-    ) -> list[CallRecord]:
-        """Catch up after an AMI reconnect; returns the records closed by the catch-up.
+def resync(
+    state: TrackerState,
+    out: Outbox,
+    channels: list[AmiMessage],
+    queue_status: list[AmiMessage],
+    queue_log: list[QueueLogEntry],
+    cdr: Iterable[CdrEntry] = (),
+    *,
+    now: float | None = None,
+) -> list[CallRecord]:
+    """Catch up after an AMI reconnect; returns the records closed by the catch-up.
 
-        `channels` is the CoreShowChannels answer, `queue_status` the QueueStatus answer (both
-        taken after the reconnect, before new events are handled), `queue_log` the entries
-        written since shortly before the outage and `cdr` the cdr_csv entries of the same
-        stretch. Calls whose channel is gone are closed from queue_log (or, without a trace
-        there, as far as we know) and marked recovered; calls and legs that started during
-        the outage are picked up, from queue_log, or from cdr_csv for the callers who hung up
-        in the IVR. `now` is the PBX time of the snapshot (default: the latest time seen).
-        """
-        listed = live_channels(channels)
-        if listed is None:
-            log.warning(
-                "resync without a complete CoreShowChannels list: no call is closed "
-                "for a vanished channel, only from queue_log"
+    `channels` is the CoreShowChannels answer, `queue_status` the QueueStatus answer (both
+    taken after the reconnect, before new events are handled), `queue_log` the entries
+    written since shortly before the outage and `cdr` the cdr_csv entries of the same
+    stretch. Calls whose channel is gone are closed from queue_log (or, without a trace
+    there, as far as we know) and marked recovered; calls and legs that started during
+    the outage are picked up, from queue_log, or from cdr_csv for the callers who hung up
+    in the IVR. `now` is the PBX time of the snapshot (default: the latest time seen).
+    """
+    listed = live_channels(channels)
+    if listed is None:
+        log.warning(
+            "resync without a complete CoreShowChannels list: no call is closed "
+            "for a vanished channel, only from queue_log"
+        )
+    snapshot = queue_snapshot(queue_status)
+    if not snapshot.complete:
+        log.warning("resync without a complete QueueStatus list: queue state not refreshed")
+        snapshot.entries, snapshot.members = {}, []
+    latest = max([state.clock, *(float(e.time) for e in queue_log)])
+    if latest <= 0:
+        # A fresh start on a quiet PBX: no event and no queue_log line dates the snapshot,
+        # and channel ages (Duration) must not count back from the epoch.
+        latest = time.time()
+    now = latest if now is None else now
+    lost_at = state.lost_at if state.lost_at is not None else now
+    state.clock = max(state.clock, now)
+    closed: list[CallRecord] = []
+    collect = out.on_record
+
+    def on_record(record: CallRecord) -> None:
+        closed.append(record)
+        if collect is not None:
+            collect(record)
+
+    # The same way out, but the records closed by the catch-up are also kept to return.
+    out = Outbox(out.publish, on_record)
+    try:
+        if snapshot.complete:
+            _resync_members(state, out, snapshot.members)
+        if listed is not None:
+            _resync_channels(state, out, listed, now)
+        # Without a channel list, every call we track is taken to be still up.
+        alive = listed if listed is not None else {uid: {} for uid in state.calls}
+        log_legs: dict[str, list[QueueLeg]] = {}
+        for leg in legs_from_queue_log(queue_log):
+            log_legs.setdefault(leg.callid, []).append(leg)
+        for call in list(state.calls.values()):
+            _resync_call(
+                state, out, call, log_legs.pop(call.uniqueid, []), alive, snapshot.entries, now
             )
-        snapshot = queue_snapshot(queue_status)
-        if not snapshot.complete:
-            log.warning("resync without a complete QueueStatus list: queue state not refreshed")
-            snapshot.entries, snapshot.members = {}, []
-        latest = max([self.clock, *(float(e.time) for e in queue_log)])
-        if latest <= 0:
-            # A fresh start on a quiet PBX: no event and no queue_log line dates the snapshot,
-            # and channel ages (Duration) must not count back from the epoch.
-            latest = time.time()
-        now = latest if now is None else now
-        lost_at = self.lost_at if self.lost_at is not None else now
-        self.clock = max(self.clock, now)
-        closed: list[CallRecord] = []
-        collect = self._on_record
+        for callid, legs in log_legs.items():
+            if callid not in alive:
+                _emit_unseen(state, out, callid, legs, int(lost_at))
+        in_log = {e.callid for e in queue_log}
+        _emit_unseen_ivr_hangups(state, out, cdr, alive, in_log, int(lost_at))
+    finally:
+        state.lost_at = None
+    return closed
 
-        def on_record(record: CallRecord) -> None:
-            closed.append(record)
-            if collect is not None:
-                collect(record)
 
-        self._on_record = on_record
-        try:
-            if snapshot.complete:
-                self._resync_members(snapshot.members)
-            if listed is not None:
-                self._resync_channels(listed, now)
-            # Without a channel list, every call we track is taken to be still up.
-            alive = listed if listed is not None else {uid: {} for uid in self.calls}
-            log_legs: dict[str, list[QueueLeg]] = {}
-            for leg in legs_from_queue_log(queue_log):
-                log_legs.setdefault(leg.callid, []).append(leg)
-            for call in list(self.calls.values()):
-                self._resync_call(
-                    call, log_legs.pop(call.uniqueid, []), alive, snapshot.entries, now
-                )
-            for callid, legs in log_legs.items():
-                if callid not in alive:
-                    self._emit_unseen(callid, legs, int(lost_at))
-            in_log = {e.callid for e in queue_log}
-            self._emit_unseen_ivr_hangups(cdr, alive, in_log, int(lost_at))
-        finally:
-            self._on_record = collect
-            self.lost_at = None
-        return closed
+def _resync_members(state: TrackerState, out: Outbox, members: list[dict[str, str]]) -> None:
+    changed = [state.board.apply("QueueMember", m) for m in members]
+    state.board.replace_all([s for s in changed if s is not None])
+    for member in state.board.all():
+        out.send(AGENT_STATE, {**member, "at": state.clock})
 
-    def _resync_members(self, members: list[dict[str, str]]) -> None:
-        states = [self.board.apply("QueueMember", m) for m in members]
-        self.board.replace_all([s for s in states if s is not None])
-        for state in self.board.all():
-            self._out(AGENT_STATE, {**state, "at": self.clock})
 
-    def _resync_channels(self, alive: dict[str, dict[str, str]], now: float) -> None:
-        for uid in [uid for uid in self.channels if uid not in alive]:
-            del self.channels[uid]
-        for uid, h in alive.items():
-            if uid not in self.channels:
-                self.channels[uid] = Channel(
-                    name=h.get("Channel", ""),
-                    uniqueid=uid,
-                    linkedid=h.get("Linkedid") or uid,
-                    created_at=now - parse_duration(h.get("Duration")),
-                    caller_num=caller_id(h.get("CallerIDNum")),
-                    caller_name=caller_id(h.get("CallerIDName")),
-                )
-            if uid in self.calls:
-                continue
-            app = h.get("Application", "")
-            if app in ("AGI", "Queue") or (
-                app and app not in OUTGOING_APPS and h.get("Context") in self._entry_contexts
-            ):
-                call = self._start_call(uid, h)
-                if app != "AGI":
-                    # Past the IVR: what it collected was set while we were away.
-                    call.ivr_done = True
-
-    def _resync_call(
-        self,
-        call: Call,
-        log_legs: list[QueueLeg],
-        alive: dict[str, dict[str, str]],
-        entries: dict[str, dict[str, str]],
-        now: float,
-    ) -> None:
-        for found in _align(call, log_legs):
-            if found.leg < call.legs_done:
-                continue
-            open_leg = call.leg
-            if open_leg is not None and found.leg > open_leg.leg:
-                # A later queue visit: the open leg was left for it (transfer/redirect).
-                self._close_as_known(call, now, alive=True)
-                open_leg = None
-            created = open_leg is None
-            if open_leg is None:
-                open_leg = self._new_leg(call)
-                open_leg.leg = found.leg
-                open_leg.queue = found.queue
-                open_leg.queue_entered_at = float(found.entered_at)
-                call.leg, call.leg_from_log = open_leg, True
-                call.ivr_done = True
-            answered = self._merge_log_leg(call, open_leg, found)
-            if call.leg is open_leg:
-                self._announce(call, open_leg, queued=created, answered=answered)
-        uid = call.uniqueid
-        if uid not in alive:
-            if call.leg is not None:
-                self._close_as_known(call, now, alive=False)
-            elif call.legs_done == 0:
-                record = self._new_leg(call)
-                self._close(call, "ivr_hangup", "caller", now, record=record, recovered=True)
-            self.calls.pop(uid, None)
-            self._forget_agents(call)
-            return
-        entry = entries.get(uid)
-        if entry is None:
-            return
-        queue, entered = entry.get("Queue"), now - (int_or_none(entry.get("Wait")) or 0)
-        done = call.last_closed
-        if (
-            call.leg is None
-            and done is not None
-            and done.queue == queue
-            and (entered <= (done.queue_entered_at or 0.0) + 1.5)
+def _resync_channels(
+    state: TrackerState, out: Outbox, alive: dict[str, dict[str, str]], now: float
+) -> None:
+    for uid in [uid for uid in state.channels if uid not in alive]:
+        del state.channels[uid]
+    for uid, h in alive.items():
+        if uid not in state.channels:
+            state.channels[uid] = Channel(
+                name=h.get("Channel", ""),
+                uniqueid=uid,
+                linkedid=h.get("Linkedid") or uid,
+                created_at=now - parse_duration(h.get("Duration")),
+                caller_num=caller_id(h.get("CallerIDNum")),
+                caller_name=caller_id(h.get("CallerIDName")),
+            )
+        if uid in state.calls:
+            continue
+        app = h.get("Application", "")
+        if app in ("AGI", "Queue") or (
+            app and app not in OUTGOING_APPS and h.get("Context") in state.entry_contexts
         ):
-            return  # the visit queue_log already closed; its AMI events are still to come
-        if call.leg is None or call.leg.queue != queue:
-            if call.leg is not None:
-                self._close_as_known(call, now, alive=True)
-            record = self._new_leg(call)
-            record.queue, record.queue_entered_at = queue, entered
-            call.leg, call.leg_from_log, call.ivr_done = record, True, True
-            call.position = int_or_none(entry.get("Position"))
-            self._announce(call, record, queued=True, answered=False)
+            call = start_call(state, out, uid, h)
+            if app != "AGI":
+                # Past the IVR: what it collected was set while we were away.
+                call.ivr_done = True
+
+
+def _resync_call(
+    state: TrackerState,
+    out: Outbox,
+    call: Call,
+    log_legs: list[QueueLeg],
+    alive: dict[str, dict[str, str]],
+    entries: dict[str, dict[str, str]],
+    now: float,
+) -> None:
+    for found in _align(call, log_legs):
+        if found.leg < call.legs_done:
+            continue
+        open_leg = call.leg
+        if open_leg is not None and found.leg > open_leg.leg:
+            # A later queue visit: the open leg was left for it (transfer/redirect).
+            _close_as_known(state, out, call, now, alive=True)
+            open_leg = None
+        created = open_leg is None
+        if open_leg is None:
+            open_leg = new_leg(call)
+            open_leg.leg = found.leg
+            open_leg.queue = found.queue
+            open_leg.queue_entered_at = float(found.entered_at)
+            call.leg, call.leg_from_log = open_leg, True
+            call.ivr_done = True
+        answered = _merge_log_leg(state, out, call, open_leg, found)
+        if call.leg is open_leg:
+            _announce(state, out, call, open_leg, queued=created, answered=answered)
+    uid = call.uniqueid
+    if uid not in alive:
+        if call.leg is not None:
+            _close_as_known(state, out, call, now, alive=False)
+        elif call.legs_done == 0:
+            record = new_leg(call)
+            close(state, out, call, "ivr_hangup", "caller", now, record=record, recovered=True)
+        state.calls.pop(uid, None)
+        forget_agents(state, call)
+        return
+    entry = entries.get(uid)
+    if entry is None:
+        return
+    queue, entered = entry.get("Queue"), now - (int_or_none(entry.get("Wait")) or 0)
+    done = call.last_closed
+    if (
+        call.leg is None
+        and done is not None
+        and done.queue == queue
+        and (entered <= (done.queue_entered_at or 0.0) + 1.5)
+    ):
+        return  # the visit queue_log already closed; its AMI events are still to come
+    if call.leg is None or call.leg.queue != queue:
+        if call.leg is not None:
+            _close_as_known(state, out, call, now, alive=True)
+        record = new_leg(call)
+        record.queue, record.queue_entered_at = queue, entered
+        call.leg, call.leg_from_log, call.ivr_done = record, True, True
         call.position = int_or_none(entry.get("Position"))
+        _announce(state, out, call, record, queued=True, answered=False)
+    call.position = int_or_none(entry.get("Position"))
 
-    def _announce(self, call: Call, leg: CallRecord, *, queued: bool, answered: bool) -> None:
-        """Tell subscribers about a leg (or its answer) that happened while we were away."""
-        if queued:
-            self._send_queued(call, leg, recovered=True)
-        if answered:
-            self._send_answered(call, leg, recovered=True)
 
-    def _merge_log_leg(self, call: Call, leg: CallRecord, found: QueueLeg) -> bool:
-        """Apply queue_log's view of a leg; True if it told us of an answer we missed."""
-        answered = found.answered_by is not None and leg.answered_by is None
-        if answered:
-            leg.answered_by = found.answered_by
-            leg.member_interface = self.board.interface_of(found.queue, found.answered_by)
-            leg.answered_at = float(found.connected_at or found.entered_at)
-            call.ringing.clear()
-        if found.wait_s is not None:
-            leg.wait_s = found.wait_s
-        for member in found.ring_no_answer[len(leg.ring_no_answer) :]:
-            leg.ring_no_answer.append(member)
-        if found.outcome is None:
-            return answered
-        if found.talk_s is not None:
-            leg.talk_s = found.talk_s
-        self._close(
-            call,
-            found.outcome,
-            found.hangup_by,
-            float(found.ended_at or self.clock),
-            recovered=True,
-        )
+def _announce(
+    state: TrackerState, out: Outbox, call: Call, leg: CallRecord, *, queued: bool, answered: bool
+) -> None:
+    """Tell subscribers about a leg (or its answer) that happened while we were away."""
+    if queued:
+        send_queued(state, out, call, leg, recovered=True)
+    if answered:
+        send_answered(state, out, call, leg, recovered=True)
+
+
+def _merge_log_leg(
+    state: TrackerState, out: Outbox, call: Call, leg: CallRecord, found: QueueLeg
+) -> bool:
+    """Apply queue_log's view of a leg; True if it told us of an answer we missed."""
+    answered = found.answered_by is not None and leg.answered_by is None
+    if answered:
+        leg.answered_by = found.answered_by
+        leg.member_interface = state.board.interface_of(found.queue, found.answered_by)
+        leg.answered_at = float(found.connected_at or found.entered_at)
+        call.ringing.clear()
+    if found.wait_s is not None:
+        leg.wait_s = found.wait_s
+    for member in found.ring_no_answer[len(leg.ring_no_answer) :]:
+        leg.ring_no_answer.append(member)
+    if found.outcome is None:
         return answered
+    if found.talk_s is not None:
+        leg.talk_s = found.talk_s
+    close(
+        state,
+        out,
+        call,
+        found.outcome,
+        found.hangup_by,
+        float(found.ended_at or state.clock),
+        recovered=True,
+    )
+    return answered
 
-    def _close_as_known(self, call: Call, now: float, *, alive: bool) -> None:
-        """Close the open leg without queue_log's word: from what the events told us."""
-        leg = call.leg
-        assert leg is not None
-        end = call.talk_end or now
-        if leg.answered_by is not None:
-            if leg.talk_s is None:
-                leg.talk_s = whole_seconds(leg.answered_at or end, end)
-            outcome: Outcome = "transferred" if alive else "answered"
-            self._close(call, outcome, None, end, recovered=True)
-            return
-        if leg.wait_s is None:
-            leg.wait_s = whole_seconds(leg.queue_entered_at or now, call.abandon_at or now)
-        self._close(
-            call, "abandoned", None if alive else "caller", call.abandon_at or now, recovered=True
-        )
 
-    def _emit_unseen(self, callid: str, legs: list[QueueLeg], lost_at: int) -> None:
-        """Queue visits of a call that began and ended while we were away: queue_log is all
-        we have (no linkedid, caller name, IVR digits)."""
-        for found in legs:
-            if found.outcome is None or (found.ended_at or 0) < lost_at:
-                continue  # ended before the outage: handled live back then
-            record = CallRecord(linkedid=callid, uniqueid=callid, leg=found.leg)
-            if self.was_emitted(record.key):
-                continue
-            record.caller_num = found.caller_num
-            record.queue = found.queue
-            record.queue_entered_at = float(found.entered_at)
-            record.started_at = float(found.entered_at)
-            record.outcome = found.outcome
-            record.wait_s, record.talk_s = found.wait_s, found.talk_s
-            record.answered_by = found.answered_by
-            record.member_interface = self.board.interface_of(found.queue, found.answered_by)
-            record.hangup_by = found.hangup_by
-            record.ring_no_answer = list(found.ring_no_answer)
-            record.answered_at = float(found.connected_at) if found.connected_at else None
-            record.ended_at = float(found.ended_at or found.entered_at)
-            record.recovered = True
-            self._emit(record)
+def _close_as_known(
+    state: TrackerState, out: Outbox, call: Call, now: float, *, alive: bool
+) -> None:
+    """Close the open leg without queue_log's word: from what the events told us."""
+    leg = call.leg
+    assert leg is not None
+    end = call.talk_end or now
+    if leg.answered_by is not None:
+        if leg.talk_s is None:
+            leg.talk_s = whole_seconds(leg.answered_at or end, end)
+        outcome: Outcome = "transferred" if alive else "answered"
+        close(state, out, call, outcome, None, end, recovered=True)
+        return
+    if leg.wait_s is None:
+        leg.wait_s = whole_seconds(leg.queue_entered_at or now, call.abandon_at or now)
+    close(
+        state,
+        out,
+        call,
+        "abandoned",
+        None if alive else "caller",
+        call.abandon_at or now,
+        recovered=True,
+    )
 
-    def _emit_unseen_ivr_hangups(
-        self,
-        cdr: Iterable[CdrEntry],
-        alive: dict[str, dict[str, str]],
-        in_log: set[str],
-        lost_at: int,
-    ) -> None:
-        """Callers who began and ended in the IVR while we were away: they never reached a
-        queue, so only their CDR (the hotline-side channel's) tells of them."""
-        first: dict[str, CdrEntry] = {}
-        last: dict[str, CdrEntry] = {}
-        for entry in cdr:
-            uid = entry.uniqueid
-            if (
-                entry.dcontext not in self._entry_contexts
-                # The ;1 half of a Local caller is the citizen's phone, not the hotline side.
-                or entry.channel.endswith(";1")
-                or uid in alive
-                or uid in in_log
-            ):
-                continue
-            if uid not in first or entry.start < first[uid].start:
-                first[uid] = entry
-            if uid not in last or entry.end >= last[uid].end:
-                last[uid] = entry
-        for uid, entry in last.items():
-            # A CDR is written when the channel ends, or at a bridge segment's end: a
-            # channel that ran Queue() or was bridged is queue_log's to tell.
-            if entry.end < lost_at or entry.lastapp == "Queue" or entry.dstchannel:
-                continue
-            record = CallRecord(linkedid=entry.linkedid, uniqueid=uid)
-            if self.was_emitted(record.key) or uid in self.calls:
-                continue
-            record.caller_num, record.caller_name = entry.caller_num, entry.caller_name
-            record.started_at, record.ended_at = first[uid].start, entry.end
-            record.outcome, record.hangup_by = "ivr_hangup", "caller"
-            record.recovered = True
-            self._emit(record)
+
+def _emit_unseen(
+    state: TrackerState, out: Outbox, callid: str, legs: list[QueueLeg], lost_at: int
+) -> None:
+    """Queue visits of a call that began and ended while we were away: queue_log is all
+    we have (no linkedid, caller name, IVR digits)."""
+    for found in legs:
+        if found.outcome is None or (found.ended_at or 0) < lost_at:
+            continue  # ended before the outage: handled live back then
+        record = CallRecord(linkedid=callid, uniqueid=callid, leg=found.leg)
+        if record.key in state.emitted:
+            continue
+        record.caller_num = found.caller_num
+        record.queue = found.queue
+        record.queue_entered_at = float(found.entered_at)
+        record.started_at = float(found.entered_at)
+        record.outcome = found.outcome
+        record.wait_s, record.talk_s = found.wait_s, found.talk_s
+        record.answered_by = found.answered_by
+        record.member_interface = state.board.interface_of(found.queue, found.answered_by)
+        record.hangup_by = found.hangup_by
+        record.ring_no_answer = list(found.ring_no_answer)
+        record.answered_at = float(found.connected_at) if found.connected_at else None
+        record.ended_at = float(found.ended_at or found.entered_at)
+        record.recovered = True
+        emit(state, out, record)
+
+
+def _emit_unseen_ivr_hangups(
+    state: TrackerState,
+    out: Outbox,
+    cdr: Iterable[CdrEntry],
+    alive: dict[str, dict[str, str]],
+    in_log: set[str],
+    lost_at: int,
+) -> None:
+    """Callers who began and ended in the IVR while we were away: they never reached a
+    queue, so only their CDR (the hotline-side channel's) tells of them."""
+    first: dict[str, CdrEntry] = {}
+    last: dict[str, CdrEntry] = {}
+    for entry in cdr:
+        uid = entry.uniqueid
+        if (
+            entry.dcontext not in state.entry_contexts
+            # The ;1 half of a Local caller is the citizen's phone, not the hotline side.
+            or entry.channel.endswith(";1")
+            or uid in alive
+            or uid in in_log
+        ):
+            continue
+        if uid not in first or entry.start < first[uid].start:
+            first[uid] = entry
+        if uid not in last or entry.end >= last[uid].end:
+            last[uid] = entry
+    for uid, entry in last.items():
+        # A CDR is written when the channel ends, or at a bridge segment's end: a
+        # channel that ran Queue() or was bridged is queue_log's to tell.
+        if entry.end < lost_at or entry.lastapp == "Queue" or entry.dstchannel:
+            continue
+        record = CallRecord(linkedid=entry.linkedid, uniqueid=uid)
+        if record.key in state.emitted or uid in state.calls:
+            continue
+        record.caller_num, record.caller_name = entry.caller_num, entry.caller_name
+        record.started_at, record.ended_at = first[uid].start, entry.end
+        record.outcome, record.hangup_by = "ivr_hangup", "caller"
+        record.recovered = True
+        emit(state, out, record)

@@ -1,11 +1,14 @@
-"""What the call tracker remembers: live channels, calls in flight, and the small value
-helpers every part of it shares."""
+"""What the call tracker remembers: live channels, calls in flight, the member board and its
+clock, all in one plain `TrackerState`; and the small value helpers every part of it shares."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from acd.records import CallRecord
+from acd.tracker.duplicates import RecentEvents
+from acd.tracker.members import MemberBoard
 
 # Pseudo-applications of channels dialled by Dial()/Queue(): never a caller's own dialplan.
 OUTGOING_APPS = frozenset({"AppDial", "AppDial2", "AppQueue"})
@@ -92,3 +95,32 @@ class Call:
         if leg.answered_at is not None or leg.answered_by is not None:
             return "talking"
         return "ringing" if self.ringing else "queued"
+
+
+@dataclass(slots=True)
+class TrackerState:
+    """Everything the call tracker remembers between two events; the handlers
+    (`acd.tracker.handlers.HANDLERS`) change it in place, the resync merges snapshots into it.
+
+    The contract's variable names are held here, read once from asterisk_conf/channel_vars.py
+    when the tracker is built, so that renaming one there (or in a test) is followed everywhere.
+    """
+
+    entry_contexts: frozenset[str]
+    # The channel variable naming the queue the IVR chose (the contract's HOTLINE_QUEUE).
+    queue_var: str
+    # HOTLINE_SURVEY: may name a call the tracker never followed.
+    survey_var: str
+    # The contract's other IVR variables → what each tells ("choice", "priority", …).
+    ivr_vars: dict[str, str]
+    channels: dict[str, Channel] = field(default_factory=dict)
+    calls: dict[str, Call] = field(default_factory=dict)
+    # Agent-side channel (uniqueid and name) → caller uniqueid, while ringing or talking.
+    agent_calls: dict[str, str] = field(default_factory=dict)
+    # Keys of the records already emitted (oldest first, bounded): each leg is emitted once.
+    emitted: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    board: MemberBoard = field(default_factory=MemberBoard)
+    recent: RecentEvents = field(default_factory=RecentEvents)
+    # The latest event Timestamp seen: the tracker has no clock of its own.
+    clock: float = 0.0
+    lost_at: float | None = None
