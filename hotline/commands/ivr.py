@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from hotline.commands.log_level import log_level_option
 from hotline.ivr_build import IvrStartError
 from hotline.ivr_process import IvrProcess
 from hotline.settings import load_settings
@@ -41,13 +42,7 @@ async def run_ivr() -> None:
 
 
 @click.command()
-@click.option(
-    "--log-level",
-    default="INFO",
-    show_default=True,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
-)
-def ivr(log_level: str) -> None:
+@log_level_option
+def ivr() -> None:
     """Run the FastAGI IVR alone (the service then runs with ivr.enabled = false)."""
-    logging.getLogger().setLevel(log_level)
     asyncio.run(run_ivr())

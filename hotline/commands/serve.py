@@ -12,6 +12,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.commands.database_errors import database_problem
+from hotline.commands.log_level import log_level_option
 from hotline.ivr_build import IvrStartError
 from hotline.service import HotlineService
 from hotline.settings import Settings, load_settings
@@ -84,13 +85,7 @@ async def _stop_quietly(service: HotlineService) -> None:
 
 
 @click.command()
-@click.option(
-    "--log-level",
-    default="INFO",
-    show_default=True,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
-)
-def serve(log_level: str) -> None:
+@log_level_option
+def serve() -> None:
     """Run the service against the Asterisk named in the settings."""
-    logging.getLogger().setLevel(log_level)
     asyncio.run(run_service())
