@@ -16,9 +16,10 @@ tests/pbx/netns.py), both alive for the whole run:
 At each rate, first (a) then (b) get the same load: a SIPp carrier on the trunk address places
 ``rate × step-seconds`` calls at ``rate`` calls/s; each caller presses 1 three seconds into the
 main menu (RFC 4733), stays two seconds in the queue (no agent: joinempty) and hangs up. A step
-is sustained when SIPp saw every call succeed, every call entered the queue and, in (a), the
-service stored every call with IVR choice 1 and outcome abandoned. Rising stops per variant at
-its first failing step.
+is sustained when SIPp saw every call succeed, every call entered the queue before its caller
+hung up (so a PBX more than 2 s behind the script loses calls) and, in (a), the service stored
+every call with IVR choice 1 and outcome abandoned. Rising stops per variant at its first
+failing step.
 
 Measured per step: the time from the INVITE SIPp sent (its log) to the queue entry (CEL
 APP_START of Queue, microseconds, written by the instance's cel_custom), its p50/p99 and the
