@@ -1,6 +1,6 @@
 """Real-PBX call-rate benchmark: what the FastAGI IVR and the service cost Asterisk.
 
-    .venv/bin/python -m bench.pbx_calls [--rates 2,4,8,12,16,24,32] [--step-seconds 20]
+    .venv/bin/python -m bench.pbx_calls [--rates 4,8,16,20,24,28,32,36,40] [--step-seconds 20]
 
 Two private Asterisk 22.10.1 instances (tests/pbx/sip_pbx.py: the project's rendered files,
 PJSIP loaded), each inside its own network namespace with only loopback up (``unshare -n``;
@@ -18,8 +18,8 @@ At each rate, first (a) then (b) get the same load: a SIPp carrier on the trunk 
 main menu (RFC 4733), stays two seconds in the queue (no agent: joinempty) and hangs up. A step
 is sustained when SIPp saw every call succeed, every call entered the queue before its caller
 hung up (so a PBX more than 2 s behind the script loses calls) and, in (a), the service stored
-every call with IVR choice 1 and outcome abandoned. Rising stops per variant at its first
-failing step.
+every call with IVR choice 1 and outcome abandoned. A failed step is run once more (the other
+tenants' load comes in bursts); rising stops per variant at a rate that failed twice.
 
 Measured per step: the time from the INVITE SIPp sent (its log) to the queue entry (CEL
 APP_START of Queue, microseconds, written by the instance's cel_custom), its p50/p99 and the
@@ -342,7 +342,7 @@ def print_step(s: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rates", default="2,4,8,12,16,24,32", help="calls/s, rising")
+    parser.add_argument("--rates", default="4,8,16,20,24,28,32,36,40", help="calls/s, rising")
     parser.add_argument("--step-seconds", type=float, default=20)
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
@@ -367,13 +367,18 @@ def main() -> None:
                 variants.append(start_variant(name, prefix, sounds, base))
         except NamespaceUnavailable as error:
             sys.exit(str(error))
-        for step, rate in enumerate(rates, 1):
+        steps = iter(range(1, 100))  # numbers each run: its folder and its callers' prefix
+        for rate in rates:
             for variant in variants:
                 if variant.failed_at is not None:
                     continue
-                result = run_step(variant, rate, step, args.step_seconds, welcome_s)
-                variant.steps.append(result)
-                print_step(result)
+                # A failed step is tried once more: the other tenants' load comes in bursts.
+                for _attempt in range(2):
+                    result = run_step(variant, rate, next(steps), args.step_seconds, welcome_s)
+                    variant.steps.append(result)
+                    print_step(result)
+                    if result["sustained"]:
+                        break
                 if result["sustained"]:
                     variant.sustained = rate
                 else:
