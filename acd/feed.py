@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acd.agents.board import AgentBoard
 from acd.ami.link import AmiError, AmiLink
 from acd.ami.message import AmiMessage
 from acd.calls import CallTracker, OnRecord, Publish
@@ -80,8 +81,12 @@ class AmiFeed:
         on_record: OnRecord | None,
         entry_contexts: Iterable[str],
         now: Callable[[], float] | None = None,
+        agents: AgentBoard | None = None,
     ) -> None:
         self.endpoint = endpoint
+        # The live agent state machine (acd.agents), fed the same ordered events and resynced
+        # from the same QueueStatus answer; None: nobody needs it (replay, benchmarks).
+        self.agents = agents
         # The PBX's name (Asterisk's systemname): uniqueids are unique per PBX only, so every
         # record carries it (a call's key is (pbx, uniqueid#leg)).
         self.name = name
@@ -170,7 +175,12 @@ class AmiFeed:
             # Events that arrive while the catch-up snapshot is taken are applied after it.
             self._held.append(msg)
             return
+        self._consume(msg)
+
+    def _consume(self, msg: AmiMessage) -> None:
         self.tracker.handle(msg)
+        if self.agents is not None:
+            self.agents.handle(msg)
 
     def _on_disconnected(self, reason: str) -> None:
         if self._stopping:
@@ -192,13 +202,15 @@ class AmiFeed:
             )
             if closed:
                 log.info("AMI resync closed %d call leg(s) from queue_log", len(closed))
+            if self.agents is not None:
+                self.agents.resync(status, now=self.tracker.clock)
         except AmiError as error:
             log.error("AMI resync failed: %s; carrying on with live events", error)
         finally:
             held, self._held = self._held, []
             self._resyncing = False
             for msg in held:
-                self.tracker.handle(msg)
+                self._consume(msg)
 
     # ---- queue_log and cdr_csv -------------------------------------------------------------
 

@@ -189,6 +189,47 @@ class AgentState(TypedDict):
     at: float
 
 
+class AgentQueue(TypedDict):
+    queue: str
+    paused: bool
+    reason: str | None
+    penalty: int | None
+    dynamic: bool
+
+
+class AgentCall(TypedDict):
+    uniqueid: str
+    linkedid: str
+    queue: str
+    caller_num: str | None
+    caller_name: str | None
+    answered: bool
+    since: float
+
+
+class AgentStatus(TypedDict):
+    """One agent's live state (``acd.agents.AgentBoard``), after each change.
+
+    ``state``: logged_out, ready, ringing, talking, wrap_up or paused; ``reason`` the pause
+    reason (wrap_up and paused); ``since`` when it entered that state (epoch seconds, the
+    PBX's clock); ``previous`` the state before; ``change`` what happened (added, removed,
+    pause, status, penalty, called, connected, completed, ring_no_answer, ring_ended,
+    resync); ``call`` the call it rings or talks on.
+    """
+
+    pbx: str
+    interface: str
+    name: str
+    state: str
+    reason: str | None
+    since: float
+    previous: str
+    change: str
+    queues: list[AgentQueue]
+    call: AgentCall | None
+    at: float
+
+
 # ---- ivr.* (ivr.app.IvrApplication) -----------------------------------------------------------
 
 
@@ -276,6 +317,7 @@ PAYLOADS: dict[str, Any] = {
     t.CALL_SURVEY: CallSurvey,
     t.CALL_ENDED: CallEnded,
     t.AGENT_STATE: AgentState,
+    t.AGENT_STATUS: AgentStatus,
     t.IVR_FINISHED: IvrFinished,
     t.IVR_INCIDENT_REPORT: IvrIncidentReport,
     t.IVR_SURVEY: IvrSurvey,
@@ -320,6 +362,8 @@ def _fits(value: Any, hint: Any) -> bool:
     if hint is type(None):
         return value is None
     target = origin or hint
+    if typing.is_typeddict(target):
+        return isinstance(value, dict)  # shallow: a nested shape is a dict
     if target is float:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if target is int:

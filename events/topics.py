@@ -28,6 +28,9 @@ CALL_ENDED: Final = "call.ended"
 
 # ---- agent.*: queue members as app_queue reports them (acd) ----------------------------------
 AGENT_STATE: Final = "agent.state"
+# One agent's live state (acd.agents.AgentBoard): logged out, ready, ringing, talking, wrap-up,
+# paused with a reason, and since when.
+AGENT_STATUS: Final = "agent.status"
 
 # ---- ivr.*: the FastAGI IVR (ivr) ------------------------------------------------------------
 IVR_FINISHED: Final = "ivr.finished"
@@ -56,6 +59,7 @@ TOPICS: Final[tuple[str, ...]] = (
     CALL_SURVEY,
     CALL_ENDED,
     AGENT_STATE,
+    AGENT_STATUS,
     IVR_FINISHED,
     IVR_INCIDENT_REPORT,
     IVR_SURVEY,

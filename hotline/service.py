@@ -24,6 +24,7 @@ from hotline.live_view import TrackerLiveView
 from hotline.mqtt import MqttBridge
 from hotline.settings import Settings
 from hotline.wiring import calls, kpi, mqtt, tickets
+from hotline.wiring.agents import AgentsSide
 from hotline.wiring.health import HealthBoard
 from hotline.wiring.web import WebServer
 from ticketing.store import TicketStore
@@ -50,9 +51,16 @@ class HotlineService:
         self.bus = Bus()
         self.kpi = kpi.build_live_kpi(settings, self._now)
         self.sink = calls.RecordSink(self.kpi)
+        # The live agent state machines (one per PBX, fed by its feed) and the agent desk.
+        self.agents = AgentsSide(settings, self.bus)
         self.feeds: list[AmiFeed] = [
             calls.build_feed(
-                settings, pbx, publish=self.bus.publish, on_record=self.sink, now=self._now
+                settings,
+                pbx,
+                publish=self.bus.publish,
+                on_record=self.sink,
+                now=self._now,
+                agents=self.agents.board_for(pbx.name),
             )
             for pbx in settings.pbx_servers()
         ]
@@ -119,6 +127,7 @@ class HotlineService:
         self.health.add("bus", self.bus.status)
         await self.ivr.start(self.store)
         self.health.add_many(self.ivr.health)
+        desk = await self.agents.start(self.store, self.feeds)
         if web_enabled:
             self.web = WebServer(
                 settings,
@@ -127,6 +136,7 @@ class HotlineService:
                 self.health,
                 store=self.store,
                 incidents=self.ivr.desk,
+                agents=desk,
                 clock=self._now,
             )
             await self.web.start()
@@ -144,6 +154,7 @@ class HotlineService:
         for feed in self.feeds:
             await feed.stop()
         await self.ivr.stop()
+        self.agents.stop()
         if self.web is not None:
             await self.web.stop()
         if self.mqtt is not None:

@@ -213,6 +213,29 @@ class IvrSettings(Section):
     menu_file: Path | None = None  # the menu TOML; none: the shipped ivr/menus/12345.toml
 
 
+class AgentsSettings(Section):
+    # Pause reasons an agent may pick (queue_log PAUSE lines and the figures show them verbatim).
+    pause_reasons: list[str] = ["小休", "用餐", "培训", "会议", "话后处理"]
+    # The pause reason of after-call work: a desk agent is paused with it when a call ends.
+    wrap_up_reason: str = "话后处理"
+    # Seconds of after-call work before the agent is ready again (0: no wrap-up).
+    wrap_up_s: int = Field(30, ge=0, le=3600)
+    # Dialplan context a call-back runs in once the agent answers: it dials the citizen's
+    # number (the Exten) through the trunk (asterisk_conf renders it).
+    callback_context: str = Field("hotline-callback", pattern=r"^[A-Za-z0-9_-]+$")
+    # Seconds the agent's phone rings for a call-back before the attempt counts as failed.
+    callback_ring_s: int = Field(30, ge=5, le=300)
+
+    @model_validator(mode="after")
+    def _wrap_up_is_a_reason(self) -> AgentsSettings:
+        reasons = self.pause_reasons
+        if not reasons or any(not r.strip() or len(r) > 64 for r in reasons):
+            raise ValueError("pause_reasons: 1 to 64 characters each, at least one")
+        if self.wrap_up_reason not in reasons:
+            raise ValueError(f"wrap_up_reason {self.wrap_up_reason!r} is not in pause_reasons")
+        return self
+
+
 # --- Asterisk configuration rendered by `hotline asterisk-conf render` (asterisk_conf/) ---
 QueueStrategy = Literal[
     "ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "rrordered", "linear", "wrandom"
@@ -332,6 +355,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     mqtt: MqttSettings = MqttSettings()
     ivr: IvrSettings = IvrSettings()
+    agents: AgentsSettings = AgentsSettings()
     pbx: PbxSettings = PbxSettings()
 
     @model_validator(mode="after")

@@ -314,3 +314,91 @@ class AccessLogRow(Base):
     target: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     remote: Mapped[str | None] = mapped_column(String(64))
+
+
+CALLBACK_KINDS: tuple[str, ...] = (
+    "abandoned",  # hung up while waiting in the queue (漏接)
+    "timeout",  # Queue() timed out (no agent in time)
+    "callback_request",  # asked for a call back in the IVR (with a recorded message, if any)
+    "survey",  # said "dissatisfied" in the post-call survey: a call back (回访)
+)
+CALLBACK_STATUSES: tuple[str, ...] = ("open", "claimed", "done")
+
+
+class AgentRow(Base):
+    """An agent (话务员/座席): a web user tied to a phone that sits in queues as one member."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    user_id: Mapped[int | None] = mapped_column(Identifier, ForeignKey("users.id"), unique=True)
+    extension: Mapped[str] = mapped_column(String(32), unique=True)
+    # The queue member interface (PJSIP/1001) and its device-state interface, if another.
+    interface: Mapped[str] = mapped_column(String(128))
+    state_interface: Mapped[str | None] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128))  # the member name queue_log shows
+    pbx: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AgentSkillRow(Base):
+    """A queue an agent logs in to, with its penalty (the skill level: 0 is the best)."""
+
+    __tablename__ = "agent_skills"
+    __table_args__ = (UniqueConstraint("agent_id", "queue"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    agent_id: Mapped[int] = mapped_column(Identifier, ForeignKey("agents.id"))
+    queue: Mapped[str] = mapped_column(String(64))
+    penalty: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CallbackRow(Base):
+    """One entry of the shared call-back list (漏接回拨), at most one per call and kind."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (UniqueConstraint("pbx", "linkedid", "kind"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # one of CALLBACK_KINDS
+    pbx: Mapped[str] = mapped_column(String(64))
+    linkedid: Mapped[str] = mapped_column(String(64))
+    uniqueid: Mapped[str] = mapped_column(String(64))
+    caller_num: Mapped[str] = mapped_column(String(64))
+    caller_name: Mapped[str | None] = mapped_column(String(128))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    message_path: Mapped[str | None] = mapped_column(Text)  # the caller's recorded message
+    called_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the citizen called
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # one of CALLBACK_STATUSES
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CallbackAttemptRow(Base):
+    """Every attempt at a call-back and what came of it (append-only)."""
+
+    __tablename__ = "callback_attempts"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    callback_id: Mapped[int] = mapped_column(Identifier, ForeignKey("callbacks.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    agent: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class AgentStateRow(Base):
+    """An agent's state changes (append-only): time in each state and pause reason per day."""
+
+    __tablename__ = "agent_states"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    agent_id: Mapped[int] = mapped_column(Identifier, ForeignKey("agents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))

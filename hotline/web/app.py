@@ -24,8 +24,10 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from acd.kpi import KpiParams
+from hotline.agent_desk import AgentDesk
 from hotline.settings import KpiSettings, Settings, WebSettings
-from hotline.web import api_audit, api_incidents, api_kpi, auth
+from hotline.web import api_agents, api_audit, api_incidents, api_kpi, auth
+from hotline.web.api_agents import DESK
 from hotline.web.api_incidents import INCIDENTS, IncidentSink
 from hotline.web.api_kpi import KPI_PARAMS, WEB_STORE
 from hotline.web.auth import AUTH, Auth, guard, principal
@@ -225,6 +227,7 @@ def create_app(
     push_send_timeout: float = 5.0,
     store: WebStore | None = None,
     incidents: IncidentSink | None = None,
+    agents: AgentDesk | None = None,
     settings: Settings | None = None,
     session_secret: str | None = None,
     clock: Callable[[], float] = time.time,
@@ -247,7 +250,7 @@ def create_app(
     app = web.Application(middlewares=[answer_errors, guard])
     table = RouteTable()
     for module_routes in (routes, auth.routes, api_incidents.routes, api_kpi.routes,
-                          api_audit.routes):  # fmt: skip
+                          api_audit.routes, api_agents.routes):  # fmt: skip
         table.include(module_routes)
     app[ROUTES] = table
     app[AUTH] = Auth(
@@ -269,6 +272,8 @@ def create_app(
         app[WEB_STORE] = store
     if incidents is not None:
         app[INCIDENTS] = incidents
+    if agents is not None:
+        app[DESK] = agents
     app[_LIVE] = live
     app[_HEALTH] = health
     snapshot: Callable[[], dict[str, Any]] = functools.partial(build_snapshot, live, now=clock)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from acd.agents.board import AgentBoard
 from acd.feed import AmiEndpoint, AmiFeed, PbxLogs
 from acd.kpi import LiveKpi
 from acd.records import CallRecord
@@ -19,6 +20,7 @@ def build_feed(
     publish: Publish,
     on_record: Callable[[CallRecord], None],
     now: Callable[[], float] | None = None,
+    agents: AgentBoard | None = None,
 ) -> AmiFeed:
     """The feed of one PBX of ``settings.pbx_servers()``; link timings from ``settings.ami``."""
     ami = settings.ami
@@ -42,6 +44,7 @@ def build_feed(
         on_record=on_record,
         entry_contexts=[settings.pbx.inbound_context],
         now=now,
+        agents=agents,
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from events.topics import EVERY_TOPIC
+from hotline.agent_desk import AgentDesk
 from hotline.bus import Bus
 from hotline.settings import Settings
 from hotline.web.app import PUSHER, HealthCheck, IncidentSink, LiveView, create_app
@@ -26,6 +27,7 @@ class WebServer:
         *,
         store: TicketStore | None,
         incidents: IncidentSink | None,
+        agents: AgentDesk | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
@@ -34,6 +36,7 @@ class WebServer:
         self.health = health
         self.store = store
         self.incidents = incidents
+        self.agents = agents
         self.clock = clock  # the service's one clock: the wallboard's durations use it
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -45,6 +48,7 @@ class WebServer:
             store=self.store,
             settings=self.settings,
             incidents=self.incidents,
+            agents=self.agents,
             clock=self.clock,
         )
         self.bus.subscribe(EVERY_TOPIC, app[PUSHER].poke, name="wallboard")

@@ -145,6 +145,36 @@ def requests(incidents: FakeIncidents) -> dict[tuple[str, str], tuple[Request, i
             200,
         ),
         ("GET", "/api/access-log"): (lambda c, h, r: _get(c, "/api/access-log", h), 200),
+        # The agent desk (hotline/web/api_agents.py): this app has none, so an agent passes
+        # the guard and gets 503; every other role 403.
+        **{
+            ("GET", path): (lambda c, h, r, path=path: _get(c, path, h), 503)
+            for path in ("/api/agent/state", "/api/agent/figures", "/api/callbacks")
+        },
+        **{
+            ("POST", path): (lambda c, h, r, path=path: _post(c, path, h), 503)
+            for path in (
+                "/api/agent/login",
+                "/api/agent/logout",
+                "/api/agent/ready",
+                "/api/agent/wrap-up/end",
+            )
+        },
+        ("POST", "/api/agent/pause"): (
+            lambda c, h, r: _post(c, "/api/agent/pause", h, {"reason": "用餐"}),
+            503,
+        ),
+        **{
+            ("POST", f"/api/callbacks/{{id}}/{verb}"): (
+                lambda c, h, r, verb=verb: _post(c, f"/api/callbacks/1/{verb}", h),
+                503,
+            )
+            for verb in ("claim", "release", "call")
+        },
+        ("POST", "/api/callbacks/{id}/result"): (
+            lambda c, h, r: _post(c, "/api/callbacks/1/result", h, {"result": "reached"}),
+            503,
+        ),
     }
 
 

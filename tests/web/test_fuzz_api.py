@@ -21,6 +21,9 @@ import schemathesis
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 
+from acd.agents.actions import MemberActions
+from acd.agents.board import AgentBoard
+from hotline.agent_desk import AgentDesk
 from hotline.settings import Settings, WebSettings
 from hotline.web.app import create_app
 from hotline.web.auth_table import ROLES
@@ -47,8 +50,23 @@ def running_app(tmp_path: Path) -> Iterator[RunningApp]:
     async def start() -> None:
         store = await open_store(tmp_path)
         settings = Settings(web=WebSettings(session_secret="f" * 32, login_max_failures=1000))
+        # A real agent desk on the store; the fuzzed agent is tied to no phone (and no PBX is
+        # connected), so its routes answer 404/409/400, never a 5xx.
+        desk = AgentDesk(
+            settings.agents,
+            store=store,
+            boards={"pbx1": AgentBoard()},
+            actions={"pbx1": MemberActions(lambda: None)},
+            timezone=settings.site.timezone,
+            recordings_dir=str(tmp_path),
+        )
         app = create_app(
-            FakeLive(), dict, store=store, settings=settings, incidents=FakeIncidents()
+            FakeLive(),
+            dict,
+            store=store,
+            settings=settings,
+            incidents=FakeIncidents(),
+            agents=desk,
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

@@ -1,0 +1,389 @@
+"""The agent desk's service: what a signed-in agent can do and see, by username.
+
+It joins what lives in two rooms — the agent's phone and skills (``ticketing.agents``) and
+its live state and member actions on its PBX (``acd.agents``) — and keeps the call-back list
+(``ticketing.callbacks``) fed from finished calls and survey answers. The web routes
+(hotline/web/api_agents.py) call it; failures are `DeskError`s with a stable id and one
+line for the person who clicked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import PurePosixPath
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from acd.agents.actions import AgentActionFailed, Member, MemberActions, Skill
+from acd.agents.board import AgentBoard
+from acd.agents.wrapup import WrapUps
+from hotline.settings import AgentsSettings
+from ticketing.agents import AgentDirectory
+from ticketing.callbacks import FAILED, PLACED, CallbackError, CallbackList
+from ticketing.store import TicketStore
+
+log = logging.getLogger(__name__)
+
+
+class DeskError(Exception):
+    """``error_id`` is one of hotline.web.errors.ERROR_IDS; ``status`` the HTTP status."""
+
+    def __init__(self, error_id: str, message: str, status: int, field: str | None = None):
+        super().__init__(message)
+        self.error_id = error_id
+        self.message = message
+        self.status = status
+        self.field = field
+
+
+_ACTION_STATUS = {"refused": 409, "timeout": 504, "unavailable": 503}
+_CALLBACK_STATUS = {"not_found": 404, "taken": 409, "invalid": 400}
+
+
+def _action_error(error: AgentActionFailed) -> DeskError:
+    return DeskError(f"agent.pbx_{error.kind}", error.message, _ACTION_STATUS[error.kind])
+
+
+def _callback_error(error: CallbackError) -> DeskError:
+    return DeskError(f"callback.{error.kind}", error.message, _CALLBACK_STATUS[error.kind])
+
+
+@dataclass(frozen=True, slots=True)
+class DeskAgent:
+    id: int
+    username: str
+    pbx: str
+    member: Member
+    extension: str
+    skills: tuple[Skill, ...]
+
+
+class AgentDesk:
+    def __init__(
+        self,
+        settings: AgentsSettings,
+        *,
+        store: TicketStore,
+        boards: Mapping[str, AgentBoard],
+        actions: Mapping[str, MemberActions],
+        timezone: str,
+        recordings_dir: str,
+        answer_threshold_s: int = 15,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.directory = AgentDirectory(store.engine)
+        self.callbacks = CallbackList(store.engine)
+        self.boards = boards
+        self.actions = actions
+        self.zone = ZoneInfo(timezone)
+        self.recordings_dir = recordings_dir
+        self.answer_threshold_s = answer_threshold_s
+        # (pbx, interface) → agent, for the wrap-up timer and the state log (no I/O there).
+        self._known: dict[tuple[str, str], DeskAgent] = {}
+        self.wrapups = WrapUps(
+            actions,
+            self.member_of,
+            seconds=settings.wrap_up_s,
+            reason=settings.wrap_up_reason,
+            now=self._pbx_now,
+        )
+
+    def _pbx_now(self) -> float:
+        clock = max((b.clock for b in self.boards.values()), default=0.0)
+        return clock if clock > 0 else datetime.now(UTC).timestamp()
+
+    async def load(self) -> None:
+        """Learn every agent of the store (the wrap-up timer and state log need them)."""
+        for row in await self.directory.all():
+            self._remember(row)
+
+    def _remember(self, row: dict[str, Any]) -> DeskAgent:
+        agent = DeskAgent(
+            id=row["id"],
+            username=row["username"],
+            pbx=row["pbx"],
+            member=Member(row["interface"], row["name"], row["state_interface"]),
+            extension=row["extension"],
+            skills=tuple(Skill(s["queue"], s["penalty"]) for s in row["skills"]),
+        )
+        self._known[(agent.pbx, agent.member.interface)] = agent
+        return agent
+
+    def member_of(self, pbx: str, interface: str) -> Member | None:
+        agent = self._known.get((pbx, interface))
+        return agent.member if agent else None
+
+    async def agent(self, username: str) -> DeskAgent:
+        row = await self.directory.for_user(username)
+        if row is None:
+            raise DeskError(
+                "agent.not_linked", f"user {username!r} is not tied to an agent phone", 404
+            )
+        if row["pbx"] not in self.actions:
+            raise DeskError("agent.not_linked", f"agent's PBX {row['pbx']!r} is not followed", 404)
+        return self._remember(row)
+
+    # ---- state and member actions ----------------------------------------------------------
+
+    async def status(self, username: str) -> dict[str, Any]:
+        agent = await self.agent(username)
+        view = self.boards[agent.pbx].view(agent.member.interface)
+        return {
+            **view,
+            "username": agent.username,
+            "extension": agent.extension,
+            "name": agent.member.name,
+            "skills": [{"queue": s.queue, "penalty": s.penalty} for s in agent.skills],
+            "wrap_up_left_s": self.wrapups.remaining(agent.pbx, agent.member.interface),
+            "pause_reasons": list(self.settings.pause_reasons),
+            "now": self._pbx_now(),
+        }
+
+    async def login(
+        self, username: str, *, paused: bool = False, reason: str | None = None
+    ) -> dict[str, Any]:
+        agent = await self.agent(username)
+        if not agent.skills:
+            raise DeskError("agent.no_skills", "no queues (skills) are set for this agent", 409)
+        if reason is not None:
+            self._check_reason(reason)
+        try:
+            await self.actions[agent.pbx].login(
+                agent.member, agent.skills, paused=paused, reason=reason or ""
+            )
+        except AgentActionFailed as error:
+            raise _action_error(error) from None
+        return await self.status(username)
+
+    async def logout(self, username: str) -> dict[str, Any]:
+        agent = await self.agent(username)
+        view = self.boards[agent.pbx].view(agent.member.interface)
+        dynamic = [q["queue"] for q in view["queues"] if q["dynamic"]]
+        # Skills too: a member the board has not heard of yet (just logged in) still leaves.
+        queues = sorted(set(dynamic) | {s.queue for s in agent.skills})
+        static = [q["queue"] for q in view["queues"] if not q["dynamic"]]
+        try:
+            await self.actions[agent.pbx].logout(agent.member, queues)
+        except AgentActionFailed as error:
+            raise _action_error(error) from None
+        self.wrapups.cancel(agent.pbx, agent.member.interface)
+        status = await self.status(username)
+        if static:
+            status["static_queues"] = static  # from the settings: pause there instead
+        return status
+
+    def _check_reason(self, reason: str) -> None:
+        if reason not in self.settings.pause_reasons:
+            raise DeskError(
+                "agent.reason",
+                f"unknown pause reason {reason!r}: one of {', '.join(self.settings.pause_reasons)}",
+                400,
+                "reason",
+            )
+
+    async def pause(self, username: str, reason: str) -> dict[str, Any]:
+        self._check_reason(reason)
+        agent = await self.agent(username)
+        self._require_logged_in(agent)
+        try:
+            await self.actions[agent.pbx].pause(agent.member, reason)
+        except AgentActionFailed as error:
+            raise _action_error(error) from None
+        return await self.status(username)
+
+    async def unpause(self, username: str) -> dict[str, Any]:
+        """Ready: ends a pause, and ends after-call work early."""
+        agent = await self.agent(username)
+        self._require_logged_in(agent)
+        try:
+            await self.actions[agent.pbx].unpause(agent.member)
+        except AgentActionFailed as error:
+            raise _action_error(error) from None
+        self.wrapups.cancel(agent.pbx, agent.member.interface)
+        return await self.status(username)
+
+    async def end_wrap_up(self, username: str) -> dict[str, Any]:
+        agent = await self.agent(username)
+        view = self.boards[agent.pbx].view(agent.member.interface)
+        if view["state"] != "wrap_up":
+            raise DeskError("agent.state", f"not in after-call work (state {view['state']})", 409)
+        return await self.unpause(username)
+
+    def _require_logged_in(self, agent: DeskAgent) -> None:
+        if self.boards[agent.pbx].view(agent.member.interface)["state"] == "logged_out":
+            raise DeskError("agent.state", "not logged in to any queue", 409)
+
+    # ---- figures ---------------------------------------------------------------------------
+
+    async def figures(self, username: str, *, now: datetime | None = None) -> dict[str, Any]:
+        """Today's own figures (local day of site.timezone): calls answered, talk time,
+        average handle time (talk + after-call work) and share answered within the threshold,
+        and the time spent in each state and pause reason."""
+        agent = await self.agent(username)
+        now = now or datetime.now(UTC)
+        start = datetime.combine(now.astimezone(self.zone).date(), datetime.min.time(), self.zone)
+        rows = await self.store.calls_between(start, now + timedelta(seconds=1), pbx=agent.pbx)
+        mine = [
+            r
+            for r in rows
+            if r.get("member_interface") == agent.member.interface and r.get("talk_s") is not None
+        ]
+        talk = sum(int(r["talk_s"] or 0) for r in mine)
+        fast = sum(1 for r in mine if (r.get("wait_s") or 0) <= self.answer_threshold_s)
+        states = await self.directory.time_in_states(agent.id, start, now)
+        wrap = sum(s for (state, _), s in states.items() if state == "wrap_up")
+        answered = len(mine)
+        return {
+            "day": start.date().isoformat(),
+            "calls": answered,
+            "talk_s": talk,
+            "wrap_up_s": round(wrap),
+            "aht_s": round((talk + wrap) / answered, 1) if answered else None,
+            "answered_within_s": self.answer_threshold_s,
+            "answered_within_share": round(fast / answered, 4) if answered else None,
+            "states": [
+                {"state": state, "reason": reason, "seconds": round(seconds)}
+                for (state, reason), seconds in sorted(
+                    states.items(), key=lambda item: (item[0][0], item[0][1] or "")
+                )
+            ],
+        }
+
+    # ---- call-back list --------------------------------------------------------------------
+
+    async def callback_list(self) -> dict[str, Any]:
+        return await self.callbacks.pending()
+
+    async def claim(self, username: str, callback_id: int) -> dict[str, Any]:
+        await self.agent(username)
+        try:
+            return await self.callbacks.claim(callback_id, username)
+        except CallbackError as error:
+            raise _callback_error(error) from None
+
+    async def release(self, username: str, callback_id: int) -> dict[str, Any]:
+        try:
+            return await self.callbacks.release(callback_id, username)
+        except CallbackError as error:
+            raise _callback_error(error) from None
+
+    async def place(self, username: str, callback_id: int) -> dict[str, Any]:
+        """Ring the agent's phone; once answered, the PBX dials the citizen through the trunk
+        (``agents.callback_context``). The attempt is logged placed or failed either way."""
+        agent = await self.agent(username)
+        try:
+            entry = await self.callbacks.get(callback_id)
+        except CallbackError as error:
+            raise _callback_error(error) from None
+        if entry["status"] != "claimed" or entry["claimed_by"] != username:
+            raise DeskError("callback.taken", "claim this call-back before calling", 409)
+        settings = self.settings
+        try:
+            result = await self.actions[agent.pbx].originate(
+                agent.member,
+                context=settings.callback_context,
+                exten=entry["caller_num"],
+                caller_id=f'"回拨 {entry["caller_num"]}" <{entry["caller_num"]}>',
+                ring_s=settings.callback_ring_s,
+                variables={"HOTLINE_CALLBACK_ID": str(callback_id)},
+            )
+        except AgentActionFailed as error:
+            await self._log(callback_id, username, FAILED, error.message)
+            raise _action_error(error) from None
+        if not result.ok:
+            detail = f"your phone: {result.text}"
+            await self._log(callback_id, username, FAILED, detail)
+            raise DeskError("callback.not_placed", f"call not placed: {detail}", 409)
+        return await self._log(callback_id, username, PLACED, f"your phone: {result.text}")
+
+    async def _log(
+        self, callback_id: int, username: str, result: str, detail: str | None
+    ) -> dict[str, Any]:
+        try:
+            return await self.callbacks.log_attempt(callback_id, username, result, detail)
+        except CallbackError as error:
+            raise _callback_error(error) from None
+
+    async def report(
+        self, username: str, callback_id: int, result: str, note: str | None
+    ) -> dict[str, Any]:
+        return await self._log(callback_id, username, result, note)
+
+    # ---- bus subscribers -------------------------------------------------------------------
+
+    async def on_call_ended(self, topic: str, payload: dict[str, Any]) -> None:
+        """Abandoned and timed-out calls and IVR callback requests join the call-back list."""
+        entry = self.callback_entry(payload)
+        if entry is not None:
+            await self.callbacks.add([entry])
+
+    def callback_entry(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        number = record.get("caller_num")
+        outcome = record.get("outcome")
+        if not number:
+            return None  # an anonymous caller cannot be called back
+        if record.get("callback_requested"):
+            kind = "callback_request"
+        elif outcome in ("abandoned", "timeout"):
+            kind = str(outcome)
+        else:
+            return None
+        # The dialplan's callback step records the caller's message (after a queue timeout).
+        message = None
+        if kind == "callback_request" and outcome == "timeout":
+            message = str(PurePosixPath(self.recordings_dir) / f"callback-{record['uniqueid']}.wav")
+        when = record.get("queue_entered_at") or record.get("started_at") or record.get("ended_at")
+        return {
+            "kind": kind,
+            "pbx": record.get("pbx") or "pbx1",
+            "linkedid": record["linkedid"],
+            "uniqueid": record["uniqueid"],
+            "caller_num": number,
+            "caller_name": record.get("caller_name"),
+            "queue": record.get("queue"),
+            "message_path": message,
+            "called_at": datetime.fromtimestamp(float(when or 0), UTC),
+        }
+
+    async def on_survey(self, topic: str, payload: dict[str, Any]) -> None:
+        """A dissatisfied survey answer is a call-back (回访) for the list."""
+        if payload.get("answer") != "dissatisfied" or not payload.get("caller_num"):
+            return
+        await self.callbacks.add(
+            [
+                {
+                    "kind": "survey",
+                    "pbx": payload.get("pbx") or "pbx1",
+                    "linkedid": payload["linkedid"],
+                    "uniqueid": payload["uniqueid"],
+                    "caller_num": payload["caller_num"],
+                    "caller_name": payload.get("caller_name"),
+                    "queue": None,
+                    "message_path": None,
+                    "called_at": datetime.fromtimestamp(float(payload["at"]), UTC),
+                }
+            ]
+        )
+
+    async def on_status(self, topic: str, payload: dict[str, Any]) -> None:
+        """Desk agents: their state changes go to the store (time in state, pause reasons),
+        and a finished call starts their after-call work."""
+        agent = self._known.get((payload["pbx"], payload["interface"]))
+        if agent is None:
+            return
+        if payload["state"] != payload["previous"] or payload["change"] in ("pause", "resync"):
+            at = datetime.fromtimestamp(float(payload["since"] or payload["at"]), UTC)
+            try:
+                await self.directory.log_states(
+                    [(agent.id, at, payload["state"], payload["reason"])]
+                )
+            except Exception:  # the figures lose a span; the desk and the wrap-up go on
+                log.exception("agent state of %s not stored", agent.username)
+        await self.wrapups.on_status(topic, payload)
+
+    def close(self) -> None:
+        self.wrapups.close()

@@ -1,0 +1,57 @@
+"""Agents: one live agent state machine per PBX (fed by that PBX's AMI feed), its member
+actions on the feed's link, and the desk service that the web routes call; the desk hears
+``agent.status`` (state log, wrap-up), ``call.ended`` and ``call.survey`` (call-back list)."""
+
+from __future__ import annotations
+
+from acd.agents.actions import MemberActions
+from acd.agents.board import AgentBoard
+from acd.feed import AmiFeed
+from events.topics import AGENT_STATUS, CALL_ENDED, CALL_SURVEY
+from hotline.agent_desk import AgentDesk
+from hotline.bus import Bus
+from hotline.settings import Settings
+from ticketing.store import TicketStore
+
+
+class AgentsSide:
+    def __init__(self, settings: Settings, bus: Bus) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.boards = {
+            pbx.name: AgentBoard(
+                bus.publish, pbx=pbx.name, wrap_up_reason=settings.agents.wrap_up_reason
+            )
+            for pbx in settings.pbx_servers()
+        }
+        self.actions: dict[str, MemberActions] = {}
+        self.desk: AgentDesk | None = None
+
+    def board_for(self, pbx: str) -> AgentBoard:
+        return self.boards[pbx]
+
+    async def start(self, store: TicketStore, feeds: list[AmiFeed]) -> AgentDesk:
+        """Before the feeds start: actions on each feed's link, the desk, its subscriptions."""
+        timeout = self.settings.ami.action_timeout
+        for feed in feeds:
+            actions = MemberActions(lambda feed=feed: feed.link, timeout=timeout)  # type: ignore[misc]
+            self.actions[feed.name] = actions
+            self.boards[feed.name].on_originate = actions.on_originate_response
+        desk = self.desk = AgentDesk(
+            self.settings.agents,
+            store=store,
+            boards=self.boards,
+            actions=self.actions,
+            timezone=self.settings.site.timezone,
+            recordings_dir=str(self.settings.asterisk.recordings_dir),
+            answer_threshold_s=self.settings.kpi.answer_threshold_s,
+        )
+        await desk.load()
+        self.bus.subscribe(AGENT_STATUS, desk.on_status, name="agent-desk")
+        self.bus.subscribe(CALL_ENDED, desk.on_call_ended, name="callback-list")
+        self.bus.subscribe(CALL_SURVEY, desk.on_survey, name="callback-list-survey")
+        return desk
+
+    def stop(self) -> None:
+        if self.desk is not None:
+            self.desk.close()
