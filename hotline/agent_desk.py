@@ -9,8 +9,9 @@ line for the person who clicked.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
@@ -38,6 +39,9 @@ class DeskError(Exception):
         self.status = status
         self.field = field
 
+
+# How long an action's answer waits for the member event that shows its effect.
+SETTLE_S = 2.0
 
 _ACTION_STATUS = {"refused": 409, "timeout": 504, "unavailable": 503}
 _CALLBACK_STATUS = {"not_found": 404, "taken": 409, "invalid": 400}
@@ -72,6 +76,7 @@ class AgentDesk:
         timezone: str,
         recordings_dir: str,
         answer_threshold_s: int = 15,
+        dial_prefix: str = "",
     ) -> None:
         self.settings = settings
         self.store = store
@@ -82,6 +87,8 @@ class AgentDesk:
         self.zone = ZoneInfo(timezone)
         self.recordings_dir = recordings_dir
         self.answer_threshold_s = answer_threshold_s
+        # What the outbound route wants before the citizen's number (pbx.outbound_prefix).
+        self.dial_prefix = dial_prefix
         # (pbx, interface) → agent, for the wrap-up timer and the state log (no I/O there).
         self._known: dict[tuple[str, str], DeskAgent] = {}
         self.wrapups = WrapUps(
@@ -129,6 +136,18 @@ class AgentDesk:
 
     # ---- state and member actions ----------------------------------------------------------
 
+    async def _settled(self, agent: DeskAgent, done: Callable[[dict[str, Any]], bool]) -> None:
+        """Wait (bounded) for the member event that follows an accepted action: Asterisk
+        answers first and reports the change right after, so the state the desk gets back
+        is the new one. Past the bound the action still stands (the event may be late)."""
+        board = self.boards[agent.pbx]
+        try:
+            async with asyncio.timeout(SETTLE_S):
+                while not done(board.view(agent.member.interface)):  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+        except TimeoutError:
+            log.info("agent %s: the PBX's member event is late", agent.username)
+
     async def status(self, username: str) -> dict[str, Any]:
         agent = await self.agent(username)
         view = self.boards[agent.pbx].view(agent.member.interface)
@@ -157,6 +176,8 @@ class AgentDesk:
             )
         except AgentActionFailed as error:
             raise _action_error(error) from None
+        queues = {s.queue for s in agent.skills}
+        await self._settled(agent, lambda v: queues <= {q["queue"] for q in v["queues"]})
         return await self.status(username)
 
     async def logout(self, username: str) -> dict[str, Any]:
@@ -171,6 +192,7 @@ class AgentDesk:
         except AgentActionFailed as error:
             raise _action_error(error) from None
         self.wrapups.cancel(agent.pbx, agent.member.interface)
+        await self._settled(agent, lambda v: all(not q["dynamic"] for q in v["queues"]))
         status = await self.status(username)
         if static:
             status["static_queues"] = static  # from the settings: pause there instead
@@ -193,6 +215,7 @@ class AgentDesk:
             await self.actions[agent.pbx].pause(agent.member, reason)
         except AgentActionFailed as error:
             raise _action_error(error) from None
+        await self._settled(agent, lambda v: all(q["reason"] == reason for q in v["queues"]))
         return await self.status(username)
 
     async def unpause(self, username: str) -> dict[str, Any]:
@@ -204,6 +227,7 @@ class AgentDesk:
         except AgentActionFailed as error:
             raise _action_error(error) from None
         self.wrapups.cancel(agent.pbx, agent.member.interface)
+        await self._settled(agent, lambda v: not any(q["paused"] for q in v["queues"]))
         return await self.status(username)
 
     async def end_wrap_up(self, username: str) -> dict[str, Any]:
@@ -224,7 +248,8 @@ class AgentDesk:
         average handle time (talk + after-call work) and share answered within the threshold,
         and the time spent in each state and pause reason."""
         agent = await self.agent(username)
-        now = now or datetime.now(UTC)
+        # The PBX's today, like the live KPIs (the demo's simulated clock too).
+        now = now or datetime.fromtimestamp(self._pbx_now(), UTC)
         start = datetime.combine(now.astimezone(self.zone).date(), datetime.min.time(), self.zone)
         rows = await self.store.calls_between(start, now + timedelta(seconds=1), pbx=agent.pbx)
         mine = [
@@ -282,11 +307,17 @@ class AgentDesk:
         if entry["status"] != "claimed" or entry["claimed_by"] != username:
             raise DeskError("callback.taken", "claim this call-back before calling", 409)
         settings = self.settings
+        number = str(entry["caller_num"])
+        if not number.isascii() or not number.isdigit():
+            # The outbound route dials digits only (no "+", no anonymous caller ID).
+            detail = f"the caller's number {number!r} cannot be dialled"
+            await self._log(callback_id, username, FAILED, detail)
+            raise DeskError("callback.not_placed", detail, 409)
         try:
             result = await self.actions[agent.pbx].originate(
                 agent.member,
                 context=settings.callback_context,
-                exten=entry["caller_num"],
+                exten=f"{self.dial_prefix}{number}",
                 caller_id=f'"回拨 {entry["caller_num"]}" <{entry["caller_num"]}>',
                 ring_s=settings.callback_ring_s,
                 variables={"HOTLINE_CALLBACK_ID": str(callback_id)},

@@ -220,9 +220,9 @@ class AgentsSettings(Section):
     wrap_up_reason: str = "话后处理"
     # Seconds of after-call work before the agent is ready again (0: no wrap-up).
     wrap_up_s: int = Field(30, ge=0, le=3600)
-    # Dialplan context a call-back runs in once the agent answers: it dials the citizen's
-    # number (the Exten) through the trunk (asterisk_conf renders it).
-    callback_context: str = Field("hotline-callback", pattern=r"^[A-Za-z0-9_-]+$")
+    # Dialplan context a call-back runs in once the agent answers: the outbound route that
+    # dials the citizen's number (the Exten) through the carrier trunk (asterisk_conf renders it).
+    callback_context: str = Field("hotline-outbound", pattern=r"^[A-Za-z0-9_-]+$")
     # Seconds the agent's phone rings for a call-back before the attempt counts as failed.
     callback_ring_s: int = Field(30, ge=5, le=300)
 

@@ -24,6 +24,7 @@ from hotline.web.auth_accounts import (
 )
 from hotline.web.auth_passwords import hash_password
 from hotline.web.auth_table import ROLES
+from ticketing.agents import AgentDirectory
 from ticketing.store import TicketStore
 
 MIN_PASSWORD = 10
@@ -147,3 +148,77 @@ def kiosk(display_name: str, base: str | None) -> None:
     """Create a wallboard-only screen account and print the URL that logs the screen in."""
     token = _run(lambda store: create_kiosk(store, display_name))
     click.echo(kiosk_url(base or _base_url(load_settings()), token))
+
+
+def _skills(values: tuple[str, ...], queues: list[str]) -> dict[str, int] | None:
+    if not values:
+        return None
+    skills: dict[str, int] = {}
+    for value in values:
+        queue, _, penalty = value.partition(":")
+        if queue not in queues:
+            raise click.BadParameter(
+                f"{queue!r} is not a queue ({', '.join(queues)})", param_hint="--skill"
+            )
+        try:
+            skills[queue] = int(penalty or "0")
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: QUEUE[:PENALTY]", param_hint="--skill") from None
+    return skills
+
+
+@user.command()
+@click.argument("username")
+@click.option("--extension", required=True, help="The agent's softphone extension (PJSIP/EXT).")
+@click.option(
+    "--name",
+    "member_name",
+    default=None,
+    help="Member name in queue_log (default: the user's display name).",
+)
+@click.option(
+    "--interface", default=None, help="Queue member interface (default: PJSIP/EXTENSION)."
+)
+@click.option("--state-interface", default=None, help="Device state interface, if another.")
+@click.option("--pbx", default=None, help="The PBX the phone is on (default: the first).")
+@click.option(
+    "--skill",
+    "skills",
+    multiple=True,
+    metavar="QUEUE[:PENALTY]",
+    help="A queue the agent logs in to, with its penalty (0 = best); repeat. Replaces all.",
+)
+def agent(
+    username: str,
+    extension: str,
+    member_name: str | None,
+    interface: str | None,
+    state_interface: str | None,
+    pbx: str | None,
+    skills: tuple[str, ...],
+) -> None:
+    """Tie a user of role agent to a phone, with the queues (skills) it logs in to."""
+    settings = load_settings()
+    queue_names = [q.name for q in settings.pbx.queues]
+    chosen = _skills(skills, queue_names)
+    pbx_name = pbx or settings.pbx_servers()[0].name
+
+    async def tie(store: TicketStore) -> dict[str, Any]:
+        found = await store.get_user(username)
+        if found is None:
+            raise KeyError(username)
+        return await AgentDirectory(store.engine).set_agent(
+            username,
+            extension=extension,
+            name=member_name or found["display_name"],
+            interface=interface,
+            state_interface=state_interface,
+            pbx=pbx_name,
+            skills=chosen,
+        )
+
+    row: dict[str, Any] = _run(tie)
+    listed = ", ".join(f"{s['queue']}:{s['penalty']}" for s in row["skills"]) or "none"
+    click.echo(
+        f"{username} is agent {row['name']} on {row['interface']} ({row['pbx']}); skills: {listed}"
+    )

@@ -19,6 +19,7 @@ from .channels import channel_block
 from .emitter import AGENT, CALL
 from .model import CallerScript, MemberConfig
 from .pbx import Member, Pbx, QueueState
+from .phone_calls import originate_from_phone
 
 # SendDTMF + the first Playtones of the caller robot before its ROBOT_HOLD wait starts.
 ROBOT_SENDDTMF_S = 0.45
@@ -359,7 +360,7 @@ class PbxActions:
         """
         channel = msg.get("Channel") or ""
         if not channel.startswith("Local/12345@hotline-ivr"):
-            return [_response("Error", Message="Originate failed")]
+            return self._originate_phone(msg, channel)
         name, num = parse_callerid(msg.get("CallerID") or "")
         robot = dict(v.split("=", 1) for v in msg.getall("Variable") if "=" in v)
         try:
@@ -377,6 +378,26 @@ class PbxActions:
         )
         action_id = msg.get("ActionID") or ""
         self.pbx.scheduler.after(0.0, self._originated, script, action_id)
+        return [_response("Success", Message="Originate successfully queued")]
+
+    def _originate_phone(self, msg: AmiMessage, channel: str) -> list[AmiMessage]:
+        """A call from an agent's phone (the call-back list): hotline.sim.phone_calls."""
+        try:
+            timeout_s = int(msg.get("Timeout") or 30000) / 1000
+        except ValueError:
+            return [_response("Error", Message="Invalid timeout")]
+        if not channel or not msg.get("Context") or not msg.get("Exten"):
+            return [_response("Error", Message="Exten not specified")]
+        self.pbx.scheduler.after(
+            0.0,
+            originate_from_phone,
+            self.pbx,
+            channel,
+            msg.get("Context") or "",
+            msg.get("Exten") or "",
+            timeout_s,
+            msg.get("ActionID") or "",
+        )
         return [_response("Success", Message="Originate successfully queued")]
 
     def _originated(self, script: CallerScript, action_id: str) -> None:

@@ -1,0 +1,232 @@
+"""The agent desk end to end on the simulated PBX over real AMI TCP: an agent tied to a web
+user logs in to its queues, pauses with a reason, takes a call, gets its timed after-call
+work, and works the call-back list (Originate seen by the simulator); PBX refusals reach the
+person who clicked as one line."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from hotline.service import HotlineService
+from hotline.sim.actions import attach
+from hotline.sim.ami_server import AmiServer
+from hotline.sim.model import CallerScript, FixedBehaviour
+from hotline.sim.traffic import Simulation, TrafficModel, now_epoch
+from tests.service.helpers import service_settings
+from tests.web.auth_helpers import create_token_account
+from ticketing.agents import AgentDirectory
+
+SPEED = 10.0
+
+
+@dataclass
+class Desk:
+    service: HotlineService
+    sim: Simulation
+    http: aiohttp.ClientSession
+    base: str
+    headers: dict[str, str]
+    queue_log: Path
+    originates: list[dict[str, str]]
+
+    async def get(self, path: str) -> tuple[int, dict[str, Any]]:
+        async with self.http.get(self.base + path, headers=self.headers) as response:
+            return response.status, await response.json()
+
+    async def post(self, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+        async with self.http.post(self.base + path, headers=self.headers, json=body) as r:
+            return r.status, await r.json()
+
+    async def state(self) -> dict[str, Any]:
+        status, body = await self.get("/api/agent/state")
+        assert status == 200, body
+        return body
+
+    async def wait_state(self, state: str, timeout: float = 10.0) -> dict[str, Any]:  # noqa: ASYNC109
+        seen: dict[str, Any] = {}
+
+        async def poll() -> None:
+            nonlocal seen
+            while (seen := await self.state())["state"] != state:  # noqa: ASYNC110 -- HTTP, bounded
+                await asyncio.sleep(0.02)
+
+        try:
+            await asyncio.wait_for(poll(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"state {state!r} not reached: {seen}") from None
+        return seen
+
+
+@asynccontextmanager
+async def desk(tmp_path: Path, skills: dict[str, int]) -> AsyncIterator[Desk]:
+    async with AmiServer(secret="hotline-secret") as server:
+        sim = Simulation(
+            TrafficModel(peak_calls_per_hour=0.0, agents=[]),
+            seed=1,
+            queue_log_path=tmp_path / "queue_log",
+            start=now_epoch(),
+        )
+        # The desk agent's phone (QueueAdd makes it a member): rings 2 s, talks 20 s.
+        sim.pbx.config.default_behaviour = FixedBehaviour(2.0, 20.0)
+        originates: list[dict[str, str]] = []
+        pump = attach(sim.pbx, server)
+        original = server._handlers["originate"]  # record what the PBX got
+
+        async def seen(msg: Any) -> Any:
+            originates.append(dict(msg.fields))
+            return await original(msg)
+
+        server.register_action("Originate", seen)
+        settings = service_settings(tmp_path, server.port)
+        settings.agents.wrap_up_s = 1
+        service = HotlineService(settings, now=lambda: sim.now)
+        stop = asyncio.Event()
+        runner = asyncio.create_task(sim.run_realtime(SPEED, stop, max_sleep=0.01))
+        await service.start()
+        assert service.store is not None and service.link is not None
+        await service.link.wait_connected(timeout=10)
+        token = await create_token_account(service.store, "li", "agent", "李")
+        await AgentDirectory(service.store.engine).set_agent(
+            "li", extension="1001", name="李 1001", skills=skills
+        )
+        async with aiohttp.ClientSession() as http:
+            try:
+                yield Desk(
+                    service,
+                    sim,
+                    http,
+                    f"http://127.0.0.1:{service.web_port}",
+                    {"Authorization": f"Bearer {token}"},
+                    tmp_path / "queue_log",
+                    originates,
+                )
+            finally:
+                stop.set()
+                await runner
+                await service.stop()
+                await pump.close()
+                sim.close()
+
+
+def _queue_log(path: Path) -> list[list[str]]:
+    return [line.split("|") for line in path.read_text("utf-8").splitlines()]
+
+
+async def test_login_pause_call_wrap_up_and_logout(tmp_path: Path) -> None:
+    async with desk(tmp_path, {"hotline-general": 0, "hotline-complaint": 3}) as d:
+        assert (await d.state())["state"] == "logged_out"
+        status, body = await d.post("/api/agent/login")
+        assert status == 200, body
+        assert body["state"] == "ready"
+        assert {(q["queue"], q["penalty"]) for q in body["queues"]} == {
+            ("hotline-general", 0),
+            ("hotline-complaint", 3),
+        }
+        status, body = await d.post("/api/agent/pause", {"reason": "用餐"})
+        assert (status, body["state"], body["reason"]) == (200, "paused", "用餐")
+        lines = _queue_log(d.queue_log)
+        assert ["NONE", "NONE", "李 1001", "PAUSEALL", "用餐"] == lines[-3][1:]
+        assert {tuple(line[2:6]) for line in lines[-2:]} == {
+            ("hotline-general", "李 1001", "PAUSE", "用餐"),
+            ("hotline-complaint", "李 1001", "PAUSE", "用餐"),
+        }
+        status, body = await d.post("/api/agent/pause", {"reason": "睡觉"})
+        assert (status, body["error"]["id"], body["error"]["field"]) == (
+            400,
+            "agent.reason",
+            "reason",
+        )
+        status, body = await d.post("/api/agent/ready")
+        assert (status, body["state"]) == (200, "ready")
+
+        d.sim.place_call(CallerScript("13800138001", "张三", "1", talk_limit=60))
+        ringing = await d.wait_state("ringing")
+        assert ringing["call"]["caller_num"] == "138****8001"  # masked
+        assert ringing["call"]["caller_name"] == "张三"
+        await d.wait_state("talking")
+        wrap = await d.wait_state("wrap_up", timeout=15)
+        assert wrap["reason"] == "话后处理"
+        # The wrap-up runs out by itself (1 s here): ready again, all in queue_log.
+        await d.wait_state("ready", timeout=10)
+        events = [(line[3], line[4], line[5:]) for line in _queue_log(d.queue_log)]
+        assert ("李 1001", "PAUSEALL", ["话后处理"]) in events
+        assert ("李 1001", "UNPAUSEALL", [""]) in events
+
+        assert d.service.writer is not None
+        await d.service.writer.flush(timeout=10)
+        status, figures = await d.get("/api/agent/figures")
+        assert status == 200, figures
+        assert figures["calls"] == 1 and figures["talk_s"] > 0
+        assert figures["answered_within_share"] == 1.0
+        assert figures["aht_s"] >= figures["talk_s"]
+        reasons = {(s["state"], s["reason"]) for s in figures["states"]}
+        assert {("paused", "用餐"), ("wrap_up", "话后处理"), ("ready", None)} <= reasons
+
+        # Ending a wrap-up that is not running is refused, not ignored.
+        status, body = await d.post("/api/agent/wrap-up/end")
+        assert (status, body["error"]["id"]) == (409, "agent.state")
+
+        status, body = await d.post("/api/agent/logout")
+        assert (status, body["state"]) == (200, "logged_out")
+        assert [line[4] for line in _queue_log(d.queue_log)[-2:]] == ["REMOVEMEMBER"] * 2
+
+
+async def test_a_pbx_refusal_is_one_line_for_the_agent(tmp_path: Path) -> None:
+    async with desk(tmp_path, {"hotline-nosuch": 0}) as d:
+        status, body = await d.post("/api/agent/login")
+        assert status == 409
+        assert body["error"] == {
+            "id": "agent.pbx_refused",
+            "message": "log in to hotline-nosuch: Unable to add interface to queue: No such queue",
+        }
+        status, body = await d.post("/api/agent/pause", {"reason": "小休"})
+        assert (status, body["error"]["id"]) == (409, "agent.state")
+
+
+async def test_call_back_list_claim_and_place_the_call(tmp_path: Path) -> None:
+    async with desk(tmp_path, {"hotline-general": 0}) as d:
+        # Nobody is logged in: the caller waits, then hangs up (abandoned) → call-back list.
+        d.sim.place_call(CallerScript("13900139002", "王五", "1", patience=8.0))
+
+        async def listed() -> dict[str, Any]:
+            while not (body := (await d.get("/api/callbacks"))[1])["items"]:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            return body
+
+        work = await asyncio.wait_for(listed(), 20)
+        assert work["open"] == 1
+        item = work["items"][0]
+        assert (item["kind"], item["caller_num"], item["status"]) == (
+            "abandoned",
+            "139****9002",
+            "open",
+        )
+        status, body = await d.post(f"/api/callbacks/{item['id']}/call")
+        assert (status, body["error"]["id"]) == (409, "callback.taken")  # not claimed yet
+        status, body = await d.post(f"/api/callbacks/{item['id']}/claim")
+        assert (status, body["status"], body["claimed_by"]) == (200, "claimed", "li")
+        await d.post("/api/agent/login")
+        status, body = await d.post(f"/api/callbacks/{item['id']}/call")
+        assert status == 200, body
+        assert body["attempt_log"][-1]["result"] == "placed"
+        # The simulator saw an Originate from the agent's phone into the callback context.
+        sent = d.originates[-1]
+        assert (sent["Channel"], sent["Context"], sent["Exten"]) == (
+            "PJSIP/1001",
+            "hotline-outbound",
+            "13900139002",
+        )
+        # The phone is busy with the call-back: the state machine says so.
+        await d.wait_state("talking")
+        status, body = await d.post(
+            f"/api/callbacks/{item['id']}/result", {"result": "reached", "note": "已答复"}
+        )
+        assert (status, body["status"], body["attempts"]) == (200, "done", 1)
+        assert (await d.get("/api/callbacks"))[1]["open"] == 0
