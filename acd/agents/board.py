@@ -54,15 +54,17 @@ class AgentBoard:
     # ---- input -------------------------------------------------------------------------------
 
     def handle(self, msg: AmiMessage) -> None:
-        if msg.kind != "event":
+        # On the AMI hot path (every event of the PBX): one look at the first header and out.
+        fields = msg.fields
+        if not fields:
             return
-        name = msg.name
-        if name == "OriginateResponse":
-            if self.on_originate is not None:
-                self.on_originate(msg)
+        first, name = fields[0]
+        if first != "Event":
             return
         handler = HANDLERS.get(name)
         if handler is None:
+            if name == "OriginateResponse" and self.on_originate is not None:
+                self.on_originate(msg)
             return
         state = self._state
         if name == "Hangup" and not state.by_caller:
