@@ -234,12 +234,12 @@ class AgentDesk:
         agent = await self.agent(username)
         view = self.boards[agent.pbx].view(agent.member.interface)
         if view["state"] != "wrap_up":
-            raise DeskError("agent.state", f"not in after-call work (state {view['state']})", 409)
+            raise DeskError("agent.not_now", f"not in after-call work (state {view['state']})", 409)
         return await self.unpause(username)
 
     def _require_logged_in(self, agent: DeskAgent) -> None:
         if self.boards[agent.pbx].view(agent.member.interface)["state"] == "logged_out":
-            raise DeskError("agent.state", "not logged in to any queue", 409)
+            raise DeskError("agent.not_now", "not logged in to any queue", 409)
 
     # ---- figures ---------------------------------------------------------------------------
 

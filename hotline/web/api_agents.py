@@ -16,7 +16,7 @@ API note for the desk (every route answers JSON; errors have the usual
   lists queues the settings make it a member of, which cannot be left).
 - ``POST /api/agent/pause`` ``{"reason": one of pause_reasons}`` → the state.
 - ``POST /api/agent/ready`` → the state (ends a pause or the after-call work).
-- ``POST /api/agent/wrap-up/end`` → the state (409 agent.state when not in wrap-up).
+- ``POST /api/agent/wrap-up/end`` → the state (409 agent.not_now when not in wrap-up).
 - ``GET  /api/agent/figures`` → ``{day, calls, talk_s, wrap_up_s, aht_s,
   answered_within_s, answered_within_share, states: [{state, reason, seconds}]}``.
 - ``GET  /api/callbacks`` → ``{open, claimed, oldest_age_s, items: [{id, kind

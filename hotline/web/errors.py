@@ -38,7 +38,7 @@ ERROR_IDS: Final[dict[str, str]] = {
     "agent.not_linked": "the signed-in user is not tied to an agent phone (404)",
     "agent.no_skills": "the agent has no queues (skills) to log in to (409)",
     "agent.reason": "not one of the configured pause reasons (400)",
-    "agent.state": "the agent's state does not allow this (not logged in, not in wrap-up) (409)",
+    "agent.not_now": "the agent's state does not allow this (not logged in, not in wrap-up) (409)",
     "agent.pbx_refused": "the PBX refused the action; the message says why (409)",
     "agent.pbx_timeout": "the PBX did not answer the action in time (504)",
     "agent.pbx_unavailable": "the PBX is not connected (503)",

@@ -171,7 +171,7 @@ async def test_login_pause_call_wrap_up_and_logout(tmp_path: Path) -> None:
 
         # Ending a wrap-up that is not running is refused, not ignored.
         status, body = await d.post("/api/agent/wrap-up/end")
-        assert (status, body["error"]["id"]) == (409, "agent.state")
+        assert (status, body["error"]["id"]) == (409, "agent.not_now")
 
         status, body = await d.post("/api/agent/logout")
         assert (status, body["state"]) == (200, "logged_out")
@@ -187,7 +187,7 @@ async def test_a_pbx_refusal_is_one_line_for_the_agent(tmp_path: Path) -> None:
             "message": "log in to hotline-nosuch: Unable to add interface to queue: No such queue",
         }
         status, body = await d.post("/api/agent/pause", {"reason": "小休"})
-        assert (status, body["error"]["id"]) == (409, "agent.state")
+        assert (status, body["error"]["id"]) == (409, "agent.not_now")
 
 
 async def test_call_back_list_claim_and_place_the_call(tmp_path: Path) -> None:
