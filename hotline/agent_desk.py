@@ -351,6 +351,14 @@ class AgentDesk:
         entry = self.callback_entry(payload)
         if entry is not None:
             await self.callbacks.add([entry])
+        elif payload.get("outcome") == "answered" and payload.get("caller_num"):
+            # Called again and served: an earlier missed call needs no call-back any more.
+            when = payload.get("answered_at") or payload.get("ended_at") or 0
+            await self.callbacks.close_served(
+                str(payload["caller_num"]),
+                datetime.fromtimestamp(float(when), UTC),
+                f"answered on call {payload['linkedid']}",
+            )
 
     def callback_entry(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
         number = record.get("caller_num")

@@ -35,6 +35,7 @@ FINAL: frozenset[str] = frozenset({"reached", "wrong_number", "not_needed"})
 # Results the service logs itself when placing the call.
 PLACED = "placed"  # the agent's phone answered: the citizen is being dialled
 FAILED = "failed"  # the PBX refused or never reported the call
+SYSTEM = "system"  # who closes an entry the citizen's own later call made moot
 
 
 class CallbackError(Exception):
@@ -109,6 +110,42 @@ class CallbackList:
                 )
                 added += result.rowcount or 0
         return added
+
+    async def close_served(self, caller_num: str, served_at: datetime, detail: str) -> int:
+        """The citizen called again and was answered: their open abandoned and timed-out
+        entries from before are done (result not_needed, logged as by the system). Callback
+        requests and survey call-backs stay: the citizen asked for them. Returns how many."""
+        require_aware(served_at, "served_at")
+        now = datetime.now(UTC)
+        async with self._engine.begin() as connection:
+            ids = [
+                int(row.id)
+                for row in await connection.execute(
+                    select(callbacks.c.id).where(
+                        callbacks.c.caller_num == caller_num,
+                        callbacks.c.status == "open",
+                        callbacks.c.kind.in_(("abandoned", "timeout")),
+                        callbacks.c.called_at <= served_at,
+                    )
+                )
+            ]
+            for callback_id in ids:
+                closed = await connection.execute(
+                    update(callbacks)
+                    .where(callbacks.c.id == callback_id, callbacks.c.status == "open")
+                    .values(status="done", result="not_needed", closed_at=now)
+                )
+                if closed.rowcount == 1:
+                    await connection.execute(
+                        callback_attempts.insert().values(
+                            callback_id=callback_id,
+                            at=now,
+                            agent=SYSTEM,
+                            result="not_needed",
+                            detail=detail[:2000],
+                        )
+                    )
+        return len(ids)
 
     async def pending(self, *, now: datetime | None = None, limit: int = 500) -> dict[str, Any]:
         """What is left (open and claimed, oldest call first) and how old it is."""

@@ -109,3 +109,20 @@ async def test_callback_list_claim_is_atomic_and_attempts_are_logged(store: Tick
     with pytest.raises(CallbackError) as missing:
         await work.claim(99999, holder)
     assert missing.value.kind == "not_found"
+
+
+async def test_a_citizen_served_later_needs_no_call_back(store: TicketStore) -> None:
+    work = CallbackList(store.engine)
+    await work.add(
+        [
+            {**_entry("missed", minutes_ago=30), "caller_num": "13700137000"},
+            {**_entry("asked", "callback_request", 20), "caller_num": "13700137000"},
+            {**_entry("other", minutes_ago=10)},
+            {**_entry("later", minutes_ago=1), "caller_num": "13700137000"},
+        ]
+    )
+    served_at = datetime.now(UTC) - timedelta(minutes=5)
+    assert await work.close_served("13700137000", served_at, "answered on call x") == 1
+    left = {i["linkedid"]: i["status"] for i in (await work.pending())["items"]}
+    # The request and the survey stay; a missed call after the answered one stays too.
+    assert left == {"asked": "open", "other": "open", "later": "open"}
