@@ -27,7 +27,14 @@ Publish = Callable[[str, dict[str, Any]], None]
 OnOriginate = Callable[[AmiMessage], None]
 
 
+# Every AMI event the board looks at; the feed hands it nothing else (it sees every event of
+# the PBX, ~1 % of which matter here).
+WANTED: frozenset[str] = frozenset(HANDLERS) | {"OriginateResponse"}
+
+
 class AgentBoard:
+    wanted = WANTED
+
     def __init__(
         self,
         publish: Publish | None = None,
@@ -67,9 +74,14 @@ class AgentBoard:
                 self.on_originate(msg)
             return
         state = self._state
-        if name == "Hangup" and not state.by_caller:
-            return  # the common case: nobody rings, nothing to look up
-        headers = dict(msg.fields)
+        if name == "Hangup":
+            # Only a caller an agent rings or talks to matters: look for its Uniqueid alone.
+            by_caller = state.by_caller
+            if not by_caller or not any(
+                key == "Uniqueid" and value in by_caller for key, value in fields
+            ):
+                return
+        headers = dict(fields)
         stamp = headers.get("Timestamp")
         if stamp:
             try:
