@@ -26,6 +26,11 @@ class Queue:
     weight: int = 0
     # Agent extensions that are static members.
     members: tuple[str, ...] = ()
+    autopause: str = "no"
+    announce_position: str = "no"
+    announce_holdtime: str = "no"
+    # Seconds between position/hold-time announcements; 0: none.
+    announce_frequency: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,38 @@ class Agent:
     extension: str
     name: str
     secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Sip:
+    """PJSIP's transports, NAT handling and codecs, shared by the trunk and the softphones."""
+
+    bind: str = "127.0.0.1:5060"
+    tcp: bool = False
+    local_nets: tuple[str, ...] = ()
+    external_media_address: str | None = None
+    external_signaling_address: str | None = None
+    nat: bool = True
+    codecs: tuple[str, ...] = ("alaw", "ulaw")
+    rtp_ports: tuple[int, int] = (10000, 20000)
+
+
+@dataclass(frozen=True, slots=True)
+class Trunk:
+    """The carrier: inbound identified by source address, registration and outbound route."""
+
+    addresses: tuple[str, ...] = ()
+    host: str | None = None
+    username: str = ""
+    secret: str = field(default="", repr=False)
+    register: bool = True
+    outbound_prefix: str = "9"
+    outbound_caller_id: str | None = None
+    international: bool = False
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.addresses or self.host)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +86,8 @@ class Pbx:
     general_queue: str = "hotline-general"
     queue_max_wait: int = 60
     record_calls: bool = True
-    sip_bind: str = "127.0.0.1:5060"
-    trunk_addresses: tuple[str, ...] = ()
+    sip: Sip = Sip()
+    trunk: Trunk = Trunk()
     moh_directory: Path = Path("/var/lib/asterisk/moh")
     queues: tuple[Queue, ...] = ()
     agents: tuple[Agent, ...] = ()
@@ -65,6 +102,10 @@ class ManagerLogin:
     port: int
     username: str
     secret: str = field(repr=False)
+    # The queue_log file the service reads: logger.conf's queue_log_name is its file name.
+    queue_log: Path = Path("/var/log/asterisk/queue_log")
+    # cdr_csv's Master.csv the service reads (its folder must exist: cdr_csv does not create it).
+    cdr_csv: Path = Path("/var/log/asterisk/cdr-csv/Master.csv")
 
 
 @dataclass(frozen=True, slots=True)

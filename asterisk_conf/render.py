@@ -14,6 +14,7 @@ import ipaddress
 import os
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +22,67 @@ import jinja2
 
 from asterisk_conf import channel_vars, sounds
 from asterisk_conf.config import AsteriskConfig, ManagerLogin
-from asterisk_conf.dialplan_contract import contract_problems
+from asterisk_conf.dialplan_contract import OUTBOUND_CONTEXT, contract_problems
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-# Rendered file -> whether it holds a secret (written readable by its owner only).
-FILES: dict[str, bool] = {
-    "extensions.conf": False,
-    "queues.conf": False,
-    "queuerules.conf": False,
-    "pjsip.conf": True,
-    "manager.conf": True,
-    "musiconhold.conf": False,
-}
-# Rendered for a named PBX only (render --pbx): asterisk.conf with its systemname.
-PBX_FILES: dict[str, bool] = {"asterisk.conf": False}
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One piece of an Asterisk file: its own fragment file in ``fragments`` mode.
+
+    ``section`` None: the part is whole sections with names of the hotline's own
+    (``hotline-*``, the agents' extensions, ``pstn-trunk``), safe to ``#include`` at the top
+    level of an existing file. Otherwise the part is option lines for that existing section
+    (``[general]``, ``[globals]``, ``[csv]``, ``[options]``) and is ``#include``d inside it, so
+    an administrator's own section is extended, never replaced.
+    """
+
+    target: str
+    stem: str
+    section: str | None = None
+    private: bool = False
+    # Only in a whole file: Asterisk's defaults serve an existing configuration.
+    files_only: bool = False
+
+    @property
+    def fragment(self) -> str:
+        return f"{self.stem}.conf"
+
+
+PARTS: tuple[Part, ...] = (
+    Part("asterisk.conf", "asterisk-options", "options"),
+    Part("extensions.conf", "extensions-general", "general", files_only=True),
+    Part("extensions.conf", "extensions-globals", "globals"),
+    Part("extensions.conf", "extensions"),
+    Part("queues.conf", "queues-general", "general"),
+    Part("queues.conf", "queues"),
+    Part("queuerules.conf", "queuerules"),
+    Part("pjsip.conf", "pjsip-transports"),
+    Part("pjsip.conf", "pjsip", private=True),
+    Part("manager.conf", "manager-general", "general"),
+    Part("manager.conf", "manager", private=True),
+    Part("musiconhold.conf", "musiconhold-general", "general", files_only=True),
+    Part("musiconhold.conf", "musiconhold-default", "default", files_only=True),
+    Part("musiconhold.conf", "musiconhold"),
+    Part("cdr.conf", "cdr-general", "general", files_only=True),
+    Part("cdr.conf", "cdr-csv", "csv"),
+    Part("logger.conf", "logger-general", "general"),
+    Part("logger.conf", "logger-logfiles", "logfiles", files_only=True),
+    Part("rtp.conf", "rtp-general", "general"),
+)
+MODES = ("files", "fragments")
+# Rendered file -> whether it holds a secret (written readable by its owner only), per mode.
+FILES: dict[str, bool] = {}
+for _part in PARTS:
+    FILES[_part.target] = FILES.get(_part.target, False) or _part.private
+FRAGMENTS: dict[str, bool] = {part.fragment: part.private for part in PARTS if not part.files_only}
+# The how-to-include notes written beside the fragments.
+INCLUDES_FILE = "INCLUDES.txt"
+# The music-on-hold class of the queues and phones: Asterisk's own "default" when the whole
+# musiconhold.conf is ours, a class of our own beside an administrator's classes otherwise.
+MOH_CLASS = {"files": "default", "fragments": "hotline"}
+TRUNK_ENDPOINT = "pstn-trunk"
 
 # The AMI classes the service needs, and why; everything else (config, command, system writes,
 # originate of arbitrary apps, security, agi, reporting reads) stays closed.
@@ -126,6 +173,12 @@ def _check_secrets(config: AsteriskConfig, ami: ManagerLogin) -> None:
             raise RenderError(
                 f"setting pbx.agents.{index}.secret: empty for agent {agent.extension!r}"
             )
+    trunk = config.pbx.trunk
+    if trunk.username and not trunk.secret:
+        raise RenderError(
+            "setting pbx.trunk_secret: empty while pbx.trunk_username is set; "
+            "set it in hotline.toml or HOTLINE_PBX__TRUNK_SECRET"
+        )
 
 
 def ami_access(ami: ManagerLogin, ami_permit: str | None = None) -> tuple[str, str]:
@@ -160,8 +213,43 @@ def ami_access(ami: ManagerLogin, ami_permit: str | None = None) -> tuple[str, s
     return str(address), f"{permit.network_address}/{permit.netmask}"
 
 
+def _host_only(host: str) -> str:
+    # "sip.carrier.example:5060" -> the host; "[2001:db8::1]:5060" -> the bracketed address.
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _trunk(config: AsteriskConfig) -> dict[str, Any] | None:
+    trunk = config.pbx.trunk
+    if not trunk.configured:
+        return None
+    host_only = _host_only(trunk.host) if trunk.host else None
+    return {
+        "endpoint": TRUNK_ENDPOINT,
+        "host": trunk.host,
+        "host_only": host_only,
+        "match": trunk.addresses or (host_only,),
+        "auth": bool(trunk.username),
+        "register": bool(trunk.host and trunk.username and trunk.register),
+    }
+
+
+def _outbound(config: AsteriskConfig) -> dict[str, Any] | None:
+    trunk = config.pbx.trunk
+    if not trunk.host:
+        return None
+    return {
+        "context": OUTBOUND_CONTEXT,
+        "prefix": trunk.outbound_prefix,
+        "strip": len(trunk.outbound_prefix),
+        "caller_id": trunk.outbound_caller_id or config.pbx.hotline_number,
+        "endpoint": TRUNK_ENDPOINT,
+    }
+
+
 def _context(
-    config: AsteriskConfig, ami: ManagerLogin, ami_permit: str | None = None
+    config: AsteriskConfig, ami: ManagerLogin, ami_permit: str | None, mode: str
 ) -> dict[str, Any]:
     base = fastagi_base(config)
     contract = channel_vars.by_key()
@@ -184,6 +272,12 @@ def _context(
         "write_classes": list(AMI_WRITE),
         "read_classes_why": "; ".join(f"{k}: {v}" for k, v in AMI_READ.items()),
         "write_classes_why": "; ".join(f"{k}: {v}" for k, v in AMI_WRITE.items()),
+        "moh_class": MOH_CLASS[mode],
+        "transports": ["udp", "tcp"] if config.pbx.sip.tcp else ["udp"],
+        "codecs": ",".join(config.pbx.sip.codecs),
+        "trunk": _trunk(config),
+        "outbound": _outbound(config),
+        "queue_log_name": ami.queue_log.name,
     }
 
 
@@ -206,31 +300,116 @@ def choose_pbx(config: AsteriskConfig, name: str | None) -> ManagerLogin | None:
     raise RenderError(f"--pbx: no PBX named {name!r} in the settings (known: {known})")
 
 
-def render_all(
-    config: AsteriskConfig, *, ami_permit: str | None = None, pbx: str | None = None
-) -> dict[str, str]:
-    """Every configuration file's text, keyed by its file name (see FILES).
+_HEADER = (
+    "; Rendered by `hotline asterisk-conf render` from the hotline settings. Do not edit here:\n"
+    "; change the settings and render again.\n"
+)
+_PRIVATE = "; Contains secrets: keep it readable by Asterisk only.\n"
 
+
+def _fragment_header(part: Part) -> str:
+    if part.section is None:
+        where = f"; #include it at the top level of {part.target} (hotline's own sections).\n"
+    else:
+        where = (
+            f"; #include it inside the [{part.section}] section of {part.target}; no other\n"
+            "; line of that section may set the same options.\n"
+        )
+    return _HEADER + (_PRIVATE if part.private else "") + where
+
+
+def _compose(parts: list[Part], bodies: dict[str, str]) -> str:
+    """A whole file: each option part under its section header, then the sections."""
+    chunks = []
+    for part in parts:
+        body = bodies[part.stem].strip("\n")
+        if part.section is not None:
+            chunks.append(f"[{part.section}]\n{body}".rstrip("\n"))
+        elif body:
+            chunks.append(body)
+    private = any(part.private for part in parts)
+    return _HEADER + (_PRIVATE if private else "") + "\n" + "\n\n".join(chunks) + "\n"
+
+
+def render_all(
+    config: AsteriskConfig,
+    *,
+    ami_permit: str | None = None,
+    pbx: str | None = None,
+    mode: str = "files",
+) -> dict[str, str]:
+    """Every configuration file's text, keyed by its file name.
+
+    ``mode``: ``files`` renders whole files (FILES) that replace Asterisk's own; ``fragments``
+    renders one file per Part (FRAGMENTS) to ``#include`` into an existing configuration (see
+    ``include_instructions``).
     ``ami_permit``: the network allowed to reach a non-loopback ``ami.host`` (see ami_access).
     ``pbx``: the Asterisk of ``ami.servers`` to render for: its manager login, and an
     asterisk.conf whose ``systemname`` prefixes its uniqueids and linkedids with its name, so
     calls of different PBXs never share one (tickets and survey answers are keyed by linkedid).
     """
-    chosen = choose_pbx(config, pbx)
-    ami = chosen or config.servers[0]
+    if mode not in MODES:
+        raise RenderError(f"--mode: {mode!r} is not one of {', '.join(MODES)}")
+    ami = choose_pbx(config, pbx) or config.servers[0]
     _check_secrets(config, ami)
     env = _environment()
-    context = _context(config, ami, ami_permit)
-    names = [*FILES] if chosen is None else [*FILES, *PBX_FILES]
+    context = _context(config, ami, ami_permit, mode)
     try:
-        files = {name: env.get_template(f"{name}.j2").render(context) for name in names}
+        bodies = {
+            part.stem: env.get_template(f"{part.fragment}.j2").render(context) for part in PARTS
+        }
     except jinja2.UndefinedError as error:
         raise RenderError(f"template error: {error.message}") from error
-    problems = contract_problems(files["extensions.conf"])
+    problems = contract_problems(bodies["extensions"])
     if problems:
         broken = "; ".join(problems)
         raise RenderError(f"extensions.conf breaks the channel-variable contract: {broken}")
-    return files
+    if mode == "fragments":
+        return {
+            part.fragment: _fragment_header(part) + "\n" + bodies[part.stem].strip("\n") + "\n"
+            for part in PARTS
+            if not part.files_only
+        }
+    targets: dict[str, list[Part]] = {}
+    for part in PARTS:
+        targets.setdefault(part.target, []).append(part)
+    return {target: _compose(parts, bodies) for target, parts in targets.items()}
+
+
+def render_warnings(config: AsteriskConfig) -> list[str]:
+    """What renders but will not serve citizens as expected: said out loud, never silent."""
+    pbx, warnings = config.pbx, []
+    if not pbx.agents:
+        warnings.append(
+            "pbx.agents is empty: no agent softphone is rendered and the queues have no static "
+            "member, so callers wait until agents are added at run time (QueueAdd)"
+        )
+    if not pbx.trunk.configured:
+        warnings.append(
+            "no carrier trunk (pbx.trunk_addresses and pbx.trunk_host are empty): citizens "
+            "cannot call in from the public network and agents cannot call them back"
+        )
+    elif not pbx.trunk.host:
+        warnings.append(
+            "pbx.trunk_host is empty: no outbound route, agents cannot call citizens back (回访)"
+        )
+    host = pbx.sip.bind.rsplit(":", 1)[0].strip("[]")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback and (pbx.agents or pbx.trunk.configured):
+        warnings.append(
+            f"pbx.sip_bind is {pbx.sip.bind}: phones and the carrier on other hosts cannot "
+            "reach PJSIP; bind the server's address (or 0.0.0.0:5060)"
+        )
+    external = pbx.sip.external_media_address or pbx.sip.external_signaling_address
+    if external and not pbx.sip.local_nets:
+        warnings.append(
+            "pbx.sip_external_* is set without pbx.sip_local_nets: Asterisk would write the "
+            "public address into calls with the phones on the LAN too"
+        )
+    return warnings
 
 
 def _write_atomically(path: Path, text: str, private: bool) -> None:
@@ -249,8 +428,52 @@ def write_config(files: Mapping[str, str], out_dir: Path) -> list[Path]:
     """Write rendered files into out_dir (created); each file is replaced atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    private = {**FILES, **FRAGMENTS, INCLUDES_FILE: False}
     for name, text in files.items():
         path = out_dir / name
-        _write_atomically(path, text, {**FILES, **PBX_FILES}.get(name, True))
+        _write_atomically(path, text, private.get(name, True))
         written.append(path)
     return written
+
+
+def include_instructions(config: AsteriskConfig, mode: str, out_dir: Path, pbx: str | None) -> str:
+    """How the rendered files become Asterisk's configuration, for the administrator."""
+    ami = choose_pbx(config, pbx) or config.servers[0]
+    folders = sorted({str(ami.cdr_csv.parent), str(config.recordings_dir)})
+    lines = [
+        "Before Asterisk starts, create the folders cdr_csv and MixMonitor write into "
+        "(neither creates its own):",
+        *(f"  install -d -o asterisk -g asterisk {folder}" for folder in folders),
+        "",
+    ]
+    if mode == "files":
+        lines += [
+            "Whole files: copy them over Asterisk's own (as root, Asterisk's etc folder, "
+            "usually /etc/asterisk):",
+            f"  install -o asterisk -g asterisk -m 0644 {out_dir}/*.conf /etc/asterisk/",
+            "  chmod 0600 /etc/asterisk/pjsip.conf /etc/asterisk/manager.conf",
+            "They replace these files entirely (other .conf files stay as they are). To keep "
+            "an existing configuration instead, render with --mode fragments.",
+        ]
+    else:
+        targets: dict[str, list[Part]] = {}
+        for part in PARTS:
+            if not part.files_only:
+                targets.setdefault(part.target, []).append(part)
+        lines += [
+            "Fragments: add these #include lines to the files in Asterisk's etc folder "
+            "(/etc/asterisk). A line marked (top level) goes at the end of the file; a line "
+            "marked [section] goes inside that existing section (add the section if the file "
+            "has none), and no other line of that section may set the same options.",
+        ]
+        folder = out_dir.resolve()
+        for target, parts in targets.items():
+            lines.append(f"  {target}:")
+            for part in parts:
+                where = "(top level)" if part.section is None else f"[{part.section}]"
+                lines.append(f'    #include "{folder / part.fragment}"   ; {where}')
+        lines.append(
+            "Then: asterisk -rx 'core reload' (asterisk.conf, logger.conf and rtp.conf "
+            "options need a restart)."
+        )
+    return "\n".join(lines) + "\n"

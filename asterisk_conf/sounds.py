@@ -14,6 +14,8 @@ CALLBACK_INTRO = "hotline/callback-intro"
 CALLBACK_GOODBYE = "hotline/callback-goodbye"
 # The queue refused the caller (no agent logged in, full, or unknown to Asterisk).
 ALL_BUSY = "hotline/all-busy"
+# Before anything else, when calls are recorded (pbx.record_calls): 通话将被录音.
+RECORDING_NOTICE = "hotline/recording-notice"
 # An incident whose own announcement could not be synthesised.
 INCIDENT_GENERIC = "hotline/incident-generic"
 
@@ -21,6 +23,7 @@ DIALPLAN: dict[str, str] = {
     "callback_intro": CALLBACK_INTRO,
     "callback_goodbye": CALLBACK_GOODBYE,
     "all_busy": ALL_BUSY,
+    "recording_notice": RECORDING_NOTICE,
 }
 # Every sound the service needs besides the menu's own and pbx.fallback_prompts.
 SERVICE: tuple[str, ...] = (*DIALPLAN.values(), INCIDENT_GENERIC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from asterisk_conf import render
-from asterisk_conf.config import Agent, AsteriskConfig, ManagerLogin, Pbx, Queue
+from asterisk_conf.config import Agent, AsteriskConfig, ManagerLogin, Pbx, Queue, Sip, Trunk
 from hotline.settings import Settings
 
 
@@ -21,8 +21,26 @@ def asterisk_config(settings: Settings) -> AsteriskConfig:
             general_queue=pbx.general_queue,
             queue_max_wait=pbx.queue_max_wait,
             record_calls=pbx.record_calls,
-            sip_bind=pbx.sip_bind,
-            trunk_addresses=tuple(pbx.trunk_addresses),
+            sip=Sip(
+                bind=pbx.sip_bind,
+                tcp=pbx.sip_tcp,
+                local_nets=tuple(pbx.sip_local_nets),
+                external_media_address=pbx.sip_external_media_address,
+                external_signaling_address=pbx.sip_external_signaling_address,
+                nat=pbx.sip_nat,
+                codecs=tuple(pbx.sip_codecs),
+                rtp_ports=(pbx.rtp_port_min, pbx.rtp_port_max),
+            ),
+            trunk=Trunk(
+                addresses=tuple(pbx.trunk_addresses),
+                host=pbx.trunk_host,
+                username=pbx.trunk_username,
+                secret=pbx.trunk_secret.get_secret_value(),
+                register=pbx.trunk_register,
+                outbound_prefix=pbx.outbound_prefix,
+                outbound_caller_id=pbx.outbound_caller_id,
+                international=pbx.outbound_international,
+            ),
             moh_directory=pbx.moh_directory,
             queues=tuple(
                 Queue(
@@ -37,6 +55,10 @@ def asterisk_config(settings: Settings) -> AsteriskConfig:
                     maxlen=q.maxlen,
                     weight=q.weight,
                     members=tuple(q.members),
+                    autopause=q.autopause,
+                    announce_position=q.announce_position,
+                    announce_holdtime=q.announce_holdtime,
+                    announce_frequency=q.announce_frequency,
                 )
                 for q in pbx.queues
             ),
@@ -45,7 +67,15 @@ def asterisk_config(settings: Settings) -> AsteriskConfig:
             ),
         ),
         servers=tuple(
-            ManagerLogin(s.name, s.host, s.port, s.username, s.secret.get_secret_value())
+            ManagerLogin(
+                s.name,
+                s.host,
+                s.port,
+                s.username,
+                s.secret.get_secret_value(),
+                queue_log=s.queue_log,
+                cdr_csv=s.cdr_csv,
+            )
             for s in settings.pbx_servers()
         ),
         fastagi_host=pbx.fastagi_host or settings.ivr.host,
@@ -55,5 +85,5 @@ def asterisk_config(settings: Settings) -> AsteriskConfig:
 
 
 def render_all(settings: Settings, **options: Any) -> dict[str, str]:
-    """``asterisk_conf.render.render_all`` of the settings (options: ami_permit, pbx)."""
+    """``asterisk_conf.render.render_all`` of the settings (options: ami_permit, pbx, mode)."""
     return render.render_all(asterisk_config(settings), **options)

@@ -265,6 +265,14 @@ class QueueSettings(Section):
     leavewhenempty: str = "no"
     maxlen: int = Field(0, ge=0)
     weight: int = Field(0, ge=0)
+    # Pause a member who lets a call ring out: "no", "yes" (in this queue), "all" (every queue).
+    autopause: Literal["no", "yes", "all"] = "no"
+    # Tell waiting callers their position ("no", "yes", "limit", "more") and expected hold time
+    # ("no", "yes", "once") every announce_frequency seconds (0: never). Asterisk plays its own
+    # queue-* sounds in the caller's language: install them for zh before turning these on.
+    announce_position: Literal["no", "yes", "limit", "more"] = "no"
+    announce_holdtime: Literal["no", "yes", "once"] = "no"
+    announce_frequency: int = Field(0, ge=0)  # see announce_position
     # Agent extensions (see PbxSettings.agents) that are static members of this queue.
     members: list[str] = []
 
@@ -311,14 +319,47 @@ class PbxSettings(Section):
     general_queue: str = "hotline-general"  # where every caller goes when nothing else applies
     queue_max_wait: int = Field(60, ge=1)  # Queue()'s own timeout, then the callback offer
     record_calls: bool = True  # MixMonitor every call
-    sip_bind: str = "127.0.0.1:5060"  # PJSIP UDP transport address
-    # Source addresses of the carrier trunk; empty renders no trunk.
+    # PJSIP transport address "ip:port": loopback by default; the server's LAN/public address
+    # (or 0.0.0.0:5060) in production.
+    sip_bind: str = "127.0.0.1:5060"
+    sip_tcp: bool = False  # also a TCP transport on sip_bind (some carriers and phones use TCP)
+    # Networks PJSIP treats as local (transport local_net); needed with the external_* below.
+    sip_local_nets: list[str] = []
+    # The public address a NAT router maps to this server: written into SDP (media) and SIP
+    # headers (signaling) sent outside sip_local_nets. None: no NAT rewriting.
+    sip_external_media_address: str | None = None
+    sip_external_signaling_address: str | None = None  # see sip_external_media_address
+    # Phones and trunk behind NAT: rtp_symmetric, force_rport (and rewrite_contact for phones).
+    sip_nat: bool = True
+    # Codecs in order of preference: G.711 A-law first, as Chinese carriers use.
+    sip_codecs: list[str] = ["alaw", "ulaw"]
+    # RTP (media) UDP port range, rtp.conf rtpstart/rtpend: open it in the firewall.
+    rtp_port_min: int = Field(10000, ge=1024, le=65535)
+    rtp_port_max: int = Field(20000, ge=1024, le=65535)  # see rtp_port_min
+    # Source addresses (or networks) of the carrier trunk: calls from them are citizens
+    # (PJSIP identify by IP). Empty and no trunk_host: no trunk is rendered.
     trunk_addresses: list[str] = []
+    # The carrier's SIP server "host[:port]": where callbacks go out and where the hotline
+    # registers. None: inbound by IP only, no outbound route.
+    trunk_host: str | None = None
+    # Login at the carrier (outbound registration and INVITE authentication); empty: none.
+    trunk_username: str = ""
+    trunk_secret: SecretStr = SecretStr("")  # its password: file or environment only
+    # Register to trunk_host with trunk_username (off: the carrier routes by IP only).
+    trunk_register: bool = True
+    # Agents dial this prefix + the citizen's number to call out through the trunk (回访); the
+    # callback list's Originate dials the same way. The prefix is removed before the trunk.
+    outbound_prefix: str = Field("9", pattern=r"^[0-9]{0,4}$")
+    # Caller ID shown to citizens on callbacks; None: the hotline number.
+    outbound_caller_id: str | None = Field(None, pattern=r"^\+?[0-9]+$")
+    # Allow international numbers (00…) on the outbound route (toll fraud risk: off).
+    outbound_international: bool = False
     moh_directory: Path = Path("/var/lib/asterisk/moh")  # music on hold files
     # Asterisk's sounds directory; `hotline prompts build` writes the menu prompts into it.
     sounds_dir: Path = Path("/var/lib/asterisk/sounds")
     # [[pbx.queues]] tables: name, strategy, timeout, retry, wrapuptime, servicelevel,
-    # joinempty, leavewhenempty, maxlen, weight, members.
+    # joinempty, leavewhenempty, maxlen, weight, members, autopause (no/yes/all),
+    # announce_position (no/yes/limit/more), announce_holdtime (no/yes/once), announce_frequency.
     queues: list[QueueSettings] = Field(default_factory=_default_queues)
     # [[pbx.agents]] tables: extension, name, secret (one PJSIP softphone each).
     agents: list[AgentSettings] = []
@@ -333,6 +374,10 @@ class PbxSettings(Section):
                 raise ValueError(f"{kind} {twice[0]!r} is defined twice")
         if self.general_queue not in queues:
             raise ValueError(f"general_queue {self.general_queue!r} is not one of the queues")
+        if self.rtp_port_min >= self.rtp_port_max:
+            raise ValueError("rtp_port_min must be below rtp_port_max")
+        if self.trunk_username and not self.trunk_host:
+            raise ValueError("trunk_username is set but trunk_host (the carrier's server) is not")
         for queue in self.queues:
             for member in queue.members:
                 if member not in extensions:

@@ -177,6 +177,7 @@ prompt = "hotline/welcome"
 "hotline/callback-intro" = "请留言。"
 "hotline/callback-goodbye" = "再见。"
 "hotline/all-busy" = "坐席繁忙。"
+"hotline/recording-notice" = "您的通话将被录音。"
 "hotline/incident-generic" = "重大故障。"
 """
 
@@ -196,10 +197,10 @@ def test_cli_builds_with_progress_and_skips_the_second_time(
     args = ["prompts", "build", "--menu", str(menu), "--out", str(out)]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
-    assert "6 synthesised, 0 up to date, 0 recorded, 0 failed" in first.output
+    assert "7 synthesised, 0 up to date, 0 recorded, 0 failed" in first.output
     assert_asterisk_wav(out / "hotline" / "all-busy.wav")
     second = CliRunner().invoke(cli, args)
-    assert "0 synthesised, 6 up to date" in second.output
+    assert "0 synthesised, 7 up to date" in second.output
     broken = CliRunner().invoke(cli, ["prompts", "build", "--menu", str(tmp_path / "x.toml")])
     assert broken.exit_code == 1 and "No such file" in broken.output
 

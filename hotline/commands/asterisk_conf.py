@@ -6,8 +6,15 @@ from pathlib import Path
 
 import click
 
-from asterisk_conf.render import RenderError, write_config
-from hotline.asterisk_config import render_all
+from asterisk_conf.render import (
+    INCLUDES_FILE,
+    MODES,
+    RenderError,
+    include_instructions,
+    render_warnings,
+    write_config,
+)
+from hotline.asterisk_config import asterisk_config, render_all
 from hotline.ivr_build import menu_queue_problems
 from hotline.settings import Settings, load_settings
 from ivr.menu import MenuError, load_menu
@@ -52,14 +59,32 @@ def check_menu(settings: Settings) -> None:
     help="The Asterisk of ami.servers to render for (required with several): its manager "
     "login and an asterisk.conf with systemname NAME.",
 )
-def render(out_dir: Path, ami_permit: str | None, pbx: str | None) -> None:
-    """Render extensions, queues, queuerules, pjsip, manager and musiconhold .conf files
-    (and asterisk.conf with --pbx)."""
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="files",
+    show_default=True,
+    help="files: whole .conf files that replace Asterisk's own; fragments: files to #include "
+    "into an existing configuration (sections of the hotline's own, and option lines for "
+    "your existing [general]/[globals]/[csv]/[options]), listed in INCLUDES.txt.",
+)
+def render(out_dir: Path, ami_permit: str | None, pbx: str | None, mode: str) -> None:
+    """Render Asterisk's configuration: extensions, queues, queuerules, pjsip, manager,
+    musiconhold, cdr, logger, rtp and asterisk (systemname), then say how to install it."""
     settings = load_settings()
     check_menu(settings)
+    config = asterisk_config(settings)
     try:
-        files = render_all(settings, ami_permit=ami_permit, pbx=pbx)
+        files = render_all(settings, ami_permit=ami_permit, pbx=pbx, mode=mode)
+        instructions = include_instructions(config, mode, out_dir, pbx)
     except RenderError as error:
         raise click.ClickException(str(error)) from None
+    if mode == "fragments":
+        files = {**files, INCLUDES_FILE: instructions}
     for path in write_config(files, out_dir):
         click.echo(str(path))
+    click.echo("")
+    click.echo(instructions, nl=False)
+    # Rendered, but a hotline nobody can call or answer: said on stderr, never silent.
+    for warning in render_warnings(config):
+        click.echo(f"warning: {warning}", err=True)

@@ -31,4 +31,7 @@ def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
         ),
     )
     monkeypatch.setenv("HOTLINE_PBX__TRUNK_ADDRESSES", '["192.0.2.10"]')
+    monkeypatch.setenv("HOTLINE_PBX__TRUNK_HOST", "sip.carrier.example:5060")
+    monkeypatch.setenv("HOTLINE_PBX__TRUNK_USERNAME", "0571123450")
+    monkeypatch.setenv("HOTLINE_PBX__TRUNK_SECRET", "trunk;pw")
     return load_settings()

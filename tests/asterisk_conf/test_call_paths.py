@@ -78,6 +78,8 @@ def test_ivr_route_with_priority_is_recorded_and_queued(settings: Settings) -> N
     )
     assert channel.trace == [
         "NoOp(Hotline call from 张三)",
+        "Answer()",
+        "Playback(hotline/recording-notice)",
         "AGI(agi://127.0.0.1:4573/ivr)",
         "NoOp(AGISTATUS=SUCCESS queue=hotline-complaint choice=3 prio=5)",
         "MixMonitor(hotline-1795445274.1.wav,b)",
@@ -107,6 +109,8 @@ def test_degraded_path_runs_the_local_script_then_queues(
     assert channel.trace[-2:] == ["Queue(hotline-general,tc,,,60)", "Hangup"]
     assert channel.variables["HOTLINE_CHOICE"] == "fallback"
     assert "MixMonitor(hotline-1795445274.1.wav,b)" in channel.trace
+    # the degraded path too: answered, and told the call is recorded before the script runs
+    assert channel.trace[1:3] == ["Answer()", "Playback(hotline/recording-notice)"]
 
 
 def test_even_a_failing_fallback_script_reaches_the_general_queue(settings: Settings) -> None:
@@ -176,4 +180,10 @@ def test_no_recording_when_switched_off(settings: Settings) -> None:
         queue_result(hangup="yes"),
     )
     assert "MixMonitor" not in apps(channel)
+    # nor the notice that the call is recorded
+    assert channel.trace[:3] == [
+        "NoOp(Hotline call from 张三)",
+        "Answer()",
+        "AGI(agi://127.0.0.1:4573/ivr)",
+    ]
     assert channel.trace[-2:] == ["Queue(hotline-general,tc,,,60)", "Hangup"]

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from asterisk_conf.render import FILES
 from hotline.cli import cli
 from hotline.settings import Settings
 from tests.asterisk_conf.conf import section
@@ -15,14 +16,22 @@ def test_render_writes_every_file(settings: Settings, tmp_path: Path) -> None:
     out = tmp_path / "conf"
     result = CliRunner().invoke(cli, ["asterisk-conf", "render", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == [
-        "extensions.conf",
-        "manager.conf",
-        "musiconhold.conf",
-        "pjsip.conf",
-        "queuerules.conf",
-        "queues.conf",
-    ]
+    assert (
+        sorted(p.name for p in out.iterdir())
+        == sorted(FILES)
+        == [
+            "asterisk.conf",
+            "cdr.conf",
+            "extensions.conf",
+            "logger.conf",
+            "manager.conf",
+            "musiconhold.conf",
+            "pjsip.conf",
+            "queuerules.conf",
+            "queues.conf",
+            "rtp.conf",
+        ]
+    )
     assert str(out / "pjsip.conf") in result.output
 
 

@@ -62,9 +62,12 @@ def test_pjsip_has_endpoint_aor_and_auth_per_agent(settings: Settings) -> None:
     assert section(text, "pstn-trunk", type="endpoint")["context"] == ["hotline-ivr"]
 
 
-def test_no_trunk_without_trunk_addresses(settings: Settings) -> None:
-    text = render_all(with_pbx(settings, trunk_addresses=[]))["pjsip.conf"]
-    assert "pstn-trunk" not in text
+def test_no_trunk_without_trunk_addresses_or_host(settings: Settings) -> None:
+    none = with_pbx(settings, trunk_addresses=[], trunk_host=None, trunk_username="")
+    files = render_all(none)
+    assert "pstn-trunk" not in files["pjsip.conf"]
+    # no trunk, no outbound route
+    assert "hotline-outbound" not in files["extensions.conf"]
 
 
 def test_manager_is_least_privilege_on_loopback(settings: Settings) -> None:
@@ -169,8 +172,9 @@ WEST = {
 }
 
 
-def test_one_pbx_renders_no_asterisk_conf_unless_named(settings: Settings) -> None:
-    assert "asterisk.conf" not in render_all(settings)
+def test_one_pbx_asterisk_conf_names_it_too(settings: Settings) -> None:
+    one = render_all(settings)
+    assert section(one["asterisk.conf"], "options")["systemname"] == ["pbx1"]
     named = render_all(settings, pbx="pbx1")
     assert section(named["asterisk.conf"], "options")["systemname"] == ["pbx1"]
     assert named["manager.conf"] == render_all(settings)["manager.conf"]
@@ -196,7 +200,7 @@ def test_each_of_several_pbxs_gets_its_systemname_and_manager_login(settings: Se
 
 def test_asterisk_conf_is_written_with_the_others(settings: Settings, tmp_path: Path) -> None:
     paths = write_config(render_all(settings, pbx="pbx1"), tmp_path)
-    assert sorted(p.name for p in paths) == sorted([*FILES, "asterisk.conf"])
+    assert sorted(p.name for p in paths) == sorted(FILES)
     assert stat.S_IMODE((tmp_path / "asterisk.conf").stat().st_mode) == 0o644
 
 
