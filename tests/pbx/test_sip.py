@@ -38,6 +38,7 @@ from typing import Any
 
 import pytest
 
+from asterisk_conf.sounds import RECORDING_NOTICE
 from hotline.settings import Settings
 from ivr.menu import load_menu
 from ivr.menu_source import DEFAULT_MENU
@@ -87,7 +88,7 @@ class SipPbx:
     service: ServiceProcess
     phones: dict[str, SippRun]
     workdir: Path
-    welcome_s: float  # the welcome prompts before the main menu, which no key interrupts
+    welcome_s: float  # the notice and welcome prompts before the main menu (no key interrupts)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +129,8 @@ def sip_pbx(
             netns, ast, AGENT, data, ring_ms=RING_S * 1000, talk_ms=TALK_S * 1000
         )
         menu = load_menu(DEFAULT_MENU)
-        welcome = menu.nodes[menu.start].prompts
+        # the dialplan's recording notice (通话将被录音) plays before the IVR's welcome
+        welcome = [RECORDING_NOTICE, *menu.nodes[menu.start].prompts]
         yield SipPbx(
             netns, ast, settings, service, phones, data, prompt_seconds(pbx_sounds, welcome)
         )
