@@ -473,6 +473,10 @@ def include_instructions(config: AsteriskConfig, mode: str, out_dir: Path, pbx: 
                 where = "(top level)" if part.section is None else f"[{part.section}]"
                 lines.append(f'    #include "{folder / part.fragment}"   ; {where}')
         lines.append(
+            "Leave out pjsip-transports.conf if a transport of yours already listens on "
+            f"{config.pbx.sip.bind}: the endpoints use whichever transport matches."
+        )
+        lines.append(
             "Then: asterisk -rx 'core reload' (asterisk.conf, logger.conf and rtp.conf "
             "options need a restart)."
         )
