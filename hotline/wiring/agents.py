@@ -45,6 +45,8 @@ class AgentsSide:
             timezone=self.settings.site.timezone,
             recordings_dir=str(self.settings.asterisk.recordings_dir),
             answer_threshold_s=self.settings.kpi.answer_threshold_s,
+            # the rendered [hotline-outbound] dials pbx.outbound_prefix + the number
+            dial_prefix=self.settings.pbx.outbound_prefix,
         )
         await desk.load()
         self.bus.subscribe(AGENT_STATUS, desk.on_status, name="agent-desk")

@@ -216,12 +216,13 @@ async def test_call_back_list_claim_and_place_the_call(tmp_path: Path) -> None:
         status, body = await d.post(f"/api/callbacks/{item['id']}/call")
         assert status == 200, body
         assert body["attempt_log"][-1]["result"] == "placed"
-        # The simulator saw an Originate from the agent's phone into the callback context.
+        # The simulator saw an Originate from the agent's phone into the callback context,
+        # with the outbound route's prefix (pbx.outbound_prefix, "9") before the number.
         sent = d.originates[-1]
         assert (sent["Channel"], sent["Context"], sent["Exten"]) == (
             "PJSIP/1001",
             "hotline-outbound",
-            "13900139002",
+            "913900139002",
         )
         # The phone is busy with the call-back: the state machine says so.
         await d.wait_state("talking")
