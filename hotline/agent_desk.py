@@ -23,7 +23,7 @@ from acd.agents.board import AgentBoard
 from acd.agents.wrapup import WrapUps
 from hotline.settings import AgentsSettings
 from ticketing.agents import AgentDirectory
-from ticketing.callbacks import FAILED, PLACED, CallbackError, CallbackList
+from ticketing.callbacks import DIALLED, FAILED, PLACED, CallbackError, CallbackList
 from ticketing.store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ class DeskError(Exception):
         self.field = field
 
 
+# How long a placed call-back is followed for the citizen's leg to be answered or refused.
+FOLLOW_DIAL_S = 120.0
 # How long an action's answer waits for the member event that shows its effect.
 SETTLE_S = 2.0
 
@@ -91,6 +93,7 @@ class AgentDesk:
         self.dial_prefix = dial_prefix
         # (pbx, interface) → agent, for the wrap-up timer and the state log (no I/O there).
         self._known: dict[tuple[str, str], DeskAgent] = {}
+        self._following: set[asyncio.Task[None]] = set()
         self.wrapups = WrapUps(
             actions,
             self.member_of,
@@ -283,6 +286,12 @@ class AgentDesk:
     async def callback_list(self) -> dict[str, Any]:
         return await self.callbacks.pending()
 
+    async def callback(self, callback_id: int) -> dict[str, Any]:
+        try:
+            return await self.callbacks.get(callback_id)
+        except CallbackError as error:
+            raise _callback_error(error) from None
+
     async def claim(self, username: str, callback_id: int) -> dict[str, Any]:
         await self.agent(username)
         try:
@@ -329,7 +338,27 @@ class AgentDesk:
             detail = f"your phone: {result.text}"
             await self._log(callback_id, username, FAILED, detail)
             raise DeskError("callback.not_placed", f"call not placed: {detail}", 409)
-        return await self._log(callback_id, username, PLACED, f"your phone: {result.text}")
+        placed = await self._log(callback_id, username, PLACED, f"your phone: {result.text}")
+        if result.uniqueid:
+            task = asyncio.get_running_loop().create_task(
+                self._follow(agent, callback_id, username, result.uniqueid)
+            )
+            self._following.add(task)
+            task.add_done_callback(self._following.discard)
+        return placed
+
+    async def _follow(
+        self, agent: DeskAgent, callback_id: int, username: str, uniqueid: str
+    ) -> None:
+        """Log how the citizen's leg ended (the Dial of the outbound route), as it happens."""
+        status = await self.actions[agent.pbx].dial_outcome(uniqueid, FOLLOW_DIAL_S)
+        detail = f"citizen: {status}" if status else "citizen: no dial seen"
+        try:
+            await self.callbacks.log_attempt(callback_id, username, DIALLED, detail)
+        except CallbackError as error:  # released or closed meanwhile: the agent moved on
+            log.info("call-back %s: %s not logged: %s", callback_id, detail, error)
+        except Exception:
+            log.exception("call-back %s: %s not logged", callback_id, detail)
 
     async def _log(
         self, callback_id: int, username: str, result: str, detail: str | None
@@ -426,3 +455,5 @@ class AgentDesk:
 
     def close(self) -> None:
         self.wrapups.close()
+        for task in self._following:
+            task.cancel()

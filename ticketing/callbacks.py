@@ -35,6 +35,7 @@ FINAL: frozenset[str] = frozenset({"reached", "wrong_number", "not_needed"})
 # Results the service logs itself when placing the call.
 PLACED = "placed"  # the agent's phone answered: the citizen is being dialled
 FAILED = "failed"  # the PBX refused or never reported the call
+DIALLED = "dialled"  # how the citizen's leg ended (DialStatus in the detail)
 SYSTEM = "system"  # who closes an entry the citizen's own later call made moot
 
 
@@ -249,7 +250,7 @@ class CallbackList:
         self, callback_id: int, username: str, result: str, detail: str | None = None
     ) -> dict[str, Any]:
         """Append an attempt by the agent holding the entry; a FINAL result closes it."""
-        if result not in (*RESULTS, PLACED, FAILED):
+        if result not in (*RESULTS, PLACED, FAILED, DIALLED):
             raise CallbackError("invalid", f"unknown result {result!r}")
         now = datetime.now(UTC)
         async with self._engine.begin() as connection:

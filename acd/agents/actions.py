@@ -81,6 +81,8 @@ class MemberActions:
         self._link_of = link_of
         self.timeout = timeout
         self._originates: dict[str, asyncio.Future[AmiMessage]] = {}
+        # Agent channel uniqueid → the DialStatus of its Dial to the citizen (call-backs).
+        self._dials: dict[str, asyncio.Future[str]] = {}
         self._ids = itertools.count(1)
         self._prefix = f"orig-{secrets.token_hex(3)}-"
 
@@ -158,7 +160,7 @@ class MemberActions:
         """Ring the agent's phone; once answered, Asterisk runs ``exten@context`` on it.
 
         Waits for the OriginateResponse (up to ring time + the action timeout), which the
-        feed hands to `on_originate_response` (wired as the agent board's ``on_originate``).
+        feed hands to `on_call_event` (wired as the agent board's ``on_call_event``).
         """
         what = f"call {exten}"
         action_id = f"{self._prefix}{next(self._ids)}"
@@ -197,10 +199,36 @@ class MemberActions:
             channel=event.get("Channel") or None,
         )
 
-    def on_originate_response(self, msg: AmiMessage) -> None:
+    def on_call_event(self, msg: AmiMessage) -> None:
+        """OriginateResponse and DialEnd events of the PBX (every DialEnd: keep it cheap)."""
+        if msg.name == "DialEnd":
+            dial = self._dials.get(msg.get("Uniqueid") or "")
+            if dial is not None and not dial.done():
+                dial.set_result(msg.get("DialStatus") or "")
+            return
         waiter = self._originates.get(msg.get("ActionID") or "")
-        if waiter is not None and not waiter.done():
-            waiter.set_result(msg)
+        if waiter is None or waiter.done():
+            return
+        waiter.set_result(msg)
+        uniqueid = msg.get("Uniqueid")
+        if msg.get("Response") == "Success" and uniqueid:
+            # The agent answered: its channel now dials the citizen; watch for how that ends
+            # from this moment on, so a quick DialEnd is not missed.
+            self._dials[uniqueid] = asyncio.get_running_loop().create_future()
+
+    async def dial_outcome(self, uniqueid: str, timeout: float) -> str | None:  # noqa: ASYNC109
+        """The DialStatus (ANSWER, BUSY, NOANSWER, CONGESTION, CHANUNAVAIL…) of the citizen's
+        leg of an originated call; None if no DialEnd came within ``timeout``."""
+        dial = self._dials.get(uniqueid)
+        if dial is None:
+            return None
+        try:
+            async with asyncio.timeout(timeout):
+                return await dial
+        except TimeoutError:
+            return None
+        finally:
+            self._dials.pop(uniqueid, None)
 
 
 __all__ = [

@@ -24,12 +24,14 @@ from events.topics import AGENT_STATUS
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, dict[str, Any]], None]
-OnOriginate = Callable[[AmiMessage], None]
+OnCallEvent = Callable[[AmiMessage], None]
 
 
 # Every AMI event the board looks at; the feed hands it nothing else (it sees every event of
 # the PBX, ~1 % of which matter here).
-WANTED: frozenset[str] = frozenset(HANDLERS) | {"OriginateResponse"}
+WANTED: frozenset[str] = frozenset(HANDLERS) | {"OriginateResponse", "DialEnd"}
+# Events of the calls the desk places (call-backs): handed to ``on_call_event`` as they are.
+_CALL_EVENTS = frozenset({"OriginateResponse", "DialEnd"})
 
 
 class AgentBoard:
@@ -41,13 +43,13 @@ class AgentBoard:
         *,
         pbx: str = "pbx1",
         wrap_up_reason: str = DEFAULT_WRAP_UP_REASON,
-        on_originate: OnOriginate | None = None,
+        on_call_event: OnCallEvent | None = None,
     ) -> None:
         self.pbx = pbx
         self._state = AgentsState(wrap_up_reason=wrap_up_reason)
         self._publish = publish
-        # OriginateResponse events go to whoever placed the call (acd.agents.actions).
-        self.on_originate = on_originate
+        # OriginateResponse and DialEnd go to whoever placed a call (acd.agents.actions).
+        self.on_call_event = on_call_event
         self._published: dict[str, dict[str, Any]] = {}
 
     @property
@@ -70,8 +72,8 @@ class AgentBoard:
             return
         handler = HANDLERS.get(name)
         if handler is None:
-            if name == "OriginateResponse" and self.on_originate is not None:
-                self.on_originate(msg)
+            if name in _CALL_EVENTS and self.on_call_event is not None:
+                self.on_call_event(msg)
             return
         state = self._state
         if name == "Hangup":

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 from .channels import DOWN, UP, Channel
 from .emitter import CALL
 
+# Seconds the citizen's phone rings before they answer a call-back.
+CITIZEN_ANSWERS_S = 4.0
+
 if TYPE_CHECKING:
     from .pbx import Pbx
     from .pbx_state import Member
@@ -48,8 +51,18 @@ def _answered(
     pbx.newstate(ch, UP)
     pbx._set_device(member, "INUSE")
     _response(pbx, action_id, True, "4", ch.name, ch.uniqueid, context, exten)
+    # The outbound route dials the citizen through the trunk; they answer after a while.
+    trunk, _ = pbx._sip_channel("pstn-trunk", context, exten, ch.linkedid, DOWN)
+    trunk.set_callerid(exten, exten)
+    pbx.dial_event("DialBegin", ch, trunk, [("DialString", f"{exten}@pstn-trunk")])
+    pbx.scheduler.after(CITIZEN_ANSWERS_S, _citizen_answers, pbx, ch, trunk)
     talk = member.behaviour.talk_time(pbx.rng)
-    pbx.scheduler.after(talk, _hang_up, pbx, member, ch)
+    pbx.scheduler.after(CITIZEN_ANSWERS_S + talk, _hang_up, pbx, member, ch, trunk)
+
+
+def _citizen_answers(pbx: Pbx, ch: Channel, trunk: Channel) -> None:
+    pbx.newstate(trunk, UP)
+    pbx.dial_event("DialEnd", ch, trunk, [("DialStatus", "ANSWER")])
 
 
 def _no_answer(
@@ -60,7 +73,8 @@ def _no_answer(
     _response(pbx, action_id, False, "3", ch.name, ch.uniqueid, context, exten)
 
 
-def _hang_up(pbx: Pbx, member: Member, ch: Channel) -> None:
+def _hang_up(pbx: Pbx, member: Member, ch: Channel, trunk: Channel) -> None:
+    pbx.hangup(trunk)
     pbx.hangup(ch)
     pbx._set_device(member, "NOT_INUSE")
 

@@ -22,6 +22,9 @@ API note for the desk (every route answers JSON; errors have the usual
 - ``GET  /api/callbacks`` → ``{open, claimed, oldest_age_s, items: [{id, kind
   (abandoned|timeout|callback_request|survey), caller_num (masked), caller_name, queue,
   message_path, called_at, age_s, status (open|claimed), claimed_by, attempts, result}]}``.
+- ``GET  /api/callbacks/{id}`` → the entry with ``attempt_log: [{at, agent, result,
+  detail}]`` (results placed, failed, dialled — "citizen: ANSWER|BUSY|NOANSWER…" — and the
+  agent's own).
 - ``POST /api/callbacks/{id}/claim`` / ``release`` → the entry (409 callback.taken when
   another agent holds it).
 - ``POST /api/callbacks/{id}/call`` → the entry with its ``attempt_log``: rings the agent's
@@ -196,6 +199,18 @@ async def agent_figures(request: web.Request) -> web.Response:
 )
 async def callbacks_list(request: web.Request) -> web.Response:
     return await _answer(request, _desk(request).callback_list())
+
+
+@routes.get(
+    "/api/callbacks/{id}",
+    AGENT,
+    summary="One call-back with every attempt and its result",
+    path_params=_ID,
+    statuses=(200, 400, 404, 503),
+)
+async def callback_entry(request: web.Request) -> web.Response:
+    desk = _desk(request)
+    return await _answer(request, desk.callback(_callback_id(request)))
 
 
 @routes.post(

@@ -36,7 +36,7 @@ class AgentsSide:
         for feed in feeds:
             actions = MemberActions(lambda feed=feed: feed.link, timeout=timeout)  # type: ignore[misc]
             self.actions[feed.name] = actions
-            self.boards[feed.name].on_originate = actions.on_originate_response
+            self.boards[feed.name].on_call_event = actions.on_call_event
         desk = self.desk = AgentDesk(
             self.settings.agents,
             store=store,

@@ -73,8 +73,8 @@ async def desk(tmp_path: Path, skills: dict[str, int]) -> AsyncIterator[Desk]:
             queue_log_path=tmp_path / "queue_log",
             start=now_epoch(),
         )
-        # The desk agent's phone (QueueAdd makes it a member): rings 2 s, talks 20 s.
-        sim.pbx.config.default_behaviour = FixedBehaviour(2.0, 20.0)
+        # The desk agent's phone (QueueAdd makes it a member): rings 8 s, talks 20 s (sim time).
+        sim.pbx.config.default_behaviour = FixedBehaviour(8.0, 20.0)
         originates: list[dict[str, str]] = []
         pump = attach(sim.pbx, server)
         original = server._handlers["originate"]  # record what the PBX got
@@ -85,7 +85,7 @@ async def desk(tmp_path: Path, skills: dict[str, int]) -> AsyncIterator[Desk]:
 
         server.register_action("Originate", seen)
         settings = service_settings(tmp_path, server.port)
-        settings.agents.wrap_up_s = 1
+        settings.agents.wrap_up_s = 2
         service = HotlineService(settings, now=lambda: sim.now)
         stop = asyncio.Event()
         runner = asyncio.create_task(sim.run_realtime(SPEED, stop, max_sleep=0.01))
@@ -153,7 +153,7 @@ async def test_login_pause_call_wrap_up_and_logout(tmp_path: Path) -> None:
         await d.wait_state("talking")
         wrap = await d.wait_state("wrap_up", timeout=15)
         assert wrap["reason"] == "话后处理"
-        # The wrap-up runs out by itself (1 s here): ready again, all in queue_log.
+        # The wrap-up runs out by itself (2 s here): ready again, all in queue_log.
         await d.wait_state("ready", timeout=10)
         events = [(line[3], line[4], line[5:]) for line in _queue_log(d.queue_log)]
         assert ("李 1001", "PAUSEALL", ["话后处理"]) in events
@@ -226,6 +226,20 @@ async def test_call_back_list_claim_and_place_the_call(tmp_path: Path) -> None:
         )
         # The phone is busy with the call-back: the state machine says so.
         await d.wait_state("talking")
+
+        async def dialled() -> list[dict[str, Any]]:
+            while True:
+                attempts = (await d.get(f"/api/callbacks/{item['id']}"))[1]["attempt_log"]
+                if any(a["result"] == "dialled" for a in attempts):
+                    return list(attempts)
+                await asyncio.sleep(0.05)
+
+        attempts = await asyncio.wait_for(dialled(), 10)
+        # How the citizen's leg ended is logged by itself (DialEnd of the outbound route).
+        assert [(a["result"], a["detail"]) for a in attempts] == [
+            ("placed", "your phone: answered"),
+            ("dialled", "citizen: ANSWER"),
+        ]
         status, body = await d.post(
             f"/api/callbacks/{item['id']}/result", {"result": "reached", "note": "已答复"}
         )

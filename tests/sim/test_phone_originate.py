@@ -66,7 +66,14 @@ def test_the_phone_rings_answers_and_the_call_ends() -> None:
         "cb-1",
     )
     assert float(response["Timestamp"]) - START >= 3.0
-    assert [m.name for m in events].count("Hangup") == 1
+    # The outbound route dialled the citizen through the trunk, who answered.
+    dial_end = next(m for m in events if m.name == "DialEnd")
+    assert (dial_end.get("Uniqueid"), dial_end.get("DialStatus")) == (
+        response.get("Uniqueid"),
+        "ANSWER",
+    )
+    assert dial_end.get("DestChannel", "").startswith("PJSIP/pstn-trunk-")
+    assert [m.name for m in events].count("Hangup") == 2
     assert shape_mismatches(events, _reference()) == []
 
 

@@ -160,6 +160,7 @@ def requests(incidents: FakeIncidents) -> dict[tuple[str, str], tuple[Request, i
                 "/api/agent/wrap-up/end",
             )
         },
+        ("GET", "/api/callbacks/{id}"): (lambda c, h, r: _get(c, "/api/callbacks/1", h), 503),
         ("POST", "/api/agent/pause"): (
             lambda c, h, r: _post(c, "/api/agent/pause", h, {"reason": "用餐"}),
             503,
