@@ -9,9 +9,9 @@ tests/pbx/netns.py), both alive for the whole run:
 (a) **project**: the rendered dialplan, its FastAGI IVR and the service following AMI
     (``hotline serve``, inside the namespace), as in production;
 (b) **bare**: the same rendered pjsip.conf, queues.conf and prompts, but a dialplan with no AGI
-    and no AMI client: Answer, Playback of the same welcome prompts, Read() of the same main
-    menu prompt for one key, MixMonitor (the project records every call too) and Queue() of the
-    same queue.
+    and no AMI client: Answer, Playback of the same recording notice and welcome prompts, Read()
+    of the same main menu prompt for one key, MixMonitor (the project records every call too)
+    and Queue() of the same queue.
 
 At each rate, first (a) then (b) get the same load: a SIPp carrier on the trunk address places
 ``rate × step-seconds`` calls at ``rate`` calls/s; each caller presses 1 five seconds into the
@@ -24,11 +24,11 @@ twice.
 
 Measured per step: the time from the INVITE SIPp sent (its log) to the queue entry (CEL
 APP_START of Queue, microseconds, written by the instance's cel_custom), its p50/p99 and the
-p99 beyond the scripted part (welcome prompts + 5 s + the key's 0.14 s); the time from the key
-SIPp sent to the queue entry (what the IVR's work after a key costs the caller: the AGI's
-replies and variables, or Read()'s return); the CPU seconds Asterisk (and in (a) the service)
-used per call, from /proc. Printed side by side with the ratios; asserts nothing. Needs root
-for ``unshare -n``, SIPp (Debian's sip-tester) and an
+p99 beyond the scripted part (notice and welcome prompts + 5 s + the key's 0.14 s); the time
+from the key SIPp sent to the queue entry (what the IVR's work after a key costs the caller:
+the AGI's replies and variables, or Read()'s return); the CPU seconds Asterisk (and in (a) the
+service) used per call, from /proc. Printed side by side with the ratios; asserts nothing.
+Needs root for ``unshare -n``, SIPp (Debian's sip-tester) and an
 Asterisk 22 build (HOTLINE_TEST_ASTERISK or ~/.cache/hotline/asterisk-22.10.1).
 """
 
@@ -41,6 +41,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -50,6 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from asterisk_conf.sounds import RECORDING_NOTICE
 from hotline.settings import Settings
 from ivr.menu import load_menu
 from ivr.menu_source import DEFAULT_MENU
@@ -86,7 +88,7 @@ writeprotect=yes
 
 [{context}]
 exten => _X.,1,Answer()
- same => n,Playback({welcome})
+ same => n,Playback({notice}&{welcome})
  same => n,Read(KEY,{menu},1,,1,5)
  same => n,MixMonitor(bare-${{UNIQUEID}}.wav,b)
  same => n,Queue({queue},tc,,,60)
@@ -147,6 +149,7 @@ def start_variant(name: str, prefix: Path, sounds: Path, base: Path) -> Variant:
             BARE_DIALPLAN.format(
                 context=pbx.inbound_context,
                 number=pbx.hotline_number,
+                notice=RECORDING_NOTICE,
                 welcome="&".join(menu.nodes[menu.start].prompts),
                 menu=menu.nodes["main"].prompts[-1],
                 queue=QUEUE,
@@ -355,6 +358,10 @@ def main() -> None:
     parser.add_argument("--rates", default="4,8,16,20,24,28,32,36,40", help="calls/s, rising")
     parser.add_argument("--step-seconds", type=float, default=20)
     args = parser.parse_args()
+    # Stopped by a signal (even started in the background, where SIGINT is ignored), the
+    # instances, the service and the namespaces are still ended by the finally below.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda number, _frame: sys.exit(128 + number))
     rates = [float(r) for r in args.rates.split(",")]
     prefix = asterisk_prefix()
     if prefix is None or shutil.which("sipp") is None:
@@ -365,10 +372,11 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="pbxbench"))
     sounds = build_sounds(prefix, base)
     menu = load_menu(DEFAULT_MENU)
-    welcome_s = prompt_seconds(sounds, menu.nodes[menu.start].prompts)
+    # the dialplan's recording notice (通话将被录音), then the IVR's welcome: no key interrupts
+    welcome_s = prompt_seconds(sounds, [RECORDING_NOTICE, *menu.nodes[menu.start].prompts])
     print(
-        f"each call: INVITE, welcome prompts {welcome_s:.1f} s, key 1 at +{PRESS_INTO_MENU_S:g} s"
-        f" into the main menu, {STAY_IN_QUEUE_S:g} s in {QUEUE}, hang up"
+        f"each call: INVITE, recording notice and welcome prompts {welcome_s:.1f} s, key 1 at "
+        f"+{PRESS_INTO_MENU_S:g} s into the main menu, {STAY_IN_QUEUE_S:g} s in {QUEUE}, hang up"
     )
     variants: list[Variant] = []
     try:
