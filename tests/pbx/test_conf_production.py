@@ -1,16 +1,19 @@
 """The production configuration on a real Asterisk 22: ``hotline asterisk-conf render --mode
 fragments`` #included into an administrator's existing files exactly as the rendered
 INCLUDES.txt says, with PJSIP loaded (inside a private network namespace: see
-../shared/asterisk/README.md) and a SIPp registrar standing in for the carrier.
+../shared/asterisk/README.md) and SIPp standing in for the carrier (registrar and PSTN).
 
 What is checked on the running PBX: nothing in the configuration makes Asterisk warn; PJSIP
 shows the transport, NAT options, codecs, trunk (identify, registration, outbound auth) and
 softphones (qualify, one contact) as rendered; the registration succeeds with the trunk's
-secret; the queue's options (autopause) act; a call hears the recording notice first.
+secret; the queue's options (autopause) act; a call hears the recording notice first; a
+call-back leaves through the trunk (A-law first, the hotline's number) and an international
+number does not.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -25,6 +28,7 @@ import pytest
 
 from tests.pbx.asterisk import SHARED, Asterisk, instance_root, wait_until
 from tests.pbx.conftest import HOTLINE, MOH_DIR
+from tests.pbx.test_calls import CDR_COLUMNS
 
 pytestmark = pytest.mark.pbx
 
@@ -39,10 +43,20 @@ AGENTS = [
 ]
 RINGER = "Local/ringer@pbxconf-robot/n"
 
-# The carrier's registrar: challenges the REGISTER, checks the digest against the trunk's
-# secret, 200 if it matches, 403 otherwise. (-aa answers the trunk's qualify OPTIONS.)
-REGISTRAR = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="carrier registrar">
+# The carrier: a registrar that challenges the REGISTER, checks the digest against the trunk's
+# secret, 200 if it matches, 403 otherwise; and a PSTN that answers the hotline's call-backs,
+# refusing (no 200: the call fails) an INVITE that does not offer A-law first or does not show
+# the hotline's number. (-aa answers the trunk's qualify OPTIONS.)
+CARRIER = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="carrier">
+  <recv request="INVITE" optional="true" next="invite">
+    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/AVP 8 0" search_in="body" check_it="true"
+            assign_to="alaw_first" />
+      <ereg regexp="sip:12345@" search_in="hdr" header="From:" check_it="true"
+            assign_to="from_hotline" />
+    </action>
+  </recv>
   <recv request="REGISTER" />
   <send><![CDATA[
 SIP/2.0 401 Unauthorized
@@ -72,7 +86,7 @@ Content-Length: 0
 
 ]]></send>
   <label id="good" />
-  <send><![CDATA[
+  <send next="end"><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
@@ -83,7 +97,41 @@ SIP/2.0 200 OK
 Content-Length: 0
 
 ]]></send>
+  <label id="invite" />
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag02[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=carrier 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8
+a=rtpmap:8 PCMA/8000
+
+]]></send>
+  <recv request="ACK" />
+  <recv request="BYE" />
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
   <label id="end" />
+  <Reference variables="alaw_first,from_hotline" />
 </scenario>
 """
 
@@ -235,7 +283,7 @@ def write_instance(prefix: Path, root: Path, rendered: Path, sounds: Path) -> No
 def start(prefix: Path, root: Path) -> tuple[Asterisk, int]:
     """Asterisk and the carrier's registrar in one new network namespace; (Asterisk, SIPp pid)."""
     scenario = root / "registrar.xml"
-    scenario.write_text(REGISTRAR)
+    scenario.write_text(CARRIER)
     sipp_pid = root / "sipp.pid"
     sipp = (
         f"sipp -sf {scenario} -i {TRUNK_HOST} -p {TRUNK_PORT} -aa -nostdin "
@@ -323,8 +371,9 @@ def test_the_included_fragments_load_without_a_warning(
 ) -> None:
     ast, _ = production
     # everything in the log up to now is start-up: the configuration loading
+    # (the logger thread writes the file a moment after `core waitfullybooted` returns)
+    wait_until(lambda: "Asterisk Ready." in messages(ast), 30, "Asterisk Ready. in the log")
     booted = messages(ast)
-    assert "Asterisk Ready." in booted
     problems = [line for line in booted.splitlines() if re.search(r"\] (WARNING|ERROR)\[", line)]
     assert problems == []
     # each fragment took effect inside the administrator's own files
@@ -415,3 +464,34 @@ def test_a_call_hears_the_recording_notice_and_autopause_pauses_a_silent_agent(
     finally:
         ast.cli("channel request hangup all")
         ast.cli(f"queue remove member {RINGER} from hotline-general")
+
+
+def test_an_agent_calls_a_citizen_back_through_the_trunk(production: tuple[Asterisk, Any]) -> None:
+    ast, _ = production
+    master = ast.root / "log" / "cdr-csv" / "Master.csv"
+
+    def outbound() -> list[dict[str, str]]:
+        if not master.exists():
+            return []
+        with master.open(newline="") as handle:
+            rows = [dict(zip(CDR_COLUMNS, row, strict=False)) for row in csv.reader(handle)]
+        return [row for row in rows if row["dstchannel"].startswith("PJSIP/pstn-trunk-")]
+
+    # What a softphone (or the callback list's Originate) dials: prefix 9 + the number.
+    ast.cli("channel originate Local/913900001111@hotline-outbound/n application Wait 2")
+    wait_until(lambda: bool(outbound()), 60, "the call-back's CDR")
+    (row,) = outbound()
+    # the carrier answered: it saw A-law offered first and the hotline's number as caller
+    assert row["disposition"] == "ANSWERED", row
+    assert row["lastapp"] == "Dial"
+    assert row["lastdata"] == "PJSIP/13900001111@pstn-trunk,60"
+    assert row["src"] == "12345"
+
+    # international numbers never leave (pbx.outbound_international is off)
+    ast.cli("channel originate Local/90044201234567@hotline-outbound/n application Wait 2")
+    wait_until(
+        lambda: "International number 0044201234567 refused" in messages(ast),
+        30,
+        "the international call to be refused",
+    )
+    assert len(outbound()) == 1
