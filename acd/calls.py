@@ -117,12 +117,11 @@ class CallTracker:
     # ------------------------------------------------------------------ input
 
     def handle(self, msg: AmiMessage) -> None:
-        # Look at the name first: most events are dropped here without splitting their lines.
-        if msg.kind != "event":
-            return
+        # Look at the name first: most events are dropped here without splitting their lines
+        # (and without asking the kind: no response is named like an event we handle).
         name = msg.name
         handler = HANDLERS.get(name)
-        if handler is None:
+        if handler is None or msg.kind != "event":
             return
         if name == "VarSet":
             # Drop the flood of queue/member variables before building any dict.
@@ -130,18 +129,25 @@ class CallTracker:
             if not variable.startswith(HOTLINE_PREFIX) and variable not in _CALL_VARS:
                 return
         state = self._state
-        headers = dict(msg.fields)
+        fields = msg.fields
+        headers = dict(fields)
         stamp = headers.get("Timestamp")
         if stamp:
-            if not state.recent.first_time(stamp, msg.fields):
+            # The window remembers a frame's text (one string) rather than its header list.
+            if not state.recent.first_time(stamp, msg.frame_text or fields):
                 # A repeated frame (proxy, replay): before the clock, which must not go back.
                 log.debug("%s at %s seen already; duplicate ignored", name, stamp)
                 return
+            # epoch_seconds() inlined (this runs for every handled event): a chained
+            # comparison is False for nan and ±inf as well as out of range.
             try:
-                state.clock = epoch_seconds(stamp)
+                clock = float(stamp)
             except ValueError:
+                clock = math.nan
+            if not 0.0 <= clock <= _LAST_EPOCH:
                 log.warning("skipping %s with a bad Timestamp %r", name, stamp)
                 return
+            state.clock = clock
         try:
             handler(state, headers, self._out)
         except Exception:

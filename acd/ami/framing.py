@@ -132,6 +132,10 @@ class FramedMessage(AmiMessage):
         self._index = None
 
     @property
+    def frame_text(self) -> str | None:
+        return None if self._edited else self.text
+
+    @property
     def kind(self) -> str:
         if self._parsed is None:
             if self.text.startswith("Event:"):
@@ -146,6 +150,8 @@ class FramedMessage(AmiMessage):
             return super().name
         text = self.text
         end = text.find("\r\n")
+        if text.startswith("Event: "):  # nearly every frame: the value after one space
+            return text[7:end] if end >= 0 else text[7:]
         value = (text if end < 0 else text[:end]).partition(":")[2]
         return value[1:] if value[:1] == " " else value
 

@@ -342,7 +342,12 @@ class AmiLink:
         """Every message of the connection, in wire order (the hot path)."""
         # ``kind`` reads only the first line: most events are never split here.
         if not self._listing and msg.kind == "event":
-            self._deliver(msg)
+            # _deliver() inlined: one call less for every event of the stream.
+            self._events += 1
+            try:
+                self._on_message(msg)
+            except Exception:
+                log.exception("AMI: on_message failed on %s; the link goes on", msg.name)
             return
         action_id = msg.get("ActionID")
         pending = self._pending.get(action_id) if action_id is not None else None

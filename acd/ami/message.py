@@ -37,6 +37,12 @@ class AmiMessage:
         """The event name (``Newchannel``) or the response status (``Success``)."""
         return self.fields[0][1] if self.fields else ""
 
+    @property
+    def frame_text(self) -> str | None:
+        """The frame exactly as received (CRLF lines, no blank line), if it came off the wire
+        and its fields were not changed since; None for a message built from fields."""
+        return None
+
     def _headers(self) -> dict[str, str]:
         index = self._index
         if index is None:

@@ -27,3 +27,15 @@ def test_the_window_forgets_the_oldest_event_first() -> None:
     assert recent.first_time("7.0", _event("7.0", "a"))
     assert not recent.first_time("7.0", _event("7.0", "c"))
     assert not recent.first_time("8.0", _event("8.0", "d"))
+
+
+def test_a_frame_text_and_its_headers_are_one_event() -> None:
+    # Off the wire the window keeps the frame's text; equal headers are a copy whatever the
+    # form (a frame, a message built from fields) or the spacing after the colon.
+    text = "Event: QueueMemberStatus\r\nTimestamp: 9.000001\r\nMemberName: a"
+    recent = RecentEvents()
+    assert recent.first_time("9.000001", text)
+    assert not recent.first_time("9.000001", _event("9.000001", "a"))
+    assert not recent.first_time("9.000001", text.replace(": ", ":"))
+    assert recent.first_time("9.000001", text.replace("MemberName: a", "MemberName: b"))
+    assert not recent.first_time("9.000001", _event("9.000001", "b"))
