@@ -35,6 +35,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -340,6 +341,8 @@ def _callgrind_total(out: Path) -> int:
 
 
 def compare(ref: str, calls: int, seed: int, pairs: int, callgrind: bool) -> None:
+    # A SIGTERM unwinds (removing the temporary worktree) instead of killing outright.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(
         f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
