@@ -67,7 +67,8 @@ class WrapUps:
             return
         key = (pbx, interface)
         if payload["change"] == "completed":
-            if payload["state"] == "logged_out":
+            # Logged out, or paused for another reason during the call (用餐…): leave it be.
+            if payload["state"] in ("logged_out", "paused"):
                 return
             try:
                 await self._actions[pbx].pause(member, self.reason)
