@@ -70,3 +70,4 @@ TOPICS: Final[tuple[str, ...]] = (
 
 # ---- subscription patterns (the bus matches fnmatch-style) ------------------------------------
 EVERY_TOPIC: Final = "*"
+CALL_EVERY: Final = "call.*"  # every call.* topic, in one ordered subscription

@@ -64,6 +64,15 @@ TICKET_CATEGORIES: tuple[str, ...] = (
     "other",
 )
 URGENCIES: tuple[str, ...] = ("normal", "urgent")
+# How the agent who took the call ended its registration (登记): the case workflow takes the
+# ticket on from there; "merged" means the call was added to the caller's earlier ticket.
+TICKET_ENDINGS: tuple[str, ...] = (
+    "answered_directly",  # 直接答复
+    "referred",  # 转其他热线/部门
+    "invalid",  # 无效/骚扰 (kept as evidence)
+    "dispatched",  # 待派单
+    "merged",  # 重复来电, added to an earlier ticket
+)
 SURVEY_ANSWERS: tuple[str, ...] = ("satisfied", "basically_satisfied", "dissatisfied", "none")
 INCIDENT_STATUSES: tuple[str, ...] = ("active", "ended")
 USER_ROLES: tuple[str, ...] = (
@@ -189,6 +198,17 @@ class TicketRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The registration form (登记) the agent filled in (migration 0006_desk); NULL / false for
+    # tickets nobody has registered yet.
+    address: Mapped[str | None] = mapped_column(String(255))
+    reply_wanted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    ending: Mapped[str | None] = mapped_column(String(32))  # one of TICKET_ENDINGS
+    referred_to: Mapped[str | None] = mapped_column(String(128))
+    # For a repeat call about the same matter: the earlier ticket it was added to.
+    merged_into: Mapped[int | None] = mapped_column(Identifier)
+    registered_by: Mapped[str | None] = mapped_column(String(64))
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Optimistic locking for the ORM users of this table (the case workflow).
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
@@ -205,6 +225,20 @@ class TicketEventRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(128))
     data: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+
+class RegistrationDraftRow(Base):
+    """An agent's unfinished registration form for a call, autosaved by the desk so that
+    nothing is lost when the browser closes mid-form; deleted once the call is registered."""
+
+    __tablename__ = "registration_drafts"
+    __table_args__ = (UniqueConstraint("username", "linkedid"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    linkedid: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TicketCounterRow(Base):

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketing import call_queries, exclusions, migrate, ticket_queries, users
+from ticketing import call_queries, exclusions, migrate, registrations, ticket_queries, users
 from ticketing.call_inserts import CallInserter
 from ticketing.call_rows import RECORD_FIELDS, TIME_FIELDS, call_row, calls, record_from_row
 from ticketing.engine import make_engine
@@ -239,6 +239,41 @@ class TicketStore:
         """The history of one ticket (by its number), oldest first."""
         async with self._engine.connect() as connection:
             return await ticket_queries.ticket_history(connection, number)
+
+    # -- registering calls (登记) at the agent desk -------------------------------------------
+
+    async def register_call(
+        self,
+        form: registrations.Registration,
+        username: str,
+        call: registrations.CallFacts | None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Store an agent's registration of a call on its ticket (opened now if the call is
+        not stored yet: ``call`` gives its caller). RegistrationError names a bad field."""
+        async with self._writing() as connection:
+            return await registrations.register(
+                connection, self._numbering, form, username, call, now or datetime.now(UTC)
+            )
+
+    async def save_draft(
+        self, username: str, linkedid: str, data: Mapping[str, Any], now: datetime | None = None
+    ) -> None:
+        """Keep (replace) the user's unfinished registration form for a call."""
+        async with self._writing() as connection:
+            await registrations.save_draft(
+                connection, username, linkedid, data, now or datetime.now(UTC)
+            )
+
+    async def drafts(self, username: str, linkedid: str | None = None) -> list[dict[str, Any]]:
+        """The user's unfinished registration forms (of one call), newest first."""
+        async with self._engine.connect() as connection:
+            return await registrations.drafts_of(connection, username, linkedid)
+
+    async def ticket(self, number: str) -> dict[str, Any] | None:
+        """One ticket by its number, with its registration fields; None when unknown."""
+        async with self._engine.connect() as connection:
+            return await registrations.ticket_by_number(connection, number)
 
     # -- post-call surveys ------------------------------------------------------------------
 

@@ -26,7 +26,15 @@ from aiohttp import WSMsgType, web
 from acd.kpi import KpiParams
 from hotline.agent_desk import AgentDesk
 from hotline.settings import KpiSettings, Settings, WebSettings
-from hotline.web import api_agents, api_audit, api_incidents, api_kpi, auth
+from hotline.web import (
+    api_agents,
+    api_audit,
+    api_incidents,
+    api_kpi,
+    auth,
+    desk,
+    desk_registration,
+)
 from hotline.web.api_agents import DESK
 from hotline.web.api_incidents import INCIDENTS, IncidentSink
 from hotline.web.api_kpi import KPI_PARAMS, WEB_STORE
@@ -35,6 +43,8 @@ from hotline.web.auth_passwords import HashPool
 from hotline.web.auth_sessions import LoginThrottle, SessionCodec
 from hotline.web.auth_store import WebStore
 from hotline.web.auth_table import PUBLIC, SIGNED_IN, WALLBOARD
+from hotline.web.desk import DESK_CHANNEL, SCREEN_POPS
+from hotline.web.desk_push import AgentLookup, DeskChannel, ScreenPops, StaticLookup
 from hotline.web.errors import answer_errors, error_response
 from hotline.web.openapi import openapi
 from hotline.web.push import Screen, WallboardPusher
@@ -43,6 +53,8 @@ from hotline.web.wallboard import LiveView, build_snapshot, mask_callers, mask_n
 
 __all__ = [
     "PUSHER",
+    "SCREEN_POPS",
+    "AgentLookup",
     "HealthCheck",
     "IncidentSink",
     "LiveView",
@@ -206,6 +218,7 @@ async def _run_pusher(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(
             pusher.recheck_forever(app[_RECHECK_S]), name="wallboard-session-recheck"
         ),
+        asyncio.create_task(_recheck_desks(app), name="desk-session-recheck"),
     ]
     yield
     for task in tasks:
@@ -215,8 +228,15 @@ async def _run_pusher(app: web.Application) -> AsyncIterator[None]:
             await task
 
 
+async def _recheck_desks(app: web.Application) -> None:
+    while True:
+        await asyncio.sleep(app[_RECHECK_S])  # a period, not a wait for a condition
+        await app[DESK_CHANNEL].recheck()
+
+
 async def _close_screens(app: web.Application) -> None:
     await app[PUSHER].close_all()
+    await app[DESK_CHANNEL].close_all()
 
 
 def create_app(
@@ -231,6 +251,7 @@ def create_app(
     settings: Settings | None = None,
     session_secret: str | None = None,
     clock: Callable[[], float] = time.time,
+    desk_agents: AgentLookup | None = None,
 ) -> web.Application:
     """The aiohttp application. ``app[PUSHER].poke`` may be subscribed to bus events.
 
@@ -239,6 +260,8 @@ def create_app(
     ``settings.web.session_secret``; when both are empty a random one is made per process.
     ``clock`` is the service's clock (epoch seconds): the live view's ``since`` times are on
     it, so the wallboard's durations must be too (the demo runs on a simulated one).
+    ``desk_agents`` says whose desk a ringing queue member is (none: no screen pops);
+    ``app[SCREEN_POPS].on_event`` is to be subscribed to the bus's call events.
     """
     web_settings = settings.web if settings is not None else WebSettings()
     kpi_settings = settings.kpi if settings is not None else KpiSettings()
@@ -250,7 +273,8 @@ def create_app(
     app = web.Application(middlewares=[answer_errors, guard])
     table = RouteTable()
     for module_routes in (routes, auth.routes, api_incidents.routes, api_kpi.routes,
-                          api_audit.routes, api_agents.routes):  # fmt: skip
+                          api_audit.routes, api_agents.routes, desk.routes,
+                          desk_registration.routes):  # fmt: skip
         table.include(module_routes)
     app[ROUTES] = table
     app[AUTH] = Auth(
@@ -280,6 +304,9 @@ def create_app(
     app[_SNAPSHOT] = snapshot
     app[PUSHER] = WallboardPusher(snapshot, interval=push_interval, send_timeout=push_send_timeout)
     app[AUTH].on_sessions_ended.append(app[PUSHER].close_user)
+    app[DESK_CHANNEL] = DeskChannel(send_timeout=push_send_timeout)
+    app[SCREEN_POPS] = ScreenPops(app[DESK_CHANNEL], desk_agents or StaticLookup(), store)
+    app[AUTH].on_sessions_ended.append(app[DESK_CHANNEL].close_user)
     app[_RECHECK_S] = web_settings.session_recheck_s
     table.install(app.router)
     app.cleanup_ctx.append(_run_pusher)

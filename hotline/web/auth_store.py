@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from ticketing.registrations import CallFacts, Registration
+
 
 class UserStore(Protocol):
     async def add_user(
@@ -56,3 +58,25 @@ class WebStore(UserStore, Protocol):
     async def exclusions_between(
         self, start: datetime, end: datetime
     ) -> list[tuple[datetime, datetime, str]]: ...
+
+    # The screen pop's history (hotline/web/desk_pop.py).
+    async def recent_tickets_for_caller(
+        self, number: str, days: int = 30, *, now: datetime | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    async def incidents(self, active_only: bool = False) -> list[dict[str, Any]]: ...
+
+    # The desk's registration form (hotline/web/desk_registration.py).
+    async def register_call(
+        self,
+        form: Registration,
+        username: str,
+        call: CallFacts | None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]: ...
+
+    async def save_draft(
+        self, username: str, linkedid: str, data: Mapping[str, Any], now: datetime | None = None
+    ) -> None: ...
+
+    async def drafts(self, username: str, linkedid: str | None = None) -> list[dict[str, Any]]: ...

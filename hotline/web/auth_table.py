@@ -17,3 +17,5 @@ WALLBOARD: Final = frozenset({"agent", "supervisor", "auditor", "admin", "wallbo
 SUPERVISION: Final = frozenset({"supervisor", "admin"})
 FIGURES: Final = frozenset({"supervisor", "admin", "auditor"})
 AUDIT: Final = frozenset({"auditor", "admin"})
+# The agent desk: whoever takes calls (a supervisor may sit at a desk too).
+DESK: Final = frozenset({"agent", "supervisor"})

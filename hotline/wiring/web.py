@@ -7,11 +7,18 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from events.topics import EVERY_TOPIC
+from events.topics import CALL_EVERY, EVERY_TOPIC
 from hotline.agent_desk import AgentDesk
 from hotline.bus import Bus
 from hotline.settings import Settings
-from hotline.web.app import PUSHER, HealthCheck, IncidentSink, LiveView, create_app
+from hotline.web.app import (
+    PUSHER,
+    SCREEN_POPS,
+    HealthCheck,
+    IncidentSink,
+    LiveView,
+    create_app,
+)
 from ticketing.store import TicketStore
 
 
@@ -38,6 +45,7 @@ class WebServer:
         self.incidents = incidents
         self.agents = agents
         self.clock = clock  # the service's one clock: the wallboard's durations use it
+        self.app: web.Application | None = None
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
 
@@ -50,8 +58,11 @@ class WebServer:
             incidents=self.incidents,
             agents=self.agents,
             clock=self.clock,
+            desk_agents=self.agents,  # the agent table says whose desk a ringing phone is
         )
+        self.app = app
         self.bus.subscribe(EVERY_TOPIC, app[PUSHER].poke, name="wallboard")
+        self.bus.subscribe(CALL_EVERY, app[SCREEN_POPS].on_event, name="screen-pops")
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)

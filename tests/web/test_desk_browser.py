@@ -1,0 +1,209 @@
+"""The agent desk end to end in a real headless Chromium (tests/chromium.py): the simulated
+PBX rings the agent's phone, the desk pops the caller's earlier ticket before the agent
+answers, the agent registers the call (the form survives a closed page through its
+server-side draft) and the ticket is in the store; another agent's desk never gets the pop.
+
+simulated PBX (hotline.sim, its callers walking the service's real FastAGI IVR) → AMI → the
+service (tracker → bus → screen pops) → /ws/desk → the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from hotline.service import HotlineService
+from hotline.sim.actions import attach
+from hotline.sim.agi_driver import FastAgiDriver
+from hotline.sim.ami_server import AmiServer
+from hotline.sim.model import CallerScript, QueueConfig
+from hotline.sim.traffic import AgentProfile, Simulation, TrafficModel
+from hotline.web.app import SCREEN_POPS
+from hotline.web.auth_accounts import create_token_account
+from hotline.web.desk_push import StaticLookup
+from tests.service.helpers import service_settings
+from tests.web.auth_helpers import PASSWORD, add_password_user
+from ticketing.registrations import CallFacts, Registration
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Page
+
+SPEED = 10.0
+# A working-day morning: the complaint queue is open.
+START = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+CALLER = "13812345678"
+# Simulated seconds the robot agents let the phone ring before answering (10 s of real time):
+# the pop and its history must be on the page before that.
+RING_S = 100.0
+
+
+@dataclass
+class Rig:
+    service: HotlineService
+    sim: Simulation
+    url: str
+
+
+@asynccontextmanager
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    agents = [
+        # wang's phone (agent1) takes complaints, li's (agent2) the general queue.
+        AgentProfile(1, ["hotline-complaint"], ring_min=RING_S, ring_max=RING_S,
+                     talk_mean=3000, talk_min=3000, no_answer=0.0),
+        AgentProfile(2, ["hotline-general"], ring_min=RING_S, ring_max=RING_S,
+                     talk_mean=3000, talk_min=3000, no_answer=0.0),
+    ]  # fmt: skip
+    model = TrafficModel(
+        peak_calls_per_hour=0.0,
+        agents=agents,
+        queues=[QueueConfig("hotline-general", timeout=600.0),
+                QueueConfig("hotline-complaint", timeout=600.0)],
+        queue_max_wait=3600,
+    )  # fmt: skip
+    members = model.pbx_config().members
+    async with AmiServer(secret="hotline-secret") as server:
+        sim = Simulation(model, seed=3, queue_log_path=tmp_path / "queue_log", start=START)
+        pump = attach(sim.pbx, server)
+        service = HotlineService(service_settings(tmp_path, server.port), now=lambda: sim.now)
+        await service.start(web_enabled=True)
+        assert service.link is not None and service.ivr.port is not None
+        assert service.web is not None and service.web.app is not None
+        await service.link.wait_connected(timeout=10)
+        # Until the agent table ties users to phones: wang's desk is agent1's phone.
+        service.web.app[SCREEN_POPS].directory = StaticLookup(
+            {members[0].interface: "wang", members[1].interface: "li"}
+        )
+        driver = FastAgiDriver("127.0.0.1", service.ivr.port, speed=SPEED)
+        sim.pbx.ivr_driver = driver
+        stop = asyncio.Event()
+        runner = asyncio.create_task(sim.run_realtime(SPEED, stop, max_sleep=0.01))
+        try:
+            yield Rig(service, sim, f"http://127.0.0.1:{service.web.port}")
+        finally:
+            stop.set()
+            await runner
+            await driver.close()
+            await service.stop()
+            await pump.close()
+            sim.close()
+
+
+async def log_in(page: Page, url: str, username: str) -> None:
+    await page.goto(url + "/desk")
+    await page.wait_for_url(re.compile(r"/login\?next=(/|%2F)desk$"), timeout=10_000)
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(url + "/desk", timeout=10_000)
+    await page.wait_for_selector("body[data-link='live']", timeout=10_000)
+
+
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("HOTLINE_SCREENSHOT_DIR", tmp_path / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def test_the_desk_pops_registers_and_keeps_its_draft(
+    chromium: BrowserContext, tmp_path: Path
+) -> None:
+    async with rig(tmp_path) as r:
+        store = r.service.store
+        assert store is not None
+        await add_password_user(store, "wang", "agent")
+        earlier = await store.register_call(
+            Registration("earlier-call", "complaint", "楼下夜市噪音 night market noise",
+                         "dispatched"),
+            "zhao",
+            CallFacts(CALLER, "张三", 0),
+        )  # fmt: skip
+        li_token = await create_token_account(store, "li", "agent", "李四")
+        page = await chromium.new_page()
+        await page.set_viewport_size({"width": 1366, "height": 768})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await log_in(page, r.url, "wang")
+
+        async with aiohttp.ClientSession() as session:
+            li = await session.ws_connect(
+                r.url + "/ws/desk", headers={"Authorization": f"Bearer {li_token}"}
+            )
+            assert (await li.receive_json(timeout=10))["type"] == "hello"
+
+            # The citizen calls about the noise again: 3 = complaint, wang's phone rings.
+            r.sim.place_call(CallerScript(CALLER, "张三", dtmf="3", dtmf_delay=0.5))
+            ticket_row = f"#pop-tickets tr[data-ticket='{earlier['ticket']}']"
+            # Before the answer: the pop is still "ringing" when the earlier ticket shows.
+            await page.wait_for_selector(f"body[data-pop='ringing'] {ticket_row}", timeout=30_000)
+            assert await page.locator("#pop-number").inner_text() == CALLER
+            assert "hotline-complaint" in await page.locator("#pop-queue").inner_text()
+            assert "main" in await page.locator("#pop-path").inner_text()
+            assert "受理" in await page.locator(f"{ticket_row} .status").inner_text()
+            assert await page.locator("#f-category").input_value() == "complaint"
+            folder = shots(tmp_path)
+            await page.screenshot(path=str(folder / "desk-pop.png"))
+
+            # li's phone rings for another caller: li's desk gets that pop, never wang's.
+            r.sim.place_call(CallerScript("13900001111", "王五", dtmf="1", dtmf_delay=0.5))
+            first = await li.receive_json(timeout=30)
+            assert first["type"] == "pop" and first["pop"]["number"] == "13900001111"
+            await li.close()
+
+        await page.wait_for_selector("body[data-pop='answered']", timeout=30_000)
+        # An empty content is refused field by field, with the error's id.
+        await page.click("#ending-answered_directly")
+        await page.keyboard.press("Control+Enter")
+        await page.wait_for_selector("[data-error-for='content'][data-error-id='input.required']")
+        # The agent types; the draft is saved on the server; the browser tab closes.
+        await page.fill("#f-district", "玄武区")
+        await page.fill("#f-address", "中山路1号")
+        await page.fill("#f-content", "夜市噪音仍未解决 still noisy after 22:00")
+        await page.check("#f-reply_wanted")
+        await page.wait_for_selector("body[data-draft='saved']", timeout=10_000)
+        linkedid = await page.locator("#pop").get_attribute("data-linkedid")
+        await page.close()
+
+        page = await chromium.new_page()
+        await page.set_viewport_size({"width": 1366, "height": 768})
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await page.goto(r.url + "/desk")
+        await page.wait_for_function(
+            "document.querySelector('#f-content').value.startsWith('夜市噪音')", timeout=10_000
+        )
+        assert await page.locator("#f-address").input_value() == "中山路1号"
+        assert await page.is_checked("#f-reply_wanted")
+        await page.screenshot(path=str(folder / "desk-registration.png"))
+        await page.keyboard.press("Control+Enter")
+        await page.wait_for_selector("#register-result[data-ticket]", timeout=10_000)
+        number = await page.locator("#register-result").get_attribute("data-ticket")
+
+    assert number is not None and linkedid
+    ticket = await _ticket(tmp_path, number)
+    assert ticket["linkedid"] == linkedid and ticket["caller_number"] == CALLER
+    assert ticket["content"] == "夜市噪音仍未解决 still noisy after 22:00"
+    assert (ticket["district"], ticket["reply_wanted"]) == ("玄武区", True)
+    assert ticket["ending"] == "answered_directly" and ticket["registered_by"] == "wang"
+    assert errors == []
+    assert (folder / "desk-pop.png").stat().st_size > 10_000
+
+
+async def _ticket(tmp_path: Path, number: str) -> dict[str, Any]:
+    from ticketing.store import TicketStore
+
+    store = await TicketStore.open(f"sqlite+aiosqlite:///{tmp_path / 'hotline.sqlite3'}")
+    try:
+        ticket = await store.ticket(number)
+    finally:
+        await store.close()
+    assert ticket is not None
+    return ticket

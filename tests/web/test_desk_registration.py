@@ -1,0 +1,150 @@
+"""The registration form (登记): field errors with ids, drafts kept server-side, the form on
+the call's ticket, a repeat call added to the caller's earlier ticket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from hotline.web.app import SCREEN_POPS, create_app
+from hotline.web.desk_push import StaticLookup
+from tests.web.auth_helpers import bearer
+from tests.web.desk_helpers import CALLER, now, ringing
+from tests.web.fake_live import FakeLive
+from ticketing.store import TicketStore
+
+Client = TestClient[Any, Any]
+
+FORM = {
+    "category": "complaint",
+    "district": "玄武区",
+    "address": "中山路1号",
+    "content": "噪音扰民 noise at night",
+    "reply_wanted": True,
+    "anonymous": False,
+    "ending": "dispatched",
+}
+
+
+async def ringing_desk(
+    aiohttp_client: Any, store: TicketStore, linkedid: str
+) -> tuple[Client, dict[str, str]]:
+    app = create_app(
+        FakeLive(), dict, store=store, desk_agents=StaticLookup({"PJSIP/1001": "wang"})
+    )
+    client = await aiohttp_client(app)
+    headers = await bearer(store, "wang", "agent")
+    await app[SCREEN_POPS].on_event(*ringing(linkedid, now(), "1001"))
+    await app[SCREEN_POPS].drain()
+    return client, headers
+
+
+async def test_a_call_is_registered_on_its_ticket(aiohttp_client: Any, store: TicketStore) -> None:
+    client, headers = await ringing_desk(aiohttp_client, store, "call-1")
+    response = await client.post(
+        "/api/desk/registrations", json={**FORM, "linkedid": "call-1"}, headers=headers
+    )
+    assert response.status == 201, await response.text()
+    result = await response.json()
+    ticket = await store.ticket(result["ticket"])
+    assert ticket is not None
+    assert ticket["linkedid"] == "call-1" and ticket["caller_number"] == CALLER
+    assert (ticket["category"], ticket["district"], ticket["address"]) == (
+        "complaint", "玄武区", "中山路1号",
+    )  # fmt: skip
+    assert ticket["content"] == "噪音扰民 noise at night"
+    assert ticket["reply_wanted"] is True and ticket["anonymous"] is False
+    assert ticket["ending"] == "dispatched" and ticket["status"] == "registered"
+    assert ticket["registered_by"] == "wang" and ticket["urgency"] == "urgent"
+    kinds = [event["kind"] for event in await store.ticket_events_for(result["ticket"])]
+    assert kinds == ["created", "registered"]
+    # Registered: the pop is done, and the call cannot be registered twice.
+    pop = await client.get("/api/desk/pop", headers=headers)
+    assert (await pop.json())["pop"] is None
+    again = await client.post(
+        "/api/desk/registrations", json={**FORM, "linkedid": "call-1"}, headers=headers
+    )
+    assert again.status == 409
+    assert (await again.json())["error"]["id"] == "registration.already_registered"
+
+
+async def test_a_repeat_call_is_added_to_the_earlier_ticket(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    client, headers = await ringing_desk(aiohttp_client, store, "first")
+    first = await client.post(
+        "/api/desk/registrations", json={**FORM, "linkedid": "first"}, headers=headers
+    )
+    earlier = (await first.json())["ticket"]
+    pops = client.app[SCREEN_POPS]
+    await pops.on_event(*ringing("second", now(), "1001"))
+    await pops.drain()
+    response = await client.post(
+        "/api/desk/registrations",
+        json={"linkedid": "second", "category": "complaint", "content": "还是很吵 still noisy",
+              "repeat_of": earlier},
+        headers=headers,
+    )  # fmt: skip
+    assert response.status == 201, await response.text()
+    result = await response.json()
+    assert result["merged_into"] == earlier and result["ending"] == "merged"
+    history = await store.ticket_events_for(earlier)
+    assert history[-1]["kind"] == "repeat" and history[-1]["data"]["linkedid"] == "second"
+
+
+async def test_the_form_names_every_bad_field(aiohttp_client: Any, store: TicketStore) -> None:
+    client, headers = await ringing_desk(aiohttp_client, store, "call-2")
+    response = await client.post(
+        "/api/desk/registrations",
+        json={"linkedid": "call-2", "category": "weather", "content": " ", "ending": "referred",
+              "reply_wanted": "yes", "color": "red", "address": "x" * 256},
+        headers=headers,
+    )  # fmt: skip
+    assert response.status == 400
+    body = await response.json()
+    assert body["error"]["id"] == "registration.invalid"
+    faults = {(error["field"], error["id"]) for error in body["errors"]}
+    assert faults == {
+        ("color", "input.unknown_field"),
+        ("content", "input.required"),
+        ("address", "input.text"),
+        ("reply_wanted", "input.choice"),
+        ("category", "input.choice"),
+        ("referred_to", "input.required"),
+    }
+    unknown = await client.post(
+        "/api/desk/registrations", json={**FORM, "linkedid": "never-rang"}, headers=headers
+    )
+    assert unknown.status == 404
+    assert (await unknown.json())["error"]["id"] == "registration.unknown_call"
+    stranger = await client.post(
+        "/api/desk/registrations",
+        json={**FORM, "linkedid": "call-2", "repeat_of": "12345-19990101-000001"},
+        headers=headers,
+    )
+    assert (await stranger.json())["error"]["id"] == "registration.repeat_of"
+
+
+async def test_drafts_are_kept_per_agent_and_call(aiohttp_client: Any, store: TicketStore) -> None:
+    client, headers = await ringing_desk(aiohttp_client, store, "call-3")
+    other = await bearer(store, "li", "agent")
+    for content in ("噪音", "噪音扰民"):
+        saved = await client.post(
+            "/api/desk/drafts/call-3", json={"data": {"content": content}}, headers=headers
+        )
+        assert saved.status == 200
+    mine = await (await client.get("/api/desk/drafts?linkedid=call-3", headers=headers)).json()
+    assert [d["data"] for d in mine["drafts"]] == [{"content": "噪音扰民"}]
+    theirs = await (await client.get("/api/desk/drafts", headers=other)).json()
+    assert theirs["drafts"] == []
+    bad = await client.post(
+        "/api/desk/drafts/call-3", json={"data": {"content": "a\x00b", "x": 1}}, headers=headers
+    )
+    assert bad.status == 400
+    assert {e["field"] for e in (await bad.json())["errors"]} == {"content", "x"}
+    # Registering the call ends its draft.
+    await client.post("/api/desk/registrations", json={**FORM, "linkedid": "call-3"},
+                      headers=headers)  # fmt: skip
+    left = await (await client.get("/api/desk/drafts", headers=headers)).json()
+    assert left["drafts"] == []

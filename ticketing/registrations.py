@@ -1,0 +1,283 @@
+"""Registering a call (登记): the agent's form on the call's ticket, and the form's drafts.
+
+The call's ticket is normally opened by the writer when the call's record is stored (after
+the call ends); an agent registers while still talking, so registering opens the ticket
+itself when it is not there yet (the writer then finds it and opens none). A call is
+registered once: the form's fields land on the ticket with a ``registered`` event holding
+everything the agent entered. ``ending`` records how the agent ended it; the ticket's
+``status`` stays ``registered`` for the case workflow to move on from.
+
+A repeat call about the same matter is added to the caller's earlier ticket instead: the
+call's ticket is marked ``merged`` into it, and the earlier ticket gets a ``repeat`` event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing.inserts import dialect_insert
+from ticketing.models import TICKET_CATEGORIES, TICKET_ENDINGS, RegistrationDraftRow
+from ticketing.numbering import TicketNumbering
+from ticketing.tickets import ticket_events, tickets
+
+drafts = cast(Table, RegistrationDraftRow.__table__)
+
+# The endings an agent picks; "merged" is set by attaching to an earlier ticket.
+FORM_ENDINGS: tuple[str, ...] = tuple(e for e in TICKET_ENDINGS if e != "merged")
+
+
+class RegistrationError(ValueError):
+    """The registration cannot be stored as asked; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str, error_id: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.error_id = error_id
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A checked registration form (the web layer validates field by field first)."""
+
+    linkedid: str
+    category: str
+    content: str
+    ending: str
+    district: str | None = None
+    address: str | None = None
+    subject: str | None = None
+    reply_wanted: bool = False
+    anonymous: bool = False
+    referred_to: str | None = None
+    repeat_of: str | None = None  # the number of the caller's earlier ticket
+
+    def __post_init__(self) -> None:
+        if self.category not in TICKET_CATEGORIES:
+            raise RegistrationError("category", "unknown category", "input.choice")
+        if self.ending not in FORM_ENDINGS:
+            raise RegistrationError("ending", "unknown ending", "input.choice")
+        if self.ending == "referred" and not self.referred_to:
+            raise RegistrationError(
+                "referred_to", "say where the caller was referred", "input.required"
+            )
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "content": self.content,
+            "ending": self.ending,
+            "district": self.district,
+            "address": self.address,
+            "subject": self.subject,
+            "reply_wanted": self.reply_wanted,
+            "anonymous": self.anonymous,
+            "referred_to": self.referred_to,
+            "repeat_of": self.repeat_of,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What the ticket of a call not stored yet is opened with (from the screen pop)."""
+
+    caller_number: str | None
+    caller_name: str | None
+    priority: int | None
+
+
+async def register(
+    connection: AsyncConnection,
+    numbering: TicketNumbering,
+    form: Registration,
+    username: str,
+    call: CallFacts | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Store the registration; returns ``{"ticket": number, "merged_into": number | None}``."""
+    ticket = await _ticket_of_call(connection, form.linkedid)
+    if ticket is None:
+        if call is None:
+            raise RegistrationError("linkedid", "no such call", "registration.unknown_call")
+        ticket = await _open_ticket(connection, numbering, form.linkedid, call, now)
+    if ticket["registered_at"] is not None:
+        raise RegistrationError(
+            "linkedid", "this call is registered already", "registration.already_registered"
+        )
+    earlier = None
+    if form.repeat_of:
+        earlier = await _earlier_ticket(connection, form.repeat_of, ticket)
+    values: dict[str, Any] = {
+        "category": form.category,
+        "content": form.content,
+        "district": form.district,
+        "address": form.address,
+        "reply_wanted": form.reply_wanted,
+        "anonymous": form.anonymous,
+        "ending": "merged" if earlier is not None else form.ending,
+        "referred_to": form.referred_to,
+        "merged_into": None if earlier is None else earlier["id"],
+        "registered_by": username,
+        "registered_at": now,
+        "updated_at": now,
+        "version": tickets.c.version + 1,
+    }
+    if form.subject:
+        values["subject"] = form.subject
+    done = await connection.execute(
+        update(tickets)
+        .where(tickets.c.id == ticket["id"], tickets.c.version == ticket["version"])
+        .values(**values)
+    )
+    if done.rowcount != 1:  # changed meanwhile (the case workflow, another desk)
+        raise RegistrationError(
+            "linkedid", "the ticket changed meanwhile; try again", "registration.conflict"
+        )
+    data = {**form.fields(), "linkedid": form.linkedid}
+    events = [
+        {"ticket_id": ticket["id"], "at": now, "kind": "registered", "actor": username,
+         "data": data},
+    ]  # fmt: skip
+    if earlier is not None:
+        events.append(
+            {"ticket_id": earlier["id"], "at": now, "kind": "repeat", "actor": username,
+             "data": {"linkedid": form.linkedid, "ticket": ticket["number"],
+                      "content": form.content}}
+        )  # fmt: skip
+    await connection.execute(ticket_events.insert(), events)
+    await connection.execute(
+        delete(drafts).where(drafts.c.username == username, drafts.c.linkedid == form.linkedid)
+    )
+    return {
+        "ticket": ticket["number"],
+        "merged_into": None if earlier is None else earlier["number"],
+        "ending": values["ending"],
+    }
+
+
+async def _ticket_of_call(connection: AsyncConnection, linkedid: str) -> dict[str, Any] | None:
+    result = await connection.execute(
+        select(
+            tickets.c.id,
+            tickets.c.number,
+            tickets.c.version,
+            tickets.c.registered_at,
+            tickets.c.caller_number,
+        ).where(tickets.c.linkedid == linkedid)
+    )
+    row = result.first()
+    return None if row is None else dict(row._mapping)
+
+
+async def _open_ticket(
+    connection: AsyncConnection,
+    numbering: TicketNumbering,
+    linkedid: str,
+    call: CallFacts,
+    now: datetime,
+) -> dict[str, Any]:
+    [number] = await numbering.allocate(connection, [now])
+    row = {
+        "number": number,
+        "call_pbx": None,
+        "call_key": None,
+        "linkedid": linkedid,
+        "caller_number": call.caller_number,
+        "caller_name": call.caller_name,
+        "category": "other",
+        "status": "registered",
+        "urgency": "urgent" if (call.priority or 0) > 0 else "normal",
+        "content": "",
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
+    # A writer storing the call at this very moment may have opened it: then use that one.
+    inserted = await connection.execute(
+        dialect_insert(connection.dialect.name, tickets)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=["linkedid"])
+        .returning(tickets.c.id)
+    )
+    ticket_id = inserted.scalar_one_or_none()
+    if ticket_id is None:
+        found = await _ticket_of_call(connection, linkedid)
+        assert found is not None
+        return found
+    await connection.execute(
+        ticket_events.insert(),
+        [{"ticket_id": ticket_id, "at": now, "kind": "created", "actor": "system",
+          "data": {"number": number, "call_key": None, "status": "registered",
+                   "category": "other", "opened_by": "registration"}}],
+    )  # fmt: skip
+    return {"id": ticket_id, "number": number, "version": 1, "registered_at": None,
+            "caller_number": call.caller_number}  # fmt: skip
+
+
+async def _earlier_ticket(
+    connection: AsyncConnection, number: str, ticket: Mapping[str, Any]
+) -> dict[str, Any]:
+    result = await connection.execute(
+        select(tickets.c.id, tickets.c.number, tickets.c.caller_number).where(
+            tickets.c.number == number
+        )
+    )
+    row = result.first()
+    if row is None or row.id == ticket["id"]:
+        raise RegistrationError("repeat_of", "no such earlier ticket", "registration.repeat_of")
+    if not ticket["caller_number"] or row.caller_number != ticket["caller_number"]:
+        raise RegistrationError(
+            "repeat_of", "that ticket is not this caller's", "registration.repeat_of"
+        )
+    return dict(row._mapping)
+
+
+# -- drafts ----------------------------------------------------------------------------
+
+
+async def save_draft(
+    connection: AsyncConnection,
+    username: str,
+    linkedid: str,
+    data: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    statement = (
+        dialect_insert(connection.dialect.name, drafts)
+        .values(username=username, linkedid=linkedid, data=dict(data), updated_at=now)
+        .on_conflict_do_update(
+            index_elements=["username", "linkedid"], set_={"data": dict(data), "updated_at": now}
+        )
+    )
+    await connection.execute(statement)
+
+
+async def drafts_of(
+    connection: AsyncConnection, username: str, linkedid: str | None = None
+) -> list[dict[str, Any]]:
+    """The user's drafts (of one call), most recently saved first."""
+    query = select(drafts).where(drafts.c.username == username)
+    if linkedid is not None:
+        query = query.where(drafts.c.linkedid == linkedid)
+    result = await connection.execute(query.order_by(drafts.c.updated_at.desc()))
+    return [
+        {"linkedid": row.linkedid, "data": row.data, "updated_at": row.updated_at.isoformat()}
+        for row in result
+    ]
+
+
+async def ticket_by_number(connection: AsyncConnection, number: str) -> dict[str, Any] | None:
+    result = await connection.execute(select(tickets).where(tickets.c.number == number))
+    row = result.first()
+    if row is None:
+        return None
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in row._mapping.items()
+    }
