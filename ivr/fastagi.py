@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from ivr.agi_protocol import AgiError, parse_env_line
-from ivr.session import AgiSession, script_name
+from ivr.session import AgiSession, MissingSounds, script_name
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,8 @@ class FastAgiServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self.sessions_served = 0
         self.peak_sessions = 0
+        # Sounds this server's calls could not play (one warning each).
+        self.missing_sounds = MissingSounds()
 
     @property
     def port(self) -> int:
@@ -119,7 +121,12 @@ class FastAgiServer:
             log.info("FastAGI peer %s closed before its environment ended", peer)
             return
         session = AgiSession(
-            reader, writer, env, reply_timeout=self.reply_timeout, encoding=self.encoding
+            reader,
+            writer,
+            env,
+            reply_timeout=self.reply_timeout,
+            encoding=self.encoding,
+            missing_sounds=self.missing_sounds,
         )
         handler = self.routes.get(session.script)
         if handler is None:

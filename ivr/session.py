@@ -49,21 +49,29 @@ class DigitsResult:
     played: bool = True
 
 
-# Sounds already reported missing: one warning per sound, not one per call.
-_missing_sounds: set[str] = set()
+class MissingSounds:
+    """The sounds Asterisk could not play, each warned about once, not once per call.
 
+    One per FastAGI server (its sessions share it), not one per process: two IVRs in one
+    process (tests, a second PBX) each report their own missing files.
+    """
 
-def missing_sounds() -> frozenset[str]:
-    """The sounds Asterisk could not play since the process started."""
-    return frozenset(_missing_sounds)
+    __slots__ = ("_seen",)
 
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
 
-def _report_missing(prompt: str, reply: AgiReply) -> None:
-    if prompt not in _missing_sounds:
-        _missing_sounds.add(prompt)
+    def report(self, prompt: str, reply: AgiReply) -> None:
+        if prompt in self._seen:
+            return
+        self._seen.add(prompt)
         log.warning(
             "sound %s could not be played (%s): missing file? (logged once)", prompt, reply.line
         )
+
+    def all(self) -> frozenset[str]:
+        """The sounds reported missing so far."""
+        return frozenset(self._seen)
 
 
 class AgiSession:
@@ -75,6 +83,7 @@ class AgiSession:
         *,
         reply_timeout: float = 60.0,
         encoding: str = "utf-8",
+        missing_sounds: MissingSounds | None = None,
     ) -> None:
         self._reader = reader
         self._writer = writer
@@ -83,6 +92,8 @@ class AgiSession:
         self._encoding = encoding
         self.hung_up = False
         self.hangup_grace = HANGUP_GRACE_S
+        # Shared with the server's other sessions; a session on its own keeps its own.
+        self.missing_sounds = missing_sounds if missing_sounds is not None else MissingSounds()
 
     # -- what Asterisk told us at the start -------------------------------------------------
     @property
@@ -208,7 +219,7 @@ class AgiSession:
         if reply.is_failure:
             if await self._hangup_follows():
                 raise ChannelHangup(f"HANGUP during {prompt}")
-            _report_missing(prompt, reply)
+            self.missing_sounds.report(prompt, reply)
             return None
         return _digit_from_ascii(reply.result)
 
@@ -224,7 +235,7 @@ class AgiSession:
             if await self._hangup_follows():
                 raise ChannelHangup(f"HANGUP during {prompt}")
             # The prompt is missing: Asterisk collected nothing. Like silence for the menu.
-            _report_missing(prompt, reply)
+            self.missing_sounds.report(prompt, reply)
             return DigitsResult(digits="", timed_out=True, played=False)
         if not DTMF.issuperset(reply.result):
             raise AgiProtocolError(f"GET DATA result is not DTMF digits: {reply.line[:120]!r}")

@@ -11,14 +11,14 @@ import logging
 
 import pytest
 
+from ivr.fastagi import FastAgiServer
 from tests.ivr.agi_emulator import Fault, call
 from tests.ivr.conftest import Ivr
 
 
 async def test_missing_greeting_sounds_do_not_end_the_call(
-    ivr: Ivr, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ivr: Ivr, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("ivr.session._missing_sounds", set())
     missing = {"hotline/welcome", "hotline/emergency-notice"}
     with caplog.at_level(logging.WARNING, logger="ivr.session"):
         log = await call(ivr.port, ["3"], missing=missing)
@@ -34,6 +34,28 @@ async def test_missing_greeting_sounds_do_not_end_the_call(
     # Logged once per sound, not once per call.
     warned = [r.getMessage() for r in caplog.records if "could not be played" in r.getMessage()]
     assert sorted(w.split()[1] for w in warned) == sorted(missing)
+    assert ivr.server.missing_sounds.all() == missing
+
+
+async def test_each_server_remembers_its_own_missing_sounds(
+    ivr: Ivr, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What one IVR found missing is no state of the process: a second server in the same
+    # process (a test, another PBX) warns about the same file again and lists only its own.
+    other = FastAgiServer(ivr.server.routes, port=0)
+    async with other:
+        with caplog.at_level(logging.WARNING, logger="ivr.session"):
+            await call(ivr.port, ["3"], missing={"hotline/welcome"})
+            await call(other.port, ["3"], missing={"hotline/welcome"})
+            await call(other.port, ["3"], missing={"hotline/welcome", "hotline/main-menu"})
+    warned = [r.getMessage() for r in caplog.records if "could not be played" in r.getMessage()]
+    assert sorted(w.split()[1] for w in warned) == [
+        "hotline/main-menu",
+        "hotline/welcome",
+        "hotline/welcome",
+    ]
+    assert ivr.server.missing_sounds.all() == {"hotline/welcome"}
+    assert other.missing_sounds.all() == {"hotline/welcome", "hotline/main-menu"}
 
 
 async def test_missing_menu_prompt_is_silence_and_the_caller_reaches_an_agent(ivr: Ivr) -> None:
