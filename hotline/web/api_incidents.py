@@ -16,7 +16,7 @@ from hotline.web.auth import AUTH, principal
 from hotline.web.auth_table import SUPERVISION
 from hotline.web.errors import ApiError, Unavailable
 from hotline.web.routes import Param, RouteTable
-from ivr.incidents import Incident, IncidentError
+from ivr.incidents import Incident, IncidentError, validate_incident_id
 
 
 class IncidentSink(Protocol):
@@ -106,11 +106,17 @@ async def create_incident(request: web.Request) -> web.Response:
     SUPERVISION,
     summary="End an active incident",
     path_params={"id": Param({"type": "string"}, "the incident's id", required=True)},
-    statuses=(200, 404, 503),
+    statuses=(200, 400, 404, 503),
 )
 async def end_incident(request: web.Request) -> web.Response:
     sink = _sink(request)
     incident_id = request.match_info["id"]
+    try:
+        # An id no incident can have is the client's mistake (400), not an unknown one (404);
+        # and it never reaches the sink, the audit log or the error message unchecked.
+        validate_incident_id(incident_id)
+    except IncidentError as error:
+        raise ApiError("incident.invalid", str(error), "id") from None
     if not await sink.end(incident_id):
         raise ApiError("incident.not_found", f"no active incident {incident_id!r}", "id", 404)
     who = principal(request)

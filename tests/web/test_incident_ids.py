@@ -50,3 +50,41 @@ async def test_the_api_refuses_what_the_ivr_or_the_store_cannot_take(
     good = await client.post("/api/incidents", json=incident_body("w2"), headers=sup)
     assert good.status == 201
     assert [i["id"] for i in await store.incidents()] == ["w2"]
+
+
+@pytest.mark.parametrize(
+    "raw_id", ["x" * 65, "-w1", "a%20b", "%E5%81%9C%E6%B0%B4", "w1%0AEXEC%20System", "w1%00"]
+)
+async def test_ending_an_id_no_incident_can_have_is_a_400_and_ends_nothing(
+    aiohttp_client: Any, store: TicketStore, raw_id: str
+) -> None:
+    desk = IncidentDesk(IncidentBoard(), store=store)
+    app = create_app(FakeLive(), healthy, store=store, incidents=desk, settings=Settings())
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    sup = await bearer(store, "sup", "supervisor")
+    assert (
+        await client.post("/api/incidents", json=incident_body("w1"), headers=sup)
+    ).status == 201
+    response = await client.post(f"/api/incidents/{raw_id}/end", headers=sup)
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert (error["id"], error["field"]) == ("incident.invalid", "id")
+    assert [i.id for i in desk.board.active()] == ["w1"]
+
+
+async def test_ending_an_unknown_well_formed_id_is_a_404(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    desk = IncidentDesk(IncidentBoard(), store=store)
+    app = create_app(FakeLive(), healthy, store=store, incidents=desk, settings=Settings())
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    sup = await bearer(store, "sup", "supervisor")
+    assert (
+        await client.post("/api/incidents", json=incident_body("w1"), headers=sup)
+    ).status == 201
+    response = await client.post("/api/incidents/w2/end", headers=sup)
+    assert response.status == 404
+    assert (await response.json())["error"]["id"] == "incident.not_found"
+    ended = await client.post("/api/incidents/w1/end", headers=sup)
+    assert ended.status == 200
+    assert desk.board.active() == []
