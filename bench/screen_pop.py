@@ -142,7 +142,7 @@ async def measure_service(
         arrived: dict[str, float] = {}
         history: dict[str, float] = {}
         stop = asyncio.Event()
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             url = f"http://127.0.0.1:{service.web.port}/ws/desk"
             clients = await desk_clients(session, url, tokens, arrived, history)
             channel = app[SCREEN_POPS].channel
@@ -200,7 +200,7 @@ async def measure_echo(payloads: list[str]) -> list[float]:
     port = runner.addresses[0][1]
     got: dict[int, float] = {}
     sent: dict[int, float] = {}
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
 
         async def client(index: int) -> None:
             async with session.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
