@@ -52,6 +52,8 @@ from acd.tracker.handlers import HANDLERS
 from acd.tracker.ivr import reads_digits
 from acd.tracker.members import MemberBoard
 from acd.tracker.state import Call, Channel, TrackerState, whole_seconds
+from acd.tracker.traces import RecordingOf, no_recordings
+from acd.tracker.variables import apply_var
 from asterisk_conf.channel_vars import (
     CALLBACK,
     CHOICE,
@@ -172,11 +174,30 @@ class CallTracker:
         cdr: Iterable[CdrEntry] = (),
         *,
         now: float | None = None,
+        recording_of: RecordingOf = no_recordings,
     ) -> list[CallRecord]:
         """Catch up after an AMI reconnect; see `acd.tracker.resync.resync`."""
         return catch_up.resync(
-            self._state, self._out, channels, queue_status, queue_log, cdr, now=now
+            self._state,
+            self._out,
+            channels,
+            queue_status,
+            queue_log,
+            cdr,
+            now=now,
+            recording_of=recording_of,
         )
+
+    def learn_var(self, uniqueid: str, variable: str, value: str) -> None:
+        """A call's channel variable learnt after an outage (AMI Getvar), applied like the
+        VarSet that was missed; unknown calls and empty values are ignored."""
+        call = self._state.calls.get(uniqueid)
+        if call is None or not value:
+            return
+        try:
+            apply_var(self._state, self._out, call, variable, value)
+        except Exception:
+            log.exception("call tracker failed on %s of %s", variable, uniqueid)
 
     # ------------------------------------------------------------- live state
 

@@ -28,6 +28,8 @@ from acd.cdr_csv import CdrCsvTail, CdrEntry
 from acd.line_tail import line_start_near_end
 from acd.queue_log import QueueLogEntry, QueueLogTail
 from acd.records import DEFAULT_PBX, CallRecord
+from acd.tracker.traces import recordings_in
+from asterisk_conf.channel_vars import CDR_USERFIELD, CHOICE, QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +61,12 @@ class AmiEndpoint:
 
 @dataclass(frozen=True, slots=True)
 class PbxLogs:
-    """The files one Asterisk writes that the resync reads: queue_log and cdr_csv's Master.csv."""
+    """The files one Asterisk writes that the resync reads: queue_log, cdr_csv's Master.csv
+    and the recordings MixMonitor writes (None: not readable here)."""
 
     queue_log: Path
     cdr_csv: Path
+    recordings: Path | None = None
 
 
 class AmiFeed:
@@ -103,6 +107,7 @@ class AmiFeed:
         # cdr_csv, for the callers who hang up in the IVR during an outage (no queue_log line).
         self._cdr_csv = CdrCsvTail(logs.cdr_csv)
         self._recent_cdr: deque[CdrEntry] = deque()
+        self._recording_of = recordings_in(logs.recordings)
         self._queue_log_lock = asyncio.Lock()
         self._resyncing = False
         self._stopping = False
@@ -127,8 +132,9 @@ class AmiFeed:
         ``last_stored_end``: when the newest stored call ended (None: nothing stored yet);
         the downtime since then is treated as an AMI outage that began then.
         """
-        await self._catch_up_queue_log(last_stored_end)
-        await self._catch_up_cdr(last_stored_end)
+        since = self._downtime_start(last_stored_end)
+        await self._catch_up_queue_log(since)
+        await self._catch_up_cdr(since)
         self._poller = asyncio.create_task(self._poll_queue_log(), name="queue-log")
         ep = self.endpoint
         self.link = AmiLink(
@@ -202,12 +208,17 @@ class AmiFeed:
             status = await self.link.send_list_action([("Action", "QueueStatus")])
             await self._read_queue_log()
             closed = self.tracker.resync(
-                channels, status, list(self._recent_log), list(self._recent_cdr)
+                channels,
+                status,
+                list(self._recent_log),
+                list(self._recent_cdr),
+                recording_of=self._recording_of,
             )
             if closed:
                 log.info("AMI resync closed %d call leg(s) from queue_log", len(closed))
             if self.agents is not None:
                 self.agents.resync(status, now=self.tracker.clock)
+            await self._ask_missed_vars()
         except AmiError as error:
             log.error("AMI resync failed: %s; carrying on with live events", error)
         finally:
@@ -216,23 +227,56 @@ class AmiFeed:
             for msg in held:
                 self._consume(msg)
 
+    async def _ask_missed_vars(self) -> None:
+        """The variables a live call may have set while nobody listened (the IVR's decisions,
+        MixMonitor's file): asked of its channel, applied like the VarSets that were missed."""
+        assert self.link is not None
+        asks: list[tuple[str, str, str]] = []
+        for uid, call in self.tracker.calls.items():
+            if not call.channel:
+                continue
+            names = [] if call.recording is not None else ["MIXMONITOR_FILENAME"]
+            if CHOICE.name not in call.vars:
+                names += [var.name for var in (QUEUE, *CDR_USERFIELD)]
+            asks += [(uid, call.channel, name) for name in names]
+        answers = await asyncio.gather(
+            *(self._getvar(channel, name) for _, channel, name in asks), return_exceptions=True
+        )
+        for (uid, _, name), value in zip(asks, answers, strict=True):
+            if isinstance(value, str):
+                self.tracker.learn_var(uid, name, value)
+            elif isinstance(value, AmiError):
+                log.debug("Getvar %s of %s: %s", name, uid, value)
+
+    async def _getvar(self, channel: str, name: str) -> str | None:
+        assert self.link is not None
+        reply = await self.link.send_action(
+            [("Action", "Getvar"), ("Channel", channel), ("Variable", name)]
+        )
+        # A channel gone meanwhile answers an error: its CDR tells the rest.
+        return reply.get("Value") if reply.name == "Success" else None
+
     # ---- queue_log and cdr_csv -------------------------------------------------------------
 
-    async def _catch_up_queue_log(self, since: float | None) -> None:
+    def _downtime_start(self, last_stored_end: float | None) -> float:
+        """Since when nobody listened: the newest stored call's end; with nothing stored (a
+        first start, or the service stopped before any call ended), the whole window of
+        history kept for outages, so that the calls made while the service was down and
+        those still in progress are not dropped. The store and the tracker never take a
+        call twice, so a call already stored (say, by `hotline replay`) is not counted again.
+        """
+        if last_stored_end is not None:
+            return last_stored_end
+        return self._now() - QUEUE_LOG_WINDOW_S
+
+    async def _catch_up_queue_log(self, since: float) -> None:
         """Restart continuity: calls that ended while the service was down are in queue_log.
 
         Its history from shortly before the newest stored call's end is kept for the first
-        resync, which treats the downtime as an AMI outage that began then. With nothing
-        stored yet, reading starts at the end: history is backfilled with `hotline replay`.
+        resync, which treats the downtime as an AMI outage that began then (``since``: see
+        `_downtime_start`).
         """
         path = self._queue_log.path
-        if since is None:
-            try:
-                stat = await asyncio.to_thread(path.stat)
-            except OSError:
-                return
-            self._queue_log = QueueLogTail(path, (stat.st_ino, stat.st_size))
-            return
         cutoff = since - RESTART_MARGIN_S
         try:
             entries = await asyncio.to_thread(self._queue_log.read_new)
@@ -270,19 +314,15 @@ class AmiFeed:
             log.warning("cannot read cdr_csv %s: %s", self._cdr_csv.path, error)
         self._trim_queue_log()
 
-    async def _catch_up_cdr(self, since: float | None) -> None:
+    async def _catch_up_cdr(self, since: float) -> None:
         """Restart continuity for the callers who hung up in the IVR while the service was
         down (no queue_log line tells of them): cdr_csv from the newest stored call's end on.
 
         Master.csv is never rotated by Asterisk and grows for years: only its last
-        CDR_RESTART_BYTES are read (with nothing stored yet, none: reading starts at its end).
+        CDR_RESTART_BYTES are read.
         """
         path = self._cdr_csv.path
         try:
-            if since is None:
-                stat = await asyncio.to_thread(path.stat)
-                self._cdr_csv = CdrCsvTail(path, (stat.st_ino, stat.st_size))
-                return
             start = await asyncio.to_thread(line_start_near_end, path, CDR_RESTART_BYTES)
             self._cdr_csv = CdrCsvTail(path, start)
             entries = await asyncio.to_thread(self._cdr_csv.read_new)

@@ -107,3 +107,45 @@ FALLBACK_CHOICE = "fallback"
 def by_key() -> dict[str, ChannelVar]:
     """The contract keyed by the constant's name (``QUEUE`` -> HOTLINE_QUEUE), for templates."""
     return {"QUEUE": QUEUE, "CHOICE": CHOICE, "PRIORITY": PRIORITY}
+
+
+# What the IVR decided, copied by the dialplan into the CDR's userfield before Queue() (and
+# logged by cdr_csv with loguserfield = yes): it outlives an outage of AMI or of the service,
+# so a call rebuilt from queue_log and the CDR keeps its route and menu walk. The path goes
+# last: Asterisk keeps 255 characters of a userfield, and the reader drops a cut-off pair.
+CDR_USERFIELD: tuple[ChannelVar, ...] = (
+    CHOICE,
+    PRIORITY,
+    DIGITS,
+    LANGUAGE,
+    CATEGORY,
+    CALLBACK,
+    INCIDENT,
+    PATH,
+)
+USERFIELD_SEPARATOR = "&"
+# The recording MixMonitor writes for a call (the dialplan's MixMonitor(hotline-${UNIQUEID}.wav)
+# in astspooldir/monitor): how a call whose MixMonitor started unseen finds its file.
+RECORDING_NAME = "hotline-{uniqueid}.wav"
+
+
+def cdr_userfield() -> str:
+    """The dialplan expression of the CDR userfield: ``HOTLINE_CHOICE=${HOTLINE_CHOICE}&…``."""
+    return USERFIELD_SEPARATOR.join(f"{var.name}=${{{var.name}}}" for var in CDR_USERFIELD)
+
+
+def parse_userfield(text: str) -> dict[str, str]:
+    """The HOTLINE_* values a CDR userfield carries (empty ones left out); anything else in
+    it (another dialplan's userfield, a pair cut at 255 characters) is ignored."""
+    names = {var.name: var for var in CDR_USERFIELD}
+    values: dict[str, str] = {}
+    pairs = text.split(USERFIELD_SEPARATOR)
+    full = len(text) < 255
+    for index, pair in enumerate(pairs):
+        name, sep, value = pair.partition("=")
+        if not sep or name not in names or not value:
+            continue
+        if not full and index == len(pairs) - 1:
+            continue  # may have been cut
+        values[name] = value
+    return values

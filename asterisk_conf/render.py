@@ -263,6 +263,7 @@ def _context(
         "agents": {agent.extension: agent for agent in config.pbx.agents},
         "var": {key: var.name for key, var in contract.items()},
         "ref": {key: "${" + var.name + "}" for key, var in contract.items()},
+        "cdr_userfield": channel_vars.cdr_userfield(),
         "ivr_url": f"{base}/ivr",
         "survey_url": f"{base}/survey",
         "recordings_dir": str(config.recordings_dir).rstrip("/"),

@@ -54,6 +54,7 @@ class PbxServerSettings(Section):
     secret: SecretStr | None = None
     queue_log: Path | None = None
     cdr_csv: Path | None = None
+    recordings_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ class PbxServer:
     secret: SecretStr
     queue_log: Path
     cdr_csv: Path
+    # MixMonitor's recordings, read back for calls whose recording started unseen.
+    recordings_dir: Path | None = None
 
 
 class AmiSettings(Section):
@@ -78,7 +81,8 @@ class AmiSettings(Section):
     username: str = "hotline"  # manager.conf user the service logs in as
     secret: SecretStr = SecretStr("")  # its secret: file or environment only
     # [[ami.servers]] tables, one per Asterisk: name, host, port, username, secret, queue_log,
-    # cdr_csv (unset: the value of [ami] / [asterisk]). Empty: the one PBX of the fields above.
+    # cdr_csv, recordings_dir (unset: the value of [ami] / [asterisk]). Empty: the one PBX of
+    # the fields above.
     servers: list[PbxServerSettings] = []
     # Seconds between Pings, and how long a Ping may go unanswered before the link is dead.
     ping_interval: float = Field(10.0, gt=0)
@@ -437,7 +441,7 @@ class Settings(BaseSettings):
             return [
                 PbxServer(
                     ami.name, ami.host, ami.port, ami.username, ami.secret,
-                    files.queue_log, files.cdr_csv,
+                    files.queue_log, files.cdr_csv, files.recordings_dir,
                 )
             ]  # fmt: skip
         return [
@@ -449,6 +453,7 @@ class Settings(BaseSettings):
                 secret=server.secret or ami.secret,
                 queue_log=server.queue_log or files.queue_log,
                 cdr_csv=server.cdr_csv or files.cdr_csv,
+                recordings_dir=server.recordings_dir or files.recordings_dir,
             )
             for server in ami.servers
         ]

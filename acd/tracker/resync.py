@@ -15,7 +15,6 @@ from acd.records import CallRecord, Outcome
 from acd.tracker.core import (
     Outbox,
     close,
-    emit,
     forget_agents,
     log,
     new_leg,
@@ -32,6 +31,14 @@ from acd.tracker.state import (
     caller_id,
     int_or_none,
     whole_seconds,
+)
+from acd.tracker.traces import (
+    CallTrace,
+    RecordingOf,
+    fill_in,
+    no_recordings,
+    rebuilt_call,
+    traces_by_uniqueid,
 )
 from events.topics import AGENT_STATE
 
@@ -75,6 +82,7 @@ def resync(
     cdr: Iterable[CdrEntry] = (),
     *,
     now: float | None = None,
+    recording_of: RecordingOf = no_recordings,
 ) -> list[CallRecord]:
     """Catch up after an AMI reconnect; returns the records closed by the catch-up.
 
@@ -85,7 +93,11 @@ def resync(
     there, as far as we know) and marked recovered; calls and legs that started during
     the outage are picked up, from queue_log, or from cdr_csv for the callers who hung up
     in the IVR. `now` is the PBX time of the snapshot (default: the latest time seen).
+    What the missed events would have told of a call (the IVR's variables, the recording)
+    comes from its CDR rows and `recording_of` (the recordings MixMonitor wrote).
     """
+    cdr = list(cdr)
+    traces = traces_by_uniqueid(cdr)
     listed = live_channels(channels)
     if listed is None:
         log.warning(
@@ -125,14 +137,19 @@ def resync(
         for leg in legs_from_queue_log(queue_log):
             log_legs.setdefault(leg.callid, []).append(leg)
         for call in list(state.calls.values()):
+            # A call gone meanwhile has its CDR written; one still up may have started its
+            # MixMonitor unseen (the feed asks a live channel for its variables itself).
+            gone = call.uniqueid not in alive
+            fill_in(state, out, call, traces.get(call.uniqueid) if gone else None, recording_of)
             _resync_call(
                 state, out, call, log_legs.pop(call.uniqueid, []), alive, snapshot.entries, now
             )
         for callid, legs in log_legs.items():
             if callid not in alive:
-                _emit_unseen(state, out, callid, legs, int(lost_at))
+                trace = traces.get(callid)
+                _emit_unseen(state, out, callid, legs, int(lost_at), trace, recording_of)
         in_log = {e.callid for e in queue_log}
-        _emit_unseen_ivr_hangups(state, out, cdr, alive, in_log, int(lost_at))
+        _emit_unseen_ivr_hangups(state, out, cdr, traces, alive, in_log, int(lost_at))
     finally:
         state.lost_at = None
     return closed
@@ -300,36 +317,50 @@ def _close_as_known(
 
 
 def _emit_unseen(
-    state: TrackerState, out: Outbox, callid: str, legs: list[QueueLeg], lost_at: int
+    state: TrackerState,
+    out: Outbox,
+    callid: str,
+    legs: list[QueueLeg],
+    lost_at: int,
+    trace: CallTrace | None,
+    recording_of: RecordingOf,
 ) -> None:
-    """Queue visits of a call that began and ended while we were away: queue_log is all
-    we have (no linkedid, caller name, IVR digits)."""
-    for found in legs:
-        if found.outcome is None or (found.ended_at or 0) < lost_at:
-            continue  # ended before the outage: handled live back then
-        record = CallRecord(linkedid=callid, uniqueid=callid, leg=found.leg)
-        if record.key in state.emitted:
-            continue
-        record.caller_num = found.caller_num
+    """Queue visits of a call that began and ended while we were away: queue_log tells the
+    visits, the CDR (``trace``) the linkedid, caller and the IVR's decisions, and the
+    recordings directory the recording."""
+    # Ended before the outage: handled live back then.
+    unseen = [
+        found
+        for found in legs
+        if found.outcome is not None
+        and (found.ended_at or 0) >= lost_at
+        and f"{callid}#{found.leg}" not in state.emitted
+    ]
+    if not unseen:
+        return
+    call = rebuilt_call(callid, trace, unseen[0].caller_num, float(unseen[0].entered_at))
+    fill_in(state, out, call, trace, recording_of)
+    for found in unseen:
+        assert found.outcome is not None
+        record = CallRecord(linkedid=call.linkedid, uniqueid=callid, leg=found.leg)
         record.queue = found.queue
         record.queue_entered_at = float(found.entered_at)
-        record.started_at = float(found.entered_at)
-        record.outcome = found.outcome
         record.wait_s, record.talk_s = found.wait_s, found.talk_s
         record.answered_by = found.answered_by
         record.member_interface = state.board.interface_of(found.queue, found.answered_by)
-        record.hangup_by = found.hangup_by
         record.ring_no_answer = list(found.ring_no_answer)
         record.answered_at = float(found.connected_at) if found.connected_at else None
-        record.ended_at = float(found.ended_at or found.entered_at)
-        record.recovered = True
-        emit(state, out, record)
+        ended = float(found.ended_at or found.entered_at)
+        close(
+            state, out, call, found.outcome, found.hangup_by, ended, record=record, recovered=True
+        )
 
 
 def _emit_unseen_ivr_hangups(
     state: TrackerState,
     out: Outbox,
     cdr: Iterable[CdrEntry],
+    traces: dict[str, CallTrace],
     alive: dict[str, dict[str, str]],
     in_log: set[str],
     lost_at: int,
@@ -360,8 +391,8 @@ def _emit_unseen_ivr_hangups(
         record = CallRecord(linkedid=entry.linkedid, uniqueid=uid)
         if record.key in state.emitted or uid in state.calls:
             continue
-        record.caller_num, record.caller_name = entry.caller_num, entry.caller_name
-        record.started_at, record.ended_at = first[uid].start, entry.end
-        record.outcome, record.hangup_by = "ivr_hangup", "caller"
-        record.recovered = True
-        emit(state, out, record)
+        call = rebuilt_call(uid, traces.get(uid), entry.caller_num, first[uid].start)
+        call.caller_num = call.caller_num or entry.caller_num
+        call.started_at = first[uid].start
+        fill_in(state, out, call, traces.get(uid), no_recordings)
+        close(state, out, call, "ivr_hangup", "caller", entry.end, record=record, recovered=True)

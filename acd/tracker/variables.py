@@ -23,6 +23,12 @@ def on_varset(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
         return
     if call is None:
         return
+    apply_var(state, out, call, var, value)
+
+
+def apply_var(state: TrackerState, out: Outbox, call: Call, var: str, value: str) -> None:
+    """One channel variable of a call: from its VarSet, or learnt after an outage (Getvar on
+    a live channel, the CDR userfield of a finished one)."""
     if var.startswith(PREFIX):
         call.vars[var] = value
         told = state.ivr_vars.get(var)

@@ -35,7 +35,7 @@ def build_feed(
         reconnect_min=ami.reconnect_min,
         reconnect_max=ami.reconnect_max,
     )
-    logs = PbxLogs(queue_log=pbx.queue_log, cdr_csv=pbx.cdr_csv)
+    logs = PbxLogs(queue_log=pbx.queue_log, cdr_csv=pbx.cdr_csv, recordings=pbx.recordings_dir)
     return AmiFeed(
         endpoint,
         logs,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from asterisk_conf.channel_vars import NAMES
+from asterisk_conf.channel_vars import CDR_USERFIELD, NAMES, RECORDING_NAME, cdr_userfield
 from asterisk_conf.dialplan_contract import contract_problems, hotline_variables
 from hotline.asterisk_config import render_all
 from hotline.settings import Settings
@@ -68,12 +68,25 @@ def test_asterisklint_rejects_a_goto_to_a_missing_label(settings: Settings, tmp_
 
 def test_dialplan_uses_exactly_the_contract(settings: Settings) -> None:
     dialplan = render_all(settings)["extensions.conf"]
-    assert hotline_variables(dialplan) == NAMES
+    # the routing contract, and the IVR's report copied into the CDR userfield
+    assert hotline_variables(dialplan) == NAMES | {var.name for var in CDR_USERFIELD}
     assert contract_problems(dialplan) == []
+
+
+def test_dialplan_leaves_what_a_restart_rebuilds_calls_from(settings: Settings) -> None:
+    """The CDR userfield and the recording name the service reads back after an outage."""
+    lines = inbound(render_all(settings)["extensions.conf"], settings)
+    userfield = index(lines, r"Set\(CDR\(userfield\)=")
+    assert lines[userfield].endswith(f"Set(CDR(userfield)={cdr_userfield()})")
+    assert userfield < index(lines, r"Queue\(\$\{HOTLINE_QUEUE\}")
+    recording = RECORDING_NAME.format(uniqueid="${UNIQUEID}")
+    assert f"MixMonitor({recording}," in lines[index(lines, r"MixMonitor\(")]
 
 
 def test_contract_check_names_unknown_and_missing_variables(settings: Settings) -> None:
     dialplan = render_all(settings)["extensions.conf"]
+    # (without the CDR userfield, which names every variable it copies)
+    dialplan = "\n".join(line for line in dialplan.splitlines() if "CDR(userfield)" not in line)
     drifted = dialplan.replace("${HOTLINE_PRIORITY}", "${HOTLINE_PRIO}")
     drifted = drifted.replace("Set(HOTLINE_PRIORITY=0)", "Set(QUEUE_PRIO=0)")
     assert contract_problems(drifted) == [

@@ -14,6 +14,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -23,6 +24,11 @@ from pathlib import Path
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "asterisk"
 DEFAULT_PREFIX = Path.home() / ".cache" / "hotline" / "asterisk-22.10.1"
 MOH_DIR = Path("/usr/share/asterisk/moh")
+REPO = Path(__file__).resolve().parents[2]
+# The degraded path's classic AGI script, installed in the instance's agi-bin as an
+# administrator would (a link to the project's file); Asterisk runs it with the python3 first
+# on its PATH, which start_asterisk makes the test's interpreter (it has pyst2).
+FALLBACK_AGI = REPO / "agi_scripts" / "hotline_fallback.py"
 
 # The rendered files an Asterisk loads on this Local-only instance (pjsip.conf is rendered but
 # not loaded: PJSIP needs a private network namespace).
@@ -154,9 +160,11 @@ def write_instance_files(prefix: Path, root: Path, rendered: Path, sounds: Path)
     data = root / "data"
     build_data = prefix / "var" / "lib" / "asterisk"
     for entry in build_data.iterdir():
-        if entry.name != "sounds":
+        if entry.name not in ("sounds", "agi-bin"):
             (data / entry.name).symlink_to(entry)
     (data / "sounds").symlink_to(sounds)
+    (data / "agi-bin").mkdir()
+    (data / "agi-bin" / FALLBACK_AGI.name).symlink_to(FALLBACK_AGI)
     (etc / "asterisk.conf").write_text(
         "[directories]\n"
         f"astetcdir => {etc}\n"
@@ -208,6 +216,7 @@ def start_asterisk(prefix: Path, root: Path, rendered: Path, sounds: Path) -> As
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=root,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
     )
     ast = Asterisk(prefix, root, process)
     try:

@@ -1,0 +1,218 @@
+"""Faults on a real Asterisk 22: the service down while calls arrive (the dialplan's degraded
+path runs the classic pyst2 AGI script from the instance's agi-bin), the service started
+again, the AMI connection cut mid-call and Asterisk restarted mid-traffic. Every call must be
+stored exactly once, as Asterisk's own queue_log and CDR tell it.
+
+One Asterisk for the module; each test has its own database, kept across the service's
+restarts within the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotline.service import HotlineService
+from hotline.settings import Settings
+from tests.pbx.asterisk import Asterisk
+from tests.pbx.conftest import pbx_settings
+from tests.pbx.test_calls import (
+    audio_bytes,
+    cdr_rows,
+    cli,
+    close,
+    entered,
+    lines_of,
+    until,
+)
+
+pytestmark = pytest.mark.pbx
+
+AGENT = "Local/1@robot-agent/n"
+QUEUE = "hotline-general"
+
+
+class Service:
+    """The real service in-process, on one database that outlives its restarts."""
+
+    def __init__(self, settings: dict[str, Any], data: Path) -> None:
+        self.settings = {**settings, "database": pbx_settings(Path("/"), 0, 0, data)["database"]}
+        self.running: HotlineService | None = None
+
+    async def start(self) -> HotlineService:
+        svc = self.running = HotlineService(Settings.model_validate(self.settings))
+        await svc.start(web_enabled=False)
+        assert svc.link is not None
+        await svc.link.wait_connected(timeout=20)
+        await until(lambda: not svc.catching_up, 20, "the first resync")
+        return svc
+
+    async def stop(self) -> None:
+        if self.running is not None:
+            await self.running.stop()
+            self.running = None
+
+    async def records(self) -> list[dict[str, Any]]:
+        """Every stored record (a fresh store on the same database: as an operator sees it)."""
+        from datetime import UTC, datetime
+
+        from ticketing.store import TicketStore
+
+        svc = self.running
+        assert svc is not None and svc.store is not None and svc.writer is not None
+        await svc.writer.flush(timeout=10)
+        store: TicketStore = svc.store
+        return await store.calls_between(
+            datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+        )
+
+    async def record_of(self, uniqueid: str, timeout: float = 30) -> dict[str, Any]:  # noqa: ASYNC109
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = [r for r in await self.records() if r["uniqueid"] == uniqueid]
+            if found:
+                assert len(found) == 1, f"{uniqueid} stored {len(found)} times"
+                return found[0]
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no stored record for {uniqueid}")
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def service(pbx: tuple[Asterisk, dict[str, Any]], tmp_path: Path) -> Any:
+    _, settings = pbx
+    svc = Service(settings, tmp_path)
+    try:
+        yield svc
+    finally:
+        await svc.stop()
+
+
+def channels(text: str) -> list[list[str]]:
+    """`core show channels concise`: channel!context!exten!prio!state!app!data!…!uniqueid."""
+    return [line.split("!") for line in text.splitlines() if "!" in line]
+
+
+async def hotline_side(ast: Asterisk, caller: str, app: str) -> list[str] | None:
+    """The caller's hotline-side channel (Local ;2 half) while it runs ``app``, answered."""
+    for chan in channels(await cli(ast, "core show channels concise")):
+        if chan[0].startswith(f"Local/{caller}@robot-dial-") and chan[0].endswith(";2"):
+            if chan[5] == app and chan[4] == "Up":
+                return chan
+    return None
+
+
+async def await_side(ast: Asterisk, caller: str, app: str, timeout: float = 30) -> list[str]:  # noqa: ASYNC109
+    """The caller's hotline side once it is answered and runs ``app`` (an unanswered channel
+    leaves no CDR: cdr.conf's unanswered = no)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (chan := await hotline_side(ast, caller, app)) is None:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{caller} never ran {app}")
+        await asyncio.sleep(0.05)
+    return chan
+
+
+async def dial(ast: Asterisk, caller: str, robot: str = "wait") -> None:
+    await cli(ast, f"channel originate Local/{caller}@robot-dial/n extension {robot}@robot-caller")
+
+
+async def hang_up(ast: Asterisk, caller: str) -> None:
+    for chan in channels(await cli(ast, "core show channels concise")):
+        if chan[0].startswith(f"Local/{caller}@robot-dial-") and chan[0].endswith(";1"):
+            await cli(ast, f"channel request hangup {chan[0]}")
+
+
+async def add_agent(ast: Asterisk) -> None:
+    await cli(ast, "devstate change Custom:agent1 NOT_INUSE")
+    await cli(
+        ast,
+        f"queue add member {AGENT} to {QUEUE} penalty 0 as agent1 state_interface Custom:agent1",
+    )
+
+
+async def remove_agent(ast: Asterisk) -> None:
+    if "agent1" in await cli(ast, f"queue show {QUEUE}"):
+        await cli(ast, f"queue remove member {AGENT} from {QUEUE}")
+
+
+def ended(ast: Asterisk, callid: str) -> str | None:
+    """The queue_log event that closed a call's queue visit, once there is one."""
+    for event in ("COMPLETEAGENT", "COMPLETECALLER", "ABANDON", "EXITWITHTIMEOUT"):
+        if event in lines_of(ast, callid):
+            return event
+    return None
+
+
+async def test_calls_while_the_service_is_down_are_recorded_once_when_it_starts(
+    pbx: tuple[Asterisk, dict[str, Any]], service: Service
+) -> None:
+    """The service is down (an empty store: it never stored a call): the fallback script
+    routes the calls; started again, it records each call of the gap exactly once, marked
+    recovered, with what Asterisk left: queue_log, CDR and the recording."""
+    ast, _ = pbx
+    await remove_agent(ast)
+    await add_agent(ast)
+    try:
+        # 1. hangs up during the fallback greeting: only its CDR tells of it
+        await dial(ast, "13900003001")
+        gone = await await_side(ast, "13900003001", "AGI")
+        assert "hotline_fallback.py" in gone[6]
+        await hang_up(ast, "13900003001")
+        # 2. routed by the fallback script, answered by agent1, recorded, over while down
+        await dial(ast, "13900003002")
+        answered = await until(lambda: entered(ast, "13900003002"), 60, "2nd call queued")
+        await until(lambda: ended(ast, answered), 60, "the 2nd call's end")
+        # 3. routed while down, still waiting in the queue when the service starts
+        await remove_agent(ast)
+        await dial(ast, "13900003003")
+        waiting = await until(lambda: entered(ast, "13900003003"), 60, "3rd call queued")
+        cdr_gone = await until(lambda: cdr_rows(ast, gone[13]), 30, "1st call's CDR")
+        await until(lambda: cdr_rows(ast, answered), 30, "2nd call's CDR")
+
+        svc = await service.start()
+        # the waiting caller is answered now that the service follows again
+        await add_agent(ast)
+        await until(lambda: ended(ast, waiting), 60, "the 3rd call's end")
+        await hang_up(ast, "13900003003")  # rather than sit through the survey
+        await until(lambda: cdr_rows(ast, waiting), 30, "3rd call's CDR")
+
+        hung_up = await service.record_of(gone[13])
+        first = await service.record_of(answered)
+        third = await service.record_of(waiting)
+    finally:
+        await remove_agent(ast)
+    assert svc.link is not None
+
+    # 1: hang-up in the IVR, from its CDR
+    assert hung_up["outcome"] == "ivr_hangup"
+    assert hung_up["recovered"] is True
+    assert hung_up["caller_num"] == "13900003001"
+    assert hung_up["linkedid"] == cdr_gone[0]["linkedid"]
+
+    # 2 and 3: queue_log's numbers, CDR's linkedid, the fallback route, the recording
+    for record, callid in ((first, answered), (third, waiting)):
+        log = lines_of(ast, callid)
+        end = ended(ast, callid)
+        assert end is not None
+        connect = log["CONNECT"]
+        assert record["outcome"] == "answered"
+        assert record["queue"] == QUEUE
+        assert record["answered_by"] == connect[3] == "agent1"
+        assert record["hangup_by"] == {"COMPLETEAGENT": "agent", "COMPLETECALLER": "caller"}[end]
+        close(record["wait_s"], int(connect[5]), "wait")
+        close(record["talk_s"], int(log[end][6]), "talk")
+        assert record["caller_num"] == record["caller_num"]
+        assert record["caller_name"] == "robot"
+        assert record["ivr_choice"] == "fallback"
+        assert record["priority"] == 0
+        assert record["linkedid"] == cdr_rows(ast, callid)[0]["linkedid"] != callid
+        recording = ast.monitor_dir / f"hotline-{callid}.wav"
+        assert record["recording"] == str(recording)
+        assert audio_bytes(recording) > 0
+    assert first["recovered"] is True
+    assert first["caller_num"] == "13900003002"
+    assert third["caller_num"] == "13900003003"
