@@ -9,8 +9,10 @@ reconnect's second are included, so a leg may be closed from queue_log a moment 
 AMI event would have).
 
 Compared: queue, outcome, wait_s, answered_by, talk_s, hangup_by, ring_no_answer, caller_num.
+A call whose CDR was written by the reconnect also has its linkedid and caller name from it.
 Not compared, as they cannot be known across an outage: linkedid of a call that began and
-ended inside it (queue_log has no linkedid: the callid stands in), spied_by, recording,
+ended inside it without a CDR yet (queue_log has no linkedid: the callid stands in), spied_by,
+recording,
 ivr_digits and caller_name when the IVR happened during the outage, member_interface when
 the answer was missed (taken from the member list), queue_entered_at precision (whole
 seconds from queue_log).
@@ -19,7 +21,8 @@ seconds from queue_log).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +31,8 @@ from acd.calls import CallTracker
 from acd.cdr_csv import CdrEntry, read_cdr_csv
 from acd.queue_log import QueueLogEntry, legs_from_queue_log, read_queue_log
 from acd.records import CallRecord
+from acd.tracker.traces import recordings_in
+from asterisk_conf.channel_vars import cdr_userfield
 from tests.captures import CAPTURES, capture_names, load_expected, load_messages
 
 COMPARED = (
@@ -255,11 +260,15 @@ def run_outage(cap: Capture, k: int, j: int) -> None:
     }
     got = {(r.uniqueid, r.leg): r for r in records}
     assert set(got) == knowable, where
+    with_cdr = {e.uniqueid for e in cdr}
     for key, record in got.items():
         expected = cap.expected[key]
         assert {f: getattr(record, f) for f in COMPARED} == {f: expected[f] for f in COMPARED}, (
             f"{where}: {key}"
         )
+        if key[0] in with_cdr:
+            assert record.linkedid == expected["linkedid"], f"{where}: {key}"
+            assert record.caller_name == expected["caller_name"], f"{where}: {key}"
         closed_live_at = cap.emitted_at[record.key]
         end_missed = k <= closed_live_at < j
         log_knew_end = cap.log_end.get(key, 10**12) <= int(state.moment)
@@ -434,3 +443,55 @@ def test_cdr_csv_does_not_emit_calls_that_reached_a_queue_or_were_seen_live() ->
         tracker.connection_lost()
         assert tracker.resync(end.core_show_channels(), end.queue_status(), [], cap.cdr) == []
         assert len(live) == len(cap.expected), name
+
+
+def test_a_call_inside_an_outage_is_rebuilt_from_queue_log_cdr_and_recording(
+    tmp_path: Path,
+) -> None:
+    """Issue 8 item 3: not just queue_log's fields: the CDR gives linkedid, caller name and
+    what the IVR decided (the dialplan's userfield), the recordings directory the file."""
+    cap = load_capture("answered_fast")
+    caller = "1795445274.1"
+    # The userfield the rendered dialplan writes, with the IVR's values of this capture.
+    userfield = (
+        cdr_userfield().replace("${HOTLINE_CHOICE}", "1").replace("${HOTLINE_PRIORITY}", "0")
+    )
+    userfield = userfield.replace("${HOTLINE_DIGITS}", "1").replace(
+        "${HOTLINE_PATH}", "welcome,main"
+    )
+    userfield = userfield.replace("${HOTLINE_LANGUAGE}", "zh")
+    for name in ("CATEGORY", "CALLBACK", "INCIDENT"):
+        userfield = userfield.replace("${HOTLINE_" + name + "}", "")
+    cdr = [replace(e, userfield=userfield) if e.uniqueid == caller else e for e in cap.cdr]
+    wav = tmp_path / f"hotline-{caller}.wav"
+    wav.write_bytes(b"RIFF")
+    records: list[CallRecord] = []
+    tracker = CallTracker(on_record=records.append)
+    tracker.connection_lost(at=float(cap.queue_log[0].time) - 5)
+    end = cap.states[-1]
+    tracker.resync(
+        end.core_show_channels(),
+        end.queue_status(),
+        cap.queue_log,
+        cdr,
+        recording_of=recordings_in(tmp_path),
+    )
+    (record,) = records
+    expected = load_expected("answered_fast")[0]
+    assert record.recovered
+    for name in ("linkedid", "caller_num", "caller_name", "ivr_digits", "outcome", "talk_s"):
+        assert getattr(record, name) == expected[name], name
+    assert record.ivr_choice == "1" and record.priority == 0 and record.language == "zh"
+    assert record.ivr_path == ["welcome", "main"]
+    assert record.recording == str(wav)
+    # the caller's CDR row, not the queue entry
+    assert record.started_at == next(e.start for e in cdr if e.uniqueid == caller)
+    # Without the file or the userfield: queue_log's and the CDR's word only.
+    records.clear()
+    wav.unlink()
+    tracker = CallTracker(on_record=records.append)
+    tracker.connection_lost(at=float(cap.queue_log[0].time) - 5)
+    tracker.resync(end.core_show_channels(), end.queue_status(), cap.queue_log, cap.cdr)
+    (record,) = records
+    assert record.linkedid == expected["linkedid"] and record.recording is None
+    assert record.ivr_choice is None and record.ivr_path == []

@@ -122,3 +122,57 @@ async def test_calls_that_end_while_the_service_is_down_are_stored_once(
     for truth in sim.truths:
         if truth.queue and truth.outcome:
             assert (truth.uniqueid, truth.queue, truth.outcome) in by_leg, truth.to_expected()
+
+
+async def test_a_start_with_an_empty_store_records_the_calls_made_while_it_was_down(
+    tmp_path: Path,
+) -> None:
+    """Issue 8 item 5: nothing stored yet (the service never stored a call) is no reason to
+    skip queue_log and cdr_csv: the calls of the downtime and those in progress are recorded,
+    each once, rebuilt with their CDR's linkedid."""
+    async with AmiServer(secret="hotline-secret", badauth_delay=0) as server:
+        sim = Simulation(
+            demo_model(calls_per_hour=900, agents=6),
+            seed=7,
+            queue_log_path=tmp_path / "queue_log",
+            cdr_path=tmp_path / "cdr-csv" / "Master.csv",
+            start=START,
+        )
+        pump = attach(sim.pbx, server)
+        data = _settings(tmp_path, server.port).model_dump(mode="python")
+        data["asterisk"]["cdr_csv"] = tmp_path / "cdr-csv" / "Master.csv"
+        settings = Settings.model_validate(data)
+        try:
+            sim.run_for(240)  # nobody follows the PBX yet
+            await pump.flush()
+            started_at = sim.now
+            service = HotlineService(settings, now=lambda: sim.now)
+            try:
+                await _run(service)
+                sim.run_for(60)
+                sim.drain()
+                await pump.flush()
+                await wait_for(lambda: not service.tracker.active_calls(), 15)
+                assert service.writer is not None
+                assert await service.writer.flush(timeout=20)
+                stored = await _stored(service)
+            finally:
+                await service.stop()
+        finally:
+            await pump.close()
+            sim.close()
+
+    assert max(Counter(row["key"] for row in stored).values()) == 1
+    by_leg = {(r["uniqueid"], r["queue"], r["outcome"]): r for r in stored}
+    finished = [t for t in sim.truths if t.outcome]
+    before = [t for t in finished if t.ended_at is not None and t.ended_at < started_at]
+    assert any(t.queue for t in before) and any(not t.queue for t in before)
+    assert any(t.started_at < started_at < (t.ended_at or 0) for t in finished)
+    for truth in finished:
+        row = by_leg.get((truth.uniqueid, truth.queue, truth.outcome))
+        assert row is not None, truth.to_expected()
+        assert (row["wait_s"], row["answered_by"]) == (truth.wait_s, truth.answered_by)
+        assert (row["linkedid"], row["caller_num"]) == (truth.linkedid, truth.caller_num)
+        if truth in before:
+            assert row["recovered"] is True
+    assert len(stored) == len(finished)
