@@ -42,6 +42,8 @@ QUEUE_LOG_POLL_S = 15.0
 RESTART_MARGIN_S = 60.0
 # How much of cdr_csv's end a restart reads (some 60 000 calls' lines).
 CDR_RESTART_BYTES = 16 * 1024 * 1024
+# Getvar actions in flight at once after a reconnect.
+GETVAR_CONCURRENCY = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +209,7 @@ class AmiFeed:
             channels = await self.link.send_list_action([("Action", "CoreShowChannels")])
             status = await self.link.send_list_action([("Action", "QueueStatus")])
             await self._read_queue_log()
+            known = set(self.tracker.calls)
             closed = self.tracker.resync(
                 channels,
                 status,
@@ -218,7 +221,7 @@ class AmiFeed:
                 log.info("AMI resync closed %d call leg(s) from queue_log", len(closed))
             if self.agents is not None:
                 self.agents.resync(status, now=self.tracker.clock)
-            await self._ask_missed_vars()
+            await self._ask_missed_vars(known)
         except AmiError as error:
             log.error("AMI resync failed: %s; carrying on with live events", error)
         finally:
@@ -227,34 +230,63 @@ class AmiFeed:
             for msg in held:
                 self._consume(msg)
 
-    async def _ask_missed_vars(self) -> None:
-        """The variables a live call may have set while nobody listened (the IVR's decisions,
-        MixMonitor's file): asked of its channel, applied like the VarSets that were missed."""
-        assert self.link is not None
+    async def _ask_missed_vars(self, known: set[str]) -> None:
+        """The variables a live call may have set while nobody listened, asked of its channel
+        (AMI Getvar) and applied like the VarSets that were missed: all the IVR's for a call
+        first seen now (``known``: the calls tracked before the resync) or still without a
+        route, MixMonitor's file for a queued call without one.
+
+        A few at a time, and none more once the PBX refuses the action: the catch-up holds
+        live events back meanwhile.
+        """
         asks: list[tuple[str, str, str]] = []
         for uid, call in self.tracker.calls.items():
             if not call.channel:
                 continue
-            names = [] if call.recording is not None else ["MIXMONITOR_FILENAME"]
-            if CHOICE.name not in call.vars:
+            names = []
+            if uid not in known or CHOICE.name not in call.vars:
                 names += [var.name for var in (QUEUE, *CDR_USERFIELD)]
+            if call.recording is None and (uid not in known or call.leg is not None):
+                names.append("MIXMONITOR_FILENAME")
             asks += [(uid, call.channel, name) for name in names]
-        answers = await asyncio.gather(
-            *(self._getvar(channel, name) for _, channel, name in asks), return_exceptions=True
-        )
-        for (uid, _, name), value in zip(asks, answers, strict=True):
-            if isinstance(value, str):
-                self.tracker.learn_var(uid, name, value)
-            elif isinstance(value, AmiError):
-                log.debug("Getvar %s of %s: %s", name, uid, value)
+        if not asks:
+            return
+        refused: list[str] = []
+        gate = asyncio.Semaphore(GETVAR_CONCURRENCY)
 
-    async def _getvar(self, channel: str, name: str) -> str | None:
+        async def ask(uid: str, channel: str, name: str) -> None:
+            async with gate:
+                if refused:
+                    return
+                try:
+                    value = await self._getvar(channel, name, refused)
+                except AmiError as error:
+                    log.debug("Getvar %s of %s: %s", name, uid, error)
+                    return
+            if value is not None:
+                self.tracker.learn_var(uid, name, value)
+
+        await asyncio.gather(*(ask(*one) for one in asks))
+        if refused:
+            log.warning(
+                "AMI Getvar refused (%s): calls that set variables while nobody listened "
+                "keep only what their CDR and the recordings directory tell",
+                refused[0],
+            )
+
+    async def _getvar(self, channel: str, name: str, refused: list[str]) -> str | None:
         assert self.link is not None
         reply = await self.link.send_action(
             [("Action", "Getvar"), ("Channel", channel), ("Variable", name)]
         )
-        # A channel gone meanwhile answers an error: its CDR tells the rest.
-        return reply.get("Value") if reply.name == "Success" else None
+        if reply.name == "Success":
+            return reply.get("Value")
+        message = reply.get("Message") or reply.name
+        # A channel gone meanwhile answers an error (its CDR tells the rest); a PBX without
+        # the action, or a login without the right, refuses every one.
+        if "denied" in message.lower() or "unknown command" in message.lower():
+            refused.append(message)
+        return None
 
     # ---- queue_log and cdr_csv -------------------------------------------------------------
 

@@ -99,7 +99,7 @@ AMI_WRITE: dict[str, str] = {
     "call": "Redirect, BlindTransfer, Hangup",
     "originate": "callbacks, supervisor ChanSpy",
     "agent": "QueueAdd/Remove/Pause/Penalty, QueueLog",
-    "reporting": "QueueStatus, QueueSummary, CoreShowChannels",
+    "reporting": "QueueStatus, QueueSummary, CoreShowChannels, Getvar",
     "user": "UserEvent",
 }
 
