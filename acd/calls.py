@@ -38,7 +38,7 @@ Subscriber exceptions are logged and never interrupt the tracker.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from acd.ami.message import AmiMessage
@@ -53,7 +53,6 @@ from acd.tracker.ivr import reads_digits
 from acd.tracker.members import MemberBoard
 from acd.tracker.state import Call, Channel, TrackerState, whole_seconds
 from acd.tracker.traces import RecordingOf, no_recordings
-from acd.tracker.variables import apply_var
 from asterisk_conf.channel_vars import (
     CALLBACK,
     CHOICE,
@@ -175,6 +174,7 @@ class CallTracker:
         *,
         now: float | None = None,
         recording_of: RecordingOf = no_recordings,
+        learned: Mapping[str, Mapping[str, str]] | None = None,
     ) -> list[CallRecord]:
         """Catch up after an AMI reconnect; see `acd.tracker.resync.resync`."""
         return catch_up.resync(
@@ -186,18 +186,13 @@ class CallTracker:
             cdr,
             now=now,
             recording_of=recording_of,
+            learned=learned,
         )
 
-    def learn_var(self, uniqueid: str, variable: str, value: str) -> None:
-        """A call's channel variable learnt after an outage (AMI Getvar), applied like the
-        VarSet that was missed; unknown calls and empty values are ignored."""
-        call = self._state.calls.get(uniqueid)
-        if call is None or not value:
-            return
-        try:
-            apply_var(self._state, self._out, call, variable, value)
-        except Exception:
-            log.exception("call tracker failed on %s of %s", variable, uniqueid)
+    def may_be_call(self, channel: dict[str, str]) -> bool:
+        """Whether a CoreShowChannel entry the tracker does not follow would be taken as a
+        hotline call by the resync (see `acd.tracker.resync`)."""
+        return catch_up.may_be_call(self._state, channel)
 
     # ------------------------------------------------------------- live state
 

@@ -28,6 +28,7 @@ from acd.cdr_csv import CdrCsvTail, CdrEntry
 from acd.line_tail import line_start_near_end
 from acd.queue_log import QueueLogEntry, QueueLogTail
 from acd.records import DEFAULT_PBX, CallRecord
+from acd.tracker.recovery import live_channels
 from acd.tracker.traces import recordings_in
 from asterisk_conf.channel_vars import CDR_USERFIELD, CHOICE, QUEUE
 
@@ -209,19 +210,19 @@ class AmiFeed:
             channels = await self.link.send_list_action([("Action", "CoreShowChannels")])
             status = await self.link.send_list_action([("Action", "QueueStatus")])
             await self._read_queue_log()
-            known = set(self.tracker.calls)
+            learned = await self._ask_missed_vars(live_channels(channels) or {})
             closed = self.tracker.resync(
                 channels,
                 status,
                 list(self._recent_log),
                 list(self._recent_cdr),
                 recording_of=self._recording_of,
+                learned=learned,
             )
             if closed:
                 log.info("AMI resync closed %d call leg(s) from queue_log", len(closed))
             if self.agents is not None:
                 self.agents.resync(status, now=self.tracker.clock)
-            await self._ask_missed_vars(known)
         except AmiError as error:
             log.error("AMI resync failed: %s; carrying on with live events", error)
         finally:
@@ -230,27 +231,34 @@ class AmiFeed:
             for msg in held:
                 self._consume(msg)
 
-    async def _ask_missed_vars(self, known: set[str]) -> None:
+    async def _ask_missed_vars(self, alive: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         """The variables a live call may have set while nobody listened, asked of its channel
-        (AMI Getvar) and applied like the VarSets that were missed: all the IVR's for a call
-        first seen now (``known``: the calls tracked before the resync) or still without a
-        route, MixMonitor's file for a queued call without one.
+        (AMI Getvar) for the resync to apply before it closes anything: all the IVR's for a
+        hotline channel not tracked yet, or still without a route; MixMonitor's file for a
+        call without one. ``alive``: CoreShowChannels' channels by uniqueid.
 
         A few at a time, and none more once the PBX refuses the action: the catch-up holds
         live events back meanwhile.
         """
+        ivr_names = [var.name for var in (QUEUE, *CDR_USERFIELD)]
         asks: list[tuple[str, str, str]] = []
-        for uid, call in self.tracker.calls.items():
-            if not call.channel:
+        for uid, headers in alive.items():
+            call = self.tracker.calls.get(uid)
+            channel = headers.get("Channel", "")
+            if not channel:
                 continue
-            names = []
-            if uid not in known or CHOICE.name not in call.vars:
-                names += [var.name for var in (QUEUE, *CDR_USERFIELD)]
-            if call.recording is None and (uid not in known or call.leg is not None):
-                names.append("MIXMONITOR_FILENAME")
-            asks += [(uid, call.channel, name) for name in names]
+            if call is None:
+                if not self.tracker.may_be_call(headers):
+                    continue
+                names = [*ivr_names, "MIXMONITOR_FILENAME"]
+            else:
+                names = ivr_names if CHOICE.name not in call.vars else []
+                if call.recording is None:
+                    names = [*names, "MIXMONITOR_FILENAME"]
+            asks += [(uid, channel, name) for name in names]
+        learned: dict[str, dict[str, str]] = {}
         if not asks:
-            return
+            return learned
         refused: list[str] = []
         gate = asyncio.Semaphore(GETVAR_CONCURRENCY)
 
@@ -263,8 +271,8 @@ class AmiFeed:
                 except AmiError as error:
                     log.debug("Getvar %s of %s: %s", name, uid, error)
                     return
-            if value is not None:
-                self.tracker.learn_var(uid, name, value)
+            if value:
+                learned.setdefault(uid, {})[name] = value
 
         await asyncio.gather(*(ask(*one) for one in asks))
         if refused:
@@ -273,6 +281,7 @@ class AmiFeed:
                 "keep only what their CDR and the recordings directory tell",
                 refused[0],
             )
+        return learned
 
     async def _getvar(self, channel: str, name: str, refused: list[str]) -> str | None:
         assert self.link is not None

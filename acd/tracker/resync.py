@@ -6,7 +6,7 @@ over the tracker's state (`acd.tracker.state.TrackerState`)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from acd.ami.message import AmiMessage
 from acd.cdr_csv import CdrEntry
@@ -40,6 +40,7 @@ from acd.tracker.traces import (
     rebuilt_call,
     traces_by_uniqueid,
 )
+from acd.tracker.variables import apply_var
 from events.topics import AGENT_STATE
 
 
@@ -83,6 +84,7 @@ def resync(
     *,
     now: float | None = None,
     recording_of: RecordingOf = no_recordings,
+    learned: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[CallRecord]:
     """Catch up after an AMI reconnect; returns the records closed by the catch-up.
 
@@ -94,7 +96,8 @@ def resync(
     the outage are picked up, from queue_log, or from cdr_csv for the callers who hung up
     in the IVR. `now` is the PBX time of the snapshot (default: the latest time seen).
     What the missed events would have told of a call (the IVR's variables, the recording)
-    comes from its CDR rows and `recording_of` (the recordings MixMonitor wrote).
+    comes from its CDR rows and `recording_of` (the recordings MixMonitor wrote), or for a
+    call still up from `learned`: its channel variables by uniqueid, asked of the PBX.
     """
     cdr = list(cdr)
     traces = traces_by_uniqueid(cdr)
@@ -140,6 +143,8 @@ def resync(
             # A call gone meanwhile has its CDR written; one still up may have started its
             # MixMonitor unseen (the feed asks a live channel for its variables itself).
             gone = call.uniqueid not in alive
+            for name, value in (learned or {}).get(call.uniqueid, {}).items():
+                apply_var(state, out, call, name, value)
             fill_in(state, out, call, traces.get(call.uniqueid) if gone else None, recording_of)
             _resync_call(
                 state, out, call, log_legs.pop(call.uniqueid, []), alive, snapshot.entries, now
@@ -179,14 +184,20 @@ def _resync_channels(
             )
         if uid in state.calls:
             continue
-        app = h.get("Application", "")
-        if app in ("AGI", "Queue") or (
-            app and app not in OUTGOING_APPS and h.get("Context") in state.entry_contexts
-        ):
+        if may_be_call(state, h):
             call = start_call(state, out, uid, h)
-            if app != "AGI":
+            if h.get("Application") != "AGI":
                 # Past the IVR: what it collected was set while we were away.
                 call.ivr_done = True
+
+
+def may_be_call(state: TrackerState, h: dict[str, str]) -> bool:
+    """A channel found up after an outage is a caller's: it runs the IVR (AGI) or waits in
+    a queue, or runs other dialplan of the hotline's entry contexts."""
+    app = h.get("Application", "")
+    return app in ("AGI", "Queue") or (
+        bool(app) and app not in OUTGOING_APPS and h.get("Context") in state.entry_contexts
+    )
 
 
 def _resync_call(

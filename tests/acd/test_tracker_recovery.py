@@ -495,3 +495,34 @@ def test_a_call_inside_an_outage_is_rebuilt_from_queue_log_cdr_and_recording(
     (record,) = records
     assert record.linkedid == expected["linkedid"] and record.recording is None
     assert record.ivr_choice is None and record.ivr_path == []
+
+
+def test_a_live_call_gets_the_variables_it_set_during_the_outage() -> None:
+    """Issue 8 item 4: the IVR's variables and MixMonitor's file set while nobody listened
+    reach the record through what the feed asked the live channel (``learned``)."""
+    cap = load_capture("answered_fast")
+    msgs = cap.messages
+    caller = "1795445274.1"
+    k = next(i for i, m in enumerate(msgs) if (m.get("Variable") or "").startswith("HOTLINE_"))
+    j = next(i for i, m in enumerate(msgs) if m.name == "AgentConnect") + 1
+    expected = load_expected("answered_fast")
+    learned = {
+        caller: {
+            "HOTLINE_CHOICE": "1",
+            "HOTLINE_DIGITS": "1",
+            "MIXMONITOR_FILENAME": str(expected[0]["recording"]),
+        }
+    }
+    for told, recording in ((learned, expected[0]["recording"]), (None, None)):
+        records: list[CallRecord] = []
+        tracker = CallTracker(on_record=records.append)
+        tracker.feed(msgs[:k])
+        tracker.connection_lost()
+        state = cap.states[j]
+        written = [e for e in cap.queue_log if e.time <= int(state.moment)]
+        tracker.resync(state.core_show_channels(), state.queue_status(), written, learned=told)
+        tracker.feed(msgs[j:])
+        (record,) = records
+        assert record.recording == recording
+        assert record.ivr_choice == ("1" if told else None)
+    assert record.ivr_digits == "1"  # (AMI's DTMF events were seen live)

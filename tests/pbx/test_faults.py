@@ -216,3 +216,120 @@ async def test_calls_while_the_service_is_down_are_recorded_once_when_it_starts(
     assert first["recovered"] is True
     assert first["caller_num"] == "13900003002"
     assert third["caller_num"] == "13900003003"
+
+
+class AmiCutter:
+    """A TCP relay between the service and Asterisk's AMI: ``cut()`` closes every
+    connection and refuses new ones (the service's link retries meanwhile) until
+    ``restore()``. A real cut of the socket, held as long as the test needs."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.open = True
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.open:
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._writers -= {writer, up_writer}
+
+    def cut(self) -> None:
+        self.open = False
+        for writer in list(self._writers):
+            writer.transport.abort()
+
+    def restore(self) -> None:
+        self.open = True
+
+    async def close(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+async def test_ami_cut_mid_call_loses_nothing_the_call_did_meanwhile(
+    pbx: tuple[Asterisk, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The AMI connection is cut while the caller is in the IVR menu: the key press, the
+    route, MixMonitor, the queue and the answer all happen unseen. Another caller begins
+    and ends inside the cut. Back on line, both records say what Asterisk says."""
+    ast, settings = pbx
+    cutter = AmiCutter(settings["ami"]["port"])
+    await cutter.start()
+    service = Service({**settings, "ami": {**settings["ami"], "port": cutter.port}}, tmp_path)
+    await remove_agent(ast)
+    await add_agent(ast)
+    try:
+        svc = await service.start()
+        assert svc.link is not None
+        link = svc.link
+        await cli(
+            ast, "channel originate Local/13900004001@robot-dial/n extension press-1@robot-caller"
+        )
+        await until(
+            lambda: any(c.get("caller_num") == "13900004001" for c in svc.tracker.active_calls()),
+            30,
+            "the service to follow the first call",
+        )
+        # the IVR's main menu: the caller presses 1 a moment later
+        await await_side(ast, "13900004001", "AGI")
+        cutter.cut()
+        await until(lambda: not link.connected, 20, "the link to notice the cut")
+        first = await until(lambda: entered(ast, "13900004001"), 60, "1st call queued")
+        await until(lambda: "CONNECT" in lines_of(ast, first), 60, "1st call answered")
+        # a second caller, wholly inside the cut: answered by agent1 once it is free
+        await until(lambda: ended(ast, first), 60, "the 1st call's talk to end")
+        await dial(ast, "13900004002", "press-1")
+        second = await until(lambda: entered(ast, "13900004002"), 60, "2nd call queued")
+        await until(lambda: ended(ast, second), 60, "the 2nd call's end")
+        await hang_up(ast, "13900004002")
+        await until(lambda: cdr_rows(ast, second), 30, "2nd call's CDR")
+        # the first caller is still on the line (in the survey) when the link comes back
+        cutter.restore()
+        await until(lambda: link.connected and not svc.catching_up, 30, "the link back")
+        await hang_up(ast, "13900004001")
+        await until(lambda: cdr_rows(ast, first), 30, "1st call's CDR")
+        records = {uid: await service.record_of(uid) for uid in (first, second)}
+    finally:
+        await remove_agent(ast)
+        await service.stop()
+        await cutter.close()
+
+    for callid, record in records.items():
+        log = lines_of(ast, callid)
+        end = ended(ast, callid)
+        assert end in ("COMPLETEAGENT", "COMPLETECALLER")
+        assert record["outcome"] == "answered"
+        assert record["answered_by"] == log["CONNECT"][3] == "agent1"
+        close(record["wait_s"], int(log["CONNECT"][5]), "wait")
+        close(record["talk_s"], int(log[end][6]), "talk")
+        assert record["ivr_choice"] == "1"
+        assert record["ivr_digits"] == "1"
+        assert record["caller_name"] == "robot"
+        assert record["linkedid"] == cdr_rows(ast, callid)[0]["linkedid"] != callid
+        recording = ast.monitor_dir / f"hotline-{callid}.wav"
+        assert record["recording"] == str(recording)
+        assert audio_bytes(recording) > 0
+        assert record["recovered"] is True
