@@ -10,6 +10,7 @@ restarts within the test.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -333,3 +334,68 @@ async def test_ami_cut_mid_call_loses_nothing_the_call_did_meanwhile(
         assert record["recording"] == str(recording)
         assert audio_bytes(recording) > 0
         assert record["recovered"] is True
+
+
+async def restart_asterisk(ast: Asterisk) -> None:
+    """`core restart now`: every channel is hung up and Asterisk runs again in the same
+    process (the test's Popen); its control socket comes back once it is up."""
+    ctl = ast.root / "run" / "asterisk.ctl"
+    await cli(ast, "core restart now")
+    await until(lambda: not ctl.exists(), 30, "Asterisk to go down")
+
+    async def booted() -> bool:
+        try:
+            await asyncio.to_thread(ast.cli, "core waitfullybooted", 5)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired):
+            return False
+        return True
+
+    deadline = asyncio.get_running_loop().time() + 60
+    while not await booted():
+        assert ast.process.poll() is None, "Asterisk exited instead of restarting"
+        assert asyncio.get_running_loop().time() < deadline, "Asterisk did not come back"
+        await asyncio.sleep(0.2)
+
+
+async def test_asterisk_restarted_mid_traffic(
+    pbx: tuple[Asterisk, dict[str, Any]], service: Service
+) -> None:
+    """Asterisk restarts while a caller waits in the queue: the service records that call
+    once, as queue_log closed it, and follows the new Asterisk's calls."""
+    ast, _ = pbx
+    await remove_agent(ast)
+    try:
+        svc = await service.start()
+        assert svc.link is not None
+        link = svc.link
+        await dial(ast, "13900005001", "press-1")
+        waiting = await until(lambda: entered(ast, "13900005001"), 60, "the caller queued")
+        await until(
+            lambda: any(c["uniqueid"] == waiting for c in svc.tracker.active_calls()),
+            30,
+            "the service to follow the caller",
+        )
+        await restart_asterisk(ast)
+        await until(lambda: link.connected and not svc.catching_up, 60, "the link back")
+        cut_off = await service.record_of(waiting)
+        # the new Asterisk's calls are followed as before
+        await add_agent(ast)
+        await dial(ast, "13900005002", "press-1")
+        after = await until(lambda: entered(ast, "13900005002"), 60, "a call after")
+        await until(lambda: ended(ast, after), 60, "its end")
+        await hang_up(ast, "13900005002")
+        await until(lambda: cdr_rows(ast, after), 30, "its CDR")
+        answered = await service.record_of(after)
+    finally:
+        await remove_agent(ast)
+
+    log = lines_of(ast, waiting)
+    assert "ABANDON" in log, log
+    assert cut_off["outcome"] == "abandoned"
+    assert cut_off["queue"] == QUEUE
+    close(cut_off["wait_s"], int(log["ABANDON"][7]), "wait")
+    assert cut_off["ivr_choice"] == "1"
+    assert cut_off["linkedid"] == cdr_rows(ast, waiting)[0]["linkedid"]
+    assert answered["outcome"] == "answered" and answered["answered_by"] == "agent1"
+    assert answered["linkedid"] == cdr_rows(ast, after)[0]["linkedid"]
+    assert answered["recording"] == str(ast.monitor_dir / f"hotline-{after}.wav")
