@@ -296,6 +296,21 @@ class IncidentJson(TypedDict):
     merged_callers: int
 
 
+# ---- case.* ------------------------------------------------------------------------------------
+
+
+class CaseChase(TypedDict):
+    """A chase (催办) or an escalation (督办) the scheduler did to a case, once per key."""
+
+    case_id: int
+    number: str
+    status: str
+    level: str  # due_soon, overdue, sign_overdue, repeat
+    handling_unit: str | None
+    due_at: str | None  # ISO 8601, UTC: the deadline the chase is about
+    at: str  # ISO 8601, UTC
+
+
 # ---- kpi.* ------------------------------------------------------------------------------------
 
 # The live KPI figures as acd.kpi's snapshot serialises them (each with formula and parts).
@@ -323,6 +338,8 @@ PAYLOADS: dict[str, Any] = {
     t.IVR_SURVEY: IvrSurvey,
     t.INCIDENT_CREATED: IncidentJson,
     t.INCIDENT_ENDED: IncidentJson,
+    t.CASE_CHASED: CaseChase,
+    t.CASE_ESCALATED: CaseChase,
     t.KPI_SNAPSHOT: KpiSnapshot,
 }
 

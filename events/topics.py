@@ -41,6 +41,10 @@ IVR_SURVEY: Final = "ivr.survey"
 INCIDENT_CREATED: Final = "incident.created"
 INCIDENT_ENDED: Final = "incident.ended"
 
+# ---- case.*: the case workflow's chase scheduler (ticketing.workflow.chasing) ----------------
+CASE_CHASED: Final = "case.chased"  # 催办: due soon, overdue, not signed, repeated
+CASE_ESCALATED: Final = "case.escalated"  # 督办: overdue or repeated, to the supervisors
+
 # ---- kpi.*: the live KPI figures (retained on MQTT) -------------------------------------------
 KPI_SNAPSHOT: Final = "kpi.snapshot"
 
@@ -65,6 +69,8 @@ TOPICS: Final[tuple[str, ...]] = (
     IVR_SURVEY,
     INCIDENT_CREATED,
     INCIDENT_ENDED,
+    CASE_CHASED,
+    CASE_ESCALATED,
     KPI_SNAPSHOT,
 )
 

@@ -18,10 +18,12 @@ COMMANDS: dict[str, str] = {
     "demo": "hotline.commands.demo:demo",
     "replay": "hotline.commands.replay:replay",
     "kpi": "hotline.commands.kpi:kpi",
+    "deadline": "hotline.commands.deadline:deadline",
     "db": "hotline.commands.db:db",
     "asterisk-conf": "hotline.commands.asterisk_conf:asterisk_conf",
     "prompts": "hotline.commands.prompts:prompts",
     "user": "hotline.commands.user:user",
+    "unit": "hotline.commands.unit:unit",
 }
 
 

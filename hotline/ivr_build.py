@@ -19,6 +19,7 @@ from ivr.incidents import IncidentBoard
 from ivr.menu import Menu, MenuError, missing_queues
 from ivr.menu_source import DEFAULT_MENU, MenuSource
 from ticketing.store import TicketStore
+from ticketing.workflow import spoken_status
 from working_days import WorkingCalendar
 
 # How long a caller's tickets stay reachable by phone (menu key 6).
@@ -53,7 +54,8 @@ def ticket_progress_lookup(store: TicketStore) -> TicketLookup:
         for ticket in await store.recent_tickets_for_caller(caller, days=PROGRESS_DAYS):
             digits = "".join(ch for ch in str(ticket["number"]) if ch.isdigit())
             if digits.endswith(number):
-                return [f"hotline/ticket-status-{str(ticket['status']).replace('_', '-')}"]
+                status = spoken_status(str(ticket["status"]))
+                return [f"hotline/ticket-status-{status.replace('_', '-')}"]
         return None
 
     return lookup

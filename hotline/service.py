@@ -23,11 +23,12 @@ from hotline.ivr_wiring import IvrSide
 from hotline.live_view import TrackerLiveView
 from hotline.mqtt import MqttBridge
 from hotline.settings import Settings
-from hotline.wiring import calls, kpi, mqtt, tickets
+from hotline.wiring import calls, cases, kpi, mqtt, tickets
 from hotline.wiring.agents import AgentsSide
 from hotline.wiring.health import HealthBoard
 from hotline.wiring.web import WebServer
 from ticketing.store import TicketStore
+from ticketing.workflow.chase_scheduler import ChaseScheduler
 from ticketing.writer import BufferedCallWriter
 
 
@@ -77,6 +78,7 @@ class HotlineService:
         self.store: TicketStore | None = None
         self.writer: BufferedCallWriter | None = None
         self.mqtt: MqttBridge | None = None
+        self.chaser: ChaseScheduler | None = None
         self.web: WebServer | None = None
 
     def _pbx_now(self) -> float:
@@ -125,6 +127,8 @@ class HotlineService:
         await kpi.load_today(self.kpi, self.store, self._now())
         await self.bus.start()
         self.health.add("bus", self.bus.status)
+        chaser = self.chaser = cases.start_chaser(self.store, self.bus, settings, self._now)
+        self.health.add("chases", chaser.status)
         await self.ivr.start(self.store)
         self.health.add_many(self.ivr.health)
         desk = await self.agents.start(self.store, self.feeds)
@@ -159,6 +163,8 @@ class HotlineService:
             await self.web.stop()
         if self.mqtt is not None:
             await self.mqtt.stop()
+        if self.chaser is not None:
+            await self.chaser.stop()
         await self.bus.stop()
         if self.writer is not None:
             await self.writer.stop()

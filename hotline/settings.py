@@ -7,6 +7,7 @@ A wrong value stops start-up with one line naming the setting (see ``load_settin
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from ticketing.workflow.deadlines import policy as deadline_policy
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,32 @@ class SiteSettings(Section):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return known_zone(value)
+
+
+class CasesSettings(Section):
+    """The case workflow's deadlines (ticketing.workflow.deadlines)."""
+
+    # Deadline preset of the domain brief: county (working days), city_a (clock hours for
+    # consultations, help, suggestions, praise; 15 min for urgent), city_b.
+    deadline_preset: Literal["county", "city_a", "city_b"] = "county"
+    # Per-category limits over the preset, e.g. {complaint = "4wd", help = "24h"}: wd working
+    # days, wh working hours, h hours, min minutes; keys: categories, urgent, direct, special.
+    deadlines: dict[str, str] = Field(default_factory=dict)
+    # Business hours on working days (local time): working-day deadlines end at the close,
+    # working hours (the 24 h sign limit) count inside them.
+    business_opens: dt.time = dt.time(9, 0)
+    business_closes: dt.time = dt.time(17, 0)  # the close of business on working days
+    # Seconds between two chase sweeps (催办/督办 of due-soon, overdue and repeated cases).
+    chase_interval_s: float = Field(60.0, gt=0)
+    # Hours before its deadline a case counts as due soon and is chased.
+    due_soon_hours: float = Field(4.0, ge=0)
+
+    @model_validator(mode="after")
+    def _valid_policy(self) -> CasesSettings:
+        if self.business_opens >= self.business_closes:
+            raise ValueError("business_opens must be before business_closes")
+        deadline_policy(self.deadline_preset, self.deadlines)  # a bad limit fails at start
+        return self
 
 
 class AsteriskSettings(Section):
@@ -400,6 +429,7 @@ class Settings(BaseSettings):
     ami: AmiSettings = AmiSettings()
     database: DatabaseSettings = DatabaseSettings()
     kpi: KpiSettings = KpiSettings()
+    cases: CasesSettings = CasesSettings()
     asterisk: AsteriskSettings = AsteriskSettings()
     web: WebSettings = WebSettings()
     mqtt: MqttSettings = MqttSettings()

@@ -40,6 +40,8 @@ NAMING = {
     "ck": "ck_%(table_name)s_%(constraint_name)s",
 }
 
+# The statuses a caller can be told (the IVR has a prompt for each); the workflow's own steps
+# (ticketing.workflow.table.STATES) are told as one of these (spoken_status).
 TICKET_STATUSES: tuple[str, ...] = (
     "registered",  # 受理
     "answered_directly",  # 直接答复
@@ -209,6 +211,18 @@ class TicketRow(Base):
     merged_into: Mapped[int | None] = mapped_column(Identifier)
     registered_by: Mapped[str | None] = mapped_column(String(64))
     registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The case workflow's facts (migration 0007_cases, ticketing/workflow/table.py CaseFacts); the
+    # status and these change only through a transition, which appends its event.
+    first_unit: Mapped[str | None] = mapped_column(String(128))
+    co_units: Mapped[list[str]] = mapped_column(JsonDocument, default=list, server_default="[]")
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    extensions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    return_rejected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    merged_into_case: Mapped[str | None] = mapped_column(String(40))  # 并单: the case's number
+    last_satisfaction: Mapped[str | None] = mapped_column(String(32))
+    # Timers besides due_at (migration 0008_cases): sign by, and ask to return by.
+    sign_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    return_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Optimistic locking for the ORM users of this table (the case workflow).
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
@@ -239,6 +253,33 @@ class RegistrationDraftRow(Base):
     linkedid: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HandlingUnitRow(Base):
+    """A handling unit (承办单位): a department or district that cases are dispatched to.
+    Its staff are users with role ``unit`` naming it; ``parent`` nests it (a street office
+    under its district)."""
+
+    __tablename__ = "handling_units"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    parent: Mapped[str | None] = mapped_column(String(128), ForeignKey("handling_units.name"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseChaseRow(Base):
+    """One chase or escalation the scheduler did, keyed so it is done once: by the case and
+    what it is about (``overdue@<due_at>``…), whichever service instance, before or after a
+    restart, gets there first (ticketing.workflow.chasing)."""
+
+    __tablename__ = "case_chases"
+    __table_args__ = (UniqueConstraint("ticket_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(Identifier, ForeignKey("tickets.id"))
+    key: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class TicketCounterRow(Base):

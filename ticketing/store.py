@@ -11,7 +11,8 @@ ticketing.call_inserts and ticketing.call_queries (storing and reading calls),
 ticketing.tickets and ticketing.numbering (opening tickets and numbering them),
 ticketing.ticket_queries (reading tickets), ticketing.exclusions (KPI exclusion windows),
 ticketing.surveys (post-call survey answers), ticketing.incidents (major-fault incidents and
-merged callers) and ticketing.users (web users and the access log).
+merged callers), ticketing.users (web users and the access log) and ticketing.workflow (the
+case lifecycle: actions on cases, their history).
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketing import call_queries, exclusions, migrate, registrations, ticket_queries, users
+from ticketing import (
+    call_queries,
+    exclusions,
+    migrate,
+    registrations,
+    ticket_queries,
+    units,
+    users,
+)
 from ticketing.call_inserts import CallInserter
 from ticketing.call_rows import RECORD_FIELDS, TIME_FIELDS, call_row, calls, record_from_row
 from ticketing.engine import make_engine
@@ -53,6 +62,12 @@ from ticketing.tickets import (
     tickets,
 )
 from ticketing.times import require_aware
+from ticketing.workflow import callback, chasing
+from ticketing.workflow import cases as workflow_cases
+from ticketing.workflow.deadlines import CaseTimers, policy
+from ticketing.workflow.table import Actor, WorkflowError
+from working_days import WorkingCalendar
+from working_days.business import BusinessHours, WorkingTime
 
 # Re-exported: code and tests import these from here.
 __all__ = [
@@ -84,8 +99,13 @@ class TicketStore:
         timezone: str = "Asia/Shanghai",
         ticket_prefix: str = "12345",
         categories: Mapping[str, str] | None = None,
+        timers: CaseTimers | None = None,
     ) -> None:
         self._engine = engine
+        # The case deadlines: the county preset on the Chinese calendar unless told otherwise.
+        self._timers = timers or CaseTimers(
+            WorkingTime(WorkingCalendar(), BusinessHours(timezone=timezone)), policy("county")
+        )
         # Set by open() for a SQLite file: notices the file deleted or replaced under us.
         self._file_guard: SqliteFileGuard | None = None
         zone = ZoneInfo(timezone)
@@ -102,13 +122,18 @@ class TicketStore:
         timezone: str = "Asia/Shanghai",
         ticket_prefix: str = "12345",
         categories: Mapping[str, str] | None = None,
+        timers: CaseTimers | None = None,
     ) -> TicketStore:
         """Connect to ``url`` and migrate its schema to the newest revision."""
         engine = make_engine(url)
         try:
             await migrate.upgrade(engine)
             store = cls(
-                engine, timezone=timezone, ticket_prefix=ticket_prefix, categories=categories
+                engine,
+                timezone=timezone,
+                ticket_prefix=ticket_prefix,
+                categories=categories,
+                timers=timers,
             )
             path = sqlite_file(url)
             if path is not None:
@@ -122,6 +147,11 @@ class TicketStore:
     @property
     def engine(self) -> AsyncEngine:
         return self._engine
+
+    @property
+    def timers(self) -> CaseTimers:
+        """The deadline policy and working time the workflow's actions use."""
+        return self._timers
 
     @property
     def dialect(self) -> str:
@@ -274,6 +304,133 @@ class TicketStore:
         """One ticket by its number, with its registration fields; None when unknown."""
         async with self._engine.connect() as connection:
             return await registrations.ticket_by_number(connection, number)
+
+    # -- the case workflow (ticketing.workflow) -------------------------------------------------
+
+    async def apply_action(
+        self,
+        case_id: int,
+        action: str,
+        actor: Actor,
+        fields: Mapping[str, Any] | None,
+        expected_version: int | None,
+        *,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Do one action of the workflow table to a case; see ticketing.workflow."""
+        when = now or datetime.now(UTC)
+        require_aware(when, "now")
+        async with self._writing() as connection:
+            return await workflow_cases.apply_action(
+                connection, case_id, action, actor, fields or {}, expected_version, when,
+                self._timers,
+            )  # fmt: skip
+
+    async def register_case(
+        self,
+        actor: Actor,
+        fields: Mapping[str, Any],
+        *,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Open a case that no call opened (a letter, a walk-in, the web); see
+        ticketing.workflow."""
+        now = datetime.now(UTC)
+        when = at or now
+        require_aware(when, "at")
+        async with self._writing() as connection:
+            return await workflow_cases.register_case(
+                connection, self._numbering, actor, fields, when, now
+            )
+
+    async def get_case(self, case_id: int) -> dict[str, Any]:
+        """One case with its workflow facts; CaseNotFound if there is none."""
+        async with self._engine.connect() as connection:
+            return await workflow_cases.read_case(connection, case_id)
+
+    async def case_by_number(self, number: str) -> dict[str, Any]:
+        """One case by its number (12345-YYYYMMDD-NNNNNN); CaseNotFound if there is none."""
+        async with self._engine.connect() as connection:
+            case_id = await workflow_cases.case_id_by_number(connection, number)
+            return await workflow_cases.read_case(connection, case_id)
+
+    async def case_history(self, case_id: int) -> list[dict[str, Any]]:
+        """Every event of a case, in the order they were appended."""
+        async with self._engine.connect() as connection:
+            return await workflow_cases.case_history(connection, case_id)
+
+    async def record_call_back(
+        self,
+        case_id: int,
+        actor: Actor,
+        source: str,
+        satisfaction: str,
+        expected_version: int | None,
+        *,
+        process_satisfaction: str | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """A call-back's outcome (回访) and its consequence: archived when satisfied, redone
+        when dissatisfied (ticketing.workflow.callback)."""
+        when = now or datetime.now(UTC)
+        async with self._writing() as connection:
+            return await callback.record_call_back(
+                connection, case_id, actor, source, satisfaction, process_satisfaction,
+                expected_version, when, self._timers,
+            )  # fmt: skip
+
+    async def call_back_tasks(self) -> list[dict[str, Any]]:
+        """The answered cases waiting for their call-back, oldest deadline first."""
+        async with self._engine.connect() as connection:
+            return await workflow_cases.open_cases(connection, "answered")
+
+    async def add_unit(self, name: str, parent: str | None = None) -> None:
+        """Add a handling unit (承办单位) under an optional parent; ValueError when it exists,
+        its name is bad or its parent is unknown."""
+        async with self._writing() as connection:
+            await units.insert_unit(connection, name, parent, datetime.now(UTC))
+
+    async def set_unit_active(self, name: str, active: bool) -> None:
+        """Open or close a unit to new dispatches; KeyError for an unknown unit."""
+        async with self._writing() as connection:
+            await units.set_unit_active(connection, name, active)
+
+    async def list_units(self) -> list[dict[str, Any]]:
+        async with self._engine.connect() as connection:
+            return await units.all_units(connection)
+
+    async def unit_inbox(self, unit: str) -> list[dict[str, Any]]:
+        """The unfinished cases a handling unit leads or co-handles, soonest due first."""
+        async with self._engine.connect() as connection:
+            return await workflow_cases.unit_inbox(connection, unit)
+
+    async def open_cases(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Unfinished cases (or those in one state), soonest due first."""
+        async with self._engine.connect() as connection:
+            return await workflow_cases.open_cases(connection, status)
+
+    async def sweep_chases(self, now: datetime, due_soon: timedelta) -> list[dict[str, Any]]:
+        """Chase (and escalate) every case that needs it now, each once ever; returns the
+        notices of the chases done (ticketing.workflow.chasing).
+
+        One transaction per chase: a case that moved on meanwhile (answered, say) is skipped
+        and looked at again next sweep.
+        """
+        require_aware(now, "now")
+        async with self._engine.connect() as connection:
+            rows = await chasing.candidates(connection, now, due_soon)
+        notices = []
+        for row in rows:
+            for due in chasing.what_is_due(row, now, due_soon):
+                try:
+                    async with self._writing() as connection:
+                        notice = await chasing.chase_once(connection, due, now, self._timers)
+                except (WorkflowError, workflow_cases.CaseNotFound) as error:
+                    log.info("chase %s of case %s skipped: %s", due.key, due.case_id, error)
+                    continue
+                if notice is not None:
+                    notices.append(notice)
+        return notices
 
     # -- post-call surveys ------------------------------------------------------------------
 

@@ -29,6 +29,8 @@ _VIEW_FIELDS = (
     "version",
 )
 _TIME_FIELDS = ("due_at", "created_at", "updated_at")
+# The workflow's other timers (ticketing.workflow.deadlines), added by case views.
+CASE_TIME_FIELDS = ("sign_due_at", "return_until")
 
 
 async def tickets_of_caller_since(

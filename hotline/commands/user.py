@@ -96,7 +96,7 @@ def add(
         raise click.BadParameter(str(error)) from None
     name = display_name or username
     if with_token:
-        token = _run(lambda store: create_token_account(store, username, role, name))
+        token = _run(lambda store: create_token_account(store, username, role, name, unit))
         click.echo(f"added {username} ({role}); bearer token (shown once):\n{token}")
         return
     password_hash = hash_password(_read_password(password_stdin))

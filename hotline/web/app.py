@@ -29,6 +29,7 @@ from hotline.settings import KpiSettings, Settings, WebSettings
 from hotline.web import (
     api_agents,
     api_audit,
+    api_cases,
     api_incidents,
     api_kpi,
     auth,
@@ -274,7 +275,7 @@ def create_app(
     table = RouteTable()
     for module_routes in (routes, auth.routes, api_incidents.routes, api_kpi.routes,
                           api_audit.routes, api_agents.routes, desk.routes,
-                          desk_registration.routes):  # fmt: skip
+                          desk_registration.routes, api_cases.routes):  # fmt: skip
         table.include(module_routes)
     app[ROUTES] = table
     app[AUTH] = Auth(
@@ -294,6 +295,8 @@ def create_app(
     app[KPI_PARAMS] = KpiParams.from_settings(kpi_settings)
     if store is not None:
         app[WEB_STORE] = store
+        if isinstance(store, api_cases.CaseStore):
+            app[api_cases.CASE_STORE] = store
     if incidents is not None:
         app[INCIDENTS] = incidents
     if agents is not None:

@@ -40,13 +40,14 @@ def split_token(token: str) -> tuple[str, str] | None:
 
 
 async def create_token_account(
-    store: UserStore, username: str, role: str, display_name: str
+    store: UserStore, username: str, role: str, display_name: str, unit: str | None = None
 ) -> str:
-    """Add an account whose credential is a new token; return the token (shown once)."""
+    """Add an account whose credential is a new token; return the token (shown once).
+    ``unit``: the handling unit of a ``unit`` account (a department's own system)."""
     check_username(username)
     check_role(role)
     secret = new_token_secret()
-    await store.add_user(username, display_name, role, hash_token(secret))
+    await store.add_user(username, display_name, role, hash_token(secret), unit)
     return f"{username}.{secret}"
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from hotline.settings import Settings
+from hotline.wiring.cases import case_timers
 from ticketing.store import TicketStore
 from ticketing.writer import BufferedCallWriter
 
 
 async def open_store(settings: Settings) -> TicketStore:
-    return await TicketStore.open(settings.database.url, timezone=settings.site.timezone)
+    return await TicketStore.open(
+        settings.database.url, timezone=settings.site.timezone, timers=case_timers(settings)
+    )
 
 
 def start_writer(store: TicketStore, settings: Settings) -> BufferedCallWriter:

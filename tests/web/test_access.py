@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from yarl import URL
 
 from hotline.web.app import create_app
+from hotline.web.auth_accounts import create_token_account
 from hotline.web.auth_table import PUBLIC, ROLES
 from hotline.web.routes import ROUTES
 from tests.web.auth_helpers import bearer
@@ -21,6 +22,7 @@ from tests.web.fake_incidents import FakeIncidents, incident_body
 from tests.web.fake_live import CALLER, FakeLive
 from ticketing.store import TicketStore
 from ticketing.users import ROLES as STORE_ROLES
+from ticketing.workflow import Actor
 
 Client = TestClient[Any, Any]
 
@@ -118,7 +120,42 @@ DESK_FORM = {"linkedid": "never-rang", "category": "other", "content": "x",
              "ending": "invalid"}  # fmt: skip
 
 
-def requests(incidents: FakeIncidents) -> dict[tuple[str, str], tuple[Request, int]]:
+def requests(
+    incidents: FakeIncidents, store: TicketStore | None = None
+) -> dict[tuple[str, str], tuple[Request, int]]:
+    unit_headers: dict[str, str] = {}
+
+    async def case_for(role: str, headers: dict[str, str]) -> tuple[str, dict[str, str]]:
+        """A case the role may act on: dispatched to its unit for unit staff, else new."""
+        if store is None:  # anonymous callers: refused before any case matters
+            return "12345-20261125-000001", headers
+        if not await store.list_units():
+            await store.add_unit("住建局")
+            await store.add_unit("水务局")
+        case = await store.register_case(Actor("li", "agent"), {"category": "help"})
+        if role != "unit":
+            return case["number"], headers
+        if not unit_headers:
+            token = await create_token_account(store, "unit-staff", "unit", "staff", "住建局")
+            unit_headers["Authorization"] = f"Bearer {token}"
+        await store.apply_action(
+            case["id"], "dispatch", Actor("li", "agent"), {"unit": "住建局"}, 1
+        )
+        return case["number"], unit_headers
+
+    async def read_case(client: Client, headers: dict[str, str], role: str) -> int:
+        number, headers = await case_for(role, headers)
+        return await _get(client, f"/api/cases/{number}", headers)
+
+    async def act_on_case(client: Client, headers: dict[str, str], role: str) -> int:
+        number, headers = await case_for(role, headers)
+        action = (
+            {"action": "sign", "expected_version": 2}
+            if role == "unit"
+            else {"action": "dispatch", "fields": {"unit": "水务局"}, "expected_version": 1}
+        )
+        return await _post(client, f"/api/cases/{number}/actions", headers, action)
+
     async def end(client: Client, headers: dict[str, str], role: str) -> int:
         await incidents.create(incident_body(f"end-{role}"))
         return await _post(client, f"/api/incidents/end-{role}/end", headers)
@@ -199,13 +236,16 @@ def requests(incidents: FakeIncidents) -> dict[tuple[str, str], tuple[Request, i
             lambda c, h, r: _post(c, "/api/desk/registrations", h, DESK_FORM),
             404,
         ),
+        ("GET", "/api/cases/inbox"): (lambda c, h, r: _get(c, "/api/cases/inbox", h), 200),
+        ("GET", "/api/cases/{number}"): (read_case, 200),
+        ("POST", "/api/cases/{number}/actions"): (act_on_case, 200),
     }
 
 
 async def test_each_role_gets_exactly_its_routes(aiohttp_client: Any, store: TicketStore) -> None:
     incidents = FakeIncidents()
     client = await aiohttp_client(create_app(FakeLive(), healthy, store=store, incidents=incidents))
-    table = requests(incidents)
+    table = requests(incidents, store)
     guarded = {key for key, roles in ROUTE_ROLES.items() if roles is not PUBLIC}
     assert set(table) == guarded, "a guarded route has no request in this test"
     wrong = []
