@@ -86,6 +86,13 @@ class CallRecord:
     incident_id: str | None = None
     callback_requested: bool = False
     language: str | None = None
+    # The message a caller left at the dialplan's callback step (its Record() file), for
+    # whoever calls back.
+    callback_message: str | None = None
+    # Whether ``recording`` holds conversation: MixMonitor (option b) writes audio only while
+    # the caller is bridged to an agent, so a call nobody answered leaves a bare WAV header.
+    # None when nothing was recorded.
+    recording_audio: bool | None = None
     # The Asterisk the call went through (settings' PBX name): uniqueids are unique per
     # Asterisk only, so a leg's identity across PBXs is (pbx, key).
     pbx: str = DEFAULT_PBX

@@ -50,6 +50,8 @@ RECORD_FIELDS: tuple[str, ...] = (
     "incident_id",
     "callback_requested",
     "language",
+    "callback_message",
+    "recording_audio",
     "pbx",
     "key",
 )
@@ -101,6 +103,7 @@ def call_row(record: Mapping[str, Any], stored_at: datetime) -> dict[str, Any]:
             "transferred_to",
             "incident_id",
             "language",
+            "callback_message",
         ):
             row[name] = _text(record, name)
         for name in _INT_FIELDS:
@@ -121,6 +124,10 @@ def call_row(record: Mapping[str, Any], stored_at: datetime) -> dict[str, Any]:
         if not isinstance(callback, bool):
             raise ValueError(f"callback_requested must be true or false, got {callback!r}")
         row["callback_requested"] = callback
+        audio = record.get("recording_audio")
+        if audio is not None and not isinstance(audio, bool):
+            raise ValueError(f"recording_audio must be true, false or null, got {audio!r}")
+        row["recording_audio"] = audio
         for name in TIME_FIELDS:
             row[name] = _instant(record, name)
         _check_lengths(row)

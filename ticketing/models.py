@@ -161,6 +161,10 @@ class CallRecordRow(Base):
     incident_id: Mapped[str | None] = mapped_column(String(64), index=True)
     callback_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     language: Mapped[str | None] = mapped_column(String(16))
+    # Migration 0005: the callback step's message (Record() file) and whether the recording
+    # holds conversation (false: nobody answered, MixMonitor wrote a bare header).
+    callback_message: Mapped[str | None] = mapped_column(Text)
+    recording_audio: Mapped[bool | None] = mapped_column(Boolean)
     # The instant that puts the call in a reporting period: queue entry, else the call's start
     # (else its end, else when it was stored). Kept as a column so period queries use an index.
     counted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

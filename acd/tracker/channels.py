@@ -3,7 +3,15 @@ the IVR or a queue), and what a hangup closes. Handlers: ``(state, headers, out)
 
 from __future__ import annotations
 
-from acd.tracker.core import Outbox, close, finish_ivr, forget_agents, new_leg, start_call
+from acd.tracker.core import (
+    Outbox,
+    close,
+    finish_ivr,
+    forget_agents,
+    new_leg,
+    release_held,
+    start_call,
+)
 from acd.tracker.state import OUTGOING_APPS, Channel, TrackerState, caller_id, whole_seconds
 
 
@@ -45,6 +53,10 @@ def on_newexten(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
             call = start_call(state, out, uid, h)
         else:
             return
+    held = call.held
+    if app == "Record" and held is not None and held.callback_requested:
+        # the callback step records the caller's message (callback-<uniqueid>.wav)
+        held.callback_message = h.get("AppData", "").split(",", 1)[0].strip() or None
     if app == "Queue":
         queue = h.get("AppData", "").split(",", 1)[0].strip()
         call.queue_app = (queue, state.clock)
@@ -58,6 +70,7 @@ def on_hangup(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
     if call is None:
         _agent_hangup(state, uid, h.get("Channel", ""))
         return
+    release_held(state, out, call)
     now = state.clock
     leg = call.leg
     if leg is not None:

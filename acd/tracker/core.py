@@ -120,7 +120,10 @@ def close(
     *,
     record: CallRecord | None = None,
     recovered: bool = False,
+    hold: bool = False,
 ) -> None:
+    """Close a leg into its record and emit it; with ``hold`` keep it on the call
+    (``Call.held``) until `release_held`: what the dialplan does next still belongs in it."""
     leg = record if record is not None else call.leg
     assert leg is not None
     leg.caller_num, leg.caller_name = call.caller_num, call.caller_name
@@ -133,6 +136,8 @@ def close(
     leg.language = call.language
     leg.priority, leg.vars = call.priority, dict(call.vars)
     leg.recording = call.recording
+    call.bridged = call.bridged or leg.answered_by is not None
+    leg.recording_audio = None if call.recording is None else call.bridged
     leg.started_at, leg.ivr_ended_at = call.started_at, call.ivr_ended_at
     leg.outcome, leg.hangup_by, leg.ended_at = outcome, hangup_by, ended_at
     leg.recovered = leg.recovered or recovered
@@ -147,7 +152,18 @@ def close(
     call.position, call.since, call.leg_from_log = None, state.clock, False
     call.last_closed = leg
     forget_agents(state, call)
-    emit(state, out, leg)
+    release_held(state, out, call)
+    if hold:
+        call.held = leg
+    else:
+        emit(state, out, leg)
+
+
+def release_held(state: TrackerState, out: Outbox, call: Call) -> None:
+    """Emit the leg `close` held back, now that the call moved on (hung up, queued again)."""
+    held, call.held = call.held, None
+    if held is not None:
+        emit(state, out, held)
 
 
 def emit(state: TrackerState, out: Outbox, record: CallRecord) -> None:

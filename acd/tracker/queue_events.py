@@ -11,6 +11,7 @@ from acd.tracker.core import (
     finish_ivr,
     log,
     new_leg,
+    release_held,
     send,
     send_answered,
     send_queued,
@@ -36,6 +37,7 @@ def on_join(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
         return
     call = state.calls.get(uid) or start_call(state, out, uid, h)
     finish_ivr(state, out, call, None)
+    release_held(state, out, call)
     queue = h.get("Queue")
     leg = call.leg
     if leg is not None:
@@ -124,7 +126,8 @@ def on_queue_status(state: TrackerState, out: Outbox, call: Call, status: str) -
     if status == "TIMEOUT" and leg is not None and leg.answered_by is None:
         if leg.wait_s is None:
             leg.wait_s = whole_seconds(leg.queue_entered_at or now, now)
-        close(state, out, call, "timeout", None, call.abandon_at or now)
+        # held: the callback step (UserEvent, Record()) comes next and belongs in the record
+        close(state, out, call, "timeout", None, call.abandon_at or now, hold=True)
     elif status in _EMPTY_STATUSES:
         if leg is None:
             queue, at = call.queue_app or (call.vars.get(state.queue_var), now)
@@ -142,7 +145,8 @@ def on_queue_status(state: TrackerState, out: Outbox, call: Call, status: str) -
         elif leg.answered_by is None:
             if leg.wait_s is None:
                 leg.wait_s = whole_seconds(leg.queue_entered_at or now, now)
-            close(state, out, call, "joinempty", None, now)
+            # left when the queue emptied: the dialplan offers the callback step too
+            close(state, out, call, "joinempty", None, now, hold=True)
 
 
 def on_agent_called(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
@@ -199,6 +203,7 @@ def on_agent_connect(state: TrackerState, h: dict[str, str], out: Outbox) -> Non
     leg.answered_by = h.get("MemberName")
     leg.member_interface = h.get("Interface")
     leg.agent_channel = h.get("DestChannel")
+    call.bridged = True
     leg.wait_s = int_or_none(h.get("HoldTime"))
     leg.answered_at = state.clock
     call.ringing.clear()
@@ -290,4 +295,7 @@ def on_user_event(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
         return
     call = state.calls.get(h.get("Uniqueid", ""))
     if call is not None:
+        # the leg Queue() just gave up on (held by on_queue_status) asks to be called back
+        if call.held is not None:
+            call.held.callback_requested = True
         send(state, out, CALL_CALLBACK_REQUESTED, call, queue=h.get("Queue"))

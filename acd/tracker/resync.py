@@ -18,6 +18,7 @@ from acd.tracker.core import (
     forget_agents,
     log,
     new_leg,
+    release_held,
     send_answered,
     send_queued,
     start_call,
@@ -230,6 +231,10 @@ def _resync_call(
             _announce(state, out, call, open_leg, queued=created, answered=answered)
     uid = call.uniqueid
     if uid not in alive:
+        if call.held is not None:
+            # its end (the hangup after the callback step) was missed: finished by the resync
+            call.held.recovered = True
+        release_held(state, out, call)
         if call.leg is not None:
             _close_as_known(state, out, call, now, alive=False)
         elif call.legs_done == 0:

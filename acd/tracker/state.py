@@ -85,6 +85,12 @@ class Call:
     callback_requested: bool = False
     language: str | None = None
     survey: str | None = None
+    # An agent answered on some leg: from then on the recording holds conversation.
+    bridged: bool = False
+    # A leg Queue() ended without an agent (timeout, leave-empty): the dialplan's next step
+    # may be the callback (UserEvent, then the message's Record()), which belongs in the
+    # record, so it is emitted once the call hangs up or goes on to another queue.
+    held: CallRecord | None = None
 
     @property
     def stage(self) -> str:

@@ -103,6 +103,11 @@ def test_live_events_of_a_timeout_and_an_ivr_hangup() -> None:
     assert topics.index("call.abandoned") < topics.index("call.ended")
     assert "call.callback_requested" in topics
     assert record.outcome == "timeout"
+    # issue 8 item 1: the timeout's record asks for the callback and names the message; it is
+    # emitted once the call ended, after the callback step.
+    assert topics.index("call.callback_requested") < topics.index("call.ended")
+    assert record.callback_requested is True
+    assert record.callback_message == "/var/spool/asterisk/monitor/callback-1795445361.1.wav"
     _, rec = replay("ivr_hangup")
     for record in rec.records:
         assert rec.topics(record.uniqueid) == ["call.started", "call.ivr_finished", "call.ended"]

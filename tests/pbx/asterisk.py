@@ -40,8 +40,18 @@ RENDERED = ("extensions.conf", "queues.conf", "queuerules.conf", "manager.conf",
 # - robot-caller/press-N: the citizen; waits until the IVR reached its main menu (the peer
 #   Local half reports HOTLINE_PATH), then presses N and stays on the line.
 # - robot-caller/wait: stays on the line without pressing anything.
+# - robot-caller/keys-KEYS: presses each of KEYS as the IVR enters its next menu node
+#   (HOTLINE_PATH grows), e.g. keys-21 for the help menu's first option, then stays on.
+# - robot-caller/survey-K-S: presses K at the main menu; once an agent answered
+#   (MEMBERINTERFACE on the peer) presses S every 1.5 s, which the post-call survey takes.
+# - robot-caller/voice-K: presses K at the main menu, then plays a tone (a voice for the
+#   callback message's Record()).
+# - robot-caller/incident: presses 1 at the main menu's major-fault announcement, then 0 (an
+#   agent) once the IVR registered the call against the incident (HOTLINE_INCIDENT).
 # - robot-agent/<N>: agentN, a queue member answering after 2 s and talking 3 s; its Custom:
 #   device state says busy while it talks so app_queue sees it like a softphone.
+# - robot-ring/<N>: agentN's phone rings and is never answered (RINGNOANSWER).
+# - robot-talk/<N>: agentN answers after 1 s and talks until the call is moved or ended.
 ROBOTS = r"""
 [robot-dial]
 exten => _X.,1,Set(CALLERID(num)=${EXTEN})
@@ -62,6 +72,74 @@ exten => _press-X,1,Set(PEER=${CUT(CHANNEL,\;,1)}\;2)
  same => n(give_up),Hangup()
 exten => wait,1,Wait(120)
  same => n,Hangup()
+exten => _keys-X.,1,Set(PEER=${CUT(CHANNEL,\;,1)}\;2)
+ same => n,Set(KEYS=${EXTEN:5})
+ same => n,Set(SEEN=welcome)
+ same => n(next),GotoIf($["${KEYS}" = ""]?stay)
+ same => n,Set(I=0)
+ same => n(poll),Set(P=${IMPORT(${PEER},HOTLINE_PATH)})
+ same => n,GotoIf($["${P}" != "" & "${P}" != "${SEEN}"]?press)
+ same => n,Set(I=$[${I} + 1])
+ same => n,GotoIf($[${I} > 400]?give_up)
+ same => n,Wait(0.1)
+ same => n,Goto(poll)
+ same => n(press),Set(SEEN=${P})
+ same => n,Wait(0.3)
+ same => n,SendDTMF(${KEYS:0:1},250)
+ same => n,Set(KEYS=${KEYS:1})
+ same => n,Goto(next)
+ same => n(stay),Wait(120)
+ same => n(give_up),Hangup()
+exten => _survey-X-X,1,Set(PEER=${CUT(CHANNEL,\;,1)}\;2)
+ same => n,Set(I=0)
+ same => n(poll),GotoIf($["${IMPORT(${PEER},HOTLINE_PATH)}" = "welcome,main"]?press)
+ same => n,Set(I=$[${I} + 1])
+ same => n,GotoIf($[${I} > 300]?give_up)
+ same => n,Wait(0.1)
+ same => n,Goto(poll)
+ same => n(press),Wait(0.3)
+ same => n,SendDTMF(${EXTEN:7:1},250)
+ same => n,Set(I=0)
+ same => n(agent),GotoIf($["${IMPORT(${PEER},MEMBERINTERFACE)}" != ""]?rate)
+ same => n,Set(I=$[${I} + 1])
+ same => n,GotoIf($[${I} > 900]?give_up)
+ same => n,Wait(0.1)
+ same => n,Goto(agent)
+ same => n(rate),SendDTMF(${EXTEN:9:1},250)
+ same => n,Wait(1.5)
+ same => n,Goto(rate)
+ same => n(give_up),Hangup()
+exten => incident,1,Set(PEER=${CUT(CHANNEL,\;,1)}\;2)
+ same => n,Set(I=0)
+ same => n(poll),GotoIf($["${IMPORT(${PEER},HOTLINE_PATH)}" = "welcome,main"]?press)
+ same => n,Set(I=$[${I} + 1])
+ same => n,GotoIf($[${I} > 300]?give_up)
+ same => n,Wait(0.1)
+ same => n,Goto(poll)
+ same => n(press),Wait(0.3)
+ same => n,SendDTMF(1,250)
+ same => n,Set(I=0)
+ same => n(merged),GotoIf($["${IMPORT(${PEER},HOTLINE_INCIDENT)}" != ""]?agent)
+ same => n,Set(I=$[${I} + 1])
+ same => n,GotoIf($[${I} > 300]?give_up)
+ same => n,Wait(0.1)
+ same => n,Goto(merged)
+ same => n(agent),Wait(0.3)
+ same => n,SendDTMF(0,250)
+ same => n,Wait(120)
+ same => n(give_up),Hangup()
+exten => _voice-X,1,Set(PEER=${CUT(CHANNEL,\;,1)}\;2)
+ same => n,Set(I=0)
+ same => n(poll),GotoIf($["${IMPORT(${PEER},HOTLINE_PATH)}" = "welcome,main"]?press)
+ same => n,Set(I=$[${I} + 1])
+ same => n,GotoIf($[${I} > 300]?give_up)
+ same => n,Wait(0.1)
+ same => n,Goto(poll)
+ same => n(press),Wait(0.3)
+ same => n,SendDTMF(${EXTEN:6},250)
+ same => n,Playtones(440/1000)
+ same => n,Wait(120)
+ same => n(give_up),Hangup()
 
 [robot-agent]
 ; (the extension is the agent's number: in patterns a lowercase "n" matches a digit)
@@ -72,6 +150,20 @@ exten => _X,1,Set(AGENT=agent${EXTEN})
  ; a voice on the line: MixMonitor writes only the audio frames it sees
  same => n,Playtones(440/1000)
  same => n,Wait(3)
+ same => n,Hangup()
+exten => h,1,Set(DEVICE_STATE(Custom:${AGENT})=NOT_INUSE)
+
+[robot-ring]
+exten => _X,1,Wait(120)
+ same => n,Hangup()
+
+[robot-talk]
+exten => _X,1,Set(AGENT=agent${EXTEN})
+ same => n,Wait(1)
+ same => n,Answer()
+ same => n,Set(DEVICE_STATE(Custom:${AGENT})=INUSE)
+ same => n,Playtones(440/1000)
+ same => n,Wait(120)
  same => n,Hangup()
 exten => h,1,Set(DEVICE_STATE(Custom:${AGENT})=NOT_INUSE)
 """
@@ -234,3 +326,32 @@ def start_asterisk(prefix: Path, root: Path, rendered: Path, sounds: Path) -> As
         ast.stop()
         raise
     return ast
+
+
+def ami_action(port: int, secret: str, fields: dict[str, str], timeout: float = 10) -> str:
+    """One AMI action on a connection of its own (login as the rendered ``hotline`` user);
+    Asterisk's response block. For what the CLI cannot do, such as an agent's BlindTransfer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        reader = sock.makefile("rb")
+        reader.readline()  # the banner
+
+        def send(action: dict[str, str]) -> str:
+            sock.sendall("".join(f"{k}: {v}\r\n" for k, v in action.items()).encode() + b"\r\n")
+            while True:
+                block: list[str] = []
+                while (line := reader.readline().decode().rstrip("\r\n")) != "":
+                    block.append(line)
+                if (
+                    block
+                    and block[0].startswith("Response:")
+                    and any(line == f"ActionID: {action['ActionID']}" for line in block)
+                ):
+                    return "\n".join(block)
+
+        login = send({"Action": "Login", "ActionID": "login", "Username": "hotline",
+                      "Secret": secret, "Events": "off"})  # fmt: skip
+        if "Success" not in login.splitlines()[0]:
+            raise RuntimeError(f"AMI login refused: {login}")
+        answer = send({**fields, "ActionID": "act"})
+        send({"Action": "Logoff", "ActionID": "bye"})
+        return answer

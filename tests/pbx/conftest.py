@@ -95,14 +95,31 @@ def pbx_sounds(pbx_prefix: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return sounds
 
 
+def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with the sections of ``extra`` laid over it key by key."""
+    return {
+        section: {**base.get(section, {}), **extra.get(section, {})} for section in {*base, *extra}
+    }
+
+
+@pytest.fixture(scope="module")
+def pbx_overrides(pbx_sounds: Path) -> dict[str, Any]:
+    """Settings a test module lays over ``pbx_settings`` (override this fixture): what an
+    administrator could set, rendered and used by the service alike."""
+    return {}
+
+
 @pytest.fixture(scope="module")
 def pbx(
-    pbx_prefix: Path, pbx_sounds: Path, tmp_path_factory: pytest.TempPathFactory
+    pbx_prefix: Path,
+    pbx_sounds: Path,
+    pbx_overrides: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Asterisk, dict[str, Any]]]:
     """A running private Asterisk with the project's own rendered configuration."""
     data = tmp_path_factory.mktemp("pbxdata")
     root = instance_root()
-    settings = pbx_settings(root, free_port(), free_port(), data)
+    settings = merged(pbx_settings(root, free_port(), free_port(), data), pbx_overrides)
     rendered = data / "rendered"
     hotline_cli(["asterisk-conf", "render", "--out", str(rendered)], _env(settings), data)
     ast = start_asterisk(pbx_prefix, root, rendered, pbx_sounds)

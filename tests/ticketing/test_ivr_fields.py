@@ -26,7 +26,13 @@ async def test_ivr_outcome_fields_round_trip(store: TicketStore) -> None:
 
 @pytest.mark.parametrize(
     "fields",
-    [{"callback_requested": "yes"}, {"incident_id": 7}, {"language": "x" * 17}],
+    [
+        {"callback_requested": "yes"},
+        {"incident_id": 7},
+        {"language": "x" * 17},
+        {"callback_message": 3},
+        {"recording_audio": "no"},
+    ],
 )
 async def test_bad_ivr_fields_refuse_the_batch(
     store: TicketStore, fields: dict[str, object]
@@ -36,3 +42,21 @@ async def test_bad_ivr_fields_refuse_the_batch(
     with pytest.raises(ValueError, match=bad["key"]):
         await store.save_calls([good, bad])
     assert await store.count_calls() == 0
+
+
+async def test_callback_message_and_recording_audio_round_trip(store: TicketStore) -> None:
+    """Issue 8: a Queue() timeout's callback request names the caller's message; a recording
+    of a call nobody answered is marked as holding no conversation."""
+    timeout = make_record(
+        outcome="timeout",
+        callback_requested=True,
+        callback_message="/var/spool/asterisk/monitor/callback-1.2.wav",
+        recording="/var/spool/asterisk/monitor/hotline-1.2.wav",
+        recording_audio=False,
+    )
+    answered = make_record(recording="/var/spool/asterisk/monitor/hotline-1.3.wav",
+                           recording_audio=True)  # fmt: skip
+    await store.save_calls([timeout, answered])
+    stored = {r["key"]: r for r in await store.calls_between(*EVERYTHING)}
+    for record in (timeout, answered):
+        assert stored[record["key"]] == {**record, "survey": None}
