@@ -77,7 +77,8 @@ def on_hangup(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
         if leg.answered_by is not None:
             end = call.talk_end or now
             leg.talk_s = whole_seconds(leg.answered_at or end, end)
-            close(state, out, call, "answered", "agent" if call.agent_gone else "caller", end)
+            gone = call.left_first or ("agent" if call.agent_gone else "caller")
+            close(state, out, call, "answered", gone, end)
         else:
             if leg.wait_s is None:
                 leg.wait_s = whole_seconds(leg.queue_entered_at or now, now)

@@ -149,6 +149,7 @@ def close(
     call.legs_done = max(call.legs_done, leg.leg + 1)
     call.ringing.clear()
     call.abandon_at, call.talk_end, call.agent_gone = None, None, False
+    call.left_first = None
     call.position, call.since, call.leg_from_log = None, state.clock, False
     call.last_closed = leg
     forget_agents(state, call)

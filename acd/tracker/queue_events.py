@@ -210,7 +210,7 @@ def on_agent_connect(state: TrackerState, h: dict[str, str], out: Outbox) -> Non
     call.position = None
     call.since = state.clock
     call.agent_uid = h.get("DestUniqueid")
-    call.talk_end, call.agent_gone = None, False
+    call.talk_end, call.agent_gone, call.left_first = None, False, None
     for key in (call.agent_uid, leg.agent_channel):
         if key:
             state.agent_calls[key] = call.uniqueid
@@ -259,11 +259,25 @@ def on_bridge_enter(state: TrackerState, h: dict[str, str], out: Outbox) -> None
     call = state.calls.get(h.get("Uniqueid", ""))
     if call is not None and call.leg is not None and call.leg.answered_by is not None:
         call.talk_end = None
+        call.left_first = None
 
 
 def on_bridge_leave(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
-    call = state.calls.get(h.get("Uniqueid", ""))
-    if call is not None and call.leg is not None and call.leg.answered_by is not None:
+    uid = h.get("Uniqueid", "")
+    call = state.calls.get(uid)
+    side = "caller"
+    if call is None:
+        # the agent's side of the conversation leaving
+        caller = state.agent_calls.get(uid)
+        call = state.calls.get(caller) if caller else None
+        side = "agent"
+    if call is None or call.leg is None or call.leg.answered_by is None:
+        return
+    # Who hung up is who left the bridge first: the Hangup events of the two channels may
+    # come in either order (the agent's first even when the caller put the phone down).
+    if call.left_first is None:
+        call.left_first = side
+    if side == "caller":
         call.talk_end = state.clock
 
 

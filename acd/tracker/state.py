@@ -72,6 +72,8 @@ class Call:
     abandon_at: float | None = None
     talk_end: float | None = None
     agent_gone: bool = False
+    # "caller" or "agent": who left the conversation's bridge first (BridgeLeave).
+    left_first: str | None = None
     # The open leg was rebuilt from queue_log during a resync: a late QueueCallerJoin for
     # the same queue is that leg's own join, not a transfer.
     leg_from_log: bool = False

@@ -285,3 +285,25 @@ def test_the_tracker_reads_the_channel_variables_the_contract_names(
     ivr = next(p for t, p in rec.events if t == "call.ivr_finished")
     assert (ivr["queue"], ivr["ivr_choice"], ivr["priority"]) == ("hotline-general", "1", 0)
     assert rec.records[0].ivr_choice == "1" and rec.records[0].priority == 0
+
+
+def test_who_hung_up_when_agent_complete_comes_after_the_callers_hangup() -> None:
+    """Real PBX under load: app_queue's AgentComplete (a stasis subscriber) may reach AMI after
+    the caller's Hangup, and the agent's Hangup before it although the caller put the phone
+    down. The record still says the caller ended it (COMPLETECALLER), as queue_log does."""
+    messages = load_messages("answered_fast")
+    (complete,) = [i for i, m in enumerate(messages) if m.get("Event") == "AgentComplete"]
+    (caller_gone,) = [
+        i
+        for i, m in enumerate(messages)
+        if m.get("Event") == "Hangup" and m.get("Uniqueid") == "1795445274.1"
+    ]
+    assert complete < caller_gone
+    late = messages[:complete] + messages[complete + 1 : caller_gone + 1]
+    late += [messages[complete], *messages[caller_gone + 1 :]]
+    rec = Recorder()
+    CallTracker(publish=rec.publish, on_record=rec.records.append).feed(late)
+    (record,) = rec.records
+    (expected,) = load_expected("answered_fast")
+    assert (record.outcome, record.hangup_by) == ("answered", "caller")
+    assert record.talk_s == expected["talk_s"]
