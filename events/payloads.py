@@ -162,6 +162,10 @@ class CallEnded(TypedDict):
     incident_id: str | None
     callback_requested: bool
     language: str | None
+    # The callback step's message (Record() file) of a leg Queue() gave up on.
+    callback_message: str | None
+    # False: the recording is a bare header (nobody answered); None: nothing recorded.
+    recording_audio: bool | None
     # The Asterisk server the leg was on (uniqueids are unique per PBX only).
     pbx: str
 

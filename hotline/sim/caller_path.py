@@ -278,13 +278,17 @@ class CallerPath(QueueWaiting, Conversation):
                 self.varset(ch2, parts[2], value)
         self.agi_end(call, command, code, "Success" if code == "200" else "Failure")
 
-    def _ivr_caller_hung_up(self, call: Call, command: str) -> None:
+    def _ivr_caller_hung_up(self, call: Call, command: str | None) -> None:
+        """The caller hung up during the IVR: during ``command``, or between two commands
+        (None: the server was still working on its next one)."""
         ch1, ch2 = call.ch1, call.ch2
         self.cdr(ch1, "Hangup", "", destination="s")
         self.ch_event("SoftHangupRequest", CALL, ch1, [("Cause", "16")])
         self.ch_event("HangupRequest", CALL, ch2, [("Cause", "16")])
         self.hangup(ch1)
-        if command.upper().startswith("GET DATA"):
+        if command is None:
+            pass
+        elif command.upper().startswith("GET DATA"):
             self.agi_end(call, command)
         else:
             self.agi_end(call, command, "-1", "Failure")
@@ -294,6 +298,10 @@ class CallerPath(QueueWaiting, Conversation):
 
     def agi_done(self, call: Call, status: str) -> None:
         """The external IVR closed its socket (or could not be reached: status FAILURE)."""
+        if call.phase == "agi" and status == "HANGUP":
+            # The caller hung up while the server worked on its next command (no command
+            # failed): as on the real PBX, AGI() returns HANGUP and the dialplan ends there.
+            self._ivr_caller_hung_up(call, None)
         if call.phase == "ivr_gone":
             self._ivr_hangup_done(call)
             return
@@ -336,7 +344,7 @@ class CallerPath(QueueWaiting, Conversation):
         self.newexten(ch2, 5, "GotoIf", "0?queue" if record else "1?queue")
         if record:
             self.newexten(ch2, 6, "MixMonitor", f"hotline-{ch2.uniqueid}.wav,b")
-            path = f"/var/spool/asterisk/monitor/hotline-{ch2.uniqueid}.wav"
+            path = f"{self.config.recordings_dir}/hotline-{ch2.uniqueid}.wav"
             self.varset(ch2, "MIXMONITOR_FILENAME", path)
             self.ch_event("MixMonitorStart", CALL, ch2)
             call.truth.recording = path

@@ -113,6 +113,9 @@ class PbxConfig:
     members: list[MemberConfig] = field(default_factory=list)
     record_calls: bool = True
     queue_max_wait: int = 60
+    # Where MixMonitor and the callback step's Record() write (the rendered dialplan uses the
+    # setting asterisk.recordings_dir); the captures' packaged default.
+    recordings_dir: str = "/var/spool/asterisk/monitor"
     agi_url: str = "agi://127.0.0.1:4573/ivr"
     survey_url: str = "agi://127.0.0.1:4573/survey"
     # SIP mode (the sip_call capture): callers are PJSIP/pstn-trunk-… channels, one per call.

@@ -202,7 +202,7 @@ class QueueWaiting(QueueEngine):
             ch2,
             16,
             "Record",
-            f"/var/spool/asterisk/monitor/callback-{ch2.uniqueid}.wav,0,5,k",
+            f"{self.config.recordings_dir}/callback-{ch2.uniqueid}.wav,0,5,k",
         )
         self._after(call.timers, intro + record, self.newexten, ch2, 17, "Playback", "vm-goodbye")
         self._after(call.timers, intro + record + goodbye, self._dialplan_hangup, call, 18)

@@ -246,7 +246,10 @@ class Simulation:
         start: float = DEFAULT_START,
         max_calls: int | None = None,
         systemname: str | None = None,
+        pbx_config: PbxConfig | None = None,
     ) -> None:
+        """``pbx_config`` replaces the model's PBX (queues, members, limits): tests that play
+        hand-written callers against members of their own."""
         self.model = model
         self.seed = seed
         self.scheduler = Scheduler(start)
@@ -258,7 +261,7 @@ class Simulation:
         self.pbx = Pbx(
             self.scheduler,
             emit or self._buffer.append,
-            model.pbx_config(),
+            pbx_config or model.pbx_config(),
             queue_log=self.queue_log,
             cdr_csv=self.cdr_csv,
             seed=seed * 7919 + 1,

@@ -124,9 +124,11 @@ def log_legs(lines: list[list[str]]) -> list[LogLeg]:
         if event == "ENTERQUEUE":
             legs.append(LogLeg(queue, at))
             continue
-        if not legs:
+        # the leg of this line's queue: app_queue may log a leg's BLINDTRANSFER after the
+        # ENTERQUEUE of the queue it sent the caller to (same second, seen for real)
+        leg = next((leg for leg in reversed(legs) if leg.queue == queue), None)
+        if leg is None:
             continue
-        leg = legs[-1]
         if event == "CONNECT":
             leg.agent, leg.wait_s, leg.connected_at = agent, int(data[0]), at
         elif event == "RINGNOANSWER":

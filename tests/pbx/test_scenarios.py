@@ -32,7 +32,12 @@ import pytest
 import pytest_asyncio
 
 from hotline.service import HotlineService
-from hotline.settings import Settings
+from hotline.settings import IvrSettings, Settings
+from hotline.sim.actions import attach
+from hotline.sim.agi_driver import FastAgiDriver
+from hotline.sim.ami_server import AmiServer
+from hotline.sim.model import CallerScript, FixedBehaviour, MemberConfig, PbxConfig
+from hotline.sim.traffic import Simulation, TrafficModel
 from ivr.menu_source import DEFAULT_MENU
 from tests.pbx.asterisk import Asterisk, ami_action
 from tests.pbx.conftest import HOTLINE, _env
@@ -51,6 +56,7 @@ from tests.pbx.pbx_logs import (
     queue_log,
     until,
 )
+from tests.service.helpers import service_settings
 
 pytestmark = pytest.mark.pbx
 
@@ -620,3 +626,164 @@ def test_kpi_json_equals_the_kpis_of_queue_log(world: World) -> None:
             assert got[name] == pytest.approx(value, abs=1e-9), (name, got[name], value)
         else:
             assert got[name] == value, (name, got[name], value)
+
+
+# ------------------------------------------------------------- the simulator on the same calls
+
+# A working-day morning: every queue of the shipped menu is open, like the all-day menu here.
+SIM_START = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+SIM_SPEED = 4.0
+
+
+def sim_member(n: int, queue: str, ring: float, talk: float, robot: str) -> MemberConfig:
+    """The simulator's twin of a robot member the real rounds add (same name, interface)."""
+    return MemberConfig(
+        name=f"agent{n}",
+        interface=f"Local/{n}@{robot}/n",
+        state_interface=f"Custom:agent{n}",
+        queues=[queue],
+        behaviour=FixedBehaviour(ring=ring, talk=talk),
+    )
+
+
+def sim_rounds(
+    recordings: Path, patience: dict[str, float]
+) -> list[tuple[PbxConfig, list[CallerScript]]]:
+    """The real rounds' calls as simulator scripts: the same keys, the same members (ring and
+    talk times of the robots), the same Queue() limit and recordings folder."""
+
+    def config(members: list[MemberConfig]) -> PbxConfig:
+        return PbxConfig(
+            members=members, queue_max_wait=QUEUE_MAX_WAIT, recordings_dir=str(recordings)
+        )
+
+    def caller(number: str, key: str | None, **how: Any) -> CallerScript:
+        # like the robots, the key comes at the main menu, not during the welcome prompts
+        # (the simulated prompts last 1 s; a key due later waits for GET DATA)
+        return CallerScript(number, "robot", key, dtmf_delay=1.0, **how)
+
+    without_agents = [
+        *(
+            caller(number, robot[-1], patience=patience[number])
+            for number, (robot, *_) in BRANCHES.items()
+            if robot.startswith("press-")
+        ),
+        caller(JOINEMPTY, "4"),
+        caller(IVR_HANGUP, None, ivr_hangup_after=4.0),
+        caller(TIMEOUT, "1"),
+    ]
+    with_agents = [
+        caller(FAST, "1", survey="2"),
+        caller(RNA, "3"),
+        caller(HANGS_UP, "4", talk_limit=3.0),
+    ]
+    members = [
+        sim_member(1, "hotline-general", 2, 3, "robot-agent"),
+        sim_member(8, "hotline-complaint", 99, 0, "robot-ring"),
+        sim_member(2, "hotline-complaint", 2, 3, "robot-agent"),
+        sim_member(3, "hotline-report", 1, 120, "robot-talk"),
+    ]
+    return [(config([]), without_agents), (config(members), with_agents)]
+
+
+async def simulate(
+    folder: Path, menu: Path, config: PbxConfig, scripts: list[CallerScript]
+) -> dict[str, list[dict[str, Any]]]:
+    """The scripts through the simulator, the real service and its real FastAGI IVR; the
+    stored records by caller number."""
+    async with AmiServer(secret="hotline-secret") as server:
+        sim = Simulation(
+            TrafficModel(peak_calls_per_hour=0.0, agents=[]),
+            queue_log_path=folder / "queue_log",
+            start=SIM_START,
+            pbx_config=config,
+        )
+        pump = attach(sim.pbx, server)
+        settings = service_settings(folder, server.port).model_copy(
+            update={"ivr": IvrSettings(port=0, menu_file=menu)}
+        )
+        service = HotlineService(settings, now=lambda: sim.now)
+        await service.start(web_enabled=False)
+        try:
+            assert service.link is not None and service.ivr.port is not None
+            await service.link.wait_connected(timeout=10)
+            driver = FastAgiDriver("127.0.0.1", service.ivr.port, speed=SIM_SPEED)
+            sim.pbx.ivr_driver = driver
+            done = asyncio.Event()
+            sim.pbx.on_call_end.append(
+                lambda _: done.set() if sim.pbx.active_calls() == 0 else None
+            )
+            stop = asyncio.Event()
+            runner = asyncio.create_task(sim.run_realtime(SIM_SPEED, stop, max_sleep=0.01))
+            for script in scripts:
+                sim.place_call(script)
+            try:
+                await asyncio.wait_for(done.wait(), timeout=60)
+            finally:
+                stop.set()
+                await runner
+                await driver.close()
+            await until(lambda: not service.tracker.active_calls(), 20, "the tracker idle")
+            records = await stored_records(service)
+        finally:
+            await service.stop()
+            await pump.close()
+            sim.close()
+    return {legs[0]["caller_num"]: legs for legs in records.values()}
+
+
+# Compared as they are; waits and talk times within a second (Asterisk counts whole seconds
+# of its own clock); ids and timestamps differ by nature.
+SAME = (
+    "caller_num ivr_digits ivr_choice ivr_path priority queue outcome answered_by "
+    "member_interface ring_no_answer hangup_by callback_requested recording_audio language "
+    "incident_id survey transferred_to"
+).split()
+
+
+def comparable(legs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for leg in legs:
+        view = {name: leg[name] for name in SAME}
+        uid = leg["uniqueid"]
+        for name in ("recording", "callback_message"):
+            view[name] = leg[name] and leg[name].replace(uid, "<uniqueid>")
+        view["wait_s"], view["talk_s"] = leg["wait_s"], leg["talk_s"]
+        out.append(view)
+    return out
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_simulator_makes_the_records_the_real_pbx_makes(
+    world: World, tmp_path: Path
+) -> None:
+    w = world
+    menu = Path(w.settings["ivr"]["menu_file"])
+    recordings = w.ast.monitor_dir
+    # an abandoning caller's patience is what the real one showed (queue_log's waittime)
+    patience = {
+        caller: int(events_of(w.ast, w.callid[caller])["ABANDON"][7]) + 0.5 for caller in BRANCHES
+    }
+    differences = []
+    for n, (config, scripts) in enumerate(sim_rounds(recordings, patience)):
+        folder = tmp_path / f"round{n}"
+        folder.mkdir()
+        simulated = await simulate(folder, menu, config, scripts)
+        for script in scripts:
+            number = script.caller_num
+            real = comparable(w.records[w.callid[number]])
+            sim = comparable(simulated[number])
+            if len(sim) != len(real):
+                differences.append((number, "legs", sim, real))
+                continue
+            for got, want in zip(sim, real, strict=True):
+                for name in ("wait_s", "talk_s"):
+                    s_value, r_value = got.pop(name), want.pop(name)
+                    if (s_value is None) != (r_value is None) or (
+                        abs((s_value or 0) - (r_value or 0)) > 1
+                    ):
+                        differences.append((number, name, s_value, r_value))
+                for name in got:
+                    if got[name] != want[name]:
+                        differences.append((number, name, got[name], want[name]))
+    assert differences == [], differences

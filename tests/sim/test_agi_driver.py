@@ -110,3 +110,35 @@ async def test_unreachable_ivr_falls_back_to_the_default_queue() -> None:
         m.get("Value") for m in events if m.name == "VarSet" and m.get("Variable") == "AGISTATUS"
     ]
     assert statuses == ["FAILURE"]
+
+
+async def test_a_hang_up_while_the_server_works_ends_the_call_in_the_ivr() -> None:
+    """Seen on the real PBX: a caller who hangs up while the FastAGI server is still working
+    on its next command (no command fails, Asterisk sends the asynchronous HANGUP line) ends
+    in the IVR: AGI() returns AGISTATUS=HANGUP and the dialplan goes no further."""
+
+    async def slow_ivr(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (await reader.readline()).strip():
+            pass  # the agi_* environment
+        await asyncio.sleep(0.5)  # 20 simulated seconds of thinking
+        writer.write(b"ANSWER\n")
+        await writer.drain()
+        await reader.readline()
+        writer.close()
+
+    events: list[AmiMessage] = []
+    sim = _sim(events)
+    server = await asyncio.start_server(slow_ivr, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        driver = FastAgiDriver("127.0.0.1", port, speed=SPEED)
+        sim.pbx.ivr_driver = driver
+        await _run(sim, [CallerScript("13800138003", "王五", None, ivr_hangup_after=2.0)])
+        await driver.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+    (truth,) = sim.truths
+    assert (truth.outcome, truth.queue, truth.hangup_by) == ("ivr_hangup", None, "caller")
+    assert not [m for m in events if m.name == "QueueCallerJoin"]
+    assert ("AGISTATUS", "HANGUP") in [(m.get("Variable"), m.get("Value")) for m in events]
