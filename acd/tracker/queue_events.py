@@ -309,7 +309,11 @@ def on_user_event(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
         return
     call = state.calls.get(h.get("Uniqueid", ""))
     if call is not None:
-        # the leg Queue() just gave up on (held by on_queue_status) asks to be called back
-        if call.held is not None:
-            call.held.callback_requested = True
+        # the leg Queue() just gave up on (held by on_queue_status) asks to be called back;
+        # the rendered dialplan names the message Record() is about to take (Message)
+        held = call.held
+        if held is not None:
+            held.callback_requested = True
+            held.callback_message = h.get("Message") or None
         send(state, out, CALL_CALLBACK_REQUESTED, call, queue=h.get("Queue"))
+        release_held(state, out, call)

@@ -230,11 +230,11 @@ def _resync_call(
         if call.leg is open_leg:
             _announce(state, out, call, open_leg, queued=created, answered=answered)
     uid = call.uniqueid
-    if uid not in alive:
-        if call.held is not None:
-            # its end (the hangup after the callback step) was missed: finished by the resync
-            call.held.recovered = True
+    if call.held is not None:
+        # the callback step that would have released it was missed: finished by the resync
+        call.held.recovered = True
         release_held(state, out, call)
+    if uid not in alive:
         if call.leg is not None:
             _close_as_known(state, out, call, now, alive=False)
         elif call.legs_done == 0:

@@ -116,6 +116,9 @@ class PbxConfig:
     # Where MixMonitor and the callback step's Record() write (the rendered dialplan uses the
     # setting asterisk.recordings_dir); the captures' packaged default.
     recordings_dir: str = "/var/spool/asterisk/monitor"
+    # The callback step's UserEvent names the message (Message:), as the rendered dialplan
+    # does; off for the captures' dialplan, which did not.
+    callback_message_event: bool = False
     agi_url: str = "agi://127.0.0.1:4573/ivr"
     survey_url: str = "agi://127.0.0.1:4573/survey"
     # SIP mode (the sip_call capture): callers are PJSIP/pstn-trunk-… channels, one per call.

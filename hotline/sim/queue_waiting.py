@@ -173,11 +173,18 @@ class QueueWaiting(QueueEngine):
         self.newexten(ch2, 9, "NoOp", "QUEUESTATUS=TIMEOUT")
         self.newexten(ch2, 10, "GotoIf", "1?callback")
         num = call.script.caller_num
+        # the rendered dialplan names the message in the UserEvent; the captures' did not
+        message = (
+            f"{self.config.recordings_dir}/callback-{ch2.uniqueid}.wav"
+            if self.config.callback_message_event
+            else ""
+        )
         self.newexten(
             ch2,
             13,
             "UserEvent",
-            f"HotlineCallbackRequest,Queue: {q.name},Uniqueid: {ch2.uniqueid},CallerIDNum: {num}",
+            f"HotlineCallbackRequest,Queue: {q.name},Uniqueid: {ch2.uniqueid},CallerIDNum: {num}"
+            + (f",Message: {message}" if message else ""),
         )
         self.ch_event(
             "UserEvent",
@@ -188,6 +195,7 @@ class QueueWaiting(QueueEngine):
                 ("Queue", q.name),
                 ("Uniqueid", ch2.uniqueid),
                 ("CallerIDNum", num),
+                *([("Message", message)] if message else []),
             ],
         )
         self.newexten(ch2, 14, "QueueLog", f"{q.name},{ch2.uniqueid},NONE,CALLBACKREQ,{num}")

@@ -103,11 +103,22 @@ def test_live_events_of_a_timeout_and_an_ivr_hangup() -> None:
     assert topics.index("call.abandoned") < topics.index("call.ended")
     assert "call.callback_requested" in topics
     assert record.outcome == "timeout"
-    # issue 8 item 1: the timeout's record asks for the callback and names the message; it is
-    # emitted once the call ended, after the callback step.
+    # issue 8 item 1: the timeout's record asks for the callback; it is emitted with the
+    # callback step's UserEvent (whose Message names the recording in the rendered dialplan;
+    # the capture's dialplan had none).
     assert topics.index("call.callback_requested") < topics.index("call.ended")
     assert record.callback_requested is True
-    assert record.callback_message == "/var/spool/asterisk/monitor/callback-1795445361.1.wav"
+    assert record.callback_message is None
+    named = ("Message", "/var/spool/asterisk/monitor/callback-1.wav")
+    messages = [
+        AmiMessage([*m.fields, named]) if m.get("UserEvent") == "HotlineCallbackRequest" else m
+        for m in load_messages("queue_timeout")
+    ]
+    rec = Recorder()
+    CallTracker(publish=rec.publish, on_record=rec.records.append).feed(messages)
+    (record,) = rec.records
+    assert record.callback_requested is True
+    assert record.callback_message == "/var/spool/asterisk/monitor/callback-1.wav"
     _, rec = replay("ivr_hangup")
     for record in rec.records:
         assert rec.topics(record.uniqueid) == ["call.started", "call.ivr_finished", "call.ended"]

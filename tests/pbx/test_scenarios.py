@@ -654,7 +654,10 @@ def sim_rounds(
 
     def config(members: list[MemberConfig]) -> PbxConfig:
         return PbxConfig(
-            members=members, queue_max_wait=QUEUE_MAX_WAIT, recordings_dir=str(recordings)
+            members=members,
+            queue_max_wait=QUEUE_MAX_WAIT,
+            recordings_dir=str(recordings),
+            callback_message_event=True,
         )
 
     def caller(number: str, key: str | None, **how: Any) -> CallerScript:
