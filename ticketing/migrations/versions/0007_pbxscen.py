@@ -6,8 +6,8 @@ records only while the caller is bridged to an agent, so a call nobody answered 
 WAV header: ``recording_audio`` is false then (null when nothing was recorded, and for rows
 stored before this revision).
 
-Revision ID: 0005_pbxscen
-Revises: 0004
+Revision ID: 0007_pbxscen
+Revises: 0006_desk
 Create Date: 2026-12-02
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_pbxscen"
-down_revision: str | None = "0004"
+revision: str = "0007_pbxscen"
+down_revision: str | None = "0006_desk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
