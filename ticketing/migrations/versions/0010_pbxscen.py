@@ -6,8 +6,8 @@ records only while the caller is bridged to an agent, so a call nobody answered 
 WAV header: ``recording_audio`` is false then (null when nothing was recorded, and for rows
 stored before this revision).
 
-Revision ID: 0007_pbxscen
-Revises: 0006_desk
+Revision ID: 0010_pbxscen
+Revises: 0009_cases
 Create Date: 2026-12-02
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_pbxscen"
-down_revision: str | None = "0006_desk"
+revision: str = "0010_pbxscen"
+down_revision: str | None = "0009_cases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
