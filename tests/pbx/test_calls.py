@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,31 +18,11 @@ import pytest
 
 from hotline.service import HotlineService
 from tests.pbx.asterisk import Asterisk
+from tests.pbx.pbx_logs import CDR_COLUMNS, queue_log, until
 
 pytestmark = pytest.mark.pbx
 
 AGENT = "Local/1@robot-agent/n"
-# cdr_csv's columns with loguniqueid, loguserfield and newcdrcolumns (cdr_csv.c).
-CDR_COLUMNS = (
-    "accountcode src dst dcontext clid channel dstchannel lastapp lastdata start answer end "
-    "duration billsec disposition amaflags uniqueid userfield peeraccount linkedid sequence"
-).split()
-
-
-async def until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:  # noqa: ASYNC109
-    """Poll a condition on the loop's turns (the service runs on this loop), bounded."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (value := predicate()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
-    return value
-
-
-def queue_log(ast: Asterisk) -> list[list[str]]:
-    if not ast.queue_log.exists():
-        return []
-    return [line.split("|") for line in ast.queue_log.read_text().splitlines() if line]
 
 
 def lines_of(ast: Asterisk, callid: str) -> dict[str, list[str]]:
