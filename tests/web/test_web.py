@@ -181,7 +181,7 @@ async def test_page_and_assets_are_served_locally(signed_in: SignedIn) -> None:
     assert page.status == 200 and page.content_type == "text/html"
     html = await page.text()
     assets = [a for a in re.findall(r'(?:src|href)="([^"]+)"', html) if a != "data:,"]
-    assert assets == ["/static/wallboard.css", "/static/wallboard.js"]
+    assert assets == ["/static/wallboard.css", "/static/ws_reconnect.js", "/static/wallboard.js"]
     for asset in assets:
         response = await client.get(asset)
         assert response.status == 200, asset

@@ -3,7 +3,6 @@
 // All text goes through textContent, never innerHTML: data from the PBX is not trusted.
 "use strict";
 
-const RECONNECT_MAX_MS = 10000;
 const DRAFT_DELAY_MS = 800;
 const STATE_POLL_MS = 3000;
 const POP_STATES = {
@@ -376,29 +375,22 @@ const goPause = () => loggedOut()
 
 // ---- the desk's own channel ----------------------------------------------------------------
 
-let reconnectMs = 500;
+function setLink(live) {
+  $("link").textContent = live ? "实时 live" : "重连中 reconnecting";
+  $("link").className = live ? "link live" : "link offline";
+  document.body.dataset.link = live ? "live" : "offline";
+}
+
 function connect() {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${scheme}//${location.host}/ws/desk`);
-  ws.onopen = () => {
-    reconnectMs = 500;
-    $("link").textContent = "实时 live";
-    $("link").className = "link live";
-    document.body.dataset.link = "live";
-  };
-  ws.onmessage = (event) => {
-    const message = JSON.parse(event.data);
-    if (message.type === "pop") onPop(message.pop);
-    else if (message.type === "pop.clear") onClear(message);
-    else if (message.type === "agent") refreshState();
-  };
-  ws.onclose = () => {
-    $("link").textContent = "重连中 reconnecting";
-    $("link").className = "link offline";
-    document.body.dataset.link = "offline";
-    setTimeout(connect, reconnectMs);
-    reconnectMs = Math.min(reconnectMs * 2, RECONNECT_MAX_MS);
-  };
+  openReconnectingSocket("/ws/desk", {
+    onOpen: () => setLink(true),
+    onMessage: (message) => {
+      if (message.type === "pop") onPop(message.pop);
+      else if (message.type === "pop.clear") onClear(message);
+      else if (message.type === "agent") refreshState();
+    },
+    onDown: () => setLink(false),
+  });
 }
 
 function shortcuts(event) {

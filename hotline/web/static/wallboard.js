@@ -16,7 +16,6 @@ const STATES = {
 };
 const POLL_MS = 2000;
 const MAX_WAITING_SHOWN = 8;
-const RECONNECT_MAX_MS = 10000;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -193,29 +192,16 @@ function stopPolling() {
   }
 }
 
-let reconnectMs = 500;
 function connect() {
-  if (!("WebSocket" in window)) {
-    startPolling();
-    return;
-  }
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${scheme}//${location.host}/ws`);
-  ws.onopen = () => {
-    reconnectMs = 500;
-  };
-  ws.onmessage = (event) => {
-    const message = JSON.parse(event.data);
-    if (message.type !== "wallboard") return;
-    stopPolling();
-    setLink("live");
-    render(message, "ws");
-  };
-  ws.onclose = () => {
-    startPolling();
-    setTimeout(connect, reconnectMs);
-    reconnectMs = Math.min(reconnectMs * 2, RECONNECT_MAX_MS);
-  };
+  openReconnectingSocket("/ws", {
+    onMessage: (message) => {
+      if (message.type !== "wallboard") return;
+      stopPolling();
+      setLink("live");
+      render(message, "ws");
+    },
+    onDown: startPolling,  // the page keeps showing the truth from /api/wallboard meanwhile
+  });
 }
 
 function tickClock() {
