@@ -44,7 +44,7 @@ from typing import Any
 from acd.ami.message import AmiMessage
 from acd.cdr_csv import CdrEntry
 from acd.queue_log import QueueLogEntry
-from acd.records import CallRecord
+from acd.records import DEFAULT_PBX, CallRecord
 from acd.tracker import resync as catch_up
 from acd.tracker import views
 from acd.tracker.core import OnRecord, Outbox, Publish, log
@@ -96,11 +96,13 @@ class CallTracker:
         on_record: OnRecord | None = None,
         *,
         entry_contexts: Iterable[str] = ("hotline-ivr",),
+        pbx: str = DEFAULT_PBX,
     ) -> None:
         # The contract's variable names are read here, at construction, so that renaming one
         # in asterisk_conf/channel_vars.py (or in a test) is followed everywhere.
         self._state = TrackerState(
             entry_contexts=frozenset(entry_contexts),
+            pbx=pbx,
             queue_var=QUEUE.name,
             survey_var=SURVEY.name,
             ivr_vars={

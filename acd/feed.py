@@ -99,7 +99,7 @@ class AmiFeed:
         self.name = name
         self._on_record = on_record
         self.tracker = CallTracker(
-            publish=publish, on_record=self._stamp, entry_contexts=entry_contexts
+            publish=publish, on_record=self._stamp, entry_contexts=entry_contexts, pbx=name
         )
         # "Now" for trimming the kept history: the caller's clock (the demo's simulated one)
         # or, by default, the PBX's own: the latest event Timestamp seen.

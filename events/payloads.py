@@ -26,6 +26,8 @@ class CallIds(TypedDict):
     channel: str
     caller_num: str | None
     caller_name: str | None
+    # The PBX's name (Asterisk's systemname): ids are unique on one PBX only.
+    pbx: str
     at: float
 
 

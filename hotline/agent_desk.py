@@ -123,13 +123,17 @@ class AgentDesk:
         self._known[(agent.pbx, agent.member.interface)] = agent
         return agent
 
-    def username_for(self, interface: str | None, member: str | None = None) -> str | None:
-        """Whose desk a ringing queue member is (hotline.web.desk_push.AgentLookup, for the
-        screen pops): the agents known so far; no I/O, it is on the ring's path."""
-        for (_pbx, known), agent in self._known.items():
-            if known == interface:
-                return agent.username
-        return None
+    def username_for(
+        self, pbx: str | None, interface: str | None, member: str | None = None
+    ) -> str | None:
+        """Whose desk a ringing queue member of ``pbx`` is (hotline.web.desk_push.AgentLookup,
+        for the screen pops): the agents known so far; no I/O, it is on the ring's path.
+        ``member`` (its MemberName) is not used: the agent table ties a user to an interface,
+        and the same interface on another PBX is another phone."""
+        if pbx is None or interface is None:
+            return None
+        agent = self._known.get((pbx, interface))
+        return agent.username if agent else None
 
     def member_of(self, pbx: str, interface: str) -> Member | None:
         agent = self._known.get((pbx, interface))

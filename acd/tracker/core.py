@@ -194,7 +194,7 @@ def ids(call: Call) -> dict[str, Any]:
 
 
 def send(state: TrackerState, out: Outbox, topic: str, call: Call, **payload: Any) -> None:
-    out.send(topic, {**ids(call), "at": state.clock, **payload})
+    out.send(topic, {**ids(call), "pbx": state.pbx, "at": state.clock, **payload})
 
 
 def send_queued(

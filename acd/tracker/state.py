@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from acd.records import CallRecord
+from acd.records import DEFAULT_PBX, CallRecord
 from acd.tracker.duplicates import RecentEvents
 from acd.tracker.members import MemberBoard
 
@@ -121,6 +121,9 @@ class TrackerState:
     survey_var: str
     # The contract's other IVR variables → what each tells ("choice", "priority", …).
     ivr_vars: dict[str, str]
+    # The PBX these events come from: every call.* event names it, since a linkedid or an
+    # interface is unique on one PBX only (a desk's pop is keyed by (pbx, linkedid)).
+    pbx: str = DEFAULT_PBX
     channels: dict[str, Channel] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
     # Agent-side channel (uniqueid and name) → caller uniqueid, while ringing or talking.

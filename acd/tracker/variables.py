@@ -110,6 +110,7 @@ def _on_survey(
             "channel": h.get("Channel", ""),
             "caller_num": caller_id(h.get("CallerIDNum")),
             "caller_name": caller_id(h.get("CallerIDName")),
+            "pbx": state.pbx,
             "at": state.clock,
             "answer": answer,
         },

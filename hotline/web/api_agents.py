@@ -5,7 +5,8 @@ API note for the desk (every route answers JSON; errors have the usual
 ``{"error": {"id", "message", "field"?}}`` shape and a PBX failure is never silent):
 
 - ``GET  /api/agent/state`` → ``{state, reason, since, now, queues: [{queue, paused,
-  reason, penalty, dynamic}], call: {uniqueid, linkedid, queue, caller_num (masked),
+  reason, penalty, dynamic}], call: {uniqueid, linkedid, queue, caller_num (as the screen
+  pop shows it: hotline.web.caller_mask),
   caller_name, answered, since} | null, username, extension, name, interface, pbx,
   skills: [{queue, penalty}], wrap_up_left_s, pause_reasons: [...]}``. ``state`` is
   logged_out, ready, ringing, talking, wrap_up or paused; ``since`` and ``now`` are epoch
@@ -20,7 +21,7 @@ API note for the desk (every route answers JSON; errors have the usual
 - ``GET  /api/agent/figures`` → ``{day, calls, talk_s, wrap_up_s, aht_s,
   answered_within_s, answered_within_share, states: [{state, reason, seconds}]}``.
 - ``GET  /api/callbacks`` → ``{open, claimed, oldest_age_s, items: [{id, kind
-  (abandoned|timeout|callback_request|survey), caller_num (masked), caller_name, queue,
+  (abandoned|timeout|callback_request|survey), caller_num (caller_mask), caller_name, queue,
   message_path, called_at, age_s, status (open|claimed), claimed_by, attempts, result}]}``.
 - ``GET  /api/callbacks/{id}`` → the entry with ``attempt_log: [{at, agent, result,
   detail}]`` (results placed, failed, dialled — "citizen: ANSWER|BUSY|NOANSWER…" — and the
@@ -46,9 +47,9 @@ from aiohttp import web
 from hotline.agent_desk import AgentDesk, DeskError
 from hotline.web.api_common import dumps, json_object, text
 from hotline.web.auth import AUTH, principal
+from hotline.web.caller_mask import callers_for
 from hotline.web.errors import ApiError, BadInput, Unavailable
 from hotline.web.routes import Param, RouteTable
-from hotline.web.wallboard import mask_number
 from ticketing.callbacks import RESULTS
 
 AGENT: Final = frozenset({"agent"})
@@ -77,17 +78,6 @@ async def _body(request: web.Request, fields: set[str]) -> dict[str, Any]:
     return body
 
 
-def _masked(data: dict[str, Any]) -> dict[str, Any]:
-    call = data.get("call")
-    if isinstance(call, dict) and call.get("caller_num"):
-        data = {**data, "call": {**call, "caller_num": mask_number(call["caller_num"])}}
-    if data.get("caller_num"):
-        data = {**data, "caller_num": mask_number(data["caller_num"])}
-    if isinstance(data.get("items"), list):
-        data = {**data, "items": [_masked(item) for item in data["items"]]}
-    return data
-
-
 async def _answer(request: web.Request, work: Any, action: str | None = None) -> web.Response:
     try:
         data = await work
@@ -99,7 +89,8 @@ async def _answer(request: web.Request, work: Any, action: str | None = None) ->
         await request.app[AUTH].audit(
             request, who.username, who.role, action, f"callback:{target}" if target else None
         )
-    return web.json_response(_masked(data), dumps=dumps)
+    # The caller's number as the screen pop shows it to this role (one rule, caller_mask).
+    return web.json_response(callers_for(data, principal(request).role), dumps=dumps)
 
 
 def _callback_id(request: web.Request) -> int:

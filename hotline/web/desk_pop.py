@@ -15,16 +15,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from asterisk_conf import channel_vars as cv
-from hotline.web.wallboard import mask_number
+from hotline.web.caller_mask import caller_number_for
 from ivr.incidents import Incident, IncidentError
 
 log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 30
-
-# Who sees a caller's number in full on the desk: the agent who takes the call must verify
-# the caller and may have to call back; everyone else (a unit, an auditor…) sees it masked.
-FULL_NUMBER_ROLES = frozenset({"agent", "supervisor"})
 
 # Ticket fields a pop shows; the caller's own number is left out (it is the pop's number).
 _TICKET_FIELDS = ("number", "category", "status", "urgency", "district", "subject", "created_at")
@@ -68,6 +64,7 @@ def base_pop(ringing: Mapping[str, Any], queued_at: float | None) -> dict[str, A
     at = float(ringing["at"])
     wait_s = None if queued_at is None else max(0, round(at - queued_at))
     return {
+        "pbx": ringing.get("pbx"),
         "linkedid": ringing["linkedid"],
         "uniqueid": ringing["uniqueid"],
         "number": ringing.get("caller_num"),
@@ -143,8 +140,5 @@ async def history(sources: PopSources, pop: Mapping[str, Any]) -> dict[str, Any]
 
 
 def shown_to(pop: Mapping[str, Any], role: str) -> dict[str, Any]:
-    """The pop as a screen of ``role`` may see it."""
-    if role in FULL_NUMBER_ROLES:
-        return dict(pop)
-    number = pop.get("number")
-    return {**pop, "number": mask_number(number) if number else number}
+    """The pop as a screen of ``role`` may see it (hotline.web.caller_mask's one rule)."""
+    return {**pop, "number": caller_number_for(pop.get("number"), role)}

@@ -35,24 +35,44 @@ _MAX_QUEUED = 20_000
 
 
 class AgentLookup(Protocol):
-    """Whose desk a ringing queue member is: the agent table ties a web user to a member
-    (its interface, e.g. ``PJSIP/1001``, or member name). Synchronous on purpose: it is on
-    the ring's path, so an implementation keeps its table in memory."""
+    """Whose desk a ringing queue member is: the agent table ties a web user to a member of
+    one PBX (its interface, e.g. ``PJSIP/1001``, or member name): the same interface on two
+    PBXs is two phones. Synchronous on purpose: it is on the ring's path, so an
+    implementation keeps its table in memory."""
 
-    def username_for(self, interface: str | None, member: str | None) -> str | None: ...
+    def username_for(
+        self, pbx: str | None, interface: str | None, member: str | None = None
+    ) -> str | None: ...
 
 
 class StaticLookup:
-    """A fixed member → username table (interfaces or member names as keys)."""
+    """A fixed member → username table: keys ``(pbx, interface or member name)`` for one PBX,
+    or a bare interface or member name for a member of any PBX (tests, benchmarks)."""
 
-    def __init__(self, table: dict[str, str] | None = None) -> None:
-        self.table: dict[str, str] = dict(table or {})
+    def __init__(self, table: dict[str | tuple[str, str], str] | None = None) -> None:
+        self.table: dict[str | tuple[str, str], str] = dict(table or {})
 
-    def username_for(self, interface: str | None, member: str | None) -> str | None:
-        for key in (interface, member):
-            if key and key in self.table:
-                return self.table[key]
+    def username_for(
+        self, pbx: str | None, interface: str | None, member: str | None = None
+    ) -> str | None:
+        for name in (interface, member):
+            if not name:
+                continue
+            for key in ((pbx, name) if pbx else None, name):
+                if key is not None and key in self.table:
+                    return self.table[key]
         return None
+
+
+def _lookup(directory: AgentLookup, payload: dict[str, Any]) -> str | None:
+    return directory.username_for(
+        payload.get("pbx"), payload.get("interface"), payload.get("member")
+    )
+
+
+def same_call(pop: dict[str, Any], payload: dict[str, Any]) -> bool:
+    """A linkedid is unique on its PBX only: a call is (pbx, linkedid)."""
+    return pop["linkedid"] == payload.get("linkedid") and pop.get("pbx") == payload.get("pbx")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +181,7 @@ class ScreenPops:
         self.directory = directory
         self.sources = sources
         self.current: dict[str, dict[str, Any]] = {}
-        self._queued_at: dict[str, float] = {}
+        self._queued_at: dict[tuple[str | None, str], float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Messages waiting to be sent, in the order they happened; one sender at a time, so
         # a desk sees a pop, its history and its clearing in that order.
@@ -211,13 +231,13 @@ class ScreenPops:
     def _on_queued(self, payload: dict[str, Any]) -> None:
         if len(self._queued_at) >= _MAX_QUEUED:
             self._queued_at.pop(next(iter(self._queued_at)))
-        self._queued_at[payload["uniqueid"]] = float(payload["at"])
+        self._queued_at[(payload.get("pbx"), payload["uniqueid"])] = float(payload["at"])
 
     def _on_ringing(self, payload: dict[str, Any]) -> None:
-        username = self.directory.username_for(payload.get("interface"), payload.get("member"))
+        username = _lookup(self.directory, payload)
         if username is None:
             return  # a static member nobody is signed in for: no desk to pop
-        pop = base_pop(payload, self._queued_at.get(payload["uniqueid"]))
+        pop = base_pop(payload, self._queued_at.get((payload.get("pbx"), payload["uniqueid"])))
         self.current[username] = pop
         self._push(username, pop_message(pop))
         if self.sources is not None:
@@ -233,9 +253,9 @@ class ScreenPops:
         await self._flush()
 
     def _on_answered(self, payload: dict[str, Any]) -> None:
-        taker = self.directory.username_for(payload.get("interface"), payload.get("member"))
+        taker = _lookup(self.directory, payload)
         for username, pop in list(self.current.items()):
-            if pop["linkedid"] != payload["linkedid"] or pop["state"] != "ringing":
+            if not same_call(pop, payload) or pop["state"] != "ringing":
                 continue
             if username == taker:
                 pop["state"] = "answered"
@@ -245,25 +265,24 @@ class ScreenPops:
                 self._clear(username, pop, "answered_elsewhere")
 
     def _on_ring_no_answer(self, payload: dict[str, Any]) -> None:
-        username = self.directory.username_for(payload.get("interface"), payload.get("member"))
+        username = _lookup(self.directory, payload)
         pop = self.current.get(username or "")
-        if username and pop and pop["linkedid"] == payload["linkedid"]:
+        if username and pop and same_call(pop, payload):
             if pop["state"] == "ringing":
                 self._clear(username, pop, "ring_no_answer")
 
     def _on_gone(self, payload: dict[str, Any]) -> None:
         # Abandoned or left the queue before anybody answered: every ringing pop goes.
         for username, pop in list(self.current.items()):
-            if pop["linkedid"] == payload["linkedid"] and pop["state"] == "ringing":
+            if same_call(pop, payload) and pop["state"] == "ringing":
                 self._clear(username, pop, "abandoned")
 
     def _on_ended(self, payload: dict[str, Any]) -> None:
-        linkedid = payload.get("linkedid")
         uniqueid = payload.get("uniqueid")
         if uniqueid:
-            self._queued_at.pop(uniqueid, None)
+            self._queued_at.pop((payload.get("pbx"), uniqueid), None)
         for username, pop in list(self.current.items()):
-            if pop["linkedid"] != linkedid:
+            if not same_call(pop, payload):
                 continue
             if pop["state"] == "ringing":
                 self._clear(username, pop, "ended")

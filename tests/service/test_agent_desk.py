@@ -146,10 +146,19 @@ async def test_login_pause_call_wrap_up_and_logout(tmp_path: Path) -> None:
         status, body = await d.post("/api/agent/ready")
         assert (status, body["state"]) == (200, "ready")
 
+        desk_ws = await d.http.ws_connect(
+            d.base.replace("http", "ws") + "/ws/desk", headers=d.headers
+        )
         d.sim.place_call(CallerScript("13800138001", "张三", "1", talk_limit=60))
         ringing = await d.wait_state("ringing")
-        assert ringing["call"]["caller_num"] == "138****8001"  # masked
+        # One masking rule (hotline.web.caller_mask): the state and the screen pop show the
+        # caller's number alike — in full to the agent who takes the call.
+        while (message := await desk_ws.receive_json(timeout=10))["type"] != "pop":
+            pass
+        assert message["pop"]["number"] == ringing["call"]["caller_num"] == "13800138001"
+        assert message["pop"]["pbx"] == "pbx1"
         assert ringing["call"]["caller_name"] == "张三"
+        await desk_ws.close()
         await d.wait_state("talking")
         wrap = await d.wait_state("wrap_up", timeout=15)
         assert wrap["reason"] == "话后处理"
@@ -205,7 +214,7 @@ async def test_call_back_list_claim_and_place_the_call(tmp_path: Path) -> None:
         item = work["items"][0]
         assert (item["kind"], item["caller_num"], item["status"]) == (
             "abandoned",
-            "139****9002",
+            "13900139002",  # in full to an agent, as on the screen pop (caller_mask)
             "open",
         )
         status, body = await d.post(f"/api/callbacks/{item['id']}/call")

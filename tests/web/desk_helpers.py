@@ -12,8 +12,9 @@ from events import topics as t
 CALLER = "13800138001"
 
 
-def ids(linkedid: str, at: float, caller: str = CALLER) -> dict[str, Any]:
+def ids(linkedid: str, at: float, caller: str = CALLER, pbx: str = "pbx1") -> dict[str, Any]:
     return {
+        "pbx": pbx,
         "linkedid": linkedid,
         "uniqueid": linkedid,
         "channel": f"PJSIP/trunk-{linkedid}",
@@ -29,10 +30,10 @@ def queued(linkedid: str, at: float, caller: str = CALLER) -> tuple[str, dict[st
 
 
 def ringing(
-    linkedid: str, at: float, member: str, caller: str = CALLER
+    linkedid: str, at: float, member: str, caller: str = CALLER, pbx: str = "pbx1"
 ) -> tuple[str, dict[str, Any]]:
     return t.CALL_RINGING, {
-        **ids(linkedid, at, caller),
+        **ids(linkedid, at, caller, pbx),
         "queue": "hotline-complaint",
         "leg": 0,
         "member": member,
@@ -49,8 +50,10 @@ def ringing(
     }
 
 
-def answered(linkedid: str, at: float, member: str) -> tuple[str, dict[str, Any]]:
-    return t.CALL_ANSWERED, {**ids(linkedid, at), "queue": "hotline-complaint", "leg": 0,
+def answered(
+    linkedid: str, at: float, member: str, pbx: str = "pbx1"
+) -> tuple[str, dict[str, Any]]:
+    return t.CALL_ANSWERED, {**ids(linkedid, at, pbx=pbx), "queue": "hotline-complaint", "leg": 0,
                              "member": member, "interface": f"PJSIP/{member}",
                              "agent_channel": f"PJSIP/{member}-0001", "wait_s": 9}  # fmt: skip
 
@@ -61,8 +64,8 @@ def ring_no_answer(linkedid: str, at: float, member: str) -> tuple[str, dict[str
                                    "ring_ms": 15000}  # fmt: skip
 
 
-def abandoned(linkedid: str, at: float) -> tuple[str, dict[str, Any]]:
-    return t.CALL_ABANDONED, {**ids(linkedid, at), "queue": "hotline-complaint", "leg": 0,
+def abandoned(linkedid: str, at: float, pbx: str = "pbx1") -> tuple[str, dict[str, Any]]:
+    return t.CALL_ABANDONED, {**ids(linkedid, at, pbx=pbx), "queue": "hotline-complaint", "leg": 0,
                               "position": 1, "wait_s": 30}  # fmt: skip
 
 

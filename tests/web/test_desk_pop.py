@@ -7,7 +7,14 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from acd.agents.actions import MemberActions
+from acd.agents.board import AgentBoard
+from hotline.agent_desk import AgentDesk
+from hotline.settings import AgentsSettings
 from hotline.web.app import SCREEN_POPS, create_app
+from hotline.web.auth_accounts import create_token_account
+from hotline.web.auth_table import ROLES
+from hotline.web.caller_mask import caller_number_for, callers_for
 from hotline.web.desk_pop import matching_incidents, priority_reason, shown_to
 from hotline.web.desk_push import StaticLookup
 from tests.web.auth_helpers import bearer
@@ -23,6 +30,7 @@ from tests.web.desk_helpers import (
     ringing,
 )
 from tests.web.fake_live import FakeLive
+from ticketing.agents import AgentDirectory
 from ticketing.registrations import CallFacts, Registration
 from ticketing.store import TicketStore
 
@@ -114,6 +122,86 @@ def test_numbers_are_masked_for_roles_that_do_not_take_calls() -> None:
     assert shown_to(pop, "agent")["number"] == CALLER
     assert shown_to(pop, "auditor")["number"] == "138****8001"
     assert shown_to(pop, "unit")["number"] == "138****8001"
+
+
+def test_the_pop_and_the_agent_state_mask_a_number_alike_for_every_role() -> None:
+    # /api/agent/state and /api/callbacks answer through callers_for, the pop through
+    # shown_to: one rule, so one call never shows two ways on the same screen.
+    state: dict[str, Any] = {"state": "ringing", "call": {"caller_num": CALLER, "linkedid": "x"},
+             "items": [{"caller_num": "+8613912345678"}]}  # fmt: skip
+    for role in ROLES:
+        for number in (CALLER, "+8613912345678", "025-1234", "anonymous"):
+            pop = shown_to({"number": number, "linkedid": "x"}, role)["number"]
+            seen = callers_for({"call": {"caller_num": number}}, role)["call"]["caller_num"]
+            assert pop == seen == caller_number_for(number, role), (role, number)
+        shown = callers_for(state, role)
+        assert state["call"]["caller_num"] == CALLER  # the original is left alone
+        masked = role not in ("agent", "supervisor")
+        assert (shown["call"]["caller_num"] != CALLER) is masked
+        assert (shown["items"][0]["caller_num"] == "+86139****5678") is masked
+
+
+async def desk_with_agents(store: TicketStore) -> tuple[AgentDesk, dict[str, dict[str, str]]]:
+    """A desk service with wang on pbx1 and li on pbx2, both on interface PJSIP/1001, and
+    their request headers."""
+    directory = AgentDirectory(store.engine)
+    headers = {}
+    for username, pbx in (("wang", "pbx1"), ("li", "pbx2")):
+        token = await create_token_account(store, username, "agent", username)
+        headers[username] = {"Authorization": f"Bearer {token}"}
+        await directory.set_agent(username, extension=f"1001{pbx[-1]}", name=username,
+                                  interface="PJSIP/1001", pbx=pbx)  # fmt: skip
+    desk = AgentDesk(
+        AgentsSettings(),
+        store=store,
+        boards={"pbx1": AgentBoard(), "pbx2": AgentBoard()},
+        actions={"pbx1": MemberActions(lambda: None), "pbx2": MemberActions(lambda: None)},
+        timezone="Asia/Shanghai",
+        recordings_dir="/tmp",
+    )
+    await desk.load()
+    return desk, headers
+
+
+async def test_username_for_ties_an_interface_of_one_pbx_to_its_user(store: TicketStore) -> None:
+    desk, _ = await desk_with_agents(store)
+    assert desk.username_for("pbx1", "PJSIP/1001") == "wang"
+    assert desk.username_for("pbx2", "PJSIP/1001", "li") == "li"
+    assert desk.username_for("pbx3", "PJSIP/1001") is None  # a PBX nobody sits at
+    assert desk.username_for("pbx1", "PJSIP/1002") is None  # a static member, no desk
+    assert desk.username_for(None, "PJSIP/1001") is None  # which phone? none is guessed
+    assert desk.username_for("pbx1", None, "wang") is None  # a member name is not a phone
+    # An agent tied after the service started is known once its desk asks for its state.
+    await create_token_account(store, "zhao", "agent", "zhao")
+    await AgentDirectory(store.engine).set_agent("zhao", extension="1003", name="zhao", pbx="pbx1")
+    assert desk.username_for("pbx1", "PJSIP/1003") is None
+    await desk.status("zhao")
+    assert desk.username_for("pbx1", "PJSIP/1003") == "zhao"
+
+
+async def test_pops_of_two_pbxs_with_the_same_ids_stay_apart(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    desk, headers = await desk_with_agents(store)
+    app = create_app(FakeLive(), dict, store=store, desk_agents=desk)
+    client = await aiohttp_client(app)
+    pops = app[SCREEN_POPS]
+    wang = await desk_socket(client, headers["wang"])
+    li = await desk_socket(client, headers["li"])
+    at = now()
+    # The same linkedid and interface on both PBXs (each numbers its own channels).
+    await pops.on_event(*ringing("1.1", at, "1001", pbx="pbx1"))
+    await pops.on_event(*ringing("1.1", at, "1001", caller="13900139002", pbx="pbx2"))
+    assert (await next_message(wang, "pop"))["pop"]["number"] == CALLER
+    seen = (await next_message(li, "pop"))["pop"]
+    assert (seen["pbx"], seen["number"]) == ("pbx2", "13900139002")
+    # pbx2's caller hangs up: only li's pop goes; pbx1's call is answered: only wang's moves.
+    await pops.on_event(*abandoned("1.1", at + 5, pbx="pbx2"))
+    await pops.on_event(*answered("1.1", at + 6, "1001", pbx="pbx1"))
+    await pops.drain()
+    assert pops.pop_for("li") is None
+    mine = pops.pop_for("wang")
+    assert mine is not None and (mine["pbx"], mine["state"]) == ("pbx1", "answered")
 
 
 def test_priority_reasons() -> None:
