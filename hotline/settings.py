@@ -229,6 +229,16 @@ class WebSettings(Section):
         return value
 
 
+class RecordingsSettings(Section):
+    # Agents may play the recordings of calls they answered themselves (off: only
+    # supervisors and QA staff play recordings; every playback is logged either way).
+    agents_hear_own: bool = False
+    # Days a recording or call-back message is kept; a job deletes older files (0: forever).
+    retention_days: int = Field(180, ge=0)
+    # Seconds between two runs of the retention job.
+    retention_interval_s: float = Field(3600.0, gt=0)
+
+
 class MqttSettings(Section):
     enabled: bool = False  # publish domain events to MQTT and read incidents from it
     host: str = "127.0.0.1"  # broker address
@@ -436,6 +446,7 @@ class Settings(BaseSettings):
     ivr: IvrSettings = IvrSettings()
     agents: AgentsSettings = AgentsSettings()
     pbx: PbxSettings = PbxSettings()
+    recordings: RecordingsSettings = RecordingsSettings()
 
     @model_validator(mode="after")
     def _one_site_timezone(self) -> Settings:

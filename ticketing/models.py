@@ -85,6 +85,7 @@ USER_ROLES: tuple[str, ...] = (
     "auditor",
     "admin",
     "wallboard",
+    "qa",  # 质检员: plays recordings and scores them (hotline/web/api_recordings.py)
 )
 
 

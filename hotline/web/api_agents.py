@@ -22,7 +22,8 @@ API note for the desk (every route answers JSON; errors have the usual
   answered_within_s, answered_within_share, states: [{state, reason, seconds}]}``.
 - ``GET  /api/callbacks`` → ``{open, claimed, oldest_age_s, items: [{id, kind
   (abandoned|timeout|callback_request|survey), caller_num (caller_mask), caller_name, queue,
-  message_path, called_at, age_s, status (open|claimed), claimed_by, attempts, result}]}``.
+  message_url (the caller's recorded message, fetched by the entry's id), called_at, age_s,
+  status (open|claimed), claimed_by, attempts, result}]}``.
 - ``GET  /api/callbacks/{id}`` → the entry with ``attempt_log: [{at, agent, result,
   detail}]`` (results placed, failed, dialled — "citizen: ANSWER|BUSY|NOANSWER…" — and the
   agent's own).
@@ -46,6 +47,7 @@ from aiohttp import web
 
 from hotline.agent_desk import AgentDesk, DeskError
 from hotline.web.api_common import dumps, json_object, text
+from hotline.web.api_recordings import callback_audio_url
 from hotline.web.auth import AUTH, principal
 from hotline.web.caller_mask import callers_for
 from hotline.web.errors import ApiError, BadInput, Unavailable
@@ -78,6 +80,18 @@ async def _body(request: web.Request, fields: set[str]) -> dict[str, Any]:
     return body
 
 
+def _message_urls(data: dict[str, Any]) -> dict[str, Any]:
+    """Call-back entries name their message by URL (the entry's id; playback is logged),
+    never by file path."""
+    if "message_path" in data:
+        path = data["message_path"]
+        data = {k: v for k, v in data.items() if k != "message_path"}
+        data["message_url"] = callback_audio_url(int(data["id"])) if path else None
+    if isinstance(data.get("items"), list):
+        data = {**data, "items": [_message_urls(item) for item in data["items"]]}
+    return data
+
+
 async def _answer(request: web.Request, work: Any, action: str | None = None) -> web.Response:
     try:
         data = await work
@@ -90,7 +104,7 @@ async def _answer(request: web.Request, work: Any, action: str | None = None) ->
             request, who.username, who.role, action, f"callback:{target}" if target else None
         )
     # The caller's number as the screen pop shows it to this role (one rule, caller_mask).
-    return web.json_response(callers_for(data, principal(request).role), dumps=dumps)
+    return web.json_response(callers_for(_message_urls(data), principal(request).role), dumps=dumps)
 
 
 def _callback_id(request: web.Request) -> int:

@@ -32,6 +32,7 @@ from hotline.web import (
     api_cases,
     api_incidents,
     api_kpi,
+    api_recordings,
     auth,
     desk,
     desk_registration,
@@ -275,7 +276,8 @@ def create_app(
     table = RouteTable()
     for module_routes in (routes, auth.routes, api_incidents.routes, api_kpi.routes,
                           api_audit.routes, api_agents.routes, desk.routes,
-                          desk_registration.routes, api_cases.routes):  # fmt: skip
+                          desk_registration.routes, api_cases.routes,
+                          api_recordings.routes):  # fmt: skip
         table.include(module_routes)
     app[ROUTES] = table
     app[AUTH] = Auth(
@@ -297,6 +299,7 @@ def create_app(
         app[WEB_STORE] = store
         if isinstance(store, api_cases.CaseStore):
             app[api_cases.CASE_STORE] = store
+    api_recordings.install(app, store, settings)
     if incidents is not None:
         app[INCIDENTS] = incidents
     if agents is not None:

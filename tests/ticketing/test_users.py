@@ -12,7 +12,9 @@ from ticketing.users import ROLES, access_log_table
 
 
 def test_the_roles_are_the_published_ones() -> None:
-    assert ROLES == ("agent", "supervisor", "reviewer", "unit", "auditor", "admin", "wallboard")
+    assert ROLES == (
+        "agent", "supervisor", "reviewer", "unit", "auditor", "admin", "wallboard", "qa"
+    )  # fmt: skip
 
 
 async def test_add_get_update_and_list_users(store: TicketStore) -> None:

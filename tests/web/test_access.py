@@ -239,6 +239,20 @@ def requests(
         ("GET", "/api/cases/inbox"): (lambda c, h, r: _get(c, "/api/cases/inbox", h), 200),
         ("GET", "/api/cases/{number}"): (read_case, 200),
         ("POST", "/api/cases/{number}/actions"): (act_on_case, 200),
+        ("GET", "/recordings"): (lambda c, h, r: _get(c, "/recordings", h), 200),
+        ("GET", "/api/recordings"): (
+            lambda c, h, r: _get(c, "/api/recordings?from=2026-11-25&to=2026-11-25", h),
+            200,
+        ),
+        # No such call or call-back: the role check passed when the answer is 404.
+        ("GET", "/api/recordings/calls/{id}/audio"): (
+            lambda c, h, r: _get(c, "/api/recordings/calls/1/audio", h),
+            404,
+        ),
+        ("GET", "/api/recordings/callbacks/{id}/audio"): (
+            lambda c, h, r: _get(c, "/api/recordings/callbacks/1/audio", h),
+            404,
+        ),
     }
 
 
@@ -267,7 +281,7 @@ async def test_anonymous_callers_get_401_and_pages_redirect_to_login(
     )
     table = requests(FakeIncidents())
     for (method, path), (send, _) in table.items():
-        if path in ("/", "/desk", "/desk/callbacks"):  # pages: the redirect below
+        if path in ("/", "/desk", "/desk/callbacks", "/recordings"):  # pages: redirect below
             continue
         status = await send(client, {}, "anonymous")
         assert status == 401, (method, path)

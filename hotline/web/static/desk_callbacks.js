@@ -112,7 +112,8 @@ function render(data) {
     const mine = item.status === "claimed" && item.claimed_by === me;
     body.append(el("tr", { "data-callback": item.id, "data-status": item.status,
       class: mine ? "mine" : "" },
-      el("td", {}, KINDS[item.kind] || item.kind),
+      el("td", {}, KINDS[item.kind] || item.kind,
+        item.message_url ? el("audio", { controls: "", preload: "none", src: item.message_url, class: "message" }) : null),
       el("td", {}, item.caller_num || "—", " ", item.caller_name || ""),
       el("td", {}, item.queue || "—"),
       el("td", {}, age(item.age_s)),

@@ -1,0 +1,140 @@
+"""Recordings in a real headless Chromium (tests/chromium.py): a supervisor searches, plays a
+recording (the player asks for byte ranges, answered 206, and can seek) and the playback is
+in the access log; an agent cannot open another agent's recording, the supervisor's console
+or a recording URL guessed from its file name. Screenshots are test artifacts."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from aiohttp import web
+
+from hotline.web.app import create_app
+from hotline.web.auth_passwords import hash_password
+from tests.web.auth_helpers import PASSWORD
+from tests.web.fake_live import FakeLive
+from tests.web.recording_helpers import WANG_CALLER, Recorded, recorded_store
+from ticketing.store import TicketStore
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Page, Response
+
+
+@pytest.fixture
+async def served(store: TicketStore, tmp_path: Path) -> AsyncIterator[tuple[str, Recorded]]:
+    rec = await recorded_store(store, tmp_path, agents_hear_own=True)
+    for username in ("sup", "wang"):
+        await store.set_password_hash(username, hash_password(PASSWORD))
+    app = create_app(FakeLive(), dict, store=store, settings=rec.settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}", rec
+    finally:
+        await runner.cleanup()
+
+
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("HOTLINE_SCREENSHOT_DIR", tmp_path / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def log_in(page: Page, url: str, path: str, username: str) -> None:
+    await page.goto(url + path)
+    await page.wait_for_url(re.compile(r"/login\?next="), timeout=10_000)
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(url + path, timeout=10_000)
+
+
+async def test_a_supervisor_plays_with_ranges_and_the_playback_is_audited(
+    served: tuple[str, Recorded], chromium: BrowserContext, store: TicketStore, tmp_path: Path
+) -> None:
+    url, rec = served
+    page = await chromium.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    audio_answers: list[Response] = []
+    page.on("response", lambda r: audio_answers.append(r) if "/audio" in r.url else None)
+
+    await log_in(page, url, "/recordings", "sup")
+    await page.wait_for_selector("body[data-loaded='yes']", timeout=10_000)
+    await page.fill("#from", "2026-11-25")
+    await page.fill("#to", "2026-11-25")
+    await page.fill("#agent", "wang")
+    await page.click("#go")
+    row = page.locator(f"tr[data-call='{rec.wang_call}']")
+    await row.wait_for(timeout=10_000)
+    assert await page.locator("#calls tr").count() == 1
+    text = await page.locator("#calls").inner_text()
+    assert WANG_CALLER in text and "王芳" in text  # a supervisor sees the number in full
+
+    await row.locator("button.play").click()
+    # The player has the audio's length and can seek: metadata came through byte ranges.
+    await page.wait_for_function(
+        "(() => { const a = document.getElementById('audio');"
+        " return a.readyState >= 1 && a.duration > 1.9 && a.seekable.length > 0; })()",
+        timeout=10_000,
+    )
+    await page.evaluate("document.getElementById('audio').currentTime = 1.5")
+    await page.wait_for_function(
+        "(() => { const a = document.getElementById('audio');"
+        " return !a.seeking && a.currentTime >= 1.4; })()",
+        timeout=10_000,
+    )
+    ranged = [
+        answer
+        for answer in audio_answers
+        if answer.request.headers.get("range") and answer.status == 206
+    ]
+    assert ranged, [(a.status, a.request.headers.get("range")) for a in audio_answers]
+    assert ranged[0].headers["content-range"].startswith("bytes 0-")
+    assert ranged[0].url == f"{url}/api/recordings/calls/{rec.wang_call}/audio"
+    await page.screenshot(path=str(shots(tmp_path) / "recordings-console.png"), full_page=True)
+
+    plays = [e for e in await store.access_log(actor="sup") if e["action"] == "recording.play"]
+    assert plays, "the playback is not in the access log"
+    assert {e["target"] for e in plays} == {f"call:{rec.wang_call}"}
+    assert any(e["detail"]["range"] for e in plays)
+    assert errors == []
+
+
+async def test_an_agent_cannot_reach_other_recordings_or_the_console(
+    served: tuple[str, Recorded], chromium: BrowserContext, store: TicketStore, tmp_path: Path
+) -> None:
+    url, rec = served
+    page = await chromium.new_page()
+    await log_in(page, url, "/desk", "wang")
+
+    # The setting allows agents their own calls: wang's plays, li's does not.
+    own = await page.goto(f"{url}/api/recordings/calls/{rec.wang_call}/audio")
+    assert own is not None and own.status == 200
+    other = await page.goto(f"{url}/api/recordings/calls/{rec.li_call}/audio")
+    assert other is not None and other.status == 403
+    assert "recording.not_yours" in await page.content()
+    console = await page.goto(f"{url}/recordings")
+    assert console is not None and console.status == 403
+    await page.screenshot(path=str(shots(tmp_path) / "recordings-agent-refused.png"))
+    search = await page.goto(f"{url}/api/recordings?from=2026-11-25&to=2026-11-25")
+    assert search is not None and search.status == 403
+    name = "hotline-1795445520.1.wav"  # li's call, named as the dialplan names it
+    for guess in (f"/static/{name}", f"/recordings/{name}", f"/api/recordings/{name}",
+                  f"/api/recordings/calls/{name}/audio", f"/monitor/{name}"):  # fmt: skip
+        answer = await page.goto(url + guess)
+        assert answer is not None and answer.status in (400, 403, 404), guess
+        assert b"RIFF" not in await answer.body(), guess
+    log = await store.access_log(actor="wang")
+    refused = [e for e in log if e["action"] == "recording.refused"]
+    assert [e["target"] for e in refused] == [f"call:{rec.li_call}"]
+    plays = [e for e in log if e["action"] == "recording.play"]
+    assert {e["target"] for e in plays} == {f"call:{rec.wang_call}"}
