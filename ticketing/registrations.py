@@ -22,11 +22,21 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.inserts import dialect_insert
-from ticketing.models import TICKET_CATEGORIES, TICKET_ENDINGS, RegistrationDraftRow
+from ticketing.models import (
+    TICKET_CATEGORIES,
+    TICKET_ENDINGS,
+    AgentRow,
+    CallRecordRow,
+    RegistrationDraftRow,
+    UserRow,
+)
 from ticketing.numbering import TicketNumbering
 from ticketing.tickets import ticket_events, tickets
 
 drafts = cast(Table, RegistrationDraftRow.__table__)
+_calls = cast(Table, CallRecordRow.__table__)
+_agents = cast(Table, AgentRow.__table__)
+_users = cast(Table, UserRow.__table__)
 
 # The endings an agent picks; "merged" is set by attaching to an earlier ticket.
 FORM_ENDINGS: tuple[str, ...] = tuple(e for e in TICKET_ENDINGS if e != "merged")
@@ -99,14 +109,31 @@ async def register(
     username: str,
     call: CallFacts | None,
     now: datetime,
+    took_call: bool | None = None,
 ) -> dict[str, Any]:
-    """Store the registration; returns ``{"ticket": number, "merged_into": number | None}``."""
+    """Store the registration; returns ``{"ticket": number, "merged_into": number | None}``.
+
+    ``took_call`` says whose call it is: None, anybody's (a supervisor, a tool); True, the
+    desk saw this user answer it; False, it did not — then only a stored leg of the call
+    answered at this user's phone lets them register it (``registration.not_yours``).
+    """
     ticket = await _ticket_of_call(connection, form.linkedid)
+    if ticket is None and call is None:
+        raise RegistrationError("linkedid", "no such call", "registration.unknown_call")
+    if ticket is not None and ticket["registered_at"] is not None:
+        raise RegistrationError(
+            "linkedid", "this call is registered already", "registration.already_registered"
+        )
+    if took_call is False and username not in await takers_of(connection, form.linkedid):
+        raise RegistrationError(
+            "linkedid",
+            "only the agent who took this call, or a supervisor, may register it",
+            "registration.not_yours",
+        )
     if ticket is None:
-        if call is None:
-            raise RegistrationError("linkedid", "no such call", "registration.unknown_call")
+        assert call is not None
         ticket = await _open_ticket(connection, numbering, form.linkedid, call, now)
-    if ticket["registered_at"] is not None:
+    if ticket["registered_at"] is not None:  # opened and registered meanwhile
         raise RegistrationError(
             "linkedid", "this call is registered already", "registration.already_registered"
         )
@@ -159,6 +186,21 @@ async def register(
         "merged_into": None if earlier is None else earlier["number"],
         "ending": values["ending"],
     }
+
+
+async def takers_of(connection: AsyncConnection, linkedid: str) -> set[str]:
+    """The users whose phone answered a stored leg of the call: its record's member
+    interface on its PBX is the one the agent table ties them to."""
+    joined = _calls.join(
+        _agents,
+        (_agents.c.pbx == _calls.c.pbx) & (_agents.c.interface == _calls.c.member_interface),
+    ).join(_users, _users.c.id == _agents.c.user_id)
+    result = await connection.execute(
+        select(_users.c.username)
+        .select_from(joined)
+        .where(_calls.c.linkedid == linkedid, _calls.c.answered_by.is_not(None))
+    )
+    return {row.username for row in result}
 
 
 async def _ticket_of_call(connection: AsyncConnection, linkedid: str) -> dict[str, Any] | None:

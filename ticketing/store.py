@@ -278,13 +278,17 @@ class TicketStore:
         username: str,
         call: registrations.CallFacts | None,
         now: datetime | None = None,
+        *,
+        took_call: bool | None = None,
     ) -> dict[str, Any]:
         """Store an agent's registration of a call on its ticket (opened now if the call is
-        not stored yet: ``call`` gives its caller). RegistrationError names a bad field."""
+        not stored yet: ``call`` gives its caller). RegistrationError names a bad field;
+        ``took_call``: see registrations.register (who may register the call)."""
         async with self._writing() as connection:
             return await registrations.register(
-                connection, self._numbering, form, username, call, now or datetime.now(UTC)
-            )
+                connection, self._numbering, form, username, call, now or datetime.now(UTC),
+                took_call,
+            )  # fmt: skip
 
     async def save_draft(
         self, username: str, linkedid: str, data: Mapping[str, Any], now: datetime | None = None

@@ -45,8 +45,14 @@ from hotline.web.auth_passwords import HashPool
 from hotline.web.auth_sessions import LoginThrottle, SessionCodec
 from hotline.web.auth_store import WebStore
 from hotline.web.auth_table import PUBLIC, SIGNED_IN, WALLBOARD
-from hotline.web.desk import DESK_CHANNEL, SCREEN_POPS
-from hotline.web.desk_push import AgentLookup, DeskChannel, ScreenPops, StaticLookup
+from hotline.web.desk import AGENT_PUSHES, DESK_CHANNEL, SCREEN_POPS
+from hotline.web.desk_push import (
+    AgentLookup,
+    AgentPushes,
+    DeskChannel,
+    ScreenPops,
+    StaticLookup,
+)
 from hotline.web.errors import answer_errors, error_response
 from hotline.web.openapi import openapi
 from hotline.web.push import Screen, WallboardPusher
@@ -54,6 +60,7 @@ from hotline.web.routes import ROUTES, Param, RouteTable
 from hotline.web.wallboard import LiveView, build_snapshot, mask_callers, mask_number
 
 __all__ = [
+    "AGENT_PUSHES",
     "PUSHER",
     "SCREEN_POPS",
     "AgentLookup",
@@ -263,7 +270,8 @@ def create_app(
     ``clock`` is the service's clock (epoch seconds): the live view's ``since`` times are on
     it, so the wallboard's durations must be too (the demo runs on a simulated one).
     ``desk_agents`` says whose desk a ringing queue member is (none: no screen pops);
-    ``app[SCREEN_POPS].on_event`` is to be subscribed to the bus's call events.
+    ``app[SCREEN_POPS].on_event`` is to be subscribed to the bus's call events and
+    ``app[AGENT_PUSHES].on_event`` to ``agent.status``.
     """
     web_settings = settings.web if settings is not None else WebSettings()
     kpi_settings = settings.kpi if settings is not None else KpiSettings()
@@ -312,6 +320,7 @@ def create_app(
     app[AUTH].on_sessions_ended.append(app[PUSHER].close_user)
     app[DESK_CHANNEL] = DeskChannel(send_timeout=push_send_timeout)
     app[SCREEN_POPS] = ScreenPops(app[DESK_CHANNEL], desk_agents or StaticLookup(), store)
+    app[AGENT_PUSHES] = AgentPushes(app[DESK_CHANNEL], desk_agents or StaticLookup())
     app[AUTH].on_sessions_ended.append(app[DESK_CHANNEL].close_user)
     app[_RECHECK_S] = web_settings.session_recheck_s
     table.install(app.router)

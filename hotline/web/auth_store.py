@@ -73,6 +73,8 @@ class WebStore(UserStore, Protocol):
         username: str,
         call: CallFacts | None,
         now: datetime | None = None,
+        *,
+        took_call: bool | None = None,
     ) -> dict[str, Any]: ...
 
     async def save_draft(

@@ -1,8 +1,8 @@
 """The agent desk (座席工作台): its page, its per-user WebSocket and the current screen pop.
 
 The desk's WebSocket (``/ws/desk``) is the user's own channel (hotline/web/desk_push.py):
-it carries that user's screen pops and nothing of anybody else's. A desk that connects
-while the phone rings gets the ringing pop at once.
+it carries that user's screen pops and agent state changes, and nothing of anybody else's.
+A desk that connects while the phone rings gets the ringing pop at once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from aiohttp import WSMsgType, web
 from hotline.web.auth import AUTH, principal
 from hotline.web.auth_table import DESK
 from hotline.web.desk_pop import shown_to
-from hotline.web.desk_push import Desk, DeskChannel, ScreenPops, pop_message
+from hotline.web.desk_push import AgentPushes, Desk, DeskChannel, ScreenPops, pop_message
 from hotline.web.errors import ApiError, error_response
 from hotline.web.push import Screen
 from hotline.web.routes import Param, RouteTable
@@ -26,6 +26,7 @@ STATIC = Path(__file__).parent / "static"
 
 DESK_CHANNEL = web.AppKey("desk_channel", DeskChannel)
 SCREEN_POPS = web.AppKey("screen_pops", ScreenPops)
+AGENT_PUSHES = web.AppKey("agent_pushes", AgentPushes)
 
 routes = RouteTable()
 
@@ -43,7 +44,7 @@ async def callbacks_page(request: web.Request) -> web.FileResponse:
 @routes.get(
     "/ws/desk",
     DESK,
-    summary="The desk's own WebSocket: this user's screen pops only",
+    summary="The desk's own WebSocket: this user's screen pops and agent state only",
     statuses=(101, 400, 403),
     page=True,
 )

@@ -9,7 +9,9 @@ it to that user's desks alone.
 Messages (JSON):
 - ``{"type": "pop", "pop": {...}}``: the whole current pop (desk_pop.base_pop's shape), sent
   when the phone rings, again when the history arrives, and when it is answered or ends;
-- ``{"type": "pop.clear", "linkedid": …, "why": "ring_no_answer" | "abandoned" | …}``.
+- ``{"type": "pop.clear", "linkedid": …, "why": "ring_no_answer" | "abandoned" | …}``;
+- ``{"type": "agent", "status": {...}}``: the user's own agent state, when it changes
+  (``AgentPushes``, fed by ``agent.status``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from events import topics as t
+from hotline.web.caller_mask import callers_for
 from hotline.web.desk_pop import PopSources, base_pop, history, shown_to
 from hotline.web.push import Screen
 
@@ -211,6 +214,14 @@ class ScreenPops:
     def pop_for(self, username: str) -> dict[str, Any] | None:
         return self.current.get(username)
 
+    def answered_by(self, linkedid: str) -> set[str]:
+        """The users whose desk shows this call answered at their phone (any PBX)."""
+        return {
+            username
+            for username, pop in self.current.items()
+            if pop["linkedid"] == linkedid and pop["state"] != "ringing"
+        }
+
     def dismiss(self, username: str, linkedid: str) -> bool:
         """The agent is done with this call's pop (registered it or closed it)."""
         pop = self.current.get(username)
@@ -322,3 +333,35 @@ class ScreenPops:
 
 def _clear(linkedid: str, why: str) -> Callable[[str], dict[str, Any]]:
     return lambda role: {"type": "pop.clear", "linkedid": linkedid, "why": why}
+
+
+# What of an agent.status payload (events.payloads.AgentStatus) the desk's state shows; the
+# rest (its skills, pause reasons…) the desk got once from /api/agent/state.
+_STATUS_FIELDS = ("pbx", "interface", "state", "reason", "since", "queues", "call")
+
+
+class AgentPushes:
+    """The agent's own state, pushed to its desks as it changes (``agent.status`` on the
+    bus): ``{"type": "agent", "status": {state, reason, since, queues, call, now}}`` —
+    ``now`` is the PBX's clock at the change, so the desk's time in state stays on it. The
+    desk asks /api/agent/state only when its socket (re)opens, to catch up."""
+
+    def __init__(self, channel: DeskChannel, directory: AgentLookup) -> None:
+        self.channel = channel
+        self.directory = directory
+
+    async def on_event(self, topic: str, payload: dict[str, Any]) -> None:
+        username = self.directory.username_for(payload.get("pbx"), payload.get("interface"))
+        if username is None or not self.channel.connected(username):
+            return  # no desk open for that phone: nothing to say
+        status = {name: payload.get(name) for name in _STATUS_FIELDS}
+        status["now"] = payload.get("at")
+        try:
+            await self.channel.send(username, lambda role: agent_message(status, role))
+        except Exception:
+            log.exception("desk: the state of %s was not pushed", username)
+
+
+def agent_message(status: dict[str, Any], role: str) -> dict[str, Any]:
+    # The same masking as /api/agent/state and the pop: one rule (caller_mask).
+    return {"type": "agent", "status": callers_for(status, role)}

@@ -18,7 +18,7 @@ from hotline.web.api_common import json_object
 from hotline.web.api_kpi import WEB_STORE
 from hotline.web.auth import AUTH, principal
 from hotline.web.auth_store import WebStore
-from hotline.web.auth_table import DESK
+from hotline.web.auth_table import DESK, SUPERVISION
 from hotline.web.desk import SCREEN_POPS
 from hotline.web.errors import ApiError, Unavailable, error_body
 from hotline.web.routes import Param, RouteTable
@@ -69,6 +69,9 @@ _FORM_BODY = {
 }
 _DRAFT_BODY = {"type": "object", "properties": {"data": {"type": "object"}}, "required": ["data"]}
 _LINKEDID_PARAM = {"linkedid": Param({"type": "string"}, "the call's linkedid", required=True)}
+
+
+_NOT_YOURS = "only the agent who took this call, or a supervisor, may register it"
 
 
 class FormErrors(ApiError):
@@ -221,7 +224,7 @@ async def save_draft(request: web.Request) -> web.Response:
     DESK,
     summary="Register the call (登记): the form lands on the call's ticket",
     body=_FORM_BODY,
-    statuses=(201, 400, 404, 409, 503),
+    statuses=(201, 400, 403, 404, 409, 503),
 )
 async def register(request: web.Request) -> web.Response:
     who = principal(request)
@@ -230,12 +233,21 @@ async def register(request: web.Request) -> web.Response:
     pops = request.app[SCREEN_POPS]
     pop = pops.pop_for(who.username)
     call = None
+    took_call: bool | None = False
     if pop is not None and pop["linkedid"] == form.linkedid:
         call = CallFacts(pop.get("number"), pop.get("name"), pop.get("priority"))
+        # Ringing is not taking: in a ringall queue another phone may answer it.
+        took_call = pop["state"] != "ringing"
+    if who.role in SUPERVISION:
+        took_call = None  # a supervisor may register any call (a colleague's, left over)
+    elif not took_call and pops.answered_by(form.linkedid) - {who.username}:
+        # Another agent's desk has it answered (not stored yet): say so, not "unknown".
+        raise ApiError("registration.not_yours", _NOT_YOURS, "linkedid", 403)
     try:
-        result = await store.register_call(form, who.username, call)
+        result = await store.register_call(form, who.username, call, took_call=took_call)
     except RegistrationError as error:
         status = {
+            "registration.not_yours": 403,
             "registration.unknown_call": 404,
             "registration.already_registered": 409,
             "registration.conflict": 409,

@@ -53,6 +53,7 @@ ERROR_IDS: Final[dict[str, str]] = {
     "registration.already_registered": "the call is registered already (409)",
     "registration.conflict": "the ticket changed while registering; try again (409)",
     "registration.repeat_of": "the earlier ticket is unknown or not this caller's (400)",
+    "registration.not_yours": "not taken at your phone: its agent or a supervisor registers (403)",
     "case.not_found": "no such case, or not the caller's unit's (404)",
     "workflow.forbidden": "the action is not allowed on the case now, for this role or unit (409)",
     "workflow.fields": "the action's fields are missing, unknown or malformed (400)",

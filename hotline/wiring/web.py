@@ -7,11 +7,12 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from events.topics import CALL_EVERY, EVERY_TOPIC
+from events.topics import AGENT_STATUS, CALL_EVERY, EVERY_TOPIC
 from hotline.agent_desk import AgentDesk
 from hotline.bus import Bus
 from hotline.settings import Settings
 from hotline.web.app import (
+    AGENT_PUSHES,
     PUSHER,
     SCREEN_POPS,
     HealthCheck,
@@ -63,6 +64,7 @@ class WebServer:
         self.app = app
         self.bus.subscribe(EVERY_TOPIC, app[PUSHER].poke, name="wallboard")
         self.bus.subscribe(CALL_EVERY, app[SCREEN_POPS].on_event, name="screen-pops")
+        self.bus.subscribe(AGENT_STATUS, app[AGENT_PUSHES].on_event, name="desk-agent-state")
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)

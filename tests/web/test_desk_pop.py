@@ -9,9 +9,10 @@ from aiohttp.test_utils import TestClient
 
 from acd.agents.actions import MemberActions
 from acd.agents.board import AgentBoard
+from events import topics as t
 from hotline.agent_desk import AgentDesk
 from hotline.settings import AgentsSettings
-from hotline.web.app import SCREEN_POPS, create_app
+from hotline.web.app import AGENT_PUSHES, SCREEN_POPS, create_app
 from hotline.web.auth_accounts import create_token_account
 from hotline.web.auth_table import ROLES
 from hotline.web.caller_mask import caller_number_for, callers_for
@@ -223,3 +224,36 @@ def test_incidents_match_by_area_or_branch() -> None:
     ]
     found = matching_incidents(incidents, CALLER, ["welcome", "complaint"])
     assert [item["id"] for item in found] == ["area", "branch", "everyone"]
+
+
+def agent_status(pbx: str, state: str, reason: str | None, at: float) -> dict[str, Any]:
+    return {"pbx": pbx, "interface": "PJSIP/1001", "name": "x", "state": state,
+            "reason": reason, "since": at, "previous": "ready", "change": "pause",
+            "queues": [{"queue": "hotline-complaint", "paused": state == "paused",
+                        "reason": reason, "penalty": 0, "dynamic": True}],
+            "call": None, "at": at}  # fmt: skip
+
+
+async def test_the_agents_own_state_is_pushed_to_its_desk_only(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    desk, headers = await desk_with_agents(store)
+    app = create_app(FakeLive(), dict, store=store, desk_agents=desk)
+    client = await aiohttp_client(app)
+    pushes = app[AGENT_PUSHES]
+    wang = await desk_socket(client, headers["wang"])
+    li = await desk_socket(client, headers["li"])
+    at = now()
+    # wang (pbx1's PJSIP/1001) pauses: wang's desk hears it at once, li's (pbx2's) never.
+    await pushes.on_event(t.AGENT_STATUS, agent_status("pbx1", "paused", "用餐", at))
+    await pushes.on_event(t.AGENT_STATUS, agent_status("pbx2", "ready", None, at + 1))
+    mine = await next_message(wang, "agent")
+    assert mine["status"]["state"] == "paused" and mine["status"]["reason"] == "用餐"
+    assert mine["status"]["since"] == at and mine["status"]["now"] == at
+    assert mine["status"]["queues"][0]["reason"] == "用餐"
+    theirs = await next_message(li, "agent")
+    assert theirs["status"]["state"] == "ready" and theirs["status"]["pbx"] == "pbx2"
+    # A phone nobody sits at, or a desk not open: nothing sent, nothing fails.
+    await pushes.on_event(t.AGENT_STATUS, {**agent_status("pbx3", "ready", None, at), "at": at})
+    await pushes.on_event(t.AGENT_STATUS, agent_status("pbx1", "ready", None, at + 2))
+    assert (await next_message(wang, "agent"))["status"]["state"] == "ready"

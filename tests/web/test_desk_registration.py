@@ -9,9 +9,11 @@ from aiohttp.test_utils import TestClient
 
 from hotline.web.app import SCREEN_POPS, create_app
 from hotline.web.desk_push import StaticLookup
+from tests.ticketing.conftest import make_record
 from tests.web.auth_helpers import bearer
-from tests.web.desk_helpers import CALLER, now, ringing
+from tests.web.desk_helpers import CALLER, answered, now, ringing
 from tests.web.fake_live import FakeLive
+from ticketing.agents import AgentDirectory
 from ticketing.store import TicketStore
 
 Client = TestClient[Any, Any]
@@ -36,6 +38,7 @@ async def ringing_desk(
     client = await aiohttp_client(app)
     headers = await bearer(store, "wang", "agent")
     await app[SCREEN_POPS].on_event(*ringing(linkedid, now(), "1001"))
+    await app[SCREEN_POPS].on_event(*answered(linkedid, now(), "1001"))  # wang took it
     await app[SCREEN_POPS].drain()
     return client, headers
 
@@ -79,6 +82,7 @@ async def test_a_repeat_call_is_added_to_the_earlier_ticket(
     earlier = (await first.json())["ticket"]
     pops = client.app[SCREEN_POPS]
     await pops.on_event(*ringing("second", now(), "1001"))
+    await pops.on_event(*answered("second", now(), "1001"))
     await pops.drain()
     response = await client.post(
         "/api/desk/registrations",
@@ -148,3 +152,53 @@ async def test_drafts_are_kept_per_agent_and_call(aiohttp_client: Any, store: Ti
                       headers=headers)  # fmt: skip
     left = await (await client.get("/api/desk/drafts", headers=headers)).json()
     assert left["drafts"] == []
+
+
+async def test_only_the_agent_who_took_the_call_or_a_supervisor_registers_it(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    agents = StaticLookup({"PJSIP/1001": "wang", "PJSIP/1002": "li"})
+    app = create_app(FakeLive(), dict, store=store, desk_agents=agents)
+    client = await aiohttp_client(app)
+    pops = app[SCREEN_POPS]
+    wang = await bearer(store, "wang", "agent")
+    li = await bearer(store, "li", "agent")
+    boss = await bearer(store, "boss", "supervisor")
+
+    async def register(headers: dict[str, str], linkedid: str) -> tuple[int, dict[str, Any]]:
+        response = await client.post(
+            "/api/desk/registrations", json={**FORM, "linkedid": linkedid}, headers=headers
+        )
+        return response.status, await response.json()
+
+    # Ringing at wang's phone is not taking the call (ringall: li's may answer it).
+    await pops.on_event(*ringing("live-1", now(), "1001"))
+    await pops.drain()
+    status, body = await register(wang, "live-1")
+    assert (status, body["error"]["id"], body["error"]["field"]) == (
+        403, "registration.not_yours", "linkedid",
+    )  # fmt: skip
+    await pops.on_event(*answered("live-1", now(), "1001"))
+    await pops.drain()
+    # wang took it: li (no pop of it, nothing stored) is refused with a clear id; wang is not.
+    status, body = await register(li, "live-1")
+    assert (status, body["error"]["id"]) == (403, "registration.not_yours")
+    assert "supervisor" in body["error"]["message"]
+    assert (await register(wang, "live-1"))[0] == 201
+
+    # A stored call (its pop long gone): the agent table says whose phone answered it.
+    directory = AgentDirectory(store.engine)
+    await directory.set_agent("li", extension="1002", name="li")
+    await directory.set_agent("wang", extension="1001", name="wang")
+    for linkedid in ("stored-1", "stored-2"):
+        await store.save_calls(
+            [make_record(linkedid=linkedid, uniqueid=linkedid, member_interface="PJSIP/1002")]
+        )
+    status, body = await register(wang, "stored-1")
+    assert (status, body["error"]["id"]) == (403, "registration.not_yours")
+    assert (await register(li, "stored-1"))[0] == 201
+    # A supervisor may register any call (a colleague's left unregistered).
+    assert (await register(boss, "stored-2"))[0] == 201
+    # An unknown call is still unknown (404), whoever asks.
+    status, body = await register(li, "never-rang")
+    assert (status, body["error"]["id"]) == (404, "registration.unknown_call")

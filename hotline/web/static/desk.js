@@ -4,6 +4,7 @@
 "use strict";
 
 const DRAFT_DELAY_MS = 800;
+// The state comes pushed on /ws/desk; polled only while that socket is down.
 const STATE_POLL_MS = 3000;
 const POP_STATES = {
   ringing: "振铃 ringing", answered: "通话中 talking", ended: "已挂机 ended",
@@ -340,12 +341,31 @@ async function refreshState() {
     if (select.options.length !== reasons.length) {
       select.replaceChildren(...reasons.map((r) => el("option", { value: r }, r)));
     }
-    const figures = await api("GET", "/api/agent/figures");
-    if (figures.ok) renderFigures(figures.data);
+    await refreshFigures();
   } catch (error) {
     agentState = null;
   }
   renderState();
+}
+
+async function refreshFigures() {
+  const figures = await api("GET", "/api/agent/figures");
+  if (figures.ok) renderFigures(figures.data);
+}
+
+// A change pushed on the desk's socket (agent.status): the new state at once, no request.
+function onAgentStatus(status) {
+  const before = agentState ? agentState.state : null;
+  agentState = { ...(agentState || {}), ...status };
+  if (typeof status.now === "number") clockOffset = status.now - Date.now() / 1000;
+  renderState();
+  if (before !== status.state) refreshFigures().catch(() => {});  // a call ended, a pause…
+}
+
+let statePoll = null;
+function pollState(on) {
+  if (on && statePoll === null) statePoll = setInterval(refreshState, STATE_POLL_MS);
+  if (!on && statePoll !== null) { clearInterval(statePoll); statePoll = null; }
 }
 
 async function agentAction(path, body) {
@@ -383,13 +403,20 @@ function setLink(live) {
 
 function connect() {
   openReconnectingSocket("/ws/desk", {
-    onOpen: () => setLink(true),
+    onOpen: () => {
+      setLink(true);
+      pollState(false);
+      refreshState();  // what changed while the socket was down; then pushes only
+    },
     onMessage: (message) => {
       if (message.type === "pop") onPop(message.pop);
       else if (message.type === "pop.clear") onClear(message);
-      else if (message.type === "agent") refreshState();
+      else if (message.type === "agent") onAgentStatus(message.status);
     },
-    onDown: () => setLink(false),
+    onDown: () => {
+      setLink(false);
+      pollState(true);  // the fallback: the state stays true while the socket is down
+    },
   });
 }
 
@@ -416,9 +443,8 @@ async function main() {
   $("queue-logout").addEventListener("click", () => agentAction("/api/agent/logout", {}));
   document.addEventListener("keydown", shortcuts);
   showReferred();
-  connect();
   await refreshState();
-  setInterval(refreshState, STATE_POLL_MS);
+  connect();
   setInterval(renderState, 1000);  // the time in state ticks on the page
 }
 
