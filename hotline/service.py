@@ -22,8 +22,9 @@ from hotline.bus import Bus
 from hotline.ivr_wiring import IvrSide
 from hotline.live_view import TrackerLiveView
 from hotline.mqtt import MqttBridge
+from hotline.recording_retention import RetentionJob
 from hotline.settings import Settings
-from hotline.wiring import calls, cases, kpi, mqtt, tickets
+from hotline.wiring import calls, cases, kpi, mqtt, recordings, tickets
 from hotline.wiring.agents import AgentsSide
 from hotline.wiring.health import HealthBoard
 from hotline.wiring.web import WebServer
@@ -79,6 +80,7 @@ class HotlineService:
         self.writer: BufferedCallWriter | None = None
         self.mqtt: MqttBridge | None = None
         self.chaser: ChaseScheduler | None = None
+        self.retention: RetentionJob | None = None
         self.web: WebServer | None = None
 
     def _pbx_now(self) -> float:
@@ -129,6 +131,9 @@ class HotlineService:
         self.health.add("bus", self.bus.status)
         chaser = self.chaser = cases.start_chaser(self.store, self.bus, settings, self._now)
         self.health.add("chases", chaser.status)
+        self.retention = recordings.start_retention(self.store, settings)
+        if self.retention is not None:
+            self.health.add("recording_retention", self.retention.status)
         await self.ivr.start(self.store)
         self.health.add_many(self.ivr.health)
         desk = await self.agents.start(self.store, self.feeds)
@@ -165,6 +170,8 @@ class HotlineService:
             await self.mqtt.stop()
         if self.chaser is not None:
             await self.chaser.stop()
+        if self.retention is not None:
+            await self.retention.stop()
         await self.bus.stop()
         if self.writer is not None:
             await self.writer.stop()
