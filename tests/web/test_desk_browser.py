@@ -2,6 +2,11 @@
 PBX rings the agent's phone, the desk pops the caller's earlier ticket before the agent
 answers, the agent registers the call (the form survives a closed page through its
 server-side draft) and the ticket is in the store; another agent's desk never gets the pop.
+A pause with a reason from the desk shows on the wallboard and in queue_log, and a call
+placed from the call-back list reaches the simulator as an ``Originate``.
+
+Web users are tied to the simulator's phones by the agent table (ticketing.agents), so
+whose desk a ringing phone is, and every member action, go the production way.
 
 simulated PBX (hotline.sim, its callers walking the service's real FastAGI IVR) → AMI → the
 service (tracker → bus → screen pops) → /ws/desk → the page.
@@ -28,11 +33,10 @@ from hotline.sim.agi_driver import FastAgiDriver
 from hotline.sim.ami_server import AmiServer
 from hotline.sim.model import CallerScript, QueueConfig
 from hotline.sim.traffic import AgentProfile, Simulation, TrafficModel
-from hotline.web.app import SCREEN_POPS
 from hotline.web.auth_accounts import create_token_account
-from hotline.web.desk_push import StaticLookup
 from tests.service.helpers import service_settings
 from tests.web.auth_helpers import PASSWORD, add_password_user
+from ticketing.agents import AgentDirectory
 from ticketing.registrations import CallFacts, Registration
 
 if TYPE_CHECKING:
@@ -51,14 +55,16 @@ RING_S = 100.0
 class Rig:
     service: HotlineService
     sim: Simulation
+    server: AmiServer  # what the simulated PBX received: server.actions_seen
     url: str
+    li_token: str  # li's desk is a bare WebSocket client
 
 
 @asynccontextmanager
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+async def rig(tmp_path: Path, wang_ring_s: float = RING_S) -> AsyncIterator[Rig]:
     agents = [
         # wang's phone (agent1) takes complaints, li's (agent2) the general queue.
-        AgentProfile(1, ["hotline-complaint"], ring_min=RING_S, ring_max=RING_S,
+        AgentProfile(1, ["hotline-complaint"], ring_min=wang_ring_s, ring_max=wang_ring_s,
                      talk_mean=3000, talk_min=3000, no_answer=0.0),
         AgentProfile(2, ["hotline-general"], ring_min=RING_S, ring_max=RING_S,
                      talk_mean=3000, talk_min=3000, no_answer=0.0),
@@ -79,16 +85,25 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         assert service.link is not None and service.ivr.port is not None
         assert service.web is not None and service.web.app is not None
         await service.link.wait_connected(timeout=10)
-        # Until the agent table ties users to phones: wang's desk is agent1's phone.
-        service.web.app[SCREEN_POPS].directory = StaticLookup(
-            {members[0].interface: "wang", members[1].interface: "li"}
-        )
+        assert service.store is not None and service.agents.desk is not None
+        # wang's desk is agent1's phone, li's agent2's: the agent table says so.
+        await add_password_user(service.store, "wang", "agent")
+        li_token = await create_token_account(service.store, "li", "agent", "李四")
+        directory = AgentDirectory(service.store.engine)
+        for username, member, extension in (
+            ("wang", members[0], "8001"),
+            ("li", members[1], "8002"),
+        ):
+            await directory.set_agent(username, extension=extension, name=member.name,
+                                      interface=member.interface,
+                                      skills=dict.fromkeys(member.queues, 0))  # fmt: skip
+        await service.agents.desk.load()
         driver = FastAgiDriver("127.0.0.1", service.ivr.port, speed=SPEED)
         sim.pbx.ivr_driver = driver
         stop = asyncio.Event()
         runner = asyncio.create_task(sim.run_realtime(SPEED, stop, max_sleep=0.01))
         try:
-            yield Rig(service, sim, f"http://127.0.0.1:{service.web.port}")
+            yield Rig(service, sim, server, f"http://127.0.0.1:{service.web.port}", li_token)
         finally:
             stop.set()
             await runner
@@ -120,14 +135,12 @@ async def test_the_desk_pops_registers_and_keeps_its_draft(
     async with rig(tmp_path) as r:
         store = r.service.store
         assert store is not None
-        await add_password_user(store, "wang", "agent")
         earlier = await store.register_call(
             Registration("earlier-call", "complaint", "楼下夜市噪音 night market noise",
                          "dispatched"),
             "zhao",
             CallFacts(CALLER, "张三", 0),
         )  # fmt: skip
-        li_token = await create_token_account(store, "li", "agent", "李四")
         page = await chromium.new_page()
         await page.set_viewport_size({"width": 1366, "height": 768})
         errors: list[str] = []
@@ -136,7 +149,7 @@ async def test_the_desk_pops_registers_and_keeps_its_draft(
 
         async with aiohttp.ClientSession() as session:
             li = await session.ws_connect(
-                r.url + "/ws/desk", headers={"Authorization": f"Bearer {li_token}"}
+                r.url + "/ws/desk", headers={"Authorization": f"Bearer {r.li_token}"}
             )
             assert (await li.receive_json(timeout=10))["type"] == "hello"
 
@@ -149,6 +162,8 @@ async def test_the_desk_pops_registers_and_keeps_its_draft(
             assert "hotline-complaint" in await page.locator("#pop-queue").inner_text()
             assert "main" in await page.locator("#pop-path").inner_text()
             assert "受理" in await page.locator(f"{ticket_row} .status").inner_text()
+            # The agent's own state came pushed on the desk's socket (no poll while it is up).
+            await page.wait_for_selector("#state[data-state='ringing']", timeout=10_000)
             assert await page.locator("#f-category").input_value() == "complaint"
             folder = shots(tmp_path)
             await page.screenshot(path=str(folder / "desk-pop.png"))
@@ -207,3 +222,72 @@ async def _ticket(tmp_path: Path, number: str) -> dict[str, Any]:
         await store.close()
     assert ticket is not None
     return ticket
+
+
+async def test_a_pause_shows_on_the_wallboard_and_queue_log_and_a_call_back_is_placed(
+    chromium: BrowserContext, tmp_path: Path
+) -> None:
+    # wang's phone answers a call-back at once (2 simulated seconds).
+    async with rig(tmp_path, wang_ring_s=2.0) as r:
+        errors: list[str] = []
+        desk = await chromium.new_page()
+        await desk.set_viewport_size({"width": 1366, "height": 768})
+        desk.on("pageerror", lambda error: errors.append(str(error)))
+        await log_in(desk, r.url, "wang")
+        await desk.wait_for_selector("#state[data-state='ready']", timeout=10_000)
+
+        # Pause with a reason from the keyboard (F3), as an agent at a desk would.
+        await desk.select_option("#pause-reason", "用餐")
+        await desk.locator("body").press("F3")
+        await desk.wait_for_selector("#state[data-state='paused'][data-reason='用餐']",
+                                     timeout=10_000)  # fmt: skip
+        # The wallboard (the same user's session) shows agent1 paused, with the reason.
+        board = await chromium.new_page()
+        board.on("pageerror", lambda error: errors.append(str(error)))
+        await board.goto(r.url + "/")
+        chip = board.locator(".member.paused", has_text="用餐")
+        await chip.first.wait_for(timeout=15_000)
+        assert "Robot Agent 1" in await chip.first.inner_text()
+        # …and queue_log has Asterisk's PAUSE line with the reason, in the complaint queue.
+        lines = [line.split("|") for line in (tmp_path / "queue_log").read_text().splitlines()]
+        assert ["hotline-complaint", "Robot Agent 1", "PAUSE", "用餐"] in [
+            line[2:6] for line in lines
+        ]
+
+        # Ready again from the keyboard (F2): the call-back below finds the phone free.
+        await desk.locator("body").press("F2")
+        await desk.wait_for_selector("#state[data-state='ready']", timeout=10_000)
+
+        # A caller gives up while li's phone rings (general queue): the call-back list has it.
+        caller = "13900002222"
+        r.sim.place_call(CallerScript(caller, "赵六", dtmf="1", dtmf_delay=0.5, patience=5.0))
+        work = await chromium.new_page()
+        await work.set_viewport_size({"width": 1366, "height": 768})
+        work.on("pageerror", lambda error: errors.append(str(error)))
+        await work.goto(r.url + "/desk/callbacks")
+        row = work.locator("tr[data-callback][data-status='open']")
+        await row.first.wait_for(timeout=30_000)  # the list refreshes itself every 5 s
+        callback_id = await row.first.get_attribute("data-callback")
+        assert caller in await row.first.inner_text()  # in full for an agent (caller_mask)
+        mine = work.locator(f"tr[data-callback='{callback_id}']")
+        await mine.locator("button.claim").click()
+        await work.locator(f"tr.mine[data-callback='{callback_id}'] button.call").click()
+        await work.wait_for_function(
+            "id => document.querySelector(`tr[data-callback='${id}'] .attempts`)"
+            "?.textContent === '1'", arg=callback_id, timeout=15_000)  # fmt: skip
+        assert await work.locator("#list-error").is_hidden()
+        await work.screenshot(path=str(shots(tmp_path) / "desk-callbacks.png"))
+
+        # What the simulated PBX received: an Originate from wang's phone to the citizen.
+        originates = [a for a in r.server.actions_seen if a.get("Action") == "Originate"]
+        assert len(originates) == 1
+        sent = originates[0]
+        settings = r.service.settings
+        assert (sent.get("Channel"), sent.get("Context"), sent.get("Exten")) == (
+            "Local/agent1@agent-robot/n",
+            settings.agents.callback_context,
+            settings.pbx.outbound_prefix + caller,
+        )
+        # The desk (its socket up, no poll) hears the phone go busy with the call-back.
+        await desk.wait_for_selector("#state[data-state='talking']", timeout=15_000)
+    assert errors == []
