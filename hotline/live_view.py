@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from acd.agents.board import AgentBoard
 from acd.calls import CallTracker
 from acd.kpi import LiveKpi
+from acd.kpi.figures import figures_json
 
 # AMI device states (QueueMemberStatus Status) as the wallboard names them.
 _MEMBER_STATE = {
@@ -49,9 +51,12 @@ class TrackerLiveView:
         queues: list[str] | None = None,
         *,
         clock: Callable[[], float] | None = None,
+        boards: Sequence[AgentBoard] = (),
     ) -> None:
         # One tracker per PBX: a queue of the same name on several PBXs shows them together.
         self._trackers = [tracker] if isinstance(tracker, CallTracker) else list(tracker)
+        # One agent board per PBX: each agent once, whatever queues it sits in.
+        self._boards = list(boards)
         self._clock = clock or (lambda: max(t.clock for t in self._trackers))
         self._kpi = kpi
         self._queues = list(queues or [])
@@ -113,3 +118,33 @@ class TrackerLiveView:
 
     def kpis(self) -> dict[str, dict[str, Any]]:
         return self._kpi.totals_json()
+
+    def agents(self) -> list[dict[str, Any]]:
+        """Every agent signed in to a queue, once, as its PBX's agent board sees it."""
+        out = []
+        for board in self._boards:
+            for view in board.views():
+                if view["state"] == "logged_out":
+                    continue
+                call = view.get("call") or None
+                out.append(
+                    {
+                        "pbx": view["pbx"],
+                        "interface": view["interface"],
+                        "name": view["name"],
+                        "state": view["state"],
+                        "reason": view["reason"],
+                        "since": view["since"] or None,
+                        "queues": [m["queue"] for m in view["queues"]],
+                        "linkedid": call.get("linkedid") if call else None,
+                    }
+                )
+        return out
+
+    def day_figures(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Today's figures per queue and per local hour (one KPI snapshot for both)."""
+        report = self._kpi.snapshot()
+        return {
+            "by_queue": {q: figures_json(f) for q, f in report.by_queue.items()},
+            "by_hour": {h: figures_json(f) for h, f in report.by_hour.items()},
+        }

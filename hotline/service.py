@@ -72,6 +72,7 @@ class HotlineService:
             self.kpi,
             [q.name for q in settings.pbx.queues],
             clock=self._now,
+            boards=list(self.agents.boards.values()),
         )
         # Given a clock (the demo's simulated one), the IVR's hours and incidents follow it too.
         ivr_clock = None if now is None else (lambda: datetime.fromtimestamp(self._now(), UTC))

@@ -239,6 +239,41 @@ class RecordingsSettings(Section):
     retention_interval_s: float = Field(3600.0, gt=0)
 
 
+class Threshold(Section):
+    """A figure's colours on the wall screen: amber from ``amber`` on, red from ``red`` on.
+    ``red`` beyond ``amber`` upwards means higher is worse (waits); below it, lower is worse
+    (rates)."""
+
+    amber: float
+    red: float
+
+
+class WallboardSettings(Section):
+    # Seconds without a fresh picture reaching the wall screen (the server re-sends an unchanged
+    # one every third of this) before it marks its figures stale with a red banner.
+    stale_after_s: float = Field(10.0, gt=0, le=3600)
+    # Agents' display names (Chinese) by queue-member interface ("PJSIP/1001"), its user part
+    # ("agent10") or app_queue's MemberName; raw interfaces never show (fallback "座席 N").
+    agent_names: dict[str, str] = Field(default_factory=dict)
+    # Colours of the 15-s answer rate (tile and queue rows), a table {amber, red}: amber below
+    # 0.85, red below 0.80 (ratios; red under amber: lower is worse).
+    answer_timeliness: Threshold = Threshold(amber=0.85, red=0.80)
+    # Connect rate colours: amber below 0.97, red below 0.95.
+    connect_rate: Threshold = Threshold(amber=0.97, red=0.95)
+    # Abandon rate colours: amber from 0.03, red from 0.05 (red over amber: higher is worse).
+    abandon_rate: Threshold = Threshold(amber=0.03, red=0.05)
+    # Callers waiting now (the tile and each queue): amber from 3, red from 10.
+    waiting: Threshold = Threshold(amber=3, red=10)
+    # The longest waiting caller, seconds (the tile and each queue): amber from 15, red from 30.
+    longest_wait_s: Threshold = Threshold(amber=15, red=30)
+    # An agent paused (not after-call work) this many seconds: amber from 600, red from 1800.
+    paused_s: Threshold = Threshold(amber=600, red=1800)
+    # An agent in after-call work this many seconds: amber from 60, red from 180.
+    wrap_up_s: Threshold = Threshold(amber=60, red=180)
+    # An agent on one call this many seconds: amber from 600, red from 1200.
+    talking_s: Threshold = Threshold(amber=600, red=1200)
+
+
 class MqttSettings(Section):
     enabled: bool = False  # publish domain events to MQTT and read incidents from it
     host: str = "127.0.0.1"  # broker address
@@ -297,6 +332,8 @@ _EMPTY_CONDITIONS = {
 
 class QueueSettings(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    # What people see (the wall screen, the console): the queue id never shows; empty: "队列 N".
+    display_name: str = Field("", max_length=32)
     strategy: QueueStrategy = "rrmemory"
     # Seconds one member rings, pause before the next try, rest after a call (app_queue's names).
     timeout: int = Field(15, ge=1)
@@ -339,10 +376,12 @@ class AgentSettings(Section):
 
 def _default_queues() -> list[QueueSettings]:
     return [
-        QueueSettings(name="hotline-general"),
-        QueueSettings(name="hotline-complaint"),
+        QueueSettings(name="hotline-general", display_name="综合咨询"),
+        QueueSettings(name="hotline-complaint", display_name="投诉"),
         # Reports are rare and need a specialist: refuse to queue when nobody is logged in.
-        QueueSettings(name="hotline-report", joinempty="no", leavewhenempty="yes"),
+        QueueSettings(
+            name="hotline-report", display_name="举报", joinempty="no", leavewhenempty="yes"
+        ),
     ]
 
 
@@ -442,6 +481,7 @@ class Settings(BaseSettings):
     cases: CasesSettings = CasesSettings()
     asterisk: AsteriskSettings = AsteriskSettings()
     web: WebSettings = WebSettings()
+    wallboard: WallboardSettings = WallboardSettings()
     mqtt: MqttSettings = MqttSettings()
     ivr: IvrSettings = IvrSettings()
     agents: AgentsSettings = AgentsSettings()

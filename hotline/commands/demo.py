@@ -66,7 +66,26 @@ def _demo_settings(
     # The service's own FastAGI IVR, on a free loopback port: simulated callers walk the menu.
     data["ivr"].update(enabled=True, host="127.0.0.1", port=0)
     data["pbx"]["announcements_file"] = workdir / "announcements.json"
+    # The robot agents (agent1…agentN) get Chinese display names, as a real centre's agents
+    # have; names from the settings file win.
+    data["wallboard"]["agent_names"] = {**demo_agent_names(500), **base.wallboard.agent_names}
     return Settings.model_validate(data)
+
+
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = "芳强敏静磊军洋勇艳杰娟涛明超秀霞平刚桂英华丽"
+
+
+def demo_agent_names(count: int) -> dict[str, str]:
+    """``agent1`` → a two-character name, distinct for the first 500 robots."""
+    names: dict[str, str] = {}
+    pairs = len(_SURNAMES) * len(_GIVEN)
+    for n in range(count):
+        name = _SURNAMES[n % len(_SURNAMES)] + _GIVEN[(n // len(_SURNAMES)) % len(_GIVEN)]
+        if n >= pairs:  # past every two-character name: a third character
+            name += _GIVEN[(n // pairs) % len(_GIVEN)]
+        names[f"agent{n + 1}"] = name
+    return names
 
 
 async def _demo_logins(settings: Settings) -> tuple[str, str]:

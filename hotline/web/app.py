@@ -57,6 +57,7 @@ from hotline.web.errors import answer_errors, error_response
 from hotline.web.openapi import openapi
 from hotline.web.push import Screen, WallboardPusher
 from hotline.web.routes import ROUTES, Param, RouteTable
+from hotline.web.wall_picture import WallConfig
 from hotline.web.wallboard import LiveView, build_snapshot, mask_callers, mask_number
 
 __all__ = [
@@ -248,6 +249,23 @@ async def _close_screens(app: web.Application) -> None:
     await app[DESK_CHANNEL].close_all()
 
 
+def wall_config(settings: Settings) -> WallConfig:
+    """The wall screen's thresholds and display names from the settings."""
+    board = settings.wallboard
+    names = ("answer_timeliness", "connect_rate", "abandon_rate", "waiting",
+             "longest_wait_s", "paused_s", "wrap_up_s", "talking_s")  # fmt: skip
+    thresholds = {name: (getattr(board, name).amber, getattr(board, name).red) for name in names}
+    # Softphones named in [[pbx.agents]] are known by their extension (PJSIP/<extension>);
+    # the wallboard's own names win.
+    agents = {agent.extension: agent.name for agent in settings.pbx.agents}
+    return WallConfig(
+        stale_after_s=board.stale_after_s,
+        thresholds=thresholds,
+        queue_names={q.name: q.display_name for q in settings.pbx.queues},
+        agent_names={**agents, **board.agent_names},
+    )
+
+
 def create_app(
     live: LiveView,
     health: HealthCheck,
@@ -314,9 +332,19 @@ def create_app(
         app[DESK] = agents
     app[_LIVE] = live
     app[_HEALTH] = health
-    snapshot: Callable[[], dict[str, Any]] = functools.partial(build_snapshot, live, now=clock)
+    wall = wall_config(settings or Settings())
+    snapshot: Callable[[], dict[str, Any]] = functools.partial(
+        build_snapshot, live, now=clock, health=health, wall=wall
+    )
     app[_SNAPSHOT] = snapshot
-    app[PUSHER] = WallboardPusher(snapshot, interval=push_interval, send_timeout=push_send_timeout)
+    app[PUSHER] = WallboardPusher(
+        snapshot,
+        interval=push_interval,
+        send_timeout=push_send_timeout,
+        # An unchanged picture is sent again well within stale_after_s, so a screen that
+        # hears nothing for that long knows its data is stale (the server or the link died).
+        keepalive=wall.stale_after_s / 3,
+    )
     app[AUTH].on_sessions_ended.append(app[PUSHER].close_user)
     app[DESK_CHANNEL] = DeskChannel(send_timeout=push_send_timeout)
     app[SCREEN_POPS] = ScreenPops(app[DESK_CHANNEL], desk_agents or StaticLookup(), store)

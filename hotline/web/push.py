@@ -54,9 +54,12 @@ class WallboardPusher:
         snapshot: Callable[[], dict[str, Any]],
         interval: float = 0.5,
         send_timeout: float = 5.0,
+        keepalive: float | None = None,
     ) -> None:
         self._snapshot = snapshot
         self.interval = interval
+        # Send an unchanged picture again after this many seconds (None: only changes).
+        self.keepalive = keepalive
         self._send_timeout = send_timeout
         # Each screen with the way to cut its connection: a screen whose buffers are full
         # cannot be closed politely (the close frame would queue behind the stuck data).
@@ -64,6 +67,7 @@ class WallboardPusher:
         self._poked = asyncio.Event()
         self._last_content: str | None = None
         self._last_push = float("-inf")
+        self._last_sent = float("-inf")  # loop time of the last picture actually sent
         self.pushes = 0
         self.dropped = 0
 
@@ -95,21 +99,25 @@ class WallboardPusher:
             if wait > 0:
                 await asyncio.sleep(wait)  # rate limit, not a wait for a condition
             if self.clients:
+                due = self.keepalive is not None and (
+                    loop.time() - self._last_sent >= self.keepalive
+                )
                 try:
-                    await self.push_if_changed()
+                    await self.push_if_changed(force=due)
                 except Exception:
                     log.exception("wallboard: push failed")
                 self._last_push = loop.time()
 
-    async def push_if_changed(self) -> bool:
+    async def push_if_changed(self, *, force: bool = False) -> bool:
         snapshot = self._snapshot()
         content = _content(snapshot)
-        if content == self._last_content:
+        if content == self._last_content and not force:
             return False
         self._last_content = content
         text = encode_snapshot(snapshot)
         clients = list(self.clients.items())
         await asyncio.gather(*(self._send(ws, screen.abort, text) for ws, screen in clients))
+        self._last_sent = asyncio.get_running_loop().time()
         self.pushes += 1
         return True
 

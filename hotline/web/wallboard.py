@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from hotline.web.wall_picture import WallConfig, wall_picture, wall_status
+
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +52,21 @@ class LiveView(Protocol):
         ``value`` is None when the denominator is 0; ``target``/``meets_target`` are None
         for figures without a target. An optional ``target_op`` is ">=" or "<=".
         """
+        ...
+
+    def agents(self) -> list[dict[str, Any]]:
+        """Every agent signed in to a queue, once::
+
+        {"pbx": "pbx1", "interface": "PJSIP/1001", "name": "王芳",     # name: MemberName
+         "state": "ready" | "ringing" | "talking" | "wrap_up" | "paused",
+         "reason": "用餐" | None, "since": 1732540000.0, "queues": ["hotline-general"],
+         "linkedid": "1732540000.12" | None}                          # the call it is on
+        """
+        ...
+
+    def day_figures(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Today's figures ``{"by_queue": {queue: kpis}, "by_hour": {iso hour: kpis}}``,
+        each ``kpis`` in the shape of ``kpis()``."""
         ...
 
 
@@ -159,8 +176,18 @@ def _summary(calls: list[dict[str, Any]]) -> dict[str, Any]:
     return {"in_flight": len(calls), "by_stage": by_stage}
 
 
-def build_snapshot(live: LiveView, now: Callable[[], float] = time.time) -> dict[str, Any]:
-    """Everything the wallboard shows, masked. A failing part is reported, not fatal."""
+def build_snapshot(
+    live: LiveView,
+    now: Callable[[], float] = time.time,
+    *,
+    health: Callable[[], dict[str, Any]] | None = None,
+    wall: WallConfig | None = None,
+) -> dict[str, Any]:
+    """Everything the wallboard shows, masked. A failing part is reported, not fatal.
+
+    ``health`` is the service's health board: a source that is down (an AMI link, the
+    database) turns the wall's status from live to stale.
+    """
     errors: dict[str, str] = {}
 
     def part(name: str, read: Callable[[], Any], empty: Any) -> Any:
@@ -175,6 +202,20 @@ def build_snapshot(live: LiveView, now: Callable[[], float] = time.time) -> dict
     queues = part("queues", live.queues, [])
     calls = part("calls", live.calls, [])
     kpis = part("kpis", live.kpis, {})
+    agents = part("agents", live.agents, [])
+    day = part("day", live.day_figures, {})
+    components: dict[str, Any] | None = {}
+    if health is not None:
+        try:
+            components = health()
+        except Exception:
+            log.exception("wallboard: the health board failed")
+            components = None
+    config = wall or WallConfig()
+    status = wall_status(components, errors, config.stale_after_s)
+    picture = wall_picture(
+        queues=queues, agents=agents, kpis=kpis, day=day, status=status, now=at, config=config
+    )
     snapshot = {
         "at": at,
         "queues": mask_callers(_with_duration(queues, at)),
@@ -182,5 +223,6 @@ def build_snapshot(live: LiveView, now: Callable[[], float] = time.time) -> dict
         "kpis": _labelled_kpis(kpis),
         "summary": _summary(calls),
         "errors": errors,
+        "wall": mask_callers(picture),
     }
     return snapshot
