@@ -245,7 +245,7 @@ async def test_a_pause_shows_on_the_wallboard_and_queue_log_and_a_call_back_is_p
         board = await chromium.new_page()
         board.on("pageerror", lambda error: errors.append(str(error)))
         await board.goto(r.url + "/")
-        chip = board.locator(".member.paused", has_text="用餐")
+        chip = board.locator(".agent.paused", has_text="用餐")
         await chip.first.wait_for(timeout=15_000)
         assert "Robot Agent 1" in await chip.first.inner_text()
         # …and queue_log has Asterisk's PAUSE line with the reason, in the complaint queue.
