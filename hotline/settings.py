@@ -173,6 +173,9 @@ class CasesSettings(Section):
     chase_interval_s: float = Field(60.0, gt=0)
     # Hours before its deadline a case counts as due soon and is chased.
     due_soon_hours: float = Field(4.0, ge=0)
+    # Call-back attempts that reach nobody before the call-back counts as unreachable
+    # (回访未接通): until then each is kept in the case's history and the task stays listed.
+    call_back_attempts: int = Field(3, ge=1, le=20)
 
     @model_validator(mode="after")
     def _valid_policy(self) -> CasesSettings:

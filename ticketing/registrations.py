@@ -4,11 +4,16 @@ The call's ticket is normally opened by the writer when the call's record is sto
 the call ends); an agent registers while still talking, so registering opens the ticket
 itself when it is not there yet (the writer then finds it and opens none). A call is
 registered once: the form's fields land on the ticket with a ``registered`` event holding
-everything the agent entered. ``ending`` records how the agent ended it; the ticket's
-``status`` stays ``registered`` for the case workflow to move on from.
+everything the agent entered. ``ending`` records how the agent ended it, and the same
+transaction hands the case to the workflow (ticketing.workflow) as that ending's action by
+the agent — one path for the desk and the API, the table's rules and history for both:
+to be dispatched → ``submit`` (awaits the reviewer/dispatcher), answered directly →
+``answer_directly`` then ``close``, referred → ``refer`` then ``close``, invalid →
+``mark_invalid`` then ``archive`` (kept as evidence).
 
-A repeat call about the same matter is added to the caller's earlier ticket instead: the
-call's ticket is marked ``merged`` into it, and the earlier ticket gets a ``repeat`` event.
+A repeat call about the same matter is added to the caller's earlier case instead: the
+workflow's ``merge`` (并单) marks the call's case merged into it and keeps the caller on the
+earlier case (its ``merged`` event, which also makes the chaser escalate a repeated case).
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ from ticketing.models import (
 )
 from ticketing.numbering import TicketNumbering
 from ticketing.tickets import ticket_events, tickets
+from ticketing.workflow.callback import survey_call_back
+from ticketing.workflow.cases import apply_action
+from ticketing.workflow.deadlines import CaseTimers
+from ticketing.workflow.table import SYSTEM, Actor, WorkflowError
 
 drafts = cast(Table, RegistrationDraftRow.__table__)
 _calls = cast(Table, CallRecordRow.__table__)
@@ -110,8 +119,13 @@ async def register(
     call: CallFacts | None,
     now: datetime,
     took_call: bool | None = None,
+    *,
+    role: str = "agent",
+    timers: CaseTimers | None = None,
+    call_back_attempts: int = 3,
 ) -> dict[str, Any]:
-    """Store the registration; returns ``{"ticket": number, "merged_into": number | None}``.
+    """Store the registration and take its ending's workflow steps; returns ``{"ticket":
+    number, "merged_into": number | None, "ending": …, "status": the case's state}``.
 
     ``took_call`` says whose call it is: None, anybody's (a supervisor, a tool); True, the
     desk saw this user answer it; False, it did not — then only a stored leg of the call
@@ -167,17 +181,19 @@ async def register(
             "linkedid", "the ticket changed meanwhile; try again", "registration.conflict"
         )
     data = {**form.fields(), "linkedid": form.linkedid}
-    events = [
-        {"ticket_id": ticket["id"], "at": now, "kind": "registered", "actor": username,
-         "data": data},
-    ]  # fmt: skip
-    if earlier is not None:
-        events.append(
-            {"ticket_id": earlier["id"], "at": now, "kind": "repeat", "actor": username,
-             "data": {"linkedid": form.linkedid, "ticket": ticket["number"],
-                      "content": form.content}}
-        )  # fmt: skip
-    await connection.execute(ticket_events.insert(), events)
+    await connection.execute(
+        ticket_events.insert(),
+        [{"ticket_id": ticket["id"], "at": now, "kind": "registered", "actor": username,
+          "data": data}],
+    )  # fmt: skip
+    case = await _to_workflow(
+        connection, int(ticket["id"]), form, Actor(username, role), earlier, now, timers
+    )
+    # A caller who rated the call before the agent registered it: a direct answer's
+    # call-back is that rating (the survey arrives as the call ends; the form may follow).
+    rated = await survey_call_back(connection, form.linkedid, now, timers, call_back_attempts)
+    if rated is not None:
+        case = rated
     await connection.execute(
         delete(drafts).where(drafts.c.username == username, drafts.c.linkedid == form.linkedid)
     )
@@ -185,6 +201,7 @@ async def register(
         "ticket": ticket["number"],
         "merged_into": None if earlier is None else earlier["number"],
         "ending": values["ending"],
+        "status": case["status"],
     }
 
 
@@ -201,6 +218,53 @@ async def takers_of(connection: AsyncConnection, linkedid: str) -> set[str]:
         .where(_calls.c.linkedid == linkedid, _calls.c.answered_by.is_not(None))
     )
     return {row.username for row in result}
+
+
+# The ending's workflow steps: the agent's action, then what the domain brief says follows
+# at once (a direct answer or a referral is done, 办结; an invalid call is archived as
+# evidence) — by the system, so the history tells the agent's decision from its consequence.
+_ENDING_STEPS: dict[str, tuple[str, str | None]] = {
+    "dispatched": ("submit", None),
+    "answered_directly": ("answer_directly", "close"),
+    "referred": ("refer", "close"),
+    "invalid": ("mark_invalid", "archive"),
+}
+_ON_THE_CALL = "答复见通话录音 (answered on the call; see the recording)"
+
+
+async def _to_workflow(
+    connection: AsyncConnection,
+    case_id: int,
+    form: Registration,
+    actor: Actor,
+    earlier: Mapping[str, Any] | None,
+    now: datetime,
+    timers: CaseTimers | None,
+) -> dict[str, Any]:
+    """The registration's ending as workflow actions on the case (its history records them)."""
+    if earlier is not None:
+        action, follow_up = "merge", None
+        fields: dict[str, Any] = {"into": earlier["number"], "reason": "repeat call (重复来电)"}
+    else:
+        action, follow_up = _ENDING_STEPS[form.ending]
+        fields = {}
+        if action == "answer_directly":
+            fields["answer"] = _ON_THE_CALL
+        elif action == "refer":
+            fields["referred_to"] = form.referred_to
+        elif action == "mark_invalid":
+            fields["reason"] = form.subject or "invalid / harassment (无效/骚扰)"
+    try:
+        case = await apply_action(connection, case_id, action, actor, fields, None, now, timers)
+        if follow_up is not None:
+            case = await apply_action(
+                connection, case_id, follow_up, Actor("registration", SYSTEM),
+                {"reason": f"registered as {form.ending}"}, None, now, timers,
+            )  # fmt: skip
+    except WorkflowError as error:
+        field = "repeat_of" if earlier is not None else "ending"
+        raise RegistrationError(field, str(error), "registration.workflow") from None
+    return case
 
 
 async def _ticket_of_call(connection: AsyncConnection, linkedid: str) -> dict[str, Any] | None:

@@ -100,8 +100,13 @@ class TicketStore:
         ticket_prefix: str = "12345",
         categories: Mapping[str, str] | None = None,
         timers: CaseTimers | None = None,
+        call_back_attempts: int = 3,
     ) -> None:
         self._engine = engine
+        # Unreachable call-backs before one counts as "unreachable" (cases.call_back_attempts).
+        if call_back_attempts < 1:
+            raise ValueError("call_back_attempts must be at least 1")
+        self._call_back_attempts = call_back_attempts
         # The case deadlines: the county preset on the Chinese calendar unless told otherwise.
         self._timers = timers or CaseTimers(
             WorkingTime(WorkingCalendar(), BusinessHours(timezone=timezone)), policy("county")
@@ -123,6 +128,7 @@ class TicketStore:
         ticket_prefix: str = "12345",
         categories: Mapping[str, str] | None = None,
         timers: CaseTimers | None = None,
+        call_back_attempts: int = 3,
     ) -> TicketStore:
         """Connect to ``url`` and migrate its schema to the newest revision."""
         engine = make_engine(url)
@@ -134,6 +140,7 @@ class TicketStore:
                 ticket_prefix=ticket_prefix,
                 categories=categories,
                 timers=timers,
+                call_back_attempts=call_back_attempts,
             )
             path = sqlite_file(url)
             if path is not None:
@@ -280,14 +287,17 @@ class TicketStore:
         now: datetime | None = None,
         *,
         took_call: bool | None = None,
+        role: str = "agent",
     ) -> dict[str, Any]:
         """Store an agent's registration of a call on its ticket (opened now if the call is
-        not stored yet: ``call`` gives its caller). RegistrationError names a bad field;
+        not stored yet: ``call`` gives its caller) and hand the case to the workflow as its
+        ending says (ticketing.registrations). RegistrationError names a bad field;
         ``took_call``: see registrations.register (who may register the call)."""
         async with self._writing() as connection:
             return await registrations.register(
                 connection, self._numbering, form, username, call, now or datetime.now(UTC),
-                took_call,
+                took_call, role=role, timers=self._timers,
+                call_back_attempts=self._call_back_attempts,
             )  # fmt: skip
 
     async def save_draft(
@@ -375,12 +385,13 @@ class TicketStore:
         now: datetime | None = None,
     ) -> dict[str, Any]:
         """A call-back's outcome (回访) and its consequence: archived when satisfied, redone
-        when dissatisfied (ticketing.workflow.callback)."""
+        when dissatisfied; ``unreachable`` is an attempt until the Nth (ticketing.workflow.
+        callback)."""
         when = now or datetime.now(UTC)
         async with self._writing() as connection:
             return await callback.record_call_back(
                 connection, case_id, actor, source, satisfaction, process_satisfaction,
-                expected_version, when, self._timers,
+                expected_version, when, self._timers, self._call_back_attempts,
             )  # fmt: skip
 
     async def call_back_tasks(self) -> list[dict[str, Any]]:
@@ -403,10 +414,30 @@ class TicketStore:
         async with self._engine.connect() as connection:
             return await units.all_units(connection)
 
-    async def unit_inbox(self, unit: str) -> list[dict[str, Any]]:
-        """The unfinished cases a handling unit leads or co-handles, soonest due first."""
+    async def unit_inbox(self, unit: str, *, with_sub_units: bool = False) -> list[dict[str, Any]]:
+        """The unfinished cases a handling unit (and its sub-units) leads or co-handles,
+        soonest due first."""
         async with self._engine.connect() as connection:
-            return await workflow_cases.unit_inbox(connection, unit)
+            return await workflow_cases.unit_inbox(connection, unit, with_sub_units=with_sub_units)
+
+    async def unit_scope(self, unit: str) -> list[str]:
+        """The unit and every unit under it: whose cases its staff may read."""
+        async with self._engine.connect() as connection:
+            return await units.unit_and_descendants(connection, unit)
+
+    async def similar_cases(
+        self, case_id: int, days: int = 30, *, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Open cases of the last ``days`` days from the same number or about the same
+        address and category: candidates for a merge (并单)."""
+        since = (now or datetime.now(UTC)) - timedelta(days=days)
+        async with self._engine.connect() as connection:
+            return await workflow_cases.similar_cases(connection, case_id, since)
+
+    async def recent_chases(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The latest chases and supervisions, newest first."""
+        async with self._engine.connect() as connection:
+            return await workflow_cases.recent_chases(connection, limit)
 
     async def open_cases(self, status: str | None = None) -> list[dict[str, Any]]:
         """Unfinished cases (or those in one state), soonest due first."""
@@ -451,7 +482,14 @@ class TicketStore:
         if not linkedid:
             raise ValueError("a survey needs the call's linkedid")
         async with self._writing() as connection:
-            return await store_survey(connection, linkedid, answer, at, digit)
+            new = await store_survey(connection, linkedid, answer, at, digit)
+            if new:
+                # The rating is the call-back of the call's case if that case waits for one.
+                await callback.survey_call_back(
+                    connection, linkedid, datetime.now(UTC), self._timers,
+                    self._call_back_attempts,
+                )  # fmt: skip
+            return new
 
     # -- major-fault incidents (重大故障) and merged callers (并单) --------------------------
 

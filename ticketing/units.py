@@ -63,3 +63,21 @@ def _view(row: Any) -> dict[str, Any]:
         "active": bool(row["active"]),
         "created_at": row["created_at"].isoformat(),
     }
+
+
+async def unit_and_descendants(connection: AsyncConnection, name: str) -> list[str]:
+    """The unit and every unit under it (a district sees its streets' cases), by name."""
+    rows = (await connection.execute(select(handling_units.c.name, handling_units.c.parent))).all()
+    children: dict[str, list[str]] = {}
+    for child, parent in rows:
+        if parent is not None:
+            children.setdefault(parent, []).append(child)
+    found: list[str] = []
+    todo = [name]
+    while todo:  # a parent is added before its child: no cycles, but stay safe anyway
+        unit = todo.pop()
+        if unit in found:
+            continue
+        found.append(unit)
+        todo.extend(sorted(children.get(unit, ()), reverse=True))
+    return found

@@ -10,6 +10,8 @@ co-unit), with the caller's number and name masked; the accuser of a misconduct 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Final, Protocol, runtime_checkable
 
 from aiohttp import web
@@ -28,6 +30,7 @@ from ticketing.workflow import (
     VersionConflict,
     allowed_actions,
 )
+from ticketing.workflow.deadlines import CaseTimers, deadline_view
 
 
 @runtime_checkable
@@ -41,7 +44,38 @@ class CaseStore(Protocol):
 
     async def case_history(self, case_id: int) -> list[dict[str, Any]]: ...
 
-    async def unit_inbox(self, unit: str) -> list[dict[str, Any]]: ...
+    async def unit_inbox(
+        self, unit: str, *, with_sub_units: bool = False
+    ) -> list[dict[str, Any]]: ...
+
+    async def unit_scope(self, unit: str) -> list[str]: ...
+
+    @property
+    def timers(self) -> CaseTimers: ...
+
+    async def list_units(self) -> list[dict[str, Any]]: ...
+
+    async def register_case(
+        self, actor: Actor, fields: Mapping[str, Any], *, at: datetime | None = None
+    ) -> dict[str, Any]: ...
+
+    async def similar_cases(
+        self, case_id: int, days: int = 30, *, now: datetime | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    async def recent_chases(self, limit: int = 200) -> list[dict[str, Any]]: ...
+
+    async def record_call_back(
+        self,
+        case_id: int,
+        actor: Actor,
+        source: str,
+        satisfaction: str,
+        expected_version: int | None,
+        *,
+        process_satisfaction: str | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]: ...
 
     async def open_cases(self, status: str | None = None) -> list[dict[str, Any]]: ...
 
@@ -85,14 +119,14 @@ ACTION_BODY = {
 routes = RouteTable()
 
 
-def _store(request: web.Request) -> CaseStore:
+def case_store(request: web.Request) -> CaseStore:
     store = request.app.get(CASE_STORE)
     if store is None:
         raise Unavailable("no case store on this server")
     return store
 
 
-async def _actor(request: web.Request, store: CaseStore) -> Actor:
+async def case_actor(request: web.Request, store: CaseStore) -> Actor:
     who: Principal = principal(request)
     unit = None
     if who.role == "unit":
@@ -102,13 +136,30 @@ async def _actor(request: web.Request, store: CaseStore) -> Actor:
     return Actor(who.username, who.role, unit)
 
 
-def _concerns(case: dict[str, Any], actor: Actor) -> bool:
-    """Unit staff see their unit's cases (lead or co-unit) only."""
+async def scope_of(store: CaseStore, actor: Actor) -> list[str] | None:
+    """The units whose cases ``actor`` may read (a unit's own and its sub-units'); None for
+    the hotline's staff, who read every case."""
     if actor.role != "unit":
+        return None
+    return [] if actor.unit is None else await store.unit_scope(actor.unit)
+
+
+def _concerns(case: dict[str, Any], scope: list[str] | None) -> bool:
+    """Unit staff see their unit's and sub-units' cases (lead or co-unit) only."""
+    if scope is None:
         return True
-    if actor.unit is None:
-        return False
-    return actor.unit == case.get("handling_unit") or actor.unit in (case.get("co_units") or [])
+    units = {case.get("handling_unit"), *(case.get("co_units") or [])}
+    return any(unit in units for unit in scope)
+
+
+def with_deadline(case: dict[str, Any], timers: CaseTimers, now: datetime) -> dict[str, Any]:
+    """The case with ``deadline``: its due time in local time and the Chinese working days
+    left (None when it has no deadline)."""
+    due = case.get("due_at")
+    deadline = None
+    if due:
+        deadline = deadline_view(timers.time, datetime.fromisoformat(due), now)
+    return {**case, "deadline": deadline}
 
 
 def _hide_caller(data: Any, *, entirely: bool) -> Any:
@@ -143,14 +194,24 @@ def shown(case: Any, actor: Actor, category: str | None) -> Any:
     return case
 
 
-async def _case(request: web.Request, store: CaseStore, actor: Actor) -> dict[str, Any]:
+def actions_for(case: dict[str, Any], actor: Actor) -> list[str]:
+    """What ``actor`` may do to the case now: the table's actions for the role, and for unit
+    staff only on their own unit's case (a parent unit reads its sub-units' cases)."""
+    if actor.role == "unit" and actor.unit != case.get("handling_unit"):
+        return []
+    return allowed_actions(case["status"], actor.role)
+
+
+async def find_case(request: web.Request, store: CaseStore, actor: Actor) -> dict[str, Any]:
+    """The path's case if ``actor`` may see it; 404 alike for a missing one and another
+    unit's."""
     number = text("number", request.match_info.get("number"), max_length=40)
     assert number is not None
     try:
         case = await store.case_by_number(number)
     except CaseNotFound:
         case = None
-    if case is None or not _concerns(case, actor):
+    if case is None or not _concerns(case, await scope_of(store, actor)):
         # The same answer for another unit's case: its existence is not theirs to know.
         raise ApiError("case.not_found", f"no case {number!r}", "number", 404)
     return case
@@ -164,18 +225,22 @@ async def _case(request: web.Request, store: CaseStore, actor: Actor) -> dict[st
     statuses=(200, 400, 403, 503),
 )
 async def inbox(request: web.Request) -> web.Response:
-    store = _store(request)
-    actor = await _actor(request, store)
+    store = case_store(request)
+    actor = await case_actor(request, store)
     status = text("status", request.query.get("status"), max_length=32, required=False)
     if actor.role == "unit":
-        cases = [] if actor.unit is None else await store.unit_inbox(actor.unit)
+        cases = (
+            [] if actor.unit is None
+            else await store.unit_inbox(actor.unit, with_sub_units=True)
+        )  # fmt: skip
         if status:
             cases = [case for case in cases if case["status"] == status]
     else:
         cases = await store.open_cases(status or None)
+    now = datetime.now(UTC)
     body = [
-        {**shown(case, actor, case.get("category")),
-         "actions": allowed_actions(case["status"], actor.role)}
+        {**with_deadline(shown(case, actor, case.get("category")), store.timers, now),
+         "actions": actions_for(case, actor)}
         for case in cases
     ]  # fmt: skip
     return web.json_response({"cases": body}, dumps=dumps)
@@ -189,15 +254,15 @@ async def inbox(request: web.Request) -> web.Response:
     statuses=(200, 400, 403, 404, 503),
 )
 async def one_case(request: web.Request) -> web.Response:
-    store = _store(request)
-    actor = await _actor(request, store)
-    case = await _case(request, store, actor)
+    store = case_store(request)
+    actor = await case_actor(request, store)
+    case = await find_case(request, store, actor)
     history = await store.case_history(int(case["id"]))
     category = case.get("category")
     body = {
-        **shown(case, actor, category),
+        **with_deadline(shown(case, actor, category), store.timers, datetime.now(UTC)),
         "history": shown(history, actor, category),
-        "actions": allowed_actions(case["status"], actor.role),
+        "actions": actions_for(case, actor),
     }
     return web.json_response(body, dumps=dumps)
 
@@ -211,9 +276,9 @@ async def one_case(request: web.Request) -> web.Response:
     statuses=(200, 400, 403, 404, 409, 503),
 )
 async def act(request: web.Request) -> web.Response:
-    store = _store(request)
-    actor = await _actor(request, store)
-    case = await _case(request, store, actor)
+    store = case_store(request)
+    actor = await case_actor(request, store)
+    case = await find_case(request, store, actor)
     body = await json_object(request)
     unknown = sorted(set(body) - {"action", "fields", "expected_version"})
     if unknown:
@@ -247,5 +312,5 @@ async def act(request: web.Request) -> web.Response:
     )
     after.pop("event", None)
     result = {**shown(after, actor, after.get("category")),
-              "actions": allowed_actions(after["status"], actor.role)}  # fmt: skip
+              "actions": actions_for(after, actor)}  # fmt: skip
     return web.json_response(result, dumps=dumps)

@@ -29,6 +29,7 @@ from hotline.settings import KpiSettings, Settings, WebSettings
 from hotline.web import (
     api_agents,
     api_audit,
+    api_case_work,
     api_cases,
     api_incidents,
     api_kpi,
@@ -303,7 +304,7 @@ def create_app(
     for module_routes in (routes, auth.routes, api_incidents.routes, api_kpi.routes,
                           api_audit.routes, api_agents.routes, desk.routes,
                           desk_registration.routes, api_cases.routes,
-                          api_recordings.routes):  # fmt: skip
+                          api_recordings.routes, api_case_work.routes):  # fmt: skip
         table.include(module_routes)
     app[ROUTES] = table
     app[AUTH] = Auth(

@@ -75,6 +75,7 @@ class WebStore(UserStore, Protocol):
         now: datetime | None = None,
         *,
         took_call: bool | None = None,
+        role: str = "agent",
     ) -> dict[str, Any]: ...
 
     async def save_draft(

@@ -244,13 +244,16 @@ async def register(request: web.Request) -> web.Response:
         # Another agent's desk has it answered (not stored yet): say so, not "unknown".
         raise ApiError("registration.not_yours", _NOT_YOURS, "linkedid", 403)
     try:
-        result = await store.register_call(form, who.username, call, took_call=took_call)
+        result = await store.register_call(
+            form, who.username, call, took_call=took_call, role=who.role
+        )
     except RegistrationError as error:
         status = {
             "registration.not_yours": 403,
             "registration.unknown_call": 404,
             "registration.already_registered": 409,
             "registration.conflict": 409,
+            "registration.workflow": 409,
         }.get(error.error_id, 400)
         raise ApiError(error.error_id, error.message, error.field, status) from None
     pops.dismiss(who.username, form.linkedid)

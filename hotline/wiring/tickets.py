@@ -12,7 +12,10 @@ from ticketing.writer import BufferedCallWriter
 
 async def open_store(settings: Settings) -> TicketStore:
     return await TicketStore.open(
-        settings.database.url, timezone=settings.site.timezone, timers=case_timers(settings)
+        settings.database.url,
+        timezone=settings.site.timezone,
+        timers=case_timers(settings),
+        call_back_attempts=settings.cases.call_back_attempts,
     )
 
 

@@ -71,9 +71,56 @@ def test_text_replies() -> None:
         satisfaction_from_text("还行吧")
 
 
-async def test_unreachable_waits_for_a_supervisor(store: TicketStore) -> None:
+async def test_unreachable_after_n_attempts_waits_for_a_supervisor(store: TicketStore) -> None:
     case = await answered_case(store)
+    # The store's default: 3 attempts (cases.call_back_attempts). The first two are kept in
+    # the history and the case stays a call-back task.
+    for attempt in (1, 2):
+        case = await store.record_call_back(case["id"], AGENT, "agent", "unreachable", None)
+        assert case["status"] == "answered"
+        assert case["event"]["data"]["fields"]["reason"].startswith(
+            f"unreachable, attempt {attempt}"
+        )
+        assert [c["id"] for c in await store.call_back_tasks()] == [case["id"]]
     case = await store.record_call_back(case["id"], AGENT, "agent", "unreachable", None)
-    assert case["status"] == "callback"
+    assert (case["status"], case["last_satisfaction"]) == ("callback", "unreachable")
+    assert await store.call_back_tasks() == []
+    # Not archived by itself: a supervisor decides.
+    boss = Actor("zhao", "supervisor")
+    case = await store.apply_action(case["id"], "archive", boss, {}, case["version"])
+    assert case["status"] == "archived"
     with pytest.raises(InvalidFields, match="source"):
         await store.record_call_back(case["id"], AGENT, "pigeon", "satisfied", None)
+
+
+async def test_the_post_call_survey_is_the_call_back_of_a_direct_answer(
+    store: TicketStore,
+) -> None:
+    from datetime import UTC, datetime
+
+    from ticketing.registrations import CallFacts, Registration
+
+    # Rated after the registration: the survey calls the closed case back and archives it.
+    form = Registration("call-1", "consultation", "社保怎么交", "answered_directly")
+    first = await store.register_call(form, "li", CallFacts("13800000001", None, 0))
+    assert first["status"] == "closed"
+    assert await store.record_survey("call-1", "satisfied", datetime.now(UTC), "1")
+    case = await store.case_by_number(first["ticket"])
+    assert (case["status"], case["last_satisfaction"]) == ("archived", "satisfied")
+    kinds = [(e["kind"], e["actor"]) for e in await store.case_history(case["id"])][-3:]
+    assert kinds == [("survey", "ivr"), ("call_back", "ivr-survey"),
+                     ("archive", "callback")]  # fmt: skip
+
+    # Rated before the registration: the registration finds the rating. Dissatisfied with a
+    # direct answer: no unit to redo it, the case waits for a supervisor.
+    assert await store.record_survey("call-2", "dissatisfied", datetime.now(UTC), "3")
+    form = Registration("call-2", "consultation", "社保怎么交", "answered_directly")
+    second = await store.register_call(form, "li", CallFacts("13800000002", None, 0))
+    case = await store.case_by_number(second["ticket"])
+    assert (second["status"], case["last_satisfaction"]) == ("callback", "dissatisfied")
+
+    # A call whose case is not answered yet: the survey rates the call only.
+    form = Registration("call-3", "help", "路灯坏了", "dispatched")
+    third = await store.register_call(form, "li", CallFacts("13800000003", None, 0))
+    assert await store.record_survey("call-3", "satisfied", datetime.now(UTC), "1")
+    assert (await store.case_by_number(third["ticket"]))["status"] == "to_dispatch"

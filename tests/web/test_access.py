@@ -156,6 +156,15 @@ def requests(
         )
         return await _post(client, f"/api/cases/{number}/actions", headers, action)
 
+    async def similar_cases(client: Client, headers: dict[str, str], role: str) -> int:
+        number, headers = await case_for(role, headers)
+        return await _get(client, f"/api/cases/{number}/similar", headers)
+
+    async def call_back(client: Client, headers: dict[str, str], role: str) -> int:
+        number, headers = await case_for(role, headers)
+        body = {"satisfaction": "satisfied", "expected_version": 1}
+        return await _post(client, f"/api/cases/{number}/call-back", headers, body)
+
     async def end(client: Client, headers: dict[str, str], role: str) -> int:
         await incidents.create(incident_body(f"end-{role}"))
         return await _post(client, f"/api/incidents/end-{role}/end", headers)
@@ -253,6 +262,17 @@ def requests(
             lambda c, h, r: _get(c, "/api/recordings/callbacks/1/audio", h),
             404,
         ),
+        ("GET", "/cases"): (lambda c, h, r: _get(c, "/cases", h), 200),
+        ("GET", "/api/workflow"): (lambda c, h, r: _get(c, "/api/workflow", h), 200),
+        ("GET", "/api/units"): (lambda c, h, r: _get(c, "/api/units", h), 200),
+        ("GET", "/api/chases"): (lambda c, h, r: _get(c, "/api/chases", h), 200),
+        ("POST", "/api/cases"): (
+            lambda c, h, r: _post(c, "/api/cases", h, {"category": "help", "content": "x"}),
+            201,
+        ),
+        ("GET", "/api/cases/{number}/similar"): (similar_cases, 200),
+        # A new case has no answer to call back about: past the role check, the workflow's 409.
+        ("POST", "/api/cases/{number}/call-back"): (call_back, 409),
     }
 
 
@@ -281,7 +301,7 @@ async def test_anonymous_callers_get_401_and_pages_redirect_to_login(
     )
     table = requests(FakeIncidents())
     for (method, path), (send, _) in table.items():
-        if path in ("/", "/desk", "/desk/callbacks", "/recordings"):  # pages: redirect below
+        if path in ("/", "/desk", "/desk/callbacks", "/recordings", "/cases"):  # pages
             continue
         status = await send(client, {}, "anonymous")
         assert status == 401, (method, path)

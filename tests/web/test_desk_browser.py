@@ -161,7 +161,7 @@ async def test_the_desk_pops_registers_and_keeps_its_draft(
             assert await page.locator("#pop-number").inner_text() == CALLER
             assert "hotline-complaint" in await page.locator("#pop-queue").inner_text()
             assert "main" in await page.locator("#pop-path").inner_text()
-            assert "受理" in await page.locator(f"{ticket_row} .status").inner_text()
+            assert "待派单" in await page.locator(f"{ticket_row} .status").inner_text()
             # The agent's own state came pushed on the desk's socket (no poll while it is up).
             await page.wait_for_selector("#state[data-state='ringing']", timeout=10_000)
             assert await page.locator("#f-category").input_value() == "complaint"

@@ -74,7 +74,8 @@ async def test_only_the_ringing_agents_desk_gets_the_pop_with_history(
     assert first["priority"] == 5 and "menu choice 2 / complaint" in first["priority_reason"]
     full = (await next_message(wang, "pop"))["pop"]
     assert [ticket["number"] for ticket in full["history"]["tickets"]] == [number]
-    assert full["history"]["tickets"][0]["status"] == "registered"
+    # Registered "to be dispatched": the workflow holds it for the dispatcher.
+    assert full["history"]["tickets"][0]["status"] == "to_dispatch"
     assert [incident["id"] for incident in full["history"]["incidents"]] == ["water-1"]
 
     # li's phone rings next: li's first pop is li's own call, never wang's.

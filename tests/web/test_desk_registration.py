@@ -58,10 +58,11 @@ async def test_a_call_is_registered_on_its_ticket(aiohttp_client: Any, store: Ti
     )  # fmt: skip
     assert ticket["content"] == "噪音扰民 noise at night"
     assert ticket["reply_wanted"] is True and ticket["anonymous"] is False
-    assert ticket["ending"] == "dispatched" and ticket["status"] == "registered"
+    # "To be dispatched" hands the case to the workflow: it awaits the dispatcher.
+    assert ticket["ending"] == "dispatched" and ticket["status"] == "to_dispatch"
     assert ticket["registered_by"] == "wang" and ticket["urgency"] == "urgent"
     kinds = [event["kind"] for event in await store.ticket_events_for(result["ticket"])]
-    assert kinds == ["created", "registered"]
+    assert kinds == ["created", "registered", "submit"]
     # Registered: the pop is done, and the call cannot be registered twice.
     pop = await client.get("/api/desk/pop", headers=headers)
     assert (await pop.json())["pop"] is None
@@ -94,7 +95,9 @@ async def test_a_repeat_call_is_added_to_the_earlier_ticket(
     result = await response.json()
     assert result["merged_into"] == earlier and result["ending"] == "merged"
     history = await store.ticket_events_for(earlier)
-    assert history[-1]["kind"] == "repeat" and history[-1]["data"]["linkedid"] == "second"
+    # The workflow's merge (并单): the earlier case keeps the repeat caller, its history says so.
+    assert history[-1]["kind"] == "merged" and history[-1]["data"]["case"] == result["ticket"]
+    assert result["status"] == "merged"
 
 
 async def test_the_form_names_every_bad_field(aiohttp_client: Any, store: TicketStore) -> None:

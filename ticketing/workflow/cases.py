@@ -16,13 +16,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, or_, select
+from sqlalchemy import Text, and_, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.numbering import TicketNumbering
 from ticketing.ticket_queries import CASE_TIME_FIELDS, ticket_view
 from ticketing.tickets import ticket_events, tickets
-from ticketing.units import find_unit
+from ticketing.units import find_unit, unit_and_descendants
 from ticketing.workflow.deadlines import CaseTimers
 from ticketing.workflow.table import (
     CATEGORIES,
@@ -367,25 +367,101 @@ async def case_history(connection: AsyncConnection, case_id: int) -> list[dict[s
     ]
 
 
-async def unit_inbox(connection: AsyncConnection, unit: str) -> list[dict[str, Any]]:
-    """The unfinished cases a unit leads or co-handles, the soonest due first."""
+async def unit_inbox(
+    connection: AsyncConnection, unit: str, *, with_sub_units: bool = False
+) -> list[dict[str, Any]]:
+    """The unfinished cases a unit (and, ``with_sub_units``, any unit under it) leads or
+    co-handles, the soonest due first."""
+    names = await unit_and_descendants(connection, unit) if with_sub_units else [unit]
     # co_units is a JSON list: match the unit as a JSON string in its text, as each dialect
     # writes it (SQLite keeps SQLAlchemy's ASCII-escaped JSON, PostgreSQL JSONB prints UTF-8).
-    escaped = json.dumps(unit, ensure_ascii=connection.dialect.name != "postgresql")
-    pattern = "%" + escaped.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    ascii_only = connection.dialect.name != "postgresql"
+    co_unit_matches = [
+        cast(tickets.c.co_units, Text).like(_like_pattern(json.dumps(n, ensure_ascii=ascii_only)),
+                                            escape="\\")
+        for n in names
+    ]  # fmt: skip
     query = (
         select(tickets)
         .where(
             tickets.c.status.not_in(sorted(TERMINAL | FINISHED)),
-            or_(
-                tickets.c.handling_unit == unit,
-                cast(tickets.c.co_units, Text).like(pattern, escape="\\"),
-            ),
+            or_(tickets.c.handling_unit.in_(names), *co_unit_matches),
         )
         .order_by(tickets.c.due_at.is_(None), tickets.c.due_at, tickets.c.id)
     )
     rows = (await connection.execute(query)).all()
     return [case_view(row._mapping) for row in rows]
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def similar_cases(
+    connection: AsyncConnection, case_id: int, since: datetime, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Open cases opened since ``since`` from the same number, or about the same address and
+    category, as the case: offered to the desk for a merge (并单), newest first."""
+    row = (await connection.execute(select(tickets).where(tickets.c.id == case_id))).first()
+    if row is None:
+        raise CaseNotFound(f"no case {case_id}")
+    same = []
+    if row.caller_number:
+        same.append(tickets.c.caller_number == row.caller_number)
+    if row.address:
+        same.append(and_(tickets.c.address == row.address, tickets.c.category == row.category))
+    if not same:
+        return []
+    query = (
+        select(tickets)
+        .where(
+            tickets.c.id != case_id,
+            tickets.c.created_at >= since,
+            tickets.c.status.not_in(sorted(TERMINAL)),
+            or_(*same),
+        )
+        .order_by(tickets.c.created_at.desc(), tickets.c.id.desc())
+        .limit(limit)
+    )
+    rows = (await connection.execute(query)).all()
+    found = []
+    for other in rows:
+        view = case_view(other._mapping)
+        view["same_caller"] = bool(row.caller_number) and other.caller_number == row.caller_number
+        view["same_place"] = bool(row.address) and other.address == row.address
+        found.append(view)
+    return found
+
+
+async def recent_chases(connection: AsyncConnection, limit: int = 200) -> list[dict[str, Any]]:
+    """The latest chases (催办) and supervisions (督办), newest first, with their case."""
+    query = (
+        select(ticket_events, tickets.c.number, tickets.c.status, tickets.c.handling_unit,
+               tickets.c.due_at, tickets.c.category)
+        .join(tickets, tickets.c.id == ticket_events.c.ticket_id)
+        .where(ticket_events.c.kind.in_(("chase", "supervise")))
+        .order_by(ticket_events.c.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    chases = []
+    for row in await connection.execute(query):
+        fields = (row.data or {}).get("fields", {})
+        chases.append(
+            {
+                "number": row.number,
+                "kind": row.kind,
+                "at": row.at.isoformat(),
+                "actor": row.actor,
+                "level": fields.get("level"),
+                "reason": fields.get("reason"),
+                "status": row.status,
+                "category": row.category,
+                "handling_unit": row.handling_unit,
+                "due_at": None if row.due_at is None else row.due_at.isoformat(),
+            }
+        )
+    return chases
 
 
 async def open_cases(

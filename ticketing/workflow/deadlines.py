@@ -201,3 +201,16 @@ class CaseTimers:
     @staticmethod
     def _utc(value: dt.datetime) -> dt.datetime:
         return value.astimezone(dt.UTC)
+
+
+def deadline_view(time: WorkingTime, due_at: dt.datetime, now: dt.datetime) -> dict[str, object]:
+    """How a deadline is shown: local time, working days left on the Chinese calendar (0 on
+    the due day), overdue or not."""
+    zone = time.hours.zone
+    due_local = due_at.astimezone(zone)
+    today = now.astimezone(zone).date()
+    return {
+        "due_local": due_local.isoformat(),
+        "working_days_left": time.calendar.working_days_between(today, due_local.date()),
+        "overdue": now >= due_at,
+    }

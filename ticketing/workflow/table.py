@@ -116,6 +116,7 @@ FIELD_KINDS: Final[Mapping[str, str]] = MappingProxyType(
         "subject": TEXT,
         "content": TEXT,
         "district": TEXT,
+        "address": TEXT,  # where the matter is: duplicates are looked for by it (并单)
         "caller_name": TEXT,
     }
 )
@@ -125,6 +126,7 @@ REGISTRATION_FIELDS: Final = (
     "subject",
     "content",
     "district",
+    "address",
     "caller_name",
 )
 CATEGORIES: Final = TICKET_CATEGORIES
@@ -194,7 +196,7 @@ _RULES: tuple[_Rule, ...] = (
           "referred to another hotline"),
     _Rule("mark_invalid", (REGISTERED,), INVALID, _DESK, ("reason",), _REG,
           "invalid or harassment, kept as evidence"),
-    _Rule("submit", (REGISTERED,), TO_DISPATCH, _roles(AGENT), (),
+    _Rule("submit", (REGISTERED,), TO_DISPATCH, _DESK, (),
           (*_REG, "suggested_unit", "reason"), "to be dispatched, after review"),
     _Rule("merge", (REGISTERED, TO_DISPATCH), MERGED, _roles(AGENT, SUPERVISOR, REVIEWER),
           ("into",), ("reason",), "merged into an open case of the same matter (并单)"),
@@ -232,6 +234,8 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("call_back", (ANSWERED, CLOSED), CALLBACK, _roles(AGENT, SUPERVISOR, SYSTEM),
           ("satisfaction",), ("process_satisfaction", "reason"),
           "the citizen called back for satisfaction"),
+    _Rule("call_back_attempt", (ANSWERED, CLOSED), None, _roles(AGENT, SUPERVISOR, SYSTEM),
+          (), ("reason",), "a call-back that reached nobody (回访未接通); the task stays"),
     _Rule("redo", (CALLBACK,), REDO, _roles(SUPERVISOR, SYSTEM), ("reason",), (),
           "dissatisfied: back to the same unit (重办)"),
     _Rule("close", (ANSWERED_DIRECTLY, REFERRED), CLOSED, _roles(AGENT, SUPERVISOR, SYSTEM),

@@ -18,6 +18,8 @@ const STATUS_LABELS = {
   invalid: "无效 invalid", dispatched: "已派单 dispatched", signed: "签收 signed",
   in_progress: "办理中 in progress", answered: "已答复 answered", callback: "回访 callback",
   closed: "办结 closed", archived: "归档 archived", redo: "重办 redo",
+  to_dispatch: "待派单 to dispatch", merged: "已并单 merged", return_requested: "退件申请 return asked",
+  extension_requested: "延期申请 extension asked",
 };
 
 let csrf = "";
