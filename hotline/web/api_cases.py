@@ -30,6 +30,7 @@ from ticketing.workflow import (
     VersionConflict,
     allowed_actions,
 )
+from ticketing.workflow.chasing import CHASED_STATES
 from ticketing.workflow.deadlines import CaseTimers, deadline_view
 
 
@@ -96,6 +97,8 @@ READERS: Final = frozenset({"agent", "supervisor", "reviewer", "unit", "auditor"
 ACTORS: Final = frozenset({"agent", "supervisor", "reviewer", "unit"})
 ACCUSER_READERS: Final = frozenset({"admin", "auditor"})
 MISCONDUCT_CATEGORY: Final = "report"
+# The states in which a case's handling deadline runs (a unit holds it, not yet answered).
+RUNNING: Final = frozenset(CHASED_STATES)
 _CALLER_FIELDS: Final = ("caller_number", "caller_name", "caller_num")
 _NUMBER = Param({"type": "string", "maxLength": 40}, "the case number", required=True)
 
@@ -157,7 +160,7 @@ def with_deadline(case: dict[str, Any], timers: CaseTimers, now: datetime) -> di
     left (None when it has no deadline)."""
     due = case.get("due_at")
     deadline = None
-    if due:
+    if due and case.get("status") in RUNNING:
         deadline = deadline_view(timers.time, datetime.fromisoformat(due), now)
     return {**case, "deadline": deadline}
 

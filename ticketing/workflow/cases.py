@@ -85,6 +85,8 @@ def facts_of(row: Mapping[Any, Any]) -> CaseFacts:
 def case_view(row: Mapping[Any, Any]) -> dict[str, Any]:
     """A ticket row with its workflow facts, as JSON-ready values."""
     view = ticket_view(row)
+    # Where the matter is: the unit needs it to act, the desk to find duplicates (并单).
+    view["address"] = row["address"]
     facts = asdict(facts_of(row))
     facts["co_units"] = list(facts["co_units"])
     view.update(facts)
