@@ -134,6 +134,8 @@ class QueueLeg:
     ended_at: int | None = None
     ring_no_answer: list[str] = field(default_factory=list)
     callback_requested: bool = False
+    # Where a blind transfer sent the caller (``extension@context``), as the live tracker says.
+    transfer_to: str | None = None
     # Closed because the caller entered another queue (AMI Redirect); app_queue's own
     # closing line for this leg comes much later and over-counts the talk time.
     redirected: bool = False
@@ -163,6 +165,20 @@ def legs_from_queue_log(entries: Iterable[QueueLogEntry]) -> list[QueueLeg]:
                 return leg
         return None
 
+    def transferred(entry: QueueLogEntry) -> QueueLeg | None:
+        """The leg a transfer line closes: app_queue may log it after the ENTERQUEUE of the
+        queue the caller was sent to (same second, seen on Asterisk 22), which closed the
+        leg already; and that queue may be the same one. The latest leg of this queue whose
+        caller was talking to this agent, not yet closed by its own line."""
+        for leg in reversed(by_call.get(entry.callid, ())):
+            if (
+                leg.queue == entry.queue
+                and leg.answered_by == entry.agent
+                and (not leg.closed or leg.redirected)
+            ):
+                return leg
+        return current(entry)
+
     for entry in entries:
         if not entry.is_call:
             continue
@@ -181,13 +197,18 @@ def legs_from_queue_log(entries: Iterable[QueueLogEntry]) -> list[QueueLeg]:
             by_call.setdefault(entry.callid, []).append(leg)
             legs.append(leg)
             continue
-        found = current(entry)
+        found = transferred(entry) if event in _TRANSFERS else current(entry)
         if found is None:
             log.debug("queue_log %s for %s without ENTERQUEUE", event, entry.callid)
             continue
         leg = found
         if event == "CALLBACKREQ":
             leg.callback_requested = True
+        if event in _TRANSFERS and leg.redirected and leg.outcome == "transferred":
+            # closed at the next queue's ENTERQUEUE: the transfer's own line has the talk time
+            _apply_transfer(leg, entry)
+            leg.redirected = False
+            continue
         if leg.closed:
             continue
         if event == "CONNECT":
@@ -202,16 +223,25 @@ def legs_from_queue_log(entries: Iterable[QueueLogEntry]) -> list[QueueLeg]:
             leg.talk_s = entry.get_int("calltime")
             leg.answered_by = leg.answered_by or entry.agent
             leg.ended_at = entry.time
-        elif event in ("BLINDTRANSFER", "ATTENDEDTRANSFER"):
-            leg.outcome = "transferred"
-            leg.talk_s = entry.get_int("calltime")
-            leg.answered_by = leg.answered_by or entry.agent
-            leg.ended_at = entry.time
+        elif event in _TRANSFERS:
+            _apply_transfer(leg, entry)
         elif event in _CLOSING:
             leg.outcome, leg.hangup_by = _CLOSING[event]
             leg.wait_s = entry.get_int("waittime")
             leg.ended_at = entry.time
     return legs
+
+
+_TRANSFERS = ("BLINDTRANSFER", "ATTENDEDTRANSFER")
+
+
+def _apply_transfer(leg: QueueLeg, entry: QueueLogEntry) -> None:
+    leg.outcome = "transferred"
+    leg.talk_s = entry.get_int("calltime")
+    leg.answered_by = leg.answered_by or entry.agent
+    leg.ended_at = entry.time
+    if entry.event == "BLINDTRANSFER":
+        leg.transfer_to = f"{entry.get('extension')}@{entry.get('context')}"
 
 
 def _close_for_next_queue(leg: QueueLeg, now: int) -> None:

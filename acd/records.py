@@ -67,6 +67,7 @@ class CallRecord:
     member_interface: str | None = None
     agent_channel: str | None = None
     ring_no_answer: list[str] = field(default_factory=list)
+    # caller, agent, or ivr (the IVR ended the call: emergency guidance, a night callback)
     hangup_by: str | None = None
     recording: str | None = None
     spied_by: str | None = None

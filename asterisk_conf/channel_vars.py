@@ -127,6 +127,9 @@ USERFIELD_SEPARATOR = "&"
 # The recording MixMonitor writes for a call (the dialplan's MixMonitor(hotline-${UNIQUEID}.wav)
 # in astspooldir/monitor): how a call whose MixMonitor started unseen finds its file.
 RECORDING_NAME = "hotline-{uniqueid}.wav"
+# The message a caller leaves at the dialplan's callback step (its Record() in the same folder):
+# how a callback request rebuilt from queue_log (CALLBACKREQ) finds what to call back about.
+CALLBACK_MESSAGE_NAME = "callback-{uniqueid}.wav"
 
 
 def cdr_userfield() -> str:

@@ -63,6 +63,12 @@ def on_newexten(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
         finish_ivr(state, out, call, None)
 
 
+def on_hangup_request(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
+    call = state.calls.get(h.get("Uniqueid", ""))
+    if call is not None and call.first_hangup_request is None:
+        call.first_hangup_request = h.get("Event")
+
+
 def on_hangup(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
     uid = h.get("Uniqueid", "")
     state.channels.pop(uid, None)
@@ -86,7 +92,8 @@ def on_hangup(state: TrackerState, h: dict[str, str], out: Outbox) -> None:
     elif call.legs_done == 0:
         finish_ivr(state, out, call, None)
         record = new_leg(call)
-        close(state, out, call, "ivr_hangup", "caller", now, record=record)
+        gone = "ivr" if call.first_hangup_request == "SoftHangupRequest" else "caller"
+        close(state, out, call, "ivr_hangup", gone, now, record=record)
     forget_agents(state, call)
 
 

@@ -17,6 +17,9 @@ HANDLERS: dict[str, Handler] = {
     "NewCallerid": channels.on_newcallerid,
     "Newexten": channels.on_newexten,
     "Hangup": channels.on_hangup,
+    # who asked first: the caller's end (HangupRequest) or the PBX itself (SoftHangupRequest)
+    "HangupRequest": channels.on_hangup_request,
+    "SoftHangupRequest": channels.on_hangup_request,
     # channel variables: the IVR's outcome, recording, AGI and Queue() results
     "VarSet": variables.on_varset,
     # the IVR's key presses

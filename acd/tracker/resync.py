@@ -42,6 +42,7 @@ from acd.tracker.traces import (
     traces_by_uniqueid,
 )
 from acd.tracker.variables import apply_var
+from asterisk_conf.channel_vars import CALLBACK_MESSAGE_NAME
 from events.topics import AGENT_STATE
 
 
@@ -144,6 +145,8 @@ def resync(
             # A call gone meanwhile has its CDR written; one still up may have started its
             # MixMonitor unseen (the feed asks a live channel for its variables itself).
             gone = call.uniqueid not in alive
+            # A hang-up request may have come unseen: a later one does not say who was first.
+            call.first_hangup_request = call.first_hangup_request or "missed"
             for name, value in (learned or {}).get(call.uniqueid, {}).items():
                 apply_var(state, out, call, name, value)
             fill_in(state, out, call, traces.get(call.uniqueid) if gone else None, recording_of)
@@ -366,6 +369,13 @@ def _emit_unseen(
         record.member_interface = state.board.interface_of(found.queue, found.answered_by)
         record.ring_no_answer = list(found.ring_no_answer)
         record.answered_at = float(found.connected_at) if found.connected_at else None
+        if found.callback_requested:
+            # CALLBACKREQ: the dialplan's callback step ran, and Record() left the message
+            # beside the recordings; whoever calls back needs both.
+            call.callback_requested = True
+            record.callback_message = recording_of(callid, CALLBACK_MESSAGE_NAME)
+        if found.transfer_to is not None:
+            record.transferred_to = found.transfer_to
         ended = float(found.ended_at or found.entered_at)
         close(
             state, out, call, found.outcome, found.hangup_by, ended, record=record, recovered=True

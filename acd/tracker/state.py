@@ -56,6 +56,11 @@ class Call:
     digits: list[str] = field(default_factory=list)
     reading: set[str] = field(default_factory=set)
     agi_seen: bool = False
+    # The first hang-up request on the hotline-side channel: HangupRequest when the other end
+    # (the caller) went, SoftHangupRequest when something on the PBX ended it, such as the
+    # IVR's AGI HANGUP after emergency guidance or a night callback (Asterisk 22 sends the
+    # other one too, later).
+    first_hangup_request: str | None = None
     ivr_done: bool = False
     ivr_ended_at: float | None = None
     ivr_choice: str | None = None

@@ -5,9 +5,10 @@ whose events were missed is rebuilt from these, not just from queue_log's few fi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from acd.cdr_csv import CdrEntry
 from acd.tracker.core import Outbox
@@ -15,21 +16,25 @@ from acd.tracker.state import Call, TrackerState
 from acd.tracker.variables import apply_var
 from asterisk_conf.channel_vars import RECORDING_NAME, parse_userfield
 
-# The recording of a call by its uniqueid, None when there is none.
-RecordingOf = Callable[[str], str | None]
+
+class RecordingOf(Protocol):
+    """A file the dialplan wrote for a call, by its uniqueid and the file's name pattern
+    (MixMonitor's recording by default, or the callback step's message); None if absent."""
+
+    def __call__(self, uniqueid: str, name: str = RECORDING_NAME) -> str | None: ...
 
 
-def no_recordings(uniqueid: str) -> str | None:
+def no_recordings(uniqueid: str, name: str = RECORDING_NAME) -> str | None:
     return None
 
 
 def recordings_in(directory: Path | None) -> RecordingOf:
-    """The dialplan's recording of a call in ``directory``, if MixMonitor wrote one."""
+    """The dialplan's files of a call in ``directory`` (recording, callback message)."""
     if directory is None:
         return no_recordings
 
-    def recording_of(uniqueid: str) -> str | None:
-        path = directory / RECORDING_NAME.format(uniqueid=uniqueid)
+    def recording_of(uniqueid: str, name: str = RECORDING_NAME) -> str | None:
+        path = directory / name.format(uniqueid=uniqueid)
         return str(path) if path.is_file() else None
 
     return recording_of

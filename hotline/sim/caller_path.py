@@ -266,6 +266,8 @@ class CallerPath(QueueWaiting, Conversation):
                 )
             if digits and call.truth.ivr_digits is None:
                 call.truth.ivr_digits = digits
+        elif upper.startswith("HANGUP"):
+            call.ivr_hung_up = True
         elif upper.startswith("STREAM FILE"):
             self.varset(ch2, "PLAYBACKSTATUS", "SUCCESS")
         elif upper.startswith("SET VARIABLE"):
@@ -283,8 +285,13 @@ class CallerPath(QueueWaiting, Conversation):
         (None: the server was still working on its next one)."""
         ch1, ch2 = call.ch1, call.ch2
         self.cdr(ch1, "Hangup", "", destination="s")
-        self.ch_event("SoftHangupRequest", CALL, ch1, [("Cause", "16")])
-        self.ch_event("HangupRequest", CALL, ch2, [("Cause", "16")])
+        if call.ivr_hung_up:
+            # AGI HANGUP: the hotline side asks first, the caller's half follows
+            self.ch_event("SoftHangupRequest", CALL, ch2, [("Cause", "16")])
+            self.ch_event("HangupRequest", CALL, ch1, [("Cause", "16")])
+        else:
+            self.ch_event("SoftHangupRequest", CALL, ch1, [("Cause", "16")])
+            self.ch_event("HangupRequest", CALL, ch2, [("Cause", "16")])
         self.hangup(ch1)
         if command is None:
             pass
@@ -294,7 +301,8 @@ class CallerPath(QueueWaiting, Conversation):
             self.agi_end(call, command, "-1", "Failure")
         self.caller_device("NOT_INUSE")
         call.phase = "ivr_gone"
-        call.truth.outcome, call.truth.hangup_by = "ivr_hangup", "caller"
+        call.truth.outcome = "ivr_hangup"
+        call.truth.hangup_by = "ivr" if call.ivr_hung_up else "caller"
 
     def agi_done(self, call: Call, status: str) -> None:
         """The external IVR closed its socket (or could not be reached: status FAILURE)."""

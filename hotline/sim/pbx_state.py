@@ -94,6 +94,8 @@ class Call:
     command_id: str = ""
     hangup_timer: Timer | None = None
     ivr_vars: dict[str, str] = field(default_factory=dict)
+    # The IVR sent AGI HANGUP: it, not the caller, ended the call.
+    ivr_hung_up: bool = False
     legs: list[CallTruth] = field(default_factory=list)
     # Queue legs left by AMI Redirect: app_queue closes them only when the call ends.
     pending: list[tuple[QueueState, Member, int, float, int]] = field(default_factory=list)

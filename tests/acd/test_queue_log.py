@@ -159,3 +159,50 @@ def test_tail_handles_truncation_and_rotation(tmp_path: Path) -> None:
     # A missing file is not an error (Asterisk not started yet).
     path.unlink()
     assert tail.read_new() == []
+
+
+# A blind transfer on the real Asterisk 22.10.1 (tests/pbx/test_scenarios.py): agent3 sends the
+# caller from the report queue to the general one. app_queue logs the BLINDTRANSFER and the next
+# queue's ENTERQUEUE in the same second, in either order; both orders were seen.
+REAL_TRANSFER = """\
+1796258507|1796258485.21|hotline-report|NONE|ENTERQUEUE||13900000104|1
+1796258508|1796258485.21|hotline-report|agent3|CONNECT|1|1796258507.28|1
+1796258510|1796258485.21|hotline-report|agent3|BLINDTRANSFER|general|hotline-transfer|1|2|1
+1796258510|1796258485.21|hotline-general|NONE|ENTERQUEUE||13900000104|1
+1796258515|1796258485.21|hotline-general|agent1|CONNECT|5|1796258513.34|2
+1796258518|1796258485.21|hotline-general|agent1|COMPLETEAGENT|5|3|1
+""".splitlines()
+
+
+@pytest.mark.parametrize("swap", [False, True], ids=["transfer-first", "enterqueue-first"])
+def test_a_blind_transfer_logged_after_the_next_enterqueue_still_closes_its_leg(
+    swap: bool,
+) -> None:
+    lines = list(REAL_TRANSFER)
+    if swap:
+        lines[2], lines[3] = lines[3], lines[2]
+    first, second = legs_from_queue_log(parse_lines(lines))
+    assert (first.queue, first.outcome, first.answered_by) == (
+        "hotline-report",
+        "transferred",
+        "agent3",
+    )
+    # the transfer's own line: 1 s waited, 2 s of talk, sent to general@hotline-transfer
+    assert (first.wait_s, first.talk_s, first.ended_at) == (1, 2, 1796258510)
+    assert first.transfer_to == "general@hotline-transfer"
+    assert (second.queue, second.outcome, second.answered_by, second.talk_s) == (
+        "hotline-general",
+        "answered",
+        "agent1",
+        3,
+    )
+
+
+def test_a_transfer_back_into_the_same_queue_closes_the_first_leg() -> None:
+    lines = [
+        line.replace("hotline-report", "hotline-general") for line in REAL_TRANSFER[:3]
+    ] + REAL_TRANSFER[3:]
+    lines[2], lines[3] = lines[3], lines[2]
+    first, second = legs_from_queue_log(parse_lines(lines))
+    assert (first.outcome, first.answered_by, first.talk_s) == ("transferred", "agent3", 2)
+    assert (second.outcome, second.answered_by, second.wait_s) == ("answered", "agent1", 5)

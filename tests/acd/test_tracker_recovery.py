@@ -526,3 +526,28 @@ def test_a_live_call_gets_the_variables_it_set_during_the_outage() -> None:
         assert record.recording == recording
         assert record.ivr_choice == ("1" if told else None)
     assert record.ivr_digits == "1"  # (AMI's DTMF events were seen live)
+
+
+def test_a_callback_request_rebuilt_after_an_outage_keeps_its_message(tmp_path: Path) -> None:
+    """A Queue() timeout whose callback step ran while nobody listened (a start with an empty
+    store reads it back from queue_log): CALLBACKREQ says a callback is owed, and the message
+    the dialplan's Record() left beside the recordings is what to call back about."""
+    cap = load_capture("queue_timeout")
+    (caller,) = {e.callid for e in cap.queue_log}
+    message = tmp_path / f"callback-{caller}.wav"
+    message.write_bytes(b"RIFF")
+    records: list[CallRecord] = []
+    tracker = CallTracker(on_record=records.append)
+    tracker.connection_lost(at=0.0)
+    end = cap.states[-1]
+    tracker.resync(
+        end.core_show_channels(),
+        end.queue_status(),
+        cap.queue_log,
+        cap.cdr,
+        recording_of=recordings_in(tmp_path),
+    )
+    (record,) = records
+    assert (record.outcome, record.recovered) == ("timeout", True)
+    assert record.callback_requested is True
+    assert record.callback_message == str(message)

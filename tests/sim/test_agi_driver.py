@@ -142,3 +142,36 @@ async def test_a_hang_up_while_the_server_works_ends_the_call_in_the_ivr() -> No
     assert (truth.outcome, truth.queue, truth.hangup_by) == ("ivr_hangup", None, "caller")
     assert not [m for m in events if m.name == "QueueCallerJoin"]
     assert ("AGISTATUS", "HANGUP") in [(m.get("Variable"), m.get("Value")) for m in events]
+
+
+async def test_the_ivr_hanging_up_is_not_the_caller_hanging_up() -> None:
+    """Seen on the real PBX (emergency guidance, a night callback): the IVR ends the call with
+    AGI HANGUP; the simulator's truth and the tracker's record say the IVR hung up."""
+
+    async def hanging_up_ivr(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (await reader.readline()).strip():
+            pass  # the agi_* environment
+        for command in (b"ANSWER\n", b"HANGUP\n"):
+            writer.write(command)
+            await writer.drain()
+            await reader.readline()
+        writer.close()
+
+    events: list[AmiMessage] = []
+    sim = _sim(events)
+    server = await asyncio.start_server(hanging_up_ivr, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        driver = FastAgiDriver("127.0.0.1", port, speed=SPEED)
+        sim.pbx.ivr_driver = driver
+        await _run(sim, [CallerScript("13800138004", "赵六", None)])
+        await driver.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+    (truth,) = sim.truths
+    assert (truth.outcome, truth.queue, truth.hangup_by) == ("ivr_hangup", None, "ivr")
+    records: list[CallRecord] = []
+    CallTracker(on_record=records.append).feed(events)
+    (record,) = records
+    assert (record.outcome, record.hangup_by) == ("ivr_hangup", "ivr")
