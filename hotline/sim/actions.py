@@ -77,6 +77,7 @@ class PbxActions:
             "BlindTransfer": self.blind_transfer,
             "Originate": self.originate,
             "Redirect": self.redirect,
+            "Getvar": self.getvar,
         }
 
     def handle(self, msg: AmiMessage) -> list[AmiMessage]:
@@ -120,6 +121,29 @@ class PbxActions:
             *items,
             _list_complete("CoreShowChannelsComplete", len(items)),
         ]
+
+    def getvar(self, msg: AmiMessage) -> list[AmiMessage]:
+        """A channel's variable, answered as Asterisk 22's manager.c action_getvar does:
+        ``Variable``/``Value`` after Success (an unset one has an empty Value); the channel
+        by name or uniqueid; a function (``CHANNEL(language)``) read, not looked up."""
+        name = msg.get("Variable") or ""
+        if not name:
+            return [_response("Error", Message="No variable specified")]
+        wanted = msg.get("Channel") or ""
+        ch = None
+        if wanted:
+            ch = self.pbx.channels.get(wanted) or next(
+                (c for c in self.pbx.channels.values() if c.uniqueid == wanted), None
+            )
+            if ch is None or not ch.alive:
+                return [_response("Error", Message="No such channel")]
+        value = ""
+        if ch is not None:
+            if name == "CHANNEL(language)":
+                value = ch.language
+            elif not name.endswith(")"):
+                value = ch.variables.get(name, "")
+        return [_response("Success", Variable=name, Value=value)]
 
     def _queue_params(self, q: QueueState) -> AmiMessage:
         done = q.completed

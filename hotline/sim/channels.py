@@ -41,6 +41,8 @@ class Channel:
     # The robot half of a Local pair that a PJSIP call does not have: never on the wire.
     ghost: bool = False
     cdr_segments: list[tuple[float, float]] = field(default_factory=list)
+    # The channel's variables as its VarSet events set them (what AMI Getvar reads).
+    variables: dict[str, str] = field(default_factory=dict)
 
     def set_callerid(self, num: str, name: str) -> None:
         self.cid_num, self.cid_name = num, name

@@ -100,6 +100,7 @@ class ChannelEvents:
         )
 
     def varset(self, ch: Channel, variable: str, value: str) -> float:
+        ch.variables[variable] = value
         return self.ch_event("VarSet", DIALPLAN, ch, [("Variable", variable), ("Value", value)])
 
     def local_bridge(self, one: Channel, two: Channel) -> None:

@@ -352,3 +352,45 @@ def test_originate_like_the_capture_script() -> None:
     assert (truth.caller_name, truth.caller_num, truth.ivr_digits) == ("王芳", "13500135001", "1")
     reference = collect_shapes(m for n in capture_names() for m in load_messages(n))
     assert shape_mismatches(events, reference) == []
+
+
+def test_getvar_answers_like_asterisk_22() -> None:
+    """After a reconnect the service asks live channels for what they set unseen (AMI Getvar);
+    the answers are those of main/manager.c action_getvar: Variable and Value after Success,
+    an unset variable's Value empty, the channel by name or uniqueid, errors by their text."""
+    run = Replay()
+    pbx = run.pbx
+    _, ch = pbx._local_pair("12345", "hotline-ivr", None)
+    pbx.varset(ch, "HOTLINE_QUEUE", "hotline-general")
+    pbx.varset(ch, "MIXMONITOR_FILENAME", "/var/spool/asterisk/monitor/hotline-1.wav")
+
+    def getvar(*fields: tuple[str, str]) -> list[tuple[str, str]]:
+        (answer,) = run.actions.handle(AmiMessage.of(("Action", "Getvar"), *fields))
+        return list(answer.fields)
+
+    for channel in (ch.name, ch.uniqueid):
+        assert getvar(("Channel", channel), ("Variable", "HOTLINE_QUEUE")) == [
+            ("Response", "Success"),
+            ("ActionID", ""),
+            ("Variable", "HOTLINE_QUEUE"),
+            ("Value", "hotline-general"),
+        ]
+    assert getvar(("Channel", ch.name), ("Variable", "HOTLINE_CHOICE"))[2:] == [
+        ("Variable", "HOTLINE_CHOICE"),
+        ("Value", ""),
+    ]
+    assert getvar(("Channel", ch.name), ("Variable", "MIXMONITOR_FILENAME"))[3] == (
+        "Value",
+        "/var/spool/asterisk/monitor/hotline-1.wav",
+    )
+    assert getvar(("Channel", "Local/gone@x-1;2"), ("Variable", "HOTLINE_QUEUE")) == [
+        ("Response", "Error"),
+        ("ActionID", ""),
+        ("Message", "No such channel"),
+    ]
+    assert getvar(("Channel", ch.name))[2] == ("Message", "No variable specified")
+    # no channel: a global; none is set on the simulated PBX
+    assert getvar(("Variable", "HOTLINE_QUEUE"))[2:] == [
+        ("Variable", "HOTLINE_QUEUE"),
+        ("Value", ""),
+    ]
