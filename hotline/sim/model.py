@@ -125,6 +125,10 @@ class PbxConfig:
     sip: bool = False
     # Used for members added over AMI (QueueAdd), which have no configured behaviour.
     default_behaviour: AgentBehaviour = field(default_factory=FixedBehaviour)
+    # The queues' music-on-hold class (MusicOnHoldStart's Class): the rendered queues.conf's
+    # musicclass, "default" for whole files, "hotline" for fragments that leave an existing
+    # musiconhold.conf's [default] alone (asterisk_conf.render.MOH_CLASS).
+    moh_class: str = "default"
 
 
 INFINITY = float("inf")

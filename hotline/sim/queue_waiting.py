@@ -56,7 +56,7 @@ class QueueWaiting(QueueEngine):
             ],
         )
         truth.queue_entered_at = round(join_ts, 6)
-        self.ch_event("MusicOnHoldStart", CALL, ch2, [("Class", "default")])
+        self.ch_event("MusicOnHoldStart", CALL, ch2, [("Class", self.config.moh_class)])
         self.log(ch2.uniqueid, q.name, "NONE", "ENTERQUEUE", "", call.script.caller_num, pos)
         if call.script.patience < INFINITY:
             self._after(entry.timers, call.script.patience, self._abandon, entry)

@@ -162,6 +162,7 @@ class TrafficModel:
     record_calls: bool = True
     queue_max_wait: int = 60
     sip: bool = False  # PJSIP naming (pstn-trunk callers, agent-sipN phones) instead of Local
+    moh_class: str = "default"  # PbxConfig.moh_class
 
     def rate_at(self, epoch: float) -> float:
         """Arrival rate in calls per second at a simulated instant."""
@@ -183,6 +184,7 @@ class TrafficModel:
             record_calls=self.record_calls,
             queue_max_wait=self.queue_max_wait,
             sip=self.sip,
+            moh_class=self.moh_class,
         )
 
     def draw_caller(self, rng: random.Random) -> CallerScript:

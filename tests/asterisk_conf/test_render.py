@@ -221,3 +221,36 @@ def test_the_renderer_needs_only_its_own_typed_config() -> None:
     assert "[hotline-general]" in files["queues.conf"]
     assert "secret = ami-secret" in files["manager.conf"]
     assert "agi://127.0.0.1:4573/ivr" in files["extensions.conf"]
+
+
+@pytest.mark.parametrize("mode", ["files", "fragments"])
+def test_the_simulator_holds_callers_with_the_rendered_music_class(
+    settings: Settings, mode: str
+) -> None:
+    """A waiting caller's MusicOnHoldStart names the class the rendered queues use: fragments
+    have their own ("hotline"), so an existing musiconhold.conf's [default] stays as it is."""
+    from acd.ami.message import AmiMessage
+    from hotline.sim.model import CallerScript, PbxConfig
+    from hotline.sim.pbx import Pbx
+    from hotline.sim.scheduler import Scheduler
+
+    files = render_all(settings, mode=mode)
+    queues = "".join(
+        t for name, t in files.items() if name.startswith("queues") and "rules" not in name
+    )
+    (musicclass,) = {
+        line.split("=", 1)[1].strip()
+        for line in queues.splitlines()
+        if line.replace(" ", "").startswith("musicclass=")
+    }
+    assert musicclass == render.MOH_CLASS[mode]
+    events: list[AmiMessage] = []
+    scheduler = Scheduler(1795445557.0)
+    pbx = Pbx(scheduler, events.append, PbxConfig(moh_class=musicclass))
+    pbx.place_call(CallerScript("13800138000", "张三", "1", patience=30))
+    scheduler.run_until(scheduler.now + 20)
+    (hold,) = [m for m in events if m.name == "MusicOnHoldStart"]
+    assert hold.get("Class") == musicclass
+    # the class is one musiconhold.conf defines in this mode
+    moh = "".join(text for name, text in files.items() if "musiconhold" in name)
+    assert f"[{musicclass}]" in moh
