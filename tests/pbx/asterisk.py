@@ -48,6 +48,9 @@ RENDERED = ("extensions.conf", "queues.conf", "queuerules.conf", "manager.conf",
 #   callback message's Record()).
 # - robot-caller/incident: presses 1 at the main menu's major-fault announcement, then 0 (an
 #   agent) once the IVR registered the call against the incident (HOTLINE_INCIDENT).
+# - robot-caller/ticket-DIGITS: presses 6 at the main menu (ticket progress), types DIGITS and
+#   '#' while the IVR asks for the ticket number, then 0 (an agent) once the IVR reached the
+#   after-progress menu.
 # - robot-agent/<N>: agentN, a queue member answering after 2 s and talking 3 s; its Custom:
 #   device state says busy while it talks so app_queue sees it like a softphone.
 # - robot-ring/<N>: agentN's phone rings and is never answered (RINGNOANSWER).
@@ -138,6 +141,28 @@ exten => _voice-X,1,Set(PEER=${CUT(CHANNEL,\;,1)}\;2)
  same => n(press),Wait(0.3)
  same => n,SendDTMF(${EXTEN:6},250)
  same => n,Playtones(440/1000)
+ same => n,Wait(120)
+ same => n(give_up),Hangup()
+exten => _ticket-X.,1,Set(PEER=${CUT(CHANNEL,\;,1)}\;2)
+ same => n,Set(I=0)
+ same => n(poll),GotoIf($["${IMPORT(${PEER},HOTLINE_PATH)}" = "welcome,main"]?press)
+ same => n,Set(I=$[${I} + 1])
+ same => n,GotoIf($[${I} > 300]?give_up)
+ same => n,Wait(0.1)
+ same => n,Goto(poll)
+ same => n(press),Wait(0.3)
+ same => n,SendDTMF(6,250)
+ ; the IVR's GET DATA plays the ticket prompt and takes the keys during it
+ same => n,Wait(1.5)
+ same => n,SendDTMF(${EXTEN:7}#,250)
+ same => n,Set(I=0)
+ same => n(after),GotoIf($["${IMPORT(${PEER},HOTLINE_PATH)}" = "welcome,main,after-progress"]?agent)
+ same => n,Set(I=$[${I} + 1])
+ same => n,GotoIf($[${I} > 400]?give_up)
+ same => n,Wait(0.1)
+ same => n,Goto(after)
+ same => n(agent),Wait(0.3)
+ same => n,SendDTMF(0,250)
  same => n,Wait(120)
  same => n(give_up),Hangup()
 

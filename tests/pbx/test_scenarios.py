@@ -9,7 +9,11 @@ a round, then each test reads what it needs of the round's results:
   the IVR, a caller pressing 1 at a major-fault announcement (merged into the incident), and
   a caller who waits until Queue() gives up and leaves a message for a callback;
 - round 2, agents: answered within 15 s with the post-call survey, ring-no-answer then another
-  agent (answered after 15 s), and an agent's blind transfer to another queue.
+  agent (answered after 15 s), and an agent's blind transfer to another queue;
+- round 3, no agent logged in, the menu's complaint and report queues closed (night): the
+  menu's other branches (6 ticket progress then the agent, 9 Cantonese, 2-3 emergency
+  guidance) and the night destinations (complaint → the general queue, report → a callback
+  request).
 
 Every record is checked against Asterisk's own queue_log and CDR (tests/pbx/pbx_logs.py),
 and `hotline kpi --json` against KPIs computed here from the queue_log alone.
@@ -31,12 +35,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
+from acd.ami.message import AmiMessage
 from hotline.service import HotlineService
 from hotline.settings import IvrSettings, Settings
-from hotline.sim.actions import attach
+from hotline.sim.actions import PbxActions, attach
 from hotline.sim.agi_driver import FastAgiDriver
 from hotline.sim.ami_server import AmiServer
 from hotline.sim.model import CallerScript, FixedBehaviour, MemberConfig, PbxConfig
+from hotline.sim.pbx import Pbx
+from hotline.sim.scheduler import Scheduler
 from hotline.sim.traffic import Simulation, TrafficModel
 from ivr.menu_source import DEFAULT_MENU
 from tests.pbx.asterisk import Asterisk, ami_action
@@ -83,6 +90,12 @@ FAST = "13900000101"  # agent1 answers in 2 s; the caller rates 2 (基本满意)
 RNA = "13900000103"  # agent8 rings unanswered, agent2 answers: after 15 s
 TRANSFER = "13900000104"  # agent3 answers in the report queue, then blind-transfers
 HANGS_UP = "13900000105"  # agent3 again (report queue); the caller hangs up mid-talk
+# Round 3
+TICKET = "13900000006"  # 6, an unknown ticket number, then 0 at the after-progress menu
+CANTONESE = "13900000009"  # 9 (粤语), then 1 at the Cantonese main menu
+EMERGENCY = "13900000023"  # 2 then 3: the emergency numbers, then the IVR hangs up
+NIGHT_COMPLAINT = "13900000033"  # 3 at night: the general queue, still a complaint
+NIGHT_REPORT = "13900000044"  # 4 at night: a callback request, the IVR hangs up
 
 
 @dataclass
@@ -94,13 +107,15 @@ class World:
     callid: dict[str, str] = field(default_factory=dict)
     # `queue show` lines of waiting callers while round 1's callers all waited
     waiting: dict[str, str] = field(default_factory=dict)
+    # AMI Getvar answers of the real PBX (Asterisk's response block), by what was asked
+    getvar: dict[str, str] = field(default_factory=dict)
     # uniqueid → its records (one per queue leg), ordered by leg
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def all_day_menu(folder: Path) -> Path:
     """The shipped menu with every queue open around the clock, so the branches do not
-    depend on the hour the test runs at (night routing is the menu tests' business)."""
+    depend on the hour the test runs at (round 3 closes some: ``night_menu``)."""
     text = re.sub(
         r"^(workday_hours|restday_hours) = .*$",
         r'\1 = ["00:00-24:00"]',
@@ -110,6 +125,26 @@ def all_day_menu(folder: Path) -> Path:
     menu = folder / "menu.toml"
     menu.write_text(text)
     return menu
+
+
+def night_menu(menu: Path) -> str:
+    """Write the shipped menu over ``menu`` with every queue that has a night destination
+    closed all day (the general queue open): it applies from the next call on. The text it
+    replaced, to put back."""
+    lines, section = [], ""
+    for line in DEFAULT_MENU.read_text().splitlines():
+        if line.startswith("["):
+            section = line
+        if section.startswith("[queues.") and section != "[queues.hotline-general]":
+            line = re.sub(r"^(workday_hours|restday_hours) = .*$", r"\1 = []", line)
+        lines.append(line)
+    return write_menu(menu, "\n".join(lines) + "\n")
+
+
+def write_menu(menu: Path, text: str) -> str:
+    before = menu.read_text()
+    menu.write_text(text)
+    return before
 
 
 @pytest.fixture(scope="module")
@@ -293,6 +328,79 @@ async def round_with_agents(w: World) -> None:
             await cli(ast, f"queue remove member {interface} from {queue}")
 
 
+# ---------------------------------------------------------------------------------- round 3
+
+
+async def hotline_side(w: World, caller: str) -> str:
+    """The uniqueid of the caller's hotline-side channel (``;2``), once it exists."""
+
+    async def found() -> str | None:
+        for name, uid in (await caller_channels(w.ast, caller)).items():
+            if name.endswith(";2"):
+                return uid
+        return None
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while (uid := await found()) is None:
+        assert asyncio.get_running_loop().time() < deadline, f"{caller}'s channel"
+        await asyncio.sleep(0.1)
+    w.callid[caller] = uid
+    return uid
+
+
+async def gone(w: World, caller: str) -> None:
+    """The IVR ended the call itself: no channel of the caller is left."""
+    deadline = asyncio.get_running_loop().time() + 90
+    while await caller_channels(w.ast, caller):
+        assert asyncio.get_running_loop().time() < deadline, f"{caller} hung up by the IVR"
+        await asyncio.sleep(0.2)
+
+
+async def round_at_night(w: World) -> None:
+    menu = Path(w.settings["ivr"]["menu_file"])
+    day = night_menu(menu)
+    try:
+
+        async def waits(caller: str, robot: str) -> None:
+            await queued(w, caller, robot)
+
+        async def ivr_ends(caller: str, robot: str) -> None:
+            await place(w.ast, caller, robot)
+            await hotline_side(w, caller)
+            await gone(w, caller)
+
+        waiting = {TICKET: "ticket-4242", CANTONESE: "keys-91", NIGHT_COMPLAINT: "press-3"}
+        await asyncio.gather(
+            *(waits(caller, robot) for caller, robot in waiting.items()),
+            ivr_ends(EMERGENCY, "keys-23"),
+            ivr_ends(NIGHT_REPORT, "press-4"),
+        )
+        # what the service asks a live call after a reconnect, asked while one waits
+        channel = next(
+            name for name in await caller_channels(w.ast, CANTONESE) if name.endswith(";2")
+        )
+        for variable in ("HOTLINE_LANGUAGE", "HOTLINE_UNSET"):
+            w.getvar[variable] = await getvar(w, {"Channel": channel, "Variable": variable})
+        w.getvar["uniqueid"] = await getvar(
+            w, {"Channel": w.callid[CANTONESE], "Variable": "HOTLINE_QUEUE"}
+        )
+        for caller in waiting:
+            await hang_up(w.ast, caller)
+        for caller in waiting:
+            await ended(w, w.callid[caller], {"ABANDON"}, f"{caller} abandoned")
+    finally:
+        write_menu(menu, day)
+
+
+async def getvar(w: World, fields: dict[str, str]) -> str:
+    return await asyncio.to_thread(
+        ami_action,
+        int(w.settings["ami"]["port"]),
+        str(w.settings["ami"]["secret"]),
+        {"Action": "Getvar", **fields},
+    )
+
+
 def talked(connect: list[str], seconds: int) -> bool:
     return datetime.now(UTC).timestamp() >= int(connect[0]) + seconds
 
@@ -337,6 +445,7 @@ async def world(pbx: tuple[Asterisk, dict[str, Any]]) -> AsyncIterator[World]:
         w = World(ast, settings, service)
         await round_without_agents(w)
         await round_with_agents(w)
+        await round_at_night(w)
         wanted = set(w.callid.values())
 
         async def all_stored() -> bool:
@@ -499,6 +608,87 @@ def test_ring_no_answer_then_another_agent_after_15_s(world: World) -> None:
     assert got["answered_by"] == "agent2" and got["queue"] == "hotline-complaint"
     assert got["wait_s"] > 15
     assert got["survey"] is None
+
+
+def test_ticket_progress_then_an_agent(world: World) -> None:
+    w = world
+    got = record(w, TICKET)
+    assert (got["queue"], got["ivr_choice"], got["priority"]) == ("hotline-general", "0", 0)
+    assert got["ivr_path"] == ["welcome", "main", "after-progress"]
+    # every key the IVR took, the ticket number typed at its prompt included
+    assert got["ivr_digits"] == "64242#0"
+    assert (got["outcome"], got["hangup_by"]) == ("abandoned", "caller")
+
+
+def test_cantonese_menu(world: World) -> None:
+    w = world
+    got = record(w, CANTONESE)
+    assert (got["queue"], got["ivr_choice"], got["language"]) == ("hotline-general", "1", "yue")
+    assert got["ivr_path"] == ["welcome", "main", "main"]
+    assert got["ivr_digits"] == "91"
+    assert got["vars"].get("HOTLINE_CATEGORY") == "consultation"
+
+
+def test_emergency_guidance_ends_in_the_ivr(world: World) -> None:
+    w = world
+    got = record(w, EMERGENCY)
+    assert lines_of(w.ast, w.callid[EMERGENCY]) == []
+    assert (got["outcome"], got["queue"], got["ivr_choice"]) == (
+        "ivr_hangup",
+        None,
+        "emergency-all",
+    )
+    assert got["ivr_path"] == ["welcome", "main", "help"] and got["ivr_digits"] == "23"
+    # the IVR put the phone down after the guidance, not the caller
+    assert got["hangup_by"] == "ivr"
+    (cdr,) = cdr_rows(w.ast, w.callid[EMERGENCY])
+    assert cdr["lastapp"] == "AGI"
+
+
+def test_night_complaint_goes_to_the_general_queue(world: World) -> None:
+    w = world
+    got = record(w, NIGHT_COMPLAINT)
+    enter = events_of(w.ast, w.callid[NIGHT_COMPLAINT])["ENTERQUEUE"]
+    assert (got["queue"], enter[2]) == ("hotline-general", "hotline-general")
+    # still a complaint: the ticket is filed as one
+    assert (got["ivr_choice"], got["vars"].get("HOTLINE_CATEGORY")) == ("3", "complaint")
+    assert got["outcome"] == "abandoned"
+
+
+def test_night_report_leaves_a_callback_request(world: World) -> None:
+    w = world
+    got = record(w, NIGHT_REPORT)
+    assert lines_of(w.ast, w.callid[NIGHT_REPORT]) == []
+    assert got["callback_requested"] is True
+    assert (got["outcome"], got["ivr_choice"], got["hangup_by"]) == ("ivr_hangup", "4", "ivr")
+    assert got["vars"].get("HOTLINE_CATEGORY") == "report"
+    assert got["ivr_path"] == ["welcome", "main"]
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_simulator_answers_getvar_as_asterisk_does(world: World) -> None:
+    """The service asks live calls for their variables after a reconnect (AMI Getvar): the
+    simulator's answers are the real PBX's, block for block."""
+    w = world
+    sim = Pbx(Scheduler(0.0), lambda _: None, PbxConfig())
+    _, ch = sim._local_pair("12345", "hotline-ivr", None)
+    sim.varset(ch, "HOTLINE_LANGUAGE", "yue")
+    sim.varset(ch, "HOTLINE_QUEUE", "hotline-general")
+    actions = PbxActions(sim)
+
+    def simulated(fields: dict[str, str]) -> str:
+        (answer,) = actions.handle(AmiMessage.of(("Action", "Getvar"), *fields.items()))
+        return "\n".join(f"{k}: {'act' if k == 'ActionID' else v}" for k, v in answer.fields)
+
+    for variable in ("HOTLINE_LANGUAGE", "HOTLINE_UNSET"):
+        assert simulated({"Channel": ch.name, "Variable": variable}) == w.getvar[variable]
+    assert simulated({"Channel": ch.uniqueid, "Variable": "HOTLINE_QUEUE"}) == w.getvar["uniqueid"]
+    for fields in (
+        {"Channel": "Local/nobody@nowhere-00000000;2", "Variable": "HOTLINE_QUEUE"},
+        {"Channel": "Local/nobody@nowhere-00000000;2"},
+        {"Variable": "HOTLINE_UNSET"},
+    ):
+        assert simulated(fields) == await getvar(w, fields), fields
 
 
 def test_caller_hanging_up_mid_talk(world: World) -> None:
