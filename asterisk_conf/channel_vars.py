@@ -26,7 +26,8 @@ CHOICE = ChannelVar(
     "key '0'), or the menu's own choice for that route; 'timeout' / 'invalid' (no valid key "
     "after the retries); 'none' (routed without a key); 'emergency-110|119|120|all'; "
     "'too-many-steps' (menu walk cut short); 'night-loop' (night destinations in a loop); "
-    "'error' (IVR failed, safe defaults); 'fallback' (degraded path, no IVR)",
+    "'error' (IVR failed, safe defaults); 'fallback' (degraded path, no IVR); 'blocked' "
+    "(a blocklisted number: notice, recorded, hung up)",
     "1",
 )
 # The fixed HOTLINE_CHOICE values besides keys and the menu's own choices.
@@ -42,6 +43,7 @@ CHOICE_VALUES: tuple[str, ...] = (
     "night-loop",
     "error",
     "fallback",
+    "blocked",
 )
 PRIORITY = ChannelVar("HOTLINE_PRIORITY", "queue priority (higher is served first)", "0")
 
@@ -86,6 +88,11 @@ CATEGORY_VALUES: tuple[str, ...] = (
     "praise",
     "other",
 )
+BLOCKED = ChannelVar(
+    "HOTLINE_BLOCKED",
+    "the blocklist entry (its id) that turned a nuisance caller away: notice, recorded, hung up",
+    "17",
+)
 IVR_INFO: tuple[ChannelVar, ...] = (
     PATH,
     LANGUAGE,
@@ -94,6 +101,7 @@ IVR_INFO: tuple[ChannelVar, ...] = (
     CALLBACK,
     INCIDENT,
     SURVEY,
+    BLOCKED,
 )
 # Every HOTLINE_* name there is: a dialplan may read any of them, and nothing else.
 ALL_NAMES: frozenset[str] = NAMES | frozenset(var.name for var in IVR_INFO)

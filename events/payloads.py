@@ -254,6 +254,8 @@ class IvrFinished(TypedDict):
     callback_requested: bool
     language: str
     district: str | None
+    # The blocklist entry that turned a nuisance caller away (notice, recorded, hung up).
+    blocked: int | None
     # queue, hangup, caller_hangup, timeout or error
     ended: str
     started_at: str

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from hotline.settings import Settings
 from ivr.app import IvrApplication, create_ivr_server
+from ivr.blocklist import BlockedCallers
 from ivr.engine import Publish, TicketLookup
 from ivr.fastagi import FastAgiServer
 from ivr.incidents import IncidentBoard
@@ -83,6 +84,7 @@ async def start_ivr(
     store: TicketStore,
     clock: Callable[[], dt.datetime],
     calendar: WorkingCalendar,
+    blocked: BlockedCallers | None = None,
 ) -> RunningIvr:
     """The IVR serving FastAGI on ``ivr.host:ivr.port``; IvrStartError naming the setting."""
     ivr = settings.ivr
@@ -101,6 +103,7 @@ async def start_ivr(
         timezone=settings.site.timezone,
         clock=clock,
         calendar=calendar,
+        blocked=blocked,
     )
     server = create_ivr_server(app, host=ivr.host, port=ivr.port)
     try:

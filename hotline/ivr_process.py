@@ -20,9 +20,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from hotline.blocklist_poller import BlocklistPoller
 from hotline.ivr_build import RunningIvr, start_ivr
 from hotline.settings import Settings
+from ivr.blocklist import BlockedCallers
 from ivr.incidents import Incident, IncidentBoard, IncidentError, utc_now
+from ticketing.blocklist import NumberBlocklist
 from ticketing.store import TicketStore
 from working_days import WorkingCalendar
 
@@ -106,6 +109,8 @@ class IvrProcess:
         self.calendar = WorkingCalendar()
         self.store: TicketStore | None = None
         self.poller: IncidentPoller | None = None
+        self.blocked = BlockedCallers()
+        self.blocklist: BlocklistPoller | None = None
         self.ivr: RunningIvr | None = None
 
     @property
@@ -120,14 +125,22 @@ class IvrProcess:
             await self.poller.refresh()
         except Exception as error:
             log.warning("incidents not read at start (%s); polling goes on", error)
+        self.blocklist = BlocklistPoller(NumberBlocklist(self.store.engine), self.blocked)
+        try:
+            await self.blocklist.refresh()
+        except Exception as error:
+            log.warning("blocklist not read at start (%s); polling goes on", error)
         self.ivr = await start_ivr(
-            settings, self.board, _log_event, self.store, self.clock, self.calendar
+            settings, self.board, _log_event, self.store, self.clock, self.calendar, self.blocked
         )
         self.poller.start()
+        self.blocklist.start()
 
     async def stop(self) -> None:
         if self.poller is not None:
             await self.poller.stop()
+        if self.blocklist is not None:
+            await self.blocklist.stop()
         if self.ivr is not None:
             await self.ivr.server.stop()
         if self.store is not None:
@@ -143,6 +156,7 @@ class IvrProcess:
                 "served": server.sessions_served if server is not None else 0,
             },
             "incidents": {"ok": self.poller is not None and self.poller.ok},
+            "blocklist": self.blocklist.status() if self.blocklist else {"ok": False},
             **({"calendar": c} if (c := self.calendar.health()) is not None else {}),
         }
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from acd.kpi import LiveKpi
+from hotline.blocklist_poller import BlocklistPoller
 from hotline.bus import Bus
 from hotline.incident_desk import IncidentDesk
 from hotline.incident_mqtt import IncidentMqttInput
@@ -25,8 +26,10 @@ from hotline.ivr_build import start_ivr
 from hotline.ivr_outcome_store import IvrOutcomeStore
 from hotline.settings import Settings
 from ivr.app import IvrApplication
+from ivr.blocklist import BlockedCallers
 from ivr.fastagi import FastAgiServer
 from ivr.incidents import IncidentBoard, utc_now
+from ticketing.blocklist import NumberBlocklist
 from ticketing.store import TicketStore
 from working_days import WorkingCalendar
 
@@ -64,6 +67,9 @@ class IvrSide:
         self.app: IvrApplication | None = None
         self.server: FastAgiServer | None = None
         self.mqtt_input: IncidentMqttInput | None = None
+        # Nuisance numbers, read from the database like an IVR process reads them.
+        self.blocked = BlockedCallers()
+        self.blocklist: BlocklistPoller | None = None
 
     @property
     def port(self) -> int | None:
@@ -88,9 +94,16 @@ class IvrSide:
         )
         self.outcomes.subscribe(self.bus)
         if self.settings.ivr.enabled:
+            self.blocklist = BlocklistPoller(NumberBlocklist(store.engine), self.blocked)
+            try:
+                await self.blocklist.refresh()
+            except Exception as error:
+                log.warning("blocklist not read at start (%s); polling goes on", error)
+            self.blocklist.start()
             running = await start_ivr(
-                self.settings, self.board, self.bus.publish, store, self.clock, self.calendar
-            )
+                self.settings, self.board, self.bus.publish, store, self.clock, self.calendar,
+                self.blocked,
+            )  # fmt: skip
             self.app, self.server = running.app, running.server
             self.desk.language = running.language
         if self.settings.mqtt.enabled:
@@ -102,6 +115,8 @@ class IvrSide:
             await self.mqtt_input.stop()
         if self.server is not None:
             await self.server.stop()
+        if self.blocklist is not None:
+            await self.blocklist.stop()
 
     def health(self) -> dict[str, Any]:
         """The IVR's components for /healthz.
@@ -124,6 +139,8 @@ class IvrSide:
             }
         elif not self.settings.ivr.enabled:
             components["ivr"] = {"ok": True, "elsewhere": True}
+        if self.blocklist is not None:
+            components["blocklist"] = self.blocklist.status()
         if self.mqtt_input is not None:
             components["mqtt_incidents"] = self.mqtt_input.status()
         if self.desk.unsaved:

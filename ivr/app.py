@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from asterisk_conf import channel_vars as cv
 from events.topics import IVR_FINISHED, IVR_SURVEY
-from ivr.agi_protocol import AgiCommandError, AgiError, AgiTimeout, ChannelHangup
+from ivr.agi_protocol import AgiCommandError, AgiError, AgiTimeout, ChannelHangup, quote_arg
+from ivr.blocklist import NOTICE, BlockedCallers, BlockedNumber
 from ivr.engine import IvrOutcome, MenuWalk, Publish, TicketLookup, publish_safely
 from ivr.fastagi import FastAgiServer, Handler
 from ivr.incidents import IncidentBoard, utc_now
@@ -48,6 +49,7 @@ class IvrApplication:
         clock: Callable[[], dt.datetime] = utc_now,
         safe_defaults_timeout: float = 2.0,
         calendar: WorkingCalendar | None = None,
+        blocked: BlockedCallers | None = None,
     ) -> None:
         self.menus = menus
         self.board = board
@@ -58,6 +60,8 @@ class IvrApplication:
         self.safe_defaults_timeout = safe_defaults_timeout
         # Working days for the queues' opening hours; /healthz reads its years without data.
         self.calendar = calendar or WorkingCalendar()
+        # Nuisance numbers (kept equal to the database's blocklist by a poller).
+        self.blocked = blocked if blocked is not None else BlockedCallers()
 
     @property
     def routes(self) -> dict[str, Handler]:
@@ -74,6 +78,11 @@ class IvrApplication:
         try:
             await session.answer()
             linkedid = await _linkedid(session)
+            entry = self.blocked.match(session.caller_number, self.clock())
+            if entry is not None:
+                await _turn_away(session, entry, outcome)
+                await session.hangup()
+                return
             walk = MenuWalk(
                 session,
                 menu,
@@ -145,6 +154,24 @@ class IvrApplication:
             )
 
 
+async def _turn_away(session: AgiSession, entry: BlockedNumber, outcome: IvrOutcome) -> None:
+    """A blocklisted caller: marked on the channel (the call record keeps it), recorded as
+    evidence — the whole channel, the notice and whatever the caller says, under the name the
+    dialplan gives every recording — then told so; the caller hangs up or the IVR does."""
+    outcome.choice, outcome.blocked, outcome.ended = "blocked", entry.id, "hangup"
+    log.info("ivr %s: blocklisted caller (entry %d): notice, recorded", session.uniqueid, entry.id)
+    await session.set_variable(cv.CHOICE.name, "blocked")
+    await session.set_variable(cv.BLOCKED.name, str(entry.id))
+    name = cv.RECORDING_NAME.format(uniqueid=session.uniqueid)
+    try:
+        await session.command(f"EXEC MixMonitor {quote_arg(name)}")
+    except AgiCommandError as error:
+        # The notice is still played and the call still marked: a PBX without MixMonitor
+        # loses the evidence's audio, not the block.
+        log.warning("ivr %s: MixMonitor for a blocked caller failed: %s", session.uniqueid, error)
+    await session.stream_file(NOTICE)
+
+
 async def _linkedid(session: AgiSession) -> str:
     """The call's Linkedid (not in the AGI environment); the uniqueid if Asterisk won't say."""
     try:
@@ -174,6 +201,7 @@ def _finished_payload(
         "callback_requested": outcome.callback_requested,
         "language": outcome.language,
         "district": outcome.district,
+        "blocked": outcome.blocked,
         "ended": outcome.ended,
         "started_at": started.isoformat(),
         "finished_at": ended.isoformat(),

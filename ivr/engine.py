@@ -58,6 +58,8 @@ class IvrOutcome:
     district: str | None = None
     # The ticket category of the choice that routed the call (the menu's `category`).
     category: str | None = None
+    # The blocklist entry that turned the caller away (ivr.blocklist), if one did.
+    blocked: int | None = None
     # queue: on to Queue(); hangup: the IVR ends the call; caller_hangup, timeout, error.
     ended: str = "running"
 

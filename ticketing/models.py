@@ -482,3 +482,21 @@ class AgentStateRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class BlockedNumberRow(Base):
+    """A nuisance number on the blocklist (骚扰号码): the IVR plays it a notice, records the
+    call as evidence and hangs up. Rows are never deleted: removing one stamps who and when,
+    so the table is its own audit (who added, why, until when, who removed)."""
+
+    __tablename__ = "blocked_numbers"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), index=True)  # digits, as normalised
+    reason: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(String(64))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remove_reason: Mapped[str | None] = mapped_column(Text)

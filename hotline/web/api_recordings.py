@@ -110,6 +110,8 @@ def public_call(call: dict[str, Any], role: str) -> dict[str, Any]:
         "recorded": recorded,
         "recording_audio": call["recording_audio"],
         "audio_url": audio_url(call["id"]) if recorded else None,
+        # A blocklisted nuisance caller, turned away by the IVR (its blocklist entry).
+        "blocked": (call.get("vars") or {}).get("HOTLINE_BLOCKED"),
     }
 
 

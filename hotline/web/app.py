@@ -29,6 +29,7 @@ from hotline.settings import KpiSettings, Settings, WebSettings
 from hotline.web import (
     api_agents,
     api_audit,
+    api_blocklist,
     api_case_work,
     api_cases,
     api_incidents,
@@ -304,7 +305,8 @@ def create_app(
     for module_routes in (routes, auth.routes, api_incidents.routes, api_kpi.routes,
                           api_audit.routes, api_agents.routes, desk.routes,
                           desk_registration.routes, api_cases.routes,
-                          api_recordings.routes, api_case_work.routes):  # fmt: skip
+                          api_recordings.routes, api_case_work.routes,
+                          api_blocklist.routes):  # fmt: skip
         table.include(module_routes)
     app[ROUTES] = table
     app[AUTH] = Auth(
@@ -327,6 +329,7 @@ def create_app(
         if isinstance(store, api_cases.CaseStore):
             app[api_cases.CASE_STORE] = store
     api_recordings.install(app, store, settings)
+    api_blocklist.install(app, store)
     if incidents is not None:
         app[INCIDENTS] = incidents
     if agents is not None:

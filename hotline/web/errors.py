@@ -64,6 +64,8 @@ ERROR_IDS: Final[dict[str, str]] = {
     "recording.gone": "the recording's file is not there (deleted by retention, or missing) (404)",
     "recording.refused": "the stored path is outside the recordings directories (403)",
     "recording.not_yours": "an agent's own calls only, when recordings.agents_hear_own (403)",
+    "blocklist.invalid": "a blocklist entry's number, reason or expiry is not acceptable (400)",
+    "blocklist.not_found": "no such active blocklist entry (404)",
     "service.unavailable": "this server has no store or incident desk (503)",
     "route.not_found": "no such route (404)",
     "route.method": "the route does not take this method (405)",

@@ -124,3 +124,12 @@ def test_a_survey_on_a_channel_never_followed_names_its_call() -> None:
     assert topic == "call.survey"
     assert payload["answer"] == "basically_satisfied"
     assert payload["linkedid"] == template.get("Linkedid")
+
+
+def test_a_blocked_caller_is_marked_on_the_record() -> None:
+    # The IVR's SET VARIABLEs for a blocklisted number, and the recording it started.
+    extra = [(cv.CHOICE.name, "blocked"), (cv.BLOCKED.name, "17")]
+    (record,) = replay("answered_fast", extra)[0]
+    got = record.to_json()
+    assert got["ivr_choice"] == "blocked"
+    assert got["vars"][cv.BLOCKED.name] == "17"

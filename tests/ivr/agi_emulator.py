@@ -175,6 +175,8 @@ async def call(
                         if name == "CHANNEL(linkedid)"
                         else "200 result=0"
                     )
+                elif verb.split()[0] == "EXEC":  # MixMonitor and the like: started
+                    send("200 result=0")
                 elif command == "HANGUP":
                     log.hung_up_by_app = True
                     dead = True

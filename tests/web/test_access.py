@@ -249,6 +249,18 @@ def requests(
         ("GET", "/api/cases/{number}"): (read_case, 200),
         ("POST", "/api/cases/{number}/actions"): (act_on_case, 200),
         ("GET", "/recordings"): (lambda c, h, r: _get(c, "/recordings", h), 200),
+        ("GET", "/blocklist"): (lambda c, h, r: _get(c, "/blocklist", h), 200),
+        ("GET", "/api/blocklist"): (lambda c, h, r: _get(c, "/api/blocklist", h), 200),
+        ("POST", "/api/blocklist"): (
+            lambda c, h, r: _post(
+                c, "/api/blocklist", h, {"number": f"1380013{len(r):04d}", "reason": "骚扰"}
+            ),
+            201,
+        ),
+        ("POST", "/api/blocklist/{id}/remove"): (
+            lambda c, h, r: _post(c, "/api/blocklist/99999/remove", h),
+            404,
+        ),
         ("GET", "/api/recordings"): (
             lambda c, h, r: _get(c, "/api/recordings?from=2026-11-25&to=2026-11-25", h),
             200,
@@ -301,7 +313,8 @@ async def test_anonymous_callers_get_401_and_pages_redirect_to_login(
     )
     table = requests(FakeIncidents())
     for (method, path), (send, _) in table.items():
-        if path in ("/", "/desk", "/desk/callbacks", "/recordings", "/cases"):  # pages
+        pages = ("/", "/desk", "/desk/callbacks", "/recordings", "/cases", "/blocklist")
+        if path in pages:  # pages: the redirect below
             continue
         status = await send(client, {}, "anonymous")
         assert status == 401, (method, path)
