@@ -31,7 +31,7 @@ from hotline.web.auth import AUTH
 from hotline.web.errors import ApiError, BadInput
 from hotline.web.routes import Param, RouteTable
 from ticketing.workflow import ForbiddenTransition, InvalidFields, VersionConflict
-from ticketing.workflow.callback import SOURCES
+from ticketing.workflow.callback import SOURCES, satisfaction_from_text
 from ticketing.workflow.table import (
     ACTIONS,
     CHOICES,
@@ -154,9 +154,15 @@ _CALL_BACK_BODY = {
         "source": {"type": "string", "enum": list(SOURCES)},
         "satisfaction": {"type": "string", "enum": list(SATISFACTION)},
         "process_satisfaction": {"type": "string", "enum": list(SATISFACTION)},
+        "reply": {
+            "type": "string",
+            "maxLength": 200,
+            "description": "instead of satisfaction: the citizen's text reply as written "
+            "(1/满意, 2/基本满意, 3/不满意); source defaults to text",
+        },
         "expected_version": {"type": "integer"},
     },
-    "required": ["satisfaction", "expected_version"],
+    "required": ["expected_version"],
 }
 
 
@@ -174,12 +180,19 @@ async def call_back(request: web.Request) -> web.Response:
     actor = await case_actor(request, store)
     case = await find_case(request, store, actor)
     body = await json_object(request)
-    unknown = sorted(set(body) - {"source", "satisfaction", "process_satisfaction",
+    unknown = sorted(set(body) - {"source", "satisfaction", "process_satisfaction", "reply",
                                   "expected_version"})  # fmt: skip
     if unknown:
         raise BadInput(unknown[0], "not a field of this route", "input.unknown_field")
-    source = text("source", body.get("source") or "agent", max_length=16)
-    satisfaction = text("satisfaction", body.get("satisfaction"), max_length=32)
+    reply = text("reply", body.get("reply"), max_length=200, required=False)
+    source = text("source", body.get("source") or ("text" if reply else "agent"), max_length=16)
+    if reply is not None and body.get("satisfaction") is None:
+        try:
+            satisfaction: str | None = satisfaction_from_text(reply)
+        except InvalidFields as error:
+            raise ApiError("workflow.fields", str(error), "reply", 400) from None
+    else:
+        satisfaction = text("satisfaction", body.get("satisfaction"), max_length=32)
     assert source is not None and satisfaction is not None
     process = text(
         "process_satisfaction", body.get("process_satisfaction"), max_length=32, required=False

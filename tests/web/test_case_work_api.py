@@ -109,11 +109,23 @@ async def test_call_back_over_the_api_and_a_parent_unit_reads_its_sub_units_case
     assert wrong.status == 400 and (await wrong.json())["error"]["id"] == "workflow.fields"
     assert (await client.post(path, json={"satisfaction": "satisfied", "expected_version": 4},
                               headers=street)).status == 403  # fmt: skip
+    garbled = await client.post(path, json={"reply": "还行吧", "expected_version": 4},
+                                headers=agent)  # fmt: skip
+    assert (await garbled.json())["error"]["field"] == "reply"
+    # The citizen's text reply (SMS-style): "3" is dissatisfied, the case is redone.
+    redo = await client.post(path, json={"reply": "3", "expected_version": 4}, headers=agent)
+    assert (await redo.json())["status"] == "redo"
+    again = await act(client, street, number, action="answer", fields={"answer": "已加固"},
+                      expected_version=6)  # fmt: skip
+    assert again.status == 200
     done = await client.post(path, json={"satisfaction": "satisfied", "source": "agent",
                                          "process_satisfaction": "basically_satisfied",
-                                         "expected_version": 4}, headers=agent)  # fmt: skip
+                                         "expected_version": 7}, headers=agent)  # fmt: skip
     assert done.status == 200
     assert (await done.json())["status"] == "archived"
+    history = await store.case_history(int(case["id"]))
+    by_text = [e for e in history if e["kind"] == "call_back"][0]
+    assert by_text["data"]["fields"]["reason"] == "call-back by text"
     log = [e["action"] for e in await store.access_log(actor="li")]
     assert "case.call_back" in log and "case.register" in log
 
