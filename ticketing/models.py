@@ -287,6 +287,24 @@ class CaseChaseRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class CasePolicyRow(Base):
+    """One change of the case deadline policy made at run time by an authorised user: the
+    preset and what was changed over it. The newest row is the policy in force (over the
+    settings' ``[cases]``); rows are only ever added, so the history says who set what, when
+    and why (ticketing.workflow.policy_changes)."""
+
+    __tablename__ = "case_policy_changes"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    preset: Mapped[str] = mapped_column(String(16))
+    # {"limits": {category: "3wd"}, "sign": "24wh", "return_window": "1wd",
+    #  "extensions": {category: [times, days]}}
+    changes: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    reason: Mapped[str] = mapped_column(String(500))
+
+
 class TicketCounterRow(Base):
     """Last ticket sequence number handed out per day (the NNNNNN of 12345-YYYYMMDD-NNNNNN)."""
 

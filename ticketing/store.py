@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,7 +63,7 @@ from ticketing.tickets import (
     tickets,
 )
 from ticketing.times import require_aware
-from ticketing.workflow import callback, chasing
+from ticketing.workflow import callback, chasing, policy_changes
 from ticketing.workflow import cases as workflow_cases
 from ticketing.workflow.deadlines import CaseTimers, policy
 from ticketing.workflow.table import Actor, WorkflowError
@@ -108,6 +109,8 @@ class TicketStore:
             raise ValueError("call_back_attempts must be at least 1")
         self._call_back_attempts = call_back_attempts
         # The case deadlines: the county preset on the Chinese calendar unless told otherwise.
+        # The newest run-time policy change, as timers, by its id (policy_changes).
+        self._changed_timers: tuple[int, CaseTimers] | None = None
         self._timers = timers or CaseTimers(
             WorkingTime(WorkingCalendar(), BusinessHours(timezone=timezone)), policy("county")
         )
@@ -157,8 +160,42 @@ class TicketStore:
 
     @property
     def timers(self) -> CaseTimers:
-        """The deadline policy and working time the workflow's actions use."""
+        """The settings' deadline policy and the working time (a run-time policy change,
+        ``set_case_policy``, takes over the policy inside each action's transaction)."""
         return self._timers
+
+    async def _timers_in(self, connection: AsyncConnection) -> CaseTimers:
+        """The timers in force: the newest run-time policy change, else the settings'."""
+        change = await policy_changes.latest_change(connection)
+        if change is None:
+            return self._timers
+        cached = self._changed_timers
+        if cached is None or cached[0] != change["id"]:
+            built = policy_changes.build_policy(change["preset"], change["changes"])
+            cached = self._changed_timers = (int(change["id"]), replace(self._timers, policy=built))
+        return cached[1]
+
+    async def case_policy(self) -> dict[str, Any]:
+        """The deadline policy in force, where it comes from, and its change history."""
+        async with self._engine.connect() as connection:
+            timers = await self._timers_in(connection)
+            history = await policy_changes.change_history(connection)
+        return {
+            "policy": policy_changes.policy_view(timers.policy),
+            "source": "changed" if history else "settings",
+            "history": history,
+        }
+
+    async def set_case_policy(
+        self, actor: str, preset: str, changes: Mapping[str, Any], reason: str
+    ) -> dict[str, Any]:
+        """Put a policy in force now (appended to its history); ValueError when it is not
+        one (a bad limit, an unknown category or preset, no reason)."""
+        async with self._writing() as connection:
+            await policy_changes.append_change(
+                connection, actor, preset, changes, reason, datetime.now(UTC)
+            )
+        return await self.case_policy()
 
     @property
     def dialect(self) -> str:
@@ -296,7 +333,7 @@ class TicketStore:
         async with self._writing() as connection:
             return await registrations.register(
                 connection, self._numbering, form, username, call, now or datetime.now(UTC),
-                took_call, role=role, timers=self._timers,
+                took_call, role=role, timers=await self._timers_in(connection),
                 call_back_attempts=self._call_back_attempts,
             )  # fmt: skip
 
@@ -337,7 +374,7 @@ class TicketStore:
         async with self._writing() as connection:
             return await workflow_cases.apply_action(
                 connection, case_id, action, actor, fields or {}, expected_version, when,
-                self._timers,
+                await self._timers_in(connection),
             )  # fmt: skip
 
     async def register_case(
@@ -391,7 +428,7 @@ class TicketStore:
         async with self._writing() as connection:
             return await callback.record_call_back(
                 connection, case_id, actor, source, satisfaction, process_satisfaction,
-                expected_version, when, self._timers, self._call_back_attempts,
+                expected_version, when, await self._timers_in(connection), self._call_back_attempts,
             )  # fmt: skip
 
     async def call_back_tasks(self) -> list[dict[str, Any]]:
@@ -459,7 +496,9 @@ class TicketStore:
             for due in chasing.what_is_due(row, now, due_soon):
                 try:
                     async with self._writing() as connection:
-                        notice = await chasing.chase_once(connection, due, now, self._timers)
+                        notice = await chasing.chase_once(
+                            connection, due, now, await self._timers_in(connection)
+                        )
                 except (WorkflowError, workflow_cases.CaseNotFound) as error:
                     log.info("chase %s of case %s skipped: %s", due.key, due.case_id, error)
                     continue
@@ -486,7 +525,7 @@ class TicketStore:
             if new:
                 # The rating is the call-back of the call's case if that case waits for one.
                 await callback.survey_call_back(
-                    connection, linkedid, datetime.now(UTC), self._timers,
+                    connection, linkedid, datetime.now(UTC), await self._timers_in(connection),
                     self._call_back_attempts,
                 )  # fmt: skip
             return new

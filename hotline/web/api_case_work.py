@@ -237,4 +237,63 @@ async def chase_list(request: web.Request) -> web.Response:
     return web.json_response({"chases": chases}, dumps=dumps)
 
 
+# Who may change the deadline policy at run time: the hotline's head and its supervisors.
+POLICY_EDITORS: Final = frozenset({"supervisor", "admin"})
+_POLICY_BODY = {
+    "type": "object",
+    "properties": {
+        "preset": {"type": "string", "enum": ["county", "city_a", "city_b"]},
+        "changes": {
+            "type": "object",
+            "description": 'over the preset: {"limits": {"complaint": "4wd"}, "sign": "24wh", '
+            '"return_window": "1wd", "extensions": {"consultation": [1, 3]}}',
+        },
+        "reason": {"type": "string", "maxLength": 500},
+    },
+    "required": ["preset", "reason"],
+}
+
+
+@routes.get(
+    "/api/case-policy",
+    READERS,
+    summary="The deadline policy in force (期限规则), where it comes from, its change history",
+    statuses=(200, 403, 503),
+)
+async def case_policy(request: web.Request) -> web.Response:
+    return web.json_response(await case_store(request).case_policy(), dumps=dumps)
+
+
+@routes.post(
+    "/api/case-policy",
+    POLICY_EDITORS,
+    summary="Put a deadline policy in force now: a preset and changes over it, with a reason "
+    "(audited, kept in its history)",
+    body=_POLICY_BODY,
+    statuses=(200, 400, 403, 503),
+)
+async def change_case_policy(request: web.Request) -> web.Response:
+    store = case_store(request)
+    actor = await case_actor(request, store)
+    body = await json_object(request)
+    unknown = sorted(set(body) - {"preset", "changes", "reason"})
+    if unknown:
+        raise BadInput(unknown[0], "not a field of this route", "input.unknown_field")
+    preset = text("preset", body.get("preset"), max_length=16)
+    reason = text("reason", body.get("reason"), max_length=500)
+    changes = body.get("changes") or {}
+    if not isinstance(changes, dict):
+        raise BadInput("changes", "must be a JSON object", "input.body")
+    assert preset is not None and reason is not None
+    try:
+        result = await store.set_case_policy(actor.name, preset, changes, reason)
+    except ValueError as error:
+        raise BadInput("changes", str(error), "policy.invalid") from None
+    await request.app[AUTH].audit(
+        request, actor.name, actor.role, "case.policy", f"preset:{preset}",
+        {"changes": changes, "reason": reason},
+    )  # fmt: skip
+    return web.json_response(result, dumps=dumps)
+
+
 __all__ = ["ACTORS", "routes"]

@@ -66,6 +66,12 @@ class CaseStore(Protocol):
 
     async def recent_chases(self, limit: int = 200) -> list[dict[str, Any]]: ...
 
+    async def case_policy(self) -> dict[str, Any]: ...
+
+    async def set_case_policy(
+        self, actor: str, preset: str, changes: Mapping[str, Any], reason: str
+    ) -> dict[str, Any]: ...
+
     async def record_call_back(
         self,
         case_id: int,

@@ -56,6 +56,8 @@ ERROR_IDS: Final[dict[str, str]] = {
     "registration.not_yours": "not taken at your phone: its agent or a supervisor registers (403)",
     "registration.workflow": "the case workflow refused the ending or the merge; the message"
     " says why, e.g. the earlier case is finished (409)",
+    "policy.invalid": "not a deadline policy: the message names the bad preset, limit or rule"
+    " (400)",
     "case.not_found": "no such case, or not the caller's unit's (404)",
     "workflow.forbidden": "the action is not allowed on the case now, for this role or unit (409)",
     "workflow.fields": "the action's fields are missing, unknown or malformed (400)",

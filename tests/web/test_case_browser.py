@@ -141,6 +141,19 @@ async def test_a_case_from_registration_to_archive_in_chromium(
     await do(page, "approve_extension", "in_progress", reason="同意")
     moved = await store.case_by_number(number)
     assert moved["due_at"] > case["due_at"] and moved["extensions"] == 1
+    # The supervisor shortens complaints to 4 working days (期限规则), with a reason.
+    await page.click("#tab-policy")
+    await page.wait_for_selector("body[data-tab='policy'][data-list='ready']")
+    assert await page.locator("#p-limit-help").input_value() == "5wd"
+    await page.fill("#p-limit-complaint", "4wd")
+    await page.fill("#p-reason", "市政府通知 2026-12")
+    await page.click("#p-save")
+    await page.wait_for_selector("body[data-done='policy:saved']", timeout=10_000)
+    await page.screenshot(path=str(folder / "case-policy.png"))
+    policy = await store.case_policy()
+    assert policy["policy"]["limits"]["complaint"] == "4wd"
+    assert policy["policy"]["limits"]["help"] == "5wd"
+    assert policy["history"][0]["actor"] == "zhao"
 
     # The unit answers, with an attachment by reference.
     await log_in(page, url, "wang")

@@ -124,7 +124,7 @@ async def test_call_back_over_the_api_and_a_parent_unit_reads_its_sub_units_case
     assert done.status == 200
     assert (await done.json())["status"] == "archived"
     history = await store.case_history(int(case["id"]))
-    by_text = [e for e in history if e["kind"] == "call_back"][0]
+    by_text = next(e for e in history if e["kind"] == "call_back")
     assert by_text["data"]["fields"]["reason"] == "call-back by text"
     log = [e["action"] for e in await store.access_log(actor="li")]
     assert "case.call_back" in log and "case.register" in log
@@ -159,3 +159,26 @@ async def test_the_chase_list_and_the_workflow_table(
     assert {"玄武区城管": "玄武区", "玄武区": None}.items() <= {
         u["name"]: u["parent"] for u in units
     }.items()
+
+
+async def test_the_deadline_policy_is_changed_by_a_supervisor_and_audited(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    client = await _client(aiohttp_client, store)
+    agent = await bearer(store, "li", "agent")
+    boss = await bearer(store, "zhao", "supervisor")
+    shown = await (await client.get("/api/case-policy", headers=agent)).json()
+    assert shown["source"] == "settings" and shown["policy"]["limits"]["help"] == "5wd"
+    change = {"preset": "city_b", "changes": {"limits": {"help": "3wd"}}, "reason": "新规"}
+    assert (await client.post("/api/case-policy", json=change, headers=agent)).status == 403
+    bad = await client.post(
+        "/api/case-policy", json={**change, "changes": {"limits": {"help": "x"}}}, headers=boss
+    )
+    assert bad.status == 400 and (await bad.json())["error"]["id"] == "policy.invalid"
+    done = await client.post("/api/case-policy", json=change, headers=boss)
+    assert done.status == 200
+    body = await done.json()
+    assert body["policy"]["preset"] == "city_b" and body["policy"]["limits"]["help"] == "3wd"
+    assert body["history"][0]["actor"] == "zhao"
+    [entry] = [e for e in await store.access_log(actor="zhao") if e["action"] == "case.policy"]
+    assert entry["detail"]["reason"] == "新规"

@@ -51,7 +51,12 @@ const TABS = [
   { id: "overdue", label: "超期 overdue", roles: [...STAFF, "unit", "auditor", "admin"], query: "", keep: (c) => c.deadline && c.deadline.overdue },
   { id: "callbacks", label: "待回访 call-back", roles: ["agent", "supervisor"], statuses: ["answered", "closed"] },
   { id: "chases", label: "催办督办 chases", roles: [...STAFF, "unit", "auditor", "admin"] },
+  { id: "policy", label: "期限规则 deadlines", roles: [...STAFF, "unit", "auditor", "admin"] },
 ];
+const POLICY_EDITORS = ["supervisor", "admin"];
+const KINDS = {
+  urgent: "紧急 urgent", direct: "直接办理 direct", special: "特殊事项 special",
+};
 
 let csrf = "";
 let role = "";
@@ -133,14 +138,21 @@ async function openTab(t) {
   $("list-title").textContent = t.label;
   document.body.dataset.tab = t.id;
   $("new-case").hidden = t.id !== "new";
-  $("cases").hidden = t.id === "chases";
+  $("cases").hidden = t.id === "chases" || t.id === "policy";
   $("chases").hidden = t.id !== "chases";
+  $("policy").hidden = t.id !== "policy";
   await refreshList();
 }
 
 async function refreshList() {
   if (!tab) return;
   document.body.dataset.list = "loading";
+  if (tab.id === "policy") {
+    await showPolicy();
+    $("empty").hidden = true;
+    document.body.dataset.list = "ready";
+    return;
+  }
   if (tab.id === "chases") {
     const found = await api("GET", "/api/chases");
     const rows = (found.data && found.data.chases) || [];
@@ -318,6 +330,61 @@ async function registerCase(event) {
   document.body.dataset.done = `register:${sent.data.number}`;
 }
 
+// ---- the deadline policy (期限规则) ------------------------------------------------------------
+
+let policyShown = null;
+
+async function showPolicy() {
+  const found = await api("GET", "/api/case-policy");
+  if (!found.ok) return;
+  const { policy, source, history } = found.data;
+  policyShown = policy;
+  const editable = POLICY_EDITORS.includes(role);
+  $("policy-source").textContent = source === "changed"
+    ? "在用: 运行中修改的规则 in force: changed at run time"
+    : "在用: 配置文件 [cases] in force: the settings file";
+  $("p-preset").value = policy.preset;
+  const kinds = Object.keys(policy.limits);
+  $("policy-limits").tBodies[0].replaceChildren(...kinds.map((kind) => {
+    const rule = policy.extensions[kind];
+    return el("tr", { "data-kind": kind },
+      el("td", {}, CHOICE_LABELS[kind] || KINDS[kind] || kind),
+      el("td", {}, el("input", { id: `p-limit-${kind}`, value: policy.limits[kind], "data-was": policy.limits[kind], disabled: !editable })),
+      el("td", {}, rule ? `${rule[0]} × ${rule[1]}` : "—"));
+  }));
+  $("p-sign").value = policy.sign;
+  $("p-return_window").value = policy.return_window;
+  for (const input of $("policy").querySelectorAll("input, select")) input.disabled = !editable;
+  $("p-save").hidden = !editable;
+  $("policy-history").replaceChildren(...history.map((h) => el("li", {},
+    `${shanghai(h.at)} ${h.actor}: ${h.preset} ${JSON.stringify(h.changes)} — ${h.reason}`)));
+}
+
+async function savePolicy(event) {
+  event.preventDefault();
+  // Same preset: the whole table as shown (so earlier changes are kept); another preset: its
+  // own limits, with only what was edited here over them.
+  const samePreset = $("p-preset").value === policyShown.preset;
+  const limits = {};
+  for (const input of $("policy-limits").querySelectorAll("input")) {
+    if (samePreset || input.value.trim() !== input.dataset.was) limits[input.id.slice("p-limit-".length)] = input.value.trim();
+  }
+  const changes = { limits };
+  if (samePreset) changes.extensions = policyShown.extensions;
+  if (samePreset || $("p-sign").value.trim() !== policyShown.sign) changes.sign = $("p-sign").value.trim();
+  if (samePreset || $("p-return_window").value.trim() !== policyShown.return_window) changes.return_window = $("p-return_window").value.trim();
+  const sent = await api("POST", "/api/case-policy", { preset: $("p-preset").value, changes, reason: $("p-reason").value });
+  if (!sent.ok) {
+    const error = sent.data && sent.data.error;
+    say(error ? `${error.message} [${error.id}]` : `HTTP ${sent.status}`, "error");
+    return;
+  }
+  $("p-reason").value = "";
+  await showPolicy();
+  say("期限规则已更新 deadlines changed", "ok");
+  document.body.dataset.done = "policy:saved";
+}
+
 async function main() {
   const session = await api("GET", "/api/session");
   csrf = session.data.csrf || "";
@@ -332,6 +399,7 @@ async function main() {
   }
   $("new-case").addEventListener("submit", registerCase);
   $("action-form").addEventListener("submit", submitAction);
+  $("policy").addEventListener("submit", savePolicy);
   $("action-cancel").addEventListener("click", () => { $("action-form").hidden = true; });
   showTabs();
   const first = TABS.find((t) => t.roles.includes(role) && t.id !== "new") || TABS[0];
