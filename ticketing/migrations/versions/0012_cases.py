@@ -1,8 +1,8 @@
 """Run-time changes of the case deadline policy (preset, per-category limits, sign limit,
 return window, extension rules), appended with who, when and why; the newest is in force.
 
-Revision ID: 0011_cases
-Revises: 0010_pbxscen
+Revision ID: 0012_cases
+Revises: 0011_recqa
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "0011_cases"
-down_revision: str | None = "0010_pbxscen"
+revision: str = "0012_cases"
+down_revision: str | None = "0011_recqa"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
