@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,7 @@ class AgentDesk:
         recordings_dir: str,
         answer_threshold_s: int = 15,
         dial_prefix: str = "",
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -94,12 +96,18 @@ class AgentDesk:
         # (pbx, interface) → agent, for the wrap-up timer and the state log (no I/O there).
         self._known: dict[tuple[str, str], DeskAgent] = {}
         self._following: set[asyncio.Task[None]] = set()
+        # Agent state changes waiting for the store, and the task writing them (on_status).
+        self._state_log: list[tuple[int, datetime, str, str | None]] = []
+        self._logging: asyncio.Task[None] | None = None
+        # The wrap-up timers run on the service's one clock when it is given one (the demo's
+        # simulated clock), else on the wall clock: the PBX's own (its last event's time)
+        # stands still while nothing happens, and a wrap-up must run out all the same.
         self.wrapups = WrapUps(
             actions,
             self.member_of,
             seconds=settings.wrap_up_s,
             reason=settings.wrap_up_reason,
-            now=self._pbx_now,
+            now=clock or time.time,
         )
 
     def _pbx_now(self) -> float:
@@ -450,20 +458,34 @@ class AgentDesk:
         )
 
     async def on_status(self, topic: str, payload: dict[str, Any]) -> None:
-        """Desk agents: their state changes go to the store (time in state, pause reasons),
-        and a finished call starts their after-call work."""
+        """Desk agents: their state changes go to the store (time in state, pause reasons).
+
+        Written in batches, one transaction per batch while the previous one is stored: a
+        busy PBX changes states faster than one transaction per change could keep up with,
+        and this subscriber must not fall behind the bus. (The wrap-up timer, ``wrapups``,
+        is a subscriber of its own: a slow store never delays after-call work.)
+        """
         agent = self._known.get((payload["pbx"], payload["interface"]))
         if agent is None:
             return
         if payload["state"] != payload["previous"] or payload["change"] in ("pause", "resync"):
             at = datetime.fromtimestamp(float(payload["since"] or payload["at"]), UTC)
+            self._state_log.append((agent.id, at, payload["state"], payload["reason"]))
+            if self._logging is None or self._logging.done():
+                self._logging = asyncio.get_running_loop().create_task(self._write_states())
+
+    async def _write_states(self) -> None:
+        while self._state_log:
+            batch, self._state_log = self._state_log, []
             try:
-                await self.directory.log_states(
-                    [(agent.id, at, payload["state"], payload["reason"])]
-                )
-            except Exception:  # the figures lose a span; the desk and the wrap-up go on
-                log.exception("agent state of %s not stored", agent.username)
-        await self.wrapups.on_status(topic, payload)
+                await self.directory.log_states(batch)
+            except Exception:  # the figures lose these spans; the desk and the wrap-up go on
+                log.exception("%d agent state changes not stored", len(batch))
+
+    async def flush_states(self) -> None:
+        """Wait until the state changes heard so far are stored (tests, shutdown)."""
+        while self._logging is not None and not self._logging.done():
+            await asyncio.shield(self._logging)
 
     def close(self) -> None:
         self.wrapups.close()

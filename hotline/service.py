@@ -54,7 +54,7 @@ class HotlineService:
         self.kpi = kpi.build_live_kpi(settings, self._now)
         self.sink = calls.RecordSink(self.kpi)
         # The live agent state machines (one per PBX, fed by its feed) and the agent desk.
-        self.agents = AgentsSide(settings, self.bus)
+        self.agents = AgentsSide(settings, self.bus, clock=now)
         self.feeds: list[AmiFeed] = [
             calls.build_feed(
                 settings,
@@ -161,10 +161,11 @@ class HotlineService:
             self.health.add_many(self._more_health)
 
     async def stop(self) -> None:
+        # The wrap-up timers first: with the AMI links closing, a pause or ready would fail.
+        self.agents.stop()
         for feed in self.feeds:
             await feed.stop()
         await self.ivr.stop()
-        self.agents.stop()
         if self.web is not None:
             await self.web.stop()
         if self.mqtt is not None:
@@ -174,6 +175,7 @@ class HotlineService:
         if self.retention is not None:
             await self.retention.stop()
         await self.bus.stop()
+        await self.agents.flush()  # the agents' state log, before the store closes
         if self.writer is not None:
             await self.writer.stop()
         if self.store is not None:

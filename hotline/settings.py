@@ -277,6 +277,13 @@ class WallboardSettings(Section):
     talking_s: Threshold = Threshold(amber=600, red=1200)
 
 
+class DemoSettings(Section):
+    # Password of the demo's desk agents (agent1, agent2…: role agent, each tied to a
+    # simulated phone, for /desk and its screen pops); settings file or environment only,
+    # never the repo. Empty: a random one per run, printed with the demo's logins.
+    agent_password: SecretStr = SecretStr("")
+
+
 class MqttSettings(Section):
     enabled: bool = False  # publish domain events to MQTT and read incidents from it
     host: str = "127.0.0.1"  # broker address
@@ -490,6 +497,7 @@ class Settings(BaseSettings):
     agents: AgentsSettings = AgentsSettings()
     pbx: PbxSettings = PbxSettings()
     recordings: RecordingsSettings = RecordingsSettings()
+    demo: DemoSettings = DemoSettings()
 
     @model_validator(mode="after")
     def _one_site_timezone(self) -> Settings:

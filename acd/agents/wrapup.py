@@ -13,7 +13,13 @@ and is not what agents see.
 
 Driven by ``agent.status`` payloads (``on_status``): ``change == "completed"`` starts one;
 a resync that finds an agent already in wrap-up (the service restarted) gives it the rest
-of its time from its LastPause. The timer runs on the event loop's clock.
+of its time from its LastPause.
+
+The timers run on the one clock passed in (``now``, epoch seconds): the wall clock in
+production, the demo's simulated clock in the demo — there a 30 s wrap-up lasts 30
+simulated seconds, not 30 wall seconds (half an hour of the demo's busy hour). A clock may
+run faster than the wall, so one ticker task checks the deadlines at least every
+``tick_s`` wall seconds while any wrap-up runs (none runs, no task).
 """
 
 from __future__ import annotations
@@ -39,31 +45,38 @@ class WrapUps:
         seconds: float,
         reason: str,
         now: Callable[[], float],
+        tick_s: float = 0.1,
     ) -> None:
         self._actions = actions
         self._member_of = member_of
         self.seconds = seconds
         self.reason = reason
-        self._now = now  # the PBX's clock (epoch seconds), to age a wrap-up found at resync
-        self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        # The one clock (epoch seconds) of the wrap-ups: when they end, and the age of one
+        # found at resync (its ``since`` is on the PBX's clock, which this one follows).
+        self._now = now
+        self._tick_s = tick_s
+        # (pbx, interface) → (when it ends on that clock, the member)
+        self._timers: dict[tuple[str, str], tuple[float, Member]] = {}
+        self._ticker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.failures = 0
+        self.closed = False  # the service is stopping: no new wrap-up
 
     def ends_at(self, pbx: str, interface: str) -> float | None:
-        """When the running wrap-up ends (event-loop time), None if none runs."""
+        """When the running wrap-up ends (on the clock passed in), None if none runs."""
         timer = self._timers.get((pbx, interface))
-        return timer.when() if timer is not None else None
+        return timer[0] if timer is not None else None
 
     def remaining(self, pbx: str, interface: str) -> float | None:
         ends = self.ends_at(pbx, interface)
         if ends is None:
             return None
-        return max(0.0, ends - asyncio.get_running_loop().time())
+        return max(0.0, ends - self._now())
 
     async def on_status(self, topic: str, payload: dict[str, Any]) -> None:
         pbx, interface = payload["pbx"], payload["interface"]
         member = self._member_of(pbx, interface)
-        if member is None or self.seconds <= 0:
+        if member is None or self.seconds <= 0 or self.closed:
             return
         key = (pbx, interface)
         if payload["change"] == "completed":
@@ -86,12 +99,24 @@ class WrapUps:
             self.cancel(pbx, interface)
 
     def _schedule(self, key: tuple[str, str], member: Member, seconds: float) -> None:
-        self.cancel(*key)
-        loop = asyncio.get_running_loop()
-        self._timers[key] = loop.call_later(seconds, self._expire, key, member)
+        self._timers[key] = (self._now() + seconds, member)
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        """End the wrap-ups that are due, until none runs. Wall seconds per clock second are
+        unknown (the demo's clock is faster): sleep the time left, at most ``tick_s``."""
+        while self._timers:
+            now = self._now()
+            for key, (ends, member) in list(self._timers.items()):
+                if ends <= now:
+                    del self._timers[key]
+                    self._expire(key, member)
+            if self._timers:
+                left = min(ends for ends, _ in self._timers.values()) - now
+                await asyncio.sleep(min(self._tick_s, max(left, 0.0)))
 
     def _expire(self, key: tuple[str, str], member: Member) -> None:
-        self._timers.pop(key, None)
         task = asyncio.get_running_loop().create_task(self._end(key, member))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -104,13 +129,12 @@ class WrapUps:
             log.warning("wrap-up of %s did not end: %s", member.interface, error)
 
     def cancel(self, pbx: str, interface: str) -> None:
-        timer = self._timers.pop((pbx, interface), None)
-        if timer is not None:
-            timer.cancel()
+        self._timers.pop((pbx, interface), None)  # the ticker stops once none is left
 
     def close(self) -> None:
-        for timer in self._timers.values():
-            timer.cancel()
+        self.closed = True
         self._timers.clear()
+        if self._ticker is not None:
+            self._ticker.cancel()
         for task in self._tasks:
             task.cancel()

@@ -2,7 +2,9 @@
 
 The simulator serves AMI on a loopback port exactly as Asterisk does and writes a queue_log;
 the service connects to it like to any Asterisk, stores calls and tickets in SQLite and serves
-the wallboard. ``--pbxs 2`` runs two simulated Asterisks (pbx1, pbx2, each with its own
+the wallboard. Every simulated phone is a desk agent's (agent1, agent2…, role agent, password
+demo.agent_password or a random one, printed): log in to /desk and get its screen pops.
+``--pbxs 2`` runs two simulated Asterisks (pbx1, pbx2, each with its own
 callers, agents, queue_log and systemname) and one service following both.
 Ctrl-C stops it cleanly; the calls still in progress are played to their end
 (fast) so that the final figures cover every call of the run.
@@ -35,6 +37,7 @@ from hotline.sim.ami_server import AmiServer
 from hotline.sim.traffic import Simulation
 from hotline.web.auth_accounts import create_kiosk, kiosk_url
 from hotline.web.auth_passwords import hash_password
+from ticketing.agents import AgentDirectory
 from ticketing.store import TicketStore
 
 SIMULATED_SECONDS = 3600.0  # one busy hour
@@ -102,6 +105,41 @@ async def _demo_logins(settings: Settings) -> tuple[str, str]:
     return password, token
 
 
+def desk_username(pbx_index: int, n: int) -> str:
+    """The demo's desk agent of simulated phone ``n`` (agent1…; pbx2-agent1… on a 2nd PBX)."""
+    return f"agent{n}" if pbx_index == 0 else f"{_pbx_name(pbx_index)}-agent{n}"
+
+
+async def _demo_desk_agents(settings: Settings, sims: list[Simulation]) -> tuple[str, list[str]]:
+    """A web user of role agent per simulated phone, tied to it by the agent table (its
+    interface, member name and queues), so a person running the demo can sit at /desk and
+    get that phone's pops. The password comes from demo.agent_password (file or
+    environment), else a random one for this run; returns it and the usernames."""
+    password = settings.demo.agent_password.get_secret_value() or secrets.token_urlsafe(12)
+    hashed = hash_password(password)  # once: the same password for every demo agent
+    usernames = []
+    store = await TicketStore.open(settings.database.url, timezone=settings.site.timezone)
+    try:
+        directory = AgentDirectory(store.engine)
+        for index, sim in enumerate(sims):
+            for n, member in enumerate(sim.pbx.config.members, 1):
+                username = desk_username(index, n)
+                await store.add_user(username, f"座席{n} agent {n}", "agent", hashed)
+                await directory.set_agent(
+                    username,
+                    extension=f"{index + 1}{n:03d}",
+                    name=member.name,  # the member name queue_log shows
+                    interface=member.interface,
+                    state_interface=member.state_interface,
+                    pbx=_pbx_name(index),
+                    skills=dict.fromkeys(member.queues, member.penalty),
+                )
+                usernames.append(username)
+    finally:
+        await store.close()
+    return password, usernames
+
+
 def _pbx_name(index: int) -> str:
     return f"pbx{index + 1}"
 
@@ -159,6 +197,10 @@ async def run_demo(
         sim = sims[0]
         pumps = [attach(one.pbx, ami) for one, ami in zip(sims, amis, strict=True)]
         password, kiosk_token = await _demo_logins(settings)
+        # Before the service starts: its desk learns the agents (whose pop a ring is) then.
+        agent_password, desk_agents = await _demo_desk_agents(settings, sims)
+        # One clock for the whole service — the KPIs' today, the wallboard's durations, the
+        # IVR's hours and the wrap-up timers: the first PBX's simulated one.
         service = HotlineService(settings, now=lambda: sim.now)
         await service.start()
         for feed in service.feeds:
@@ -172,11 +214,19 @@ async def run_demo(
             "role": "supervisor",
             "kiosk_url": kiosk_url(web_base, kiosk_token),
         }
+        desk = {
+            "url": f"{web_base}/desk",
+            "usernames": desk_agents,
+            "password": agent_password,
+            "role": "agent",
+        }
         if console is not None:
             per_pbx = f" on each of {pbxs} PBXs" if pbxs > 1 else ""
             console.print(
                 f"wallboard (kiosk, no login): {login['kiosk_url']}\n"
                 f"log in: {login['url']}  user demo  password {password}\n"
+                f"agent desk: {desk['url']}  users {desk_agents[0]}…{desk_agents[-1]}  "
+                f"password {agent_password}\n"
                 f"({duration:.0f} s = one busy hour at {calls_per_hour:.0f} calls/h, "
                 f"{agents} agents{per_pbx}; Ctrl-C stops)",
                 soft_wrap=True,  # a wrapped URL cannot be copied
@@ -238,6 +288,7 @@ async def run_demo(
         "kpis": {name: figure.to_json() for name, figure in report.totals.items()},
         "wallboard": f"http://127.0.0.1:{service.web_port}/",
         "login": login,
+        "desk": desk,
     }
     if pbxs > 1:
         simulated["pbxs"] = {

@@ -4,6 +4,8 @@ actions on the feed's link, and the desk service that the web routes call; the d
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from acd.agents.actions import MemberActions
 from acd.agents.board import AgentBoard
 from acd.feed import AmiFeed
@@ -15,9 +17,12 @@ from ticketing.store import TicketStore
 
 
 class AgentsSide:
-    def __init__(self, settings: Settings, bus: Bus) -> None:
+    def __init__(
+        self, settings: Settings, bus: Bus, clock: Callable[[], float] | None = None
+    ) -> None:
         self.settings = settings
         self.bus = bus
+        self.clock = clock  # the service's given clock (the demo's simulated one) or None
         self.boards = {
             pbx.name: AgentBoard(
                 bus.publish, pbx=pbx.name, wrap_up_reason=settings.agents.wrap_up_reason
@@ -47,9 +52,12 @@ class AgentsSide:
             answer_threshold_s=self.settings.kpi.answer_threshold_s,
             # the rendered [hotline-outbound] dials pbx.outbound_prefix + the number
             dial_prefix=self.settings.pbx.outbound_prefix,
+            clock=self.clock,  # wrap-up timers: on the demo's simulated clock in the demo
         )
         await desk.load()
         self.bus.subscribe(AGENT_STATUS, desk.on_status, name="agent-desk")
+        # A subscriber of its own: after-call work never waits for the state log's store.
+        self.bus.subscribe(AGENT_STATUS, desk.wrapups.on_status, name="wrap-up")
         self.bus.subscribe(CALL_ENDED, desk.on_call_ended, name="callback-list")
         self.bus.subscribe(CALL_SURVEY, desk.on_survey, name="callback-list-survey")
         return desk
@@ -57,3 +65,7 @@ class AgentsSide:
     def stop(self) -> None:
         if self.desk is not None:
             self.desk.close()
+
+    async def flush(self) -> None:
+        if self.desk is not None:
+            await self.desk.flush_states()

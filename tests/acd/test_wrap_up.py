@@ -138,3 +138,50 @@ async def test_found_in_wrap_up_at_start_gets_the_rest_of_its_time(rig: Rig) -> 
     # The QueueStatus resync shows it in wrap-up since its LastPause, 60 s ago: ended at once.
     await wait_for(lambda: rig.state() == "ready", 5)
     assert len(rig.log("UNPAUSEALL")) == 1
+
+
+class _Phone:
+    """Member actions that only note what they were asked (the clock test needs no PBX)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def pause(self, member: Member, reason: str) -> None:
+        self.asked.append(f"pause {reason}")
+
+    async def unpause(self, member: Member) -> None:
+        self.asked.append("unpause")
+
+
+async def test_the_wrap_up_runs_on_the_clock_passed_in_not_the_wall_clock() -> None:
+    clock = [1_800_000_000.0]  # the demo's simulated clock: moves only when it is moved
+    phone = _Phone()
+    wrapups = WrapUps(
+        {"pbx1": phone},  # type: ignore[dict-item]
+        lambda pbx, interface: PHONE,
+        seconds=30,
+        reason=REASON,
+        now=lambda: clock[0],
+        tick_s=0.01,
+    )
+    try:
+        completed = {"pbx": "pbx1", "interface": PHONE.interface, "change": "completed",
+                     "state": "ready", "previous": "talking", "since": clock[0]}  # fmt: skip
+        await wrapups.on_status("agent.status", completed)
+        assert phone.asked == [f"pause {REASON}"]
+        assert wrapups.remaining("pbx1", PHONE.interface) == 30
+        # Wall time passes (many ticks), the clock does not: the wrap-up still runs.
+        ticker = wrapups._ticker
+        assert ticker is not None
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(ticker), 0.1)
+        assert phone.asked == [f"pause {REASON}"]
+        # 29 s of the clock: 1 s left; 30 s: over, ready again at the next tick.
+        clock[0] += 29
+        assert wrapups.remaining("pbx1", PHONE.interface) == 1
+        clock[0] += 1
+        await wait_for(lambda: phone.asked[-1:] == ["unpause"], 2)
+        assert wrapups.remaining("pbx1", PHONE.interface) is None
+        await asyncio.wait_for(ticker, 1)  # no wrap-up left: the ticker ends
+    finally:
+        wrapups.close()
