@@ -432,9 +432,11 @@ class TicketStore:
             )  # fmt: skip
 
     async def call_back_tasks(self) -> list[dict[str, Any]]:
-        """The answered cases waiting for their call-back, oldest deadline first."""
+        """The cases waiting for their call-back: answered by a unit, then closed by the
+        hotline itself (a direct answer or a referral not yet rated), oldest deadline first."""
         async with self._engine.connect() as connection:
-            return await workflow_cases.open_cases(connection, "answered")
+            answered = await workflow_cases.open_cases(connection, "answered")
+            return answered + await workflow_cases.open_cases(connection, "closed")
 
     async def add_unit(self, name: str, parent: str | None = None) -> None:
         """Add a handling unit (承办单位) under an optional parent; ValueError when it exists,
@@ -524,10 +526,14 @@ class TicketStore:
             new = await store_survey(connection, linkedid, answer, at, digit)
             if new:
                 # The rating is the call-back of the call's case if that case waits for one.
-                await callback.survey_call_back(
-                    connection, linkedid, datetime.now(UTC), await self._timers_in(connection),
-                    self._call_back_attempts,
-                )  # fmt: skip
+                # A refusal (checked before each write) never costs the rating itself.
+                try:
+                    await callback.survey_call_back(
+                        connection, linkedid, datetime.now(UTC),
+                        await self._timers_in(connection), self._call_back_attempts,
+                    )  # fmt: skip
+                except WorkflowError as error:
+                    log.warning("survey of %s kept, not a call-back: %s", linkedid, error)
             return new
 
     # -- major-fault incidents (重大故障) and merged callers (并单) --------------------------

@@ -119,6 +119,12 @@ async def test_the_post_call_survey_is_the_call_back_of_a_direct_answer(
     case = await store.case_by_number(second["ticket"])
     assert (second["status"], case["last_satisfaction"]) == ("callback", "dissatisfied")
 
+    # A direct answer nobody rated yet is a call-back task too.
+    form = Registration("call-4", "consultation", "公积金", "answered_directly")
+    fourth = await store.register_call(form, "li", CallFacts("13800000004", None, 0))
+    tasks = [c["number"] for c in await store.call_back_tasks()]
+    assert fourth["ticket"] in tasks and first["ticket"] not in tasks
+
     # A call whose case is not answered yet: the survey rates the call only.
     form = Registration("call-3", "help", "路灯坏了", "dispatched")
     third = await store.register_call(form, "li", CallFacts("13800000003", None, 0))
