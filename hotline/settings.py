@@ -284,6 +284,55 @@ class DemoSettings(Section):
     agent_password: SecretStr = SecretStr("")
 
 
+class ScorecardItemSettings(Section):
+    """One line of the QA scorecard (质检评分表)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    label: str = Field(min_length=1, max_length=64)
+    points: int = Field(ge=1, le=100)
+    # score: 0 to points (a judgement); check: a forbidden behaviour, kept = points, broken = 0.
+    kind: Literal["score", "check"] = "score"
+    phrases: list[str] = []  # what the reviewer listens for (a check's forbidden phrases)
+
+
+def _default_scorecard() -> list[ScorecardItemSettings]:
+    items = [
+        ("greeting", "开头语、结束语规范 greeting and closing", 10, "score", []),
+        ("listening", "倾听与记录完整 listening, complete registration", 15, "score", []),
+        ("accuracy", "答复准确、政策正确 accurate answer", 30, "score", []),
+        ("attitude", "服务态度 attitude", 20, "score", []),
+        ("cold_reply", "无生硬、推诿用语 no cold or blunt replies", 10, "check",
+         ["不归我们管", "你自己去问", "我也没办法", "这个不行"]),
+        ("talk_over", "不抢话、不打断来电人 never talks over the caller", 5, "check", []),
+        ("dont_know", "不说“不知道” never says 'I don't know'", 10, "check",
+         ["不知道", "不清楚", "不晓得"]),
+    ]  # fmt: skip
+    return [
+        ScorecardItemSettings(id=i, label=label, points=p, kind=kind, phrases=phrases)
+        for i, label, p, kind, phrases in items
+    ]
+
+
+class QaSettings(Section):
+    # [[qa.scorecard]] tables: id, label, points, kind (score: 0 to points; check: a forbidden
+    # behaviour, kept = points, broken = 0), phrases; the points add up to 100.
+    scorecard: list[ScorecardItemSettings] = Field(default_factory=_default_scorecard)
+    # Calls drawn per agent and period for the spot check (随机抽检).
+    sample_per_agent: int = Field(5, ge=1, le=200)
+    # Seeds the spot-check draw: the same seed, agent and month draw the same calls.
+    sample_seed: str = Field("12345-qa", min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _adds_up_to_100(self) -> QaSettings:
+        ids = [item.id for item in self.scorecard]
+        if len(set(ids)) != len(ids):
+            raise ValueError("scorecard item ids must be unique")
+        total = sum(item.points for item in self.scorecard)
+        if total != 100:
+            raise ValueError(f"scorecard points add up to {total}, not 100")
+        return self
+
+
 class MqttSettings(Section):
     enabled: bool = False  # publish domain events to MQTT and read incidents from it
     host: str = "127.0.0.1"  # broker address
@@ -498,6 +547,7 @@ class Settings(BaseSettings):
     pbx: PbxSettings = PbxSettings()
     recordings: RecordingsSettings = RecordingsSettings()
     demo: DemoSettings = DemoSettings()
+    qa: QaSettings = QaSettings()
 
     @model_validator(mode="after")
     def _one_site_timezone(self) -> Settings:

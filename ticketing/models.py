@@ -518,3 +518,21 @@ class BlockedNumberRow(Base):
     removed_by: Mapped[str | None] = mapped_column(String(64))
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     remove_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class QaScoreRow(Base):
+    """A QA reviewer's score of one call's recording on the scorecard (质检评分): each item's
+    points and comment, as the scorecard stood when scored (items is a copy, so a later
+    change of the scorecard does not rewrite old scores). One score per call."""
+
+    __tablename__ = "qa_scores"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    call_id: Mapped[int] = mapped_column(Identifier, ForeignKey("call_records.id"), unique=True)
+    agent: Mapped[str] = mapped_column(String(128), index=True)  # username, else queue_log name
+    call_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # the call's counted_at
+    reviewer: Mapped[str] = mapped_column(String(64))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
+    total: Mapped[int] = mapped_column(Integer)  # out of 100
+    comment: Mapped[str | None] = mapped_column(Text)
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -34,6 +34,7 @@ from hotline.web import (
     api_cases,
     api_incidents,
     api_kpi,
+    api_qa,
     api_recordings,
     auth,
     desk,
@@ -306,7 +307,7 @@ def create_app(
                           api_audit.routes, api_agents.routes, desk.routes,
                           desk_registration.routes, api_cases.routes,
                           api_recordings.routes, api_case_work.routes,
-                          api_blocklist.routes):  # fmt: skip
+                          api_blocklist.routes, api_qa.routes):  # fmt: skip
         table.include(module_routes)
     app[ROUTES] = table
     app[AUTH] = Auth(
@@ -330,6 +331,7 @@ def create_app(
             app[api_cases.CASE_STORE] = store
     api_recordings.install(app, store, settings)
     api_blocklist.install(app, store)
+    api_qa.install(app, store, settings)
     if incidents is not None:
         app[INCIDENTS] = incidents
     if agents is not None:

@@ -250,6 +250,17 @@ def requests(
         ("POST", "/api/cases/{number}/actions"): (act_on_case, 200),
         ("GET", "/recordings"): (lambda c, h, r: _get(c, "/recordings", h), 200),
         ("GET", "/blocklist"): (lambda c, h, r: _get(c, "/blocklist", h), 200),
+        ("GET", "/qa"): (lambda c, h, r: _get(c, "/qa", h), 200),
+        ("GET", "/api/qa/scorecard"): (lambda c, h, r: _get(c, "/api/qa/scorecard", h), 200),
+        ("GET", "/api/qa/sample"): (lambda c, h, r: _get(c, "/api/qa/sample", h), 200),
+        ("GET", "/api/qa/scores"): (lambda c, h, r: _get(c, "/api/qa/scores", h), 200),
+        ("GET", "/api/qa/monthly"): (lambda c, h, r: _get(c, "/api/qa/monthly", h), 200),
+        ("GET", "/api/qa/mine"): (lambda c, h, r: _get(c, "/api/qa/mine", h), 200),
+        # No such call: the role check passed when the answer is 404.
+        ("POST", "/api/qa/scores"): (
+            lambda c, h, r: _post(c, "/api/qa/scores", h, {"call_id": 99999, "items": []}),
+            400,
+        ),
         ("GET", "/api/blocklist"): (lambda c, h, r: _get(c, "/api/blocklist", h), 200),
         ("POST", "/api/blocklist"): (
             lambda c, h, r: _post(
@@ -318,7 +329,7 @@ async def test_anonymous_callers_get_401_and_pages_redirect_to_login(
     )
     table = requests(FakeIncidents())
     for (method, path), (send, _) in table.items():
-        pages = ("/", "/desk", "/desk/callbacks", "/recordings", "/cases", "/blocklist")
+        pages = ("/", "/desk", "/desk/callbacks", "/recordings", "/cases", "/blocklist", "/qa")
         if path in pages:  # pages: the redirect below
             continue
         status = await send(client, {}, "anonymous")

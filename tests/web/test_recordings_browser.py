@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 @pytest.fixture
 async def served(store: TicketStore, tmp_path: Path) -> AsyncIterator[tuple[str, Recorded]]:
     rec = await recorded_store(store, tmp_path, agents_hear_own=True)
-    for username in ("sup", "wang"):
+    for username in ("sup", "wang", "qa1", "li"):
         await store.set_password_hash(username, hash_password(PASSWORD))
     app = create_app(FakeLive(), dict, store=store, settings=rec.settings)
     runner = web.AppRunner(app)
@@ -138,3 +138,45 @@ async def test_an_agent_cannot_reach_other_recordings_or_the_console(
     assert [e["target"] for e in refused] == [f"call:{rec.li_call}"]
     plays = [e for e in log if e["action"] == "recording.play"]
     assert {e["target"] for e in plays} == {f"call:{rec.wang_call}"}
+
+
+async def test_qa_scores_a_sampled_call_on_the_page_and_the_agent_sees_it(
+    served: tuple[str, Recorded], chromium: BrowserContext, store: TicketStore, tmp_path: Path
+) -> None:
+    url, rec = served
+    page = await chromium.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await log_in(page, url, "/qa", "qa1")
+    await page.wait_for_selector("body[data-loaded='yes']", timeout=10_000)
+    await page.fill("#month", "2026-11")
+    await page.dispatch_event("#month", "change")
+    button = page.locator(f"button.score[data-call='{rec.wang_call}']")
+    await button.wait_for(timeout=10_000)
+    await button.click()
+    await page.wait_for_selector("#scoring:not([hidden])", timeout=5_000)
+    # Marked down on accuracy (with why) and a broken "不知道" check.
+    await page.fill("#points-accuracy", "24")
+    await page.fill("#comment-accuracy", "政策解释不完整")
+    await page.check("#points-dont_know")
+    await page.fill("#comment-dont_know", "说了“不知道”")
+    await page.dispatch_event("#points-accuracy", "input")
+    assert await page.locator("#total").inner_text() == "84"
+    await page.screenshot(path=str(shots(tmp_path) / "qa-scoring.png"), full_page=True)
+    await page.click("#save")
+    await page.wait_for_selector("#scoring[hidden]", state="attached", timeout=10_000)
+    await page.wait_for_selector("tr[data-agent='wang'] .month-score", timeout=10_000)
+    assert await page.locator("tr[data-agent='wang'] .month-score").inner_text() == "84.0"
+    assert errors == []
+
+    # wang, an agent, sees the score and why on the same page.
+    await chromium.clear_cookies()
+    mine = await chromium.new_page()
+    await log_in(mine, url, "/qa", "wang")
+    await mine.fill("#month", "2026-11")
+    await mine.dispatch_event("#month", "change")
+    row = mine.locator(f"#my-scores tr[data-call='{rec.wang_call}']")
+    await row.wait_for(timeout=10_000)
+    assert "政策解释不完整" in await row.inner_text()
+    assert "84" in await mine.locator("#my-score").inner_text()
+    await mine.screenshot(path=str(shots(tmp_path) / "qa-agent-own-scores.png"), full_page=True)
