@@ -91,15 +91,23 @@ def demo_agent_names(count: int) -> dict[str, str]:
     return names
 
 
+DEMO_UNITS = (("住建局", None), ("水务局", None), ("玄武区", None), ("玄武区城管", "玄武区"))
+DEMO_UNIT_USER = "zjj"
+
+
 async def _demo_logins(settings: Settings) -> tuple[str, str]:
-    """A supervisor ``demo`` with a random password and a kiosk token, in the demo database."""
+    """A supervisor ``demo`` with a random password and a kiosk token, in the demo database;
+    handling units and a unit user (``zjj``, same password) for the case console."""
     password = secrets.token_urlsafe(12)
     store = await TicketStore.open(settings.database.url, timezone=settings.site.timezone)
     try:
-        await store.add_user(
-            "demo", "演示主管 demo supervisor", "supervisor", hash_password(password)
-        )
+        hashed = hash_password(password)
+        await store.add_user("demo", "演示主管 demo supervisor", "supervisor", hashed)
         token = await create_kiosk(store, "演示大屏 demo wallboard")
+        # Handling units for the case console (/cases), and one unit's staff to log in as.
+        for unit, parent in DEMO_UNITS:
+            await store.add_unit(unit, parent)
+        await store.add_user(DEMO_UNIT_USER, "住建局 demo unit staff", "unit", hashed, "住建局")
     finally:
         await store.close()
     return password, token
@@ -227,6 +235,8 @@ async def run_demo(
                 f"log in: {login['url']}  user demo  password {password}\n"
                 f"agent desk: {desk['url']}  users {desk_agents[0]}…{desk_agents[-1]}  "
                 f"password {agent_password}\n"
+                f"case console: {web_base}/cases  users demo (supervisor), {DEMO_UNIT_USER} "
+                f"(unit 住建局)  password {password}\n"
                 f"({duration:.0f} s = one busy hour at {calls_per_hour:.0f} calls/h, "
                 f"{agents} agents{per_pbx}; Ctrl-C stops)",
                 soft_wrap=True,  # a wrapped URL cannot be copied
@@ -289,6 +299,11 @@ async def run_demo(
         "wallboard": f"http://127.0.0.1:{service.web_port}/",
         "login": login,
         "desk": desk,
+        "cases": {
+            "url": f"http://127.0.0.1:{service.web_port}/cases",
+            "usernames": ["demo", DEMO_UNIT_USER],
+            "password": login["password"],
+        },
     }
     if pbxs > 1:
         simulated["pbxs"] = {

@@ -55,6 +55,7 @@ def test_demo_json_matches_the_simulated_truth(
     assert rate["value"] == pytest.approx(rate["numerator"] / rate["denominator"])
     assert (tmp_path / "demo" / "queue_log").stat().st_size > 0
     assert_demo_logins_work(data["login"], tmp_path / "demo" / "demo.sqlite3")
+    assert data["cases"]["url"].endswith("/cases") and data["cases"]["usernames"][1] == "zjj"
 
 
 def assert_demo_logins_work(login: dict[str, str], database: Path) -> None:
