@@ -188,3 +188,36 @@ async def test_a_case_from_registration_to_archive_in_chromium(
     ]  # fmt: skip
     assert errors == []
     assert (folder / "case-2-unit-inbox.png").stat().st_size > 10_000
+
+
+async def test_a_repeat_about_the_same_place_is_offered_a_merge_in_chromium(
+    served: str, chromium: BrowserContext, store: TicketStore, tmp_path: Path
+) -> None:
+    """Two callers register the same matter at the desk within 30 days, both "to be
+    dispatched": the dispatcher sees the earlier case offered and merges (并单)."""
+    from ticketing.registrations import CallFacts, Registration
+
+    first = await store.register_call(
+        Registration("call-a", "complaint", "夜市噪音", "dispatched", address="中山路1号"),
+        "li", CallFacts("13800000001", "张三", 0),
+    )  # fmt: skip
+    second = await store.register_call(
+        Registration("call-b", "complaint", "夜市太吵", "dispatched", address="中山路1号"),
+        "li", CallFacts("13900000002", "李四", 0),
+    )  # fmt: skip
+    page = await chromium.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await log_in(page, served, "zhao")
+    await open_from(page, "dispatch", second["ticket"])
+    offered = f"#similar-list li[data-number='{first['ticket']}']"
+    await page.wait_for_selector(f"#similar:not([hidden]) {offered}", timeout=10_000)
+    assert "同一地点" in await page.locator(offered).inner_text()
+    await page.screenshot(path=str(shots(tmp_path) / "case-merge-offered.png"))
+    await page.click(f"{offered} button[data-merge]")
+    assert await page.locator("#f-into").input_value() == first["ticket"]
+    await page.click("#action-submit")
+    await page.wait_for_selector("#case[data-status='merged']", timeout=10_000)
+    history = await store.ticket_events_for(first["ticket"])
+    assert history[-1]["kind"] == "merged" and history[-1]["data"]["case"] == second["ticket"]
+    assert errors == []
