@@ -264,6 +264,43 @@ class AgentDesk:
         if self.boards[agent.pbx].view(agent.member.interface)["state"] == "logged_out":
             raise DeskError("agent.not_now", "not logged in to any queue", 409)
 
+    # ---- supervision (the supervisor console) ----------------------------------------------
+
+    async def agents_overview(self) -> dict[str, Any]:
+        """Every desk agent with its live state (on its PBX's board), for a supervisor."""
+        items = []
+        for row in await self.directory.all():
+            if row["username"] is None:
+                continue  # a phone whose user was deleted: nobody to pause or log out
+            agent = self._remember(row)
+            board = self.boards.get(agent.pbx)
+            view = board.view(agent.member.interface) if board else None
+            items.append(
+                {
+                    "username": agent.username,
+                    "name": agent.member.name,
+                    "extension": agent.extension,
+                    "pbx": agent.pbx,
+                    "followed": board is not None,  # a PBX this service does not follow
+                    "state": view["state"] if view else "logged_out",
+                    "reason": view["reason"] if view else None,
+                    "since": view["since"] if view else None,
+                    "call": view["call"] if view else None,
+                    "queues": [q["queue"] for q in view["queues"]] if view else [],
+                }
+            )
+        return {
+            "items": items,
+            "pause_reasons": list(self.settings.pause_reasons),
+            "now": self._pbx_now(),
+        }
+
+    async def callback_overview(self, *, now: datetime | None = None) -> dict[str, Any]:
+        """The call-back list's state: what is left, and what was done today (local day)."""
+        now = now or datetime.now(UTC)
+        today = datetime.combine(now.astimezone(self.zone).date(), datetime.min.time(), self.zone)
+        return await self.callbacks.overview(done_since=today, now=now)
+
     # ---- figures ---------------------------------------------------------------------------
 
     async def figures(self, username: str, *, now: datetime | None = None) -> dict[str, Any]:

@@ -177,6 +177,56 @@ class CallbackList:
             "items": items,
         }
 
+    async def overview(
+        self, *, done_since: datetime, now: datetime | None = None, limit: int = 500
+    ) -> dict[str, Any]:
+        """The list's state for a supervisor: what is left (open, claimed by whom) and what
+        was finished since ``done_since``, each entry with its age and its attempts and
+        their results (``attempt_log``), oldest call first."""
+        require_aware(done_since, "done_since")
+        now = now or datetime.now(UTC)
+        shown = (callbacks.c.status != "done") | (callbacks.c.closed_at >= done_since)
+        async with self._engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(callbacks)
+                    .where(shown)
+                    .order_by(callbacks.c.called_at, callbacks.c.id)
+                    .limit(limit)
+                )
+            ).all()
+            counts: dict[str, int] = dict(
+                (
+                    await connection.execute(
+                        select(callbacks.c.status, func.count())
+                        .where(shown)
+                        .group_by(callbacks.c.status)
+                    )
+                ).all()
+            )
+            ids = [int(row.id) for row in rows]
+            attempts = (
+                await connection.execute(
+                    select(callback_attempts)
+                    .where(callback_attempts.c.callback_id.in_(ids))
+                    .order_by(callback_attempts.c.at, callback_attempts.c.id)
+                )
+            ).all()
+        logs: dict[int, list[dict[str, Any]]] = {}
+        for a in attempts:
+            logs.setdefault(int(a.callback_id), []).append(
+                {"at": a.at.isoformat(), "agent": a.agent, "result": a.result, "detail": a.detail}
+            )
+        items = [{**_row_view(row, now), "attempt_log": logs.get(int(row.id), [])} for row in rows]
+        return {
+            "open": int(counts.get("open", 0)),
+            "claimed": int(counts.get("claimed", 0)),
+            "done": int(counts.get("done", 0)),
+            "done_since": done_since.isoformat(),
+            "oldest_age_s": max((i["age_s"] for i in items if i["status"] != "done"), default=None),
+            "items": items,
+        }
+
     async def get(self, callback_id: int, *, now: datetime | None = None) -> dict[str, Any]:
         now = now or datetime.now(UTC)
         async with self._engine.connect() as connection:

@@ -63,14 +63,14 @@ _ID = {"id": Param({"type": "integer", "minimum": 1}, "the call-back's id", requ
 _STATE_ERRORS = (200, 400, 404, 409, 503, 504)
 
 
-def _desk(request: web.Request) -> AgentDesk:
+def desk_service(request: web.Request) -> AgentDesk:
     desk = request.app.get(DESK)
     if desk is None:
         raise Unavailable("the agent desk is not available on this server")
     return desk
 
 
-async def _body(request: web.Request, fields: set[str]) -> dict[str, Any]:
+async def body_fields(request: web.Request, fields: set[str]) -> dict[str, Any]:
     if not request.can_read_body:
         return {}
     body = await json_object(request)
@@ -80,7 +80,7 @@ async def _body(request: web.Request, fields: set[str]) -> dict[str, Any]:
     return body
 
 
-def _message_urls(data: dict[str, Any]) -> dict[str, Any]:
+def message_urls(data: dict[str, Any]) -> dict[str, Any]:
     """Call-back entries name their message by URL (the entry's id; playback is logged),
     never by file path."""
     if "message_path" in data:
@@ -88,7 +88,7 @@ def _message_urls(data: dict[str, Any]) -> dict[str, Any]:
         data = {k: v for k, v in data.items() if k != "message_path"}
         data["message_url"] = callback_audio_url(int(data["id"])) if path else None
     if isinstance(data.get("items"), list):
-        data = {**data, "items": [_message_urls(item) for item in data["items"]]}
+        data = {**data, "items": [message_urls(item) for item in data["items"]]}
     return data
 
 
@@ -104,7 +104,7 @@ async def _answer(request: web.Request, work: Any, action: str | None = None) ->
             request, who.username, who.role, action, f"callback:{target}" if target else None
         )
     # The caller's number as the screen pop shows it to this role (one rule, caller_mask).
-    return web.json_response(callers_for(_message_urls(data), principal(request).role), dumps=dumps)
+    return web.json_response(callers_for(message_urls(data), principal(request).role), dumps=dumps)
 
 
 def _callback_id(request: web.Request) -> int:
@@ -118,7 +118,7 @@ def _callback_id(request: web.Request) -> int:
     "/api/agent/state", AGENT, summary="My live state, queues and call", statuses=(200, 404, 503)
 )
 async def agent_state(request: web.Request) -> web.Response:
-    return await _answer(request, _desk(request).status(principal(request).username))
+    return await _answer(request, desk_service(request).status(principal(request).username))
 
 
 @routes.post(
@@ -133,12 +133,12 @@ async def agent_state(request: web.Request) -> web.Response:
     statuses=_STATE_ERRORS,
 )
 async def agent_login(request: web.Request) -> web.Response:
-    body = await _body(request, {"paused", "reason"})
+    body = await body_fields(request, {"paused", "reason"})
     paused = body.get("paused", False)
     if not isinstance(paused, bool):
         raise BadInput("paused", "true or false", "input.out_of_range")
     reason = text("reason", body.get("reason"), max_length=64, required=False)
-    desk = _desk(request)
+    desk = desk_service(request)
     return await _answer(
         request,
         desk.login(principal(request).username, paused=paused, reason=reason),
@@ -151,7 +151,7 @@ async def agent_login(request: web.Request) -> web.Response:
 )
 async def agent_logout(request: web.Request) -> web.Response:
     return await _answer(
-        request, _desk(request).logout(principal(request).username), "agent.logout"
+        request, desk_service(request).logout(principal(request).username), "agent.logout"
     )
 
 
@@ -168,10 +168,10 @@ async def agent_logout(request: web.Request) -> web.Response:
     statuses=_STATE_ERRORS,
 )
 async def agent_pause(request: web.Request) -> web.Response:
-    body = await _body(request, {"reason"})
+    body = await body_fields(request, {"reason"})
     reason = text("reason", body.get("reason"), max_length=64)
     assert reason is not None
-    return await _answer(request, _desk(request).pause(principal(request).username, reason))
+    return await _answer(request, desk_service(request).pause(principal(request).username, reason))
 
 
 @routes.post(
@@ -181,19 +181,19 @@ async def agent_pause(request: web.Request) -> web.Response:
     statuses=_STATE_ERRORS,
 )
 async def agent_ready(request: web.Request) -> web.Response:
-    return await _answer(request, _desk(request).unpause(principal(request).username))
+    return await _answer(request, desk_service(request).unpause(principal(request).username))
 
 
 @routes.post(
     "/api/agent/wrap-up/end", AGENT, summary="End my after-call work now", statuses=_STATE_ERRORS
 )
 async def agent_end_wrap_up(request: web.Request) -> web.Response:
-    return await _answer(request, _desk(request).end_wrap_up(principal(request).username))
+    return await _answer(request, desk_service(request).end_wrap_up(principal(request).username))
 
 
 @routes.get("/api/agent/figures", AGENT, summary="My figures today", statuses=(200, 404, 503))
 async def agent_figures(request: web.Request) -> web.Response:
-    return await _answer(request, _desk(request).figures(principal(request).username))
+    return await _answer(request, desk_service(request).figures(principal(request).username))
 
 
 @routes.get(
@@ -203,7 +203,7 @@ async def agent_figures(request: web.Request) -> web.Response:
     statuses=(200, 503),
 )
 async def callbacks_list(request: web.Request) -> web.Response:
-    return await _answer(request, _desk(request).callback_list())
+    return await _answer(request, desk_service(request).callback_list())
 
 
 @routes.get(
@@ -214,7 +214,7 @@ async def callbacks_list(request: web.Request) -> web.Response:
     statuses=(200, 400, 404, 503),
 )
 async def callback_entry(request: web.Request) -> web.Response:
-    desk = _desk(request)
+    desk = desk_service(request)
     return await _answer(request, desk.callback(_callback_id(request)))
 
 
@@ -226,7 +226,7 @@ async def callback_entry(request: web.Request) -> web.Response:
     statuses=(200, 400, 404, 409, 503),
 )
 async def callback_claim(request: web.Request) -> web.Response:
-    desk = _desk(request)
+    desk = desk_service(request)
     return await _answer(
         request, desk.claim(principal(request).username, _callback_id(request)), "callback.claim"
     )
@@ -240,7 +240,7 @@ async def callback_claim(request: web.Request) -> web.Response:
     statuses=(200, 400, 409, 503),
 )
 async def callback_release(request: web.Request) -> web.Response:
-    desk = _desk(request)
+    desk = desk_service(request)
     return await _answer(request, desk.release(principal(request).username, _callback_id(request)))
 
 
@@ -252,7 +252,7 @@ async def callback_release(request: web.Request) -> web.Response:
     statuses=_STATE_ERRORS,
 )
 async def callback_call(request: web.Request) -> web.Response:
-    desk = _desk(request)
+    desk = desk_service(request)
     return await _answer(
         request, desk.place(principal(request).username, _callback_id(request)), "callback.call"
     )
@@ -275,12 +275,12 @@ async def callback_call(request: web.Request) -> web.Response:
     statuses=(200, 400, 404, 409, 503),
 )
 async def callback_result(request: web.Request) -> web.Response:
-    body = await _body(request, {"result", "note"})
+    body = await body_fields(request, {"result", "note"})
     result = body.get("result")
     if result not in RESULTS:
         raise BadInput("result", f"one of {', '.join(RESULTS)}", "input.out_of_range")
     note = text("note", body.get("note"), max_length=2000, required=False)
-    desk = _desk(request)
+    desk = desk_service(request)
     return await _answer(
         request,
         desk.report(principal(request).username, _callback_id(request), result, note),

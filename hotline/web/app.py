@@ -36,6 +36,7 @@ from hotline.web import (
     api_kpi,
     api_qa,
     api_recordings,
+    api_supervisor,
     auth,
     desk,
     desk_registration,
@@ -307,7 +308,8 @@ def create_app(
                           api_audit.routes, api_agents.routes, desk.routes,
                           desk_registration.routes, api_cases.routes,
                           api_recordings.routes, api_case_work.routes,
-                          api_blocklist.routes, api_qa.routes):  # fmt: skip
+                          api_blocklist.routes, api_qa.routes,
+                          api_supervisor.routes):  # fmt: skip
         table.include(module_routes)
     app[ROUTES] = table
     app[AUTH] = Auth(

@@ -254,3 +254,60 @@ async def test_call_back_list_claim_and_place_the_call(tmp_path: Path) -> None:
         )
         assert (status, body["status"], body["attempts"]) == (200, "done", 1)
         assert (await d.get("/api/callbacks"))[1]["open"] == 0
+        # The supervisor's view of the list: done today, by whom, every attempt and result.
+        boss = await _supervisor(d)
+        async with d.http.get(d.base + "/api/supervisor/callbacks", headers=boss) as answer:
+            board = await answer.json()
+        assert (board["open"], board["claimed"], board["done"]) == (0, 0, 1)
+        [entry] = board["items"]
+        assert (entry["status"], entry["claimed_by"], entry["result"]) == ("done", "li", "reached")
+        assert [a["result"] for a in entry["attempt_log"]] == ["placed", "dialled", "reached"]
+        assert entry["age_s"] >= 0 and entry["caller_num"] == "13900139002"
+
+
+async def _supervisor(d: Desk) -> dict[str, str]:
+    assert d.service.store is not None
+    token = await create_token_account(d.service.store, "boss", "supervisor", "班长")
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_supervisor_pauses_and_logs_out_an_agent_remotely(tmp_path: Path) -> None:
+    async with desk(tmp_path, {"hotline-general": 0, "hotline-complaint": 3}) as d:
+        boss = await _supervisor(d)
+
+        async def boss_post(path: str, body: Any) -> tuple[int, dict[str, Any]]:
+            async with d.http.post(d.base + path, headers=boss, json=body) as answer:
+                return answer.status, await answer.json()
+
+        assert (await d.post("/api/agent/login"))[0] == 200
+        status, body = await boss_post(
+            "/api/supervisor/agents/li/pause", {"reason": "会议", "note": "班前会 team briefing"}
+        )
+        assert (status, body["state"], body["reason"]) == (200, "paused", "会议")
+        assert (await d.state())["reason"] == "会议"  # li's own desk sees it
+        lines = _queue_log(d.queue_log)
+        assert {tuple(line[2:6]) for line in lines[-2:]} == {
+            ("hotline-general", "李 1001", "PAUSE", "会议"),
+            ("hotline-complaint", "李 1001", "PAUSE", "会议"),
+        }
+        async with d.http.get(d.base + "/api/supervisor/agents", headers=boss) as answer:
+            [li] = (await answer.json())["items"]
+        assert (li["username"], li["state"], li["reason"], li["extension"]) == (
+            "li", "paused", "会议", "1001",
+        )  # fmt: skip
+        status, body = await boss_post("/api/supervisor/agents/li/logout", {"reason": "下班"})
+        assert (status, body["state"]) == (200, "logged_out")
+        assert [line[4] for line in _queue_log(d.queue_log)[-2:]] == ["REMOVEMEMBER"] * 2
+        # A PBX refusal reaches the supervisor as one line, and nothing is logged for it.
+        status, body = await boss_post("/api/supervisor/agents/li/pause", {"reason": "会议"})
+        assert (status, body["error"]["id"]) == (409, "agent.not_now")
+
+        # The access log: who, whom, when, why — for each remote action that was done.
+        assert d.service.store is not None
+        log = await d.service.store.access_log(actor="boss")
+        done = [e for e in log if e["action"].startswith("agent.remote_")]
+        assert [(e["action"], e["target"], e["detail"]) for e in reversed(done)] == [
+            ("agent.remote_pause", "user:li", {"reason": "会议", "note": "班前会 team briefing"}),
+            ("agent.remote_logout", "user:li", {"reason": "下班"}),
+        ]
+        assert all(e["role"] == "supervisor" and e["at"] for e in done)
