@@ -28,6 +28,7 @@ from acd.cdr_csv import CdrCsvTail, CdrEntry
 from acd.line_tail import line_start_near_end
 from acd.queue_log import QueueLogEntry, QueueLogTail
 from acd.records import DEFAULT_PBX, CallRecord
+from acd.spy import Spy
 from acd.tracker.recovery import live_channels
 from acd.tracker.traces import recordings_in
 from asterisk_conf.channel_vars import CDR_USERFIELD, CHOICE, QUEUE
@@ -94,6 +95,9 @@ class AmiFeed:
         # The live agent state machine (acd.agents), fed the same ordered events and resynced
         # from the same QueueStatus answer; None: nobody needs it (replay, benchmarks).
         self.agents = agents
+        # Listen / whisper / barge sessions on this PBX (acd.spy), set by the wiring; its
+        # events (ChanSpyStart/Stop, the spyer's Hangup and DTMF) come in wire order too.
+        self.spy: Spy | None = None
         # The PBX's name (Asterisk's systemname): uniqueids are unique per PBX only, so every
         # record carries it (a call's key is (pbx, uniqueid#leg)).
         self.name = name
@@ -194,6 +198,9 @@ class AmiFeed:
         # splits every line of every event (the ~56 % the tracker never splits).
         if agents is not None and msg.name in agents.wanted:
             agents.handle(msg)
+        spy = self.spy
+        if spy is not None and msg.name in spy.wanted:
+            spy.handle(msg)
 
     def _on_disconnected(self, reason: str) -> None:
         if self._stopping:

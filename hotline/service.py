@@ -148,6 +148,7 @@ class HotlineService:
                 incidents=self.ivr.desk,
                 agents=desk,
                 clock=self._now,
+                spy=self.agents.spy_desk,
             )
             await self.web.start()
         if settings.mqtt.enabled:

@@ -59,9 +59,12 @@ class AgentDirectory:
         state_interface: str | None = None,
         pbx: str = "pbx1",
         skills: Mapping[str, int] | None = None,
+        roles: tuple[str, ...] = ("agent",),
     ) -> dict[str, Any]:
         """Tie the user (role agent) to a phone, replacing its skills when given; returns
-        the agent. ValueError for an unknown user, another role or a taken extension."""
+        the agent. ValueError for an unknown user, another role or a taken extension.
+        ``roles`` ("supervisor", "admin"): a supervisor's own phone, which listen / whisper /
+        barge ring (no skills: it sits in no queue)."""
         interface = interface or f"PJSIP/{extension}"
         _check(extension, interface, name, skills or {})
         now = datetime.now(UTC)
@@ -73,8 +76,9 @@ class AgentDirectory:
             ).one_or_none()
             if user is None:
                 raise ValueError(f"no user {username!r}")
-            if user.role != "agent":
-                raise ValueError(f"user {username!r} has role {user.role!r}, not agent")
+            if user.role not in roles:
+                wanted = " or ".join(roles)
+                raise ValueError(f"user {username!r} has role {user.role!r}, not {wanted}")
             taken = (
                 await connection.execute(
                     select(agents.c.user_id).where(agents.c.extension == extension)

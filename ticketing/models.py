@@ -536,3 +536,25 @@ class QaScoreRow(Base):
     total: Mapped[int] = mapped_column(Integer)  # out of 100
     comment: Mapped[str | None] = mapped_column(Text)
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SpySessionRow(Base):
+    """A supervisor listening in on (监听), whispering to (密语) or barging into (强插) an
+    agent's call: one row per mode segment (a DTMF mode switch ends one and starts the next),
+    append-only apart from its end."""
+
+    __tablename__ = "spy_sessions"
+
+    id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
+    supervisor: Mapped[str] = mapped_column(String(64), index=True)  # the web user
+    pbx: Mapped[str] = mapped_column(String(64))
+    agent_interface: Mapped[str] = mapped_column(String(128))
+    agent_name: Mapped[str | None] = mapped_column(String(128))
+    linkedid: Mapped[str | None] = mapped_column(String(64), index=True)  # the spied call
+    spyee_channel: Mapped[str] = mapped_column(String(128))
+    spyer_channel: Mapped[str | None] = mapped_column(String(128))  # the supervisor's phone
+    mode: Mapped[str] = mapped_column(String(16))  # listen | whisper | barge
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # ChanSpyStop, Hangup, switched (to another mode), failed (the phone never answered)…
+    end_reason: Mapped[str | None] = mapped_column(String(64))

@@ -26,6 +26,8 @@ def active_calls(state: TrackerState) -> list[dict[str, Any]]:
                 "priority": call.priority,
                 "member": leg.answered_by if leg else None,
                 "interface": leg.member_interface if leg else None,
+                # The agent's channel in the call (AgentConnect DestChannel): what ChanSpy spies.
+                "agent_channel": leg.agent_channel if leg else None,
             }
         )
     return out

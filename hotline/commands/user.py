@@ -222,3 +222,31 @@ def agent(
     click.echo(
         f"{username} is agent {row['name']} on {row['interface']} ({row['pbx']}); skills: {listed}"
     )
+
+
+@user.command()
+@click.argument("username")
+@click.option("--extension", required=True, help="The supervisor's phone extension (PJSIP/EXT).")
+@click.option("--interface", default=None, help="The phone's interface (default: PJSIP/EXTENSION).")
+@click.option("--pbx", default=None, help="The PBX the phone is on (default: the first).")
+def phone(username: str, extension: str, interface: str | None, pbx: str | None) -> None:
+    """Tie a supervisor (or admin) to their own phone: listen / whisper / barge ring it."""
+    settings = load_settings()
+    pbx_name = pbx or settings.pbx_servers()[0].name
+
+    async def tie(store: TicketStore) -> dict[str, Any]:
+        found = await store.get_user(username)
+        if found is None:
+            raise KeyError(username)
+        return await AgentDirectory(store.engine).set_agent(
+            username,
+            extension=extension,
+            name=found["display_name"],
+            interface=interface,
+            pbx=pbx_name,
+            skills={},
+            roles=("supervisor", "admin"),
+        )
+
+    row: dict[str, Any] = _run(tie)
+    click.echo(f"{username}'s phone is {row['interface']} ({row['pbx']})")

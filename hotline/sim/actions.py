@@ -20,6 +20,7 @@ from .emitter import AGENT, CALL
 from .model import CallerScript, MemberConfig
 from .pbx import Member, Pbx, QueueState
 from .phone_calls import originate_from_phone
+from .spy_calls import hang_up_spy, originate_spy
 
 # SendDTMF + the first Playtones of the caller robot before its ROBOT_HOLD wait starts.
 ROBOT_SENDDTMF_S = 0.45
@@ -78,6 +79,7 @@ class PbxActions:
             "Originate": self.originate,
             "Redirect": self.redirect,
             "Getvar": self.getvar,
+            "Hangup": self.hangup,
         }
 
     def handle(self, msg: AmiMessage) -> list[AmiMessage]:
@@ -383,6 +385,8 @@ class PbxActions:
         the phone then stays up before hanging up).
         """
         channel = msg.get("Channel") or ""
+        if (msg.get("Application") or "").lower() == "chanspy":
+            return self._originate_spy(msg, channel)
         if not channel.startswith("Local/12345@hotline-ivr"):
             return self._originate_phone(msg, channel)
         name, num = parse_callerid(msg.get("CallerID") or "")
@@ -403,6 +407,33 @@ class PbxActions:
         action_id = msg.get("ActionID") or ""
         self.pbx.scheduler.after(0.0, self._originated, script, action_id)
         return [_response("Success", Message="Originate successfully queued")]
+
+    def _originate_spy(self, msg: AmiMessage, channel: str) -> list[AmiMessage]:
+        """A supervisor's phone into ChanSpy (listen / whisper / barge): hotline.sim.spy_calls."""
+        try:
+            timeout_s = int(msg.get("Timeout") or 30000) / 1000
+        except ValueError:
+            return [_response("Error", Message="Invalid timeout")]
+        data = msg.get("Data") or ""
+        if "/" not in channel or not data:
+            return [_response("Error", Message="Channel or Data not specified")]
+        self.pbx.scheduler.after(
+            0.0,
+            originate_spy,
+            self.pbx,
+            channel,
+            data,
+            parse_callerid(msg.get("CallerID") or ""),
+            timeout_s,
+            msg.get("ActionID") or "",
+        )
+        return [_response("Success", Message="Originate successfully queued")]
+
+    def hangup(self, msg: AmiMessage) -> list[AmiMessage]:
+        """AMI Hangup of a supervisor's phone in ChanSpy (other channels: not simulated)."""
+        if not hang_up_spy(self.pbx, msg.get("Channel") or ""):
+            return [_response("Error", Message="No such channel")]
+        return [_response("Success", Message="Channel Hungup")]
 
     def _originate_phone(self, msg: AmiMessage, channel: str) -> list[AmiMessage]:
         """A call from an agent's phone (the call-back list): hotline.sim.phone_calls."""

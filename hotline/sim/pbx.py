@@ -55,6 +55,7 @@ from .queue_log_writer import QueueLogMemory, QueueLogWriter
 from .queue_members import MEMBER_STATUS
 from .queue_waiting import BUSY_PROMPT_S, CALLBACK_STEPS_S
 from .scheduler import Scheduler
+from .spy_calls import SpyCall, spyee_gone
 from .transfers import TRANSFER_TARGETS, Transfers
 
 __all__ = [
@@ -108,6 +109,8 @@ class Pbx(CallerPath, Transfers):
         self.queues: dict[str, QueueState] = {q.name: QueueState(q) for q in self.config.queues}
         self.devices: dict[str, Device] = {}
         self.channels: dict[str, Channel] = {}
+        # Supervisor phones in ChanSpy, by their channel name (hotline.sim.spy_calls).
+        self.spies: dict[str, SpyCall] = {}
         self.on_call_end: list[Callable[[CallTruth], None]] = []
         self.ivr_driver: IvrDriver | None = None
         self._talking: set[Call] = set()
@@ -121,3 +124,9 @@ class Pbx(CallerPath, Transfers):
                 self._add_member(
                     self.queues[qname], mc, "static", boot, paused=mc.paused, reason=""
                 )
+
+    def hangup(self, ch: Channel, cause: int = 16) -> None:
+        if self.spies and ch.alive and not ch.ghost:
+            # ChanSpy (option E) stops when the channel it spies on hangs up, before its Hangup.
+            spyee_gone(self, ch)
+        super().hangup(ch, cause)

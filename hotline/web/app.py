@@ -26,6 +26,7 @@ from aiohttp import WSMsgType, web
 from acd.kpi import KpiParams
 from hotline.agent_desk import AgentDesk
 from hotline.settings import KpiSettings, Settings, WebSettings
+from hotline.supervision import SpyDesk
 from hotline.web import (
     api_agents,
     api_audit,
@@ -36,6 +37,7 @@ from hotline.web import (
     api_kpi,
     api_qa,
     api_recordings,
+    api_spy,
     api_supervisor,
     auth,
     desk,
@@ -44,6 +46,7 @@ from hotline.web import (
 from hotline.web.api_agents import DESK
 from hotline.web.api_incidents import INCIDENTS, IncidentSink
 from hotline.web.api_kpi import KPI_PARAMS, WEB_STORE
+from hotline.web.api_spy import SPY_DESK
 from hotline.web.auth import AUTH, Auth, guard, principal
 from hotline.web.auth_passwords import HashPool
 from hotline.web.auth_sessions import LoginThrottle, SessionCodec
@@ -283,6 +286,7 @@ def create_app(
     session_secret: str | None = None,
     clock: Callable[[], float] = time.time,
     desk_agents: AgentLookup | None = None,
+    spy: SpyDesk | None = None,
 ) -> web.Application:
     """The aiohttp application. ``app[PUSHER].poke`` may be subscribed to bus events.
 
@@ -309,7 +313,7 @@ def create_app(
                           desk_registration.routes, api_cases.routes,
                           api_recordings.routes, api_case_work.routes,
                           api_blocklist.routes, api_qa.routes,
-                          api_supervisor.routes):  # fmt: skip
+                          api_supervisor.routes, api_spy.routes):  # fmt: skip
         table.include(module_routes)
     app[ROUTES] = table
     app[AUTH] = Auth(
@@ -338,6 +342,8 @@ def create_app(
         app[INCIDENTS] = incidents
     if agents is not None:
         app[DESK] = agents
+    if spy is not None:
+        app[SPY_DESK] = spy
     app[_LIVE] = live
     app[_HEALTH] = health
     wall = wall_config(settings or Settings())

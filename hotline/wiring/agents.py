@@ -4,15 +4,22 @@ actions on the feed's link, and the desk service that the web routes call; the d
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from acd.agents.actions import MemberActions
 from acd.agents.board import AgentBoard
 from acd.feed import AmiFeed
+from acd.spy import Spy
 from events.topics import AGENT_STATUS, CALL_ENDED, CALL_SURVEY
 from hotline.agent_desk import AgentDesk
 from hotline.bus import Bus
 from hotline.settings import Settings
+from hotline.supervision import SpyDesk
+from hotline.web.app import wall_config
+from hotline.web.wall_picture import DisplayNames
+from ticketing.agents import AgentDirectory
+from ticketing.spy_log import SpyLog
 from ticketing.store import TicketStore
 
 
@@ -31,6 +38,9 @@ class AgentsSide:
         }
         self.actions: dict[str, MemberActions] = {}
         self.desk: AgentDesk | None = None
+        # Listen / whisper / barge, one per PBX, fed by its feed (feed.spy).
+        self.spies: dict[str, Spy] = {}
+        self.spy_desk: SpyDesk | None = None
 
     def board_for(self, pbx: str) -> AgentBoard:
         return self.boards[pbx]
@@ -55,6 +65,23 @@ class AgentsSide:
             clock=self.clock,  # wrap-up timers: on the demo's simulated clock in the demo
         )
         await desk.load()
+        spy_log = SpyLog(store.engine)
+        for feed in feeds:
+            spy = Spy(
+                lambda feed=feed: feed.link,  # type: ignore[misc]
+                spy_log,
+                pbx=feed.name,
+                timeout=timeout,
+                clock=lambda feed=feed: feed.tracker.clock or time.time(),  # type: ignore[misc]
+            )
+            self.spies[feed.name] = feed.spy = spy
+        self.spy_desk = SpyDesk(
+            AgentDirectory(store.engine),
+            spy_log,
+            self.spies,
+            {feed.name: feed.tracker for feed in feeds},
+            DisplayNames(wall_config(self.settings)).agent,
+        )
         self.bus.subscribe(AGENT_STATUS, desk.on_status, name="agent-desk")
         # A subscriber of its own: after-call work never waits for the state log's store.
         self.bus.subscribe(AGENT_STATUS, desk.wrapups.on_status, name="wrap-up")
@@ -65,6 +92,8 @@ class AgentsSide:
     def stop(self) -> None:
         if self.desk is not None:
             self.desk.close()
+        for spy in self.spies.values():
+            spy.close()
 
     async def flush(self) -> None:
         if self.desk is not None:

@@ -11,6 +11,7 @@ from events.topics import AGENT_STATUS, CALL_EVERY, EVERY_TOPIC
 from hotline.agent_desk import AgentDesk
 from hotline.bus import Bus
 from hotline.settings import Settings
+from hotline.supervision import SpyDesk
 from hotline.web.app import (
     AGENT_PUSHES,
     PUSHER,
@@ -37,6 +38,7 @@ class WebServer:
         incidents: IncidentSink | None,
         agents: AgentDesk | None = None,
         clock: Callable[[], float] = time.time,
+        spy: SpyDesk | None = None,
     ) -> None:
         self.settings = settings
         self.bus = bus
@@ -46,6 +48,7 @@ class WebServer:
         self.incidents = incidents
         self.agents = agents
         self.clock = clock  # the service's one clock: the wallboard's durations use it
+        self.spy = spy
         self.app: web.Application | None = None
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -60,6 +63,7 @@ class WebServer:
             agents=self.agents,
             clock=self.clock,
             desk_agents=self.agents,  # the agent table says whose desk a ringing phone is
+            spy=self.spy,
         )
         self.app = app
         self.bus.subscribe(EVERY_TOPIC, app[PUSHER].poke, name="wallboard")

@@ -301,6 +301,12 @@ def requests(
             lambda c, h, r: _post(c, "/api/case-policy", h, {"preset": "county", "reason": "x"}),
             200,
         ),
+        # Listen / whisper / barge: this app has no PBX, so the roles that pass get 503.
+        ("POST", "/api/spy"): (
+            lambda c, h, r: _post(c, "/api/spy", h, {"agent": "pbx1|PJSIP/1001", "mode": "listen"}),
+            503,
+        ),
+        ("GET", "/api/spy/log"): (lambda c, h, r: _get(c, "/api/spy/log", h), 503),
     }
 
 

@@ -23,13 +23,18 @@ from hypothesis import HealthCheck, given, settings
 
 from acd.agents.actions import MemberActions
 from acd.agents.board import AgentBoard
+from acd.calls import CallTracker
+from acd.spy import Spy
 from hotline.agent_desk import AgentDesk
 from hotline.settings import Settings, WebSettings
+from hotline.supervision import SpyDesk
 from hotline.web.app import create_app
 from hotline.web.auth_table import ROLES
 from tests.web.auth_helpers import bearer, open_store
 from tests.web.fake_incidents import FakeIncidents
 from tests.web.fake_live import FakeLive
+from ticketing.agents import AgentDirectory
+from ticketing.spy_log import SpyLog
 
 EXAMPLES = 4  # per operation and role: 8 identities × ~18 operations × 4 ≈ 600 requests
 TIMEOUT_S = 10.0  # a request that takes longer is a hang
@@ -67,6 +72,14 @@ def running_app(tmp_path: Path) -> Iterator[RunningApp]:
             settings=settings,
             incidents=FakeIncidents(),
             agents=desk,
+            # No PBX link: whatever the body, the answer is a 4xx before any Originate.
+            spy=SpyDesk(
+                AgentDirectory(store.engine),
+                SpyLog(store.engine),
+                {"pbx1": Spy(lambda: None, SpyLog(store.engine))},
+                {"pbx1": CallTracker()},
+                lambda interface, member: member or interface,
+            ),
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

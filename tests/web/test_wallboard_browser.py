@@ -20,6 +20,7 @@ from hotline.sim.ami_server import AmiServer
 from hotline.web.app import PUSHER, create_app
 from hotline.web.auth_accounts import create_kiosk
 from tests.service.helpers import answer_as_idle_pbx, service_settings
+from tests.service.spy_rig import SUPERVISOR_PHONE, spy_rig, tie_supervisor_phone
 from tests.web.auth_helpers import PASSWORD, add_password_user
 from tests.web.conditions import wait_until
 from tests.web.fake_live import CALLER, MASKED, FakeLive
@@ -232,3 +233,32 @@ async def test_banner_follows_the_real_ami_link(chromium: BrowserContext, tmp_pa
             assert await page.locator("#link").inner_text() == "实时 live"
         finally:
             await service.stop()
+
+
+async def test_supervisor_starts_listen_on_a_talking_agent(
+    chromium: BrowserContext, tmp_path: Path
+) -> None:
+    """The wall screen, signed in as a supervisor tied to a phone: the talking agent's tile
+    has listen / whisper / barge; a click on 监听 makes the simulated PBX receive the
+    Originate of the supervisor's phone into ChanSpy (q: silent) on the agent's channel."""
+    async with spy_rig(tmp_path) as r:
+        assert r.service.store is not None
+        await add_password_user(r.service.store, "wang", "supervisor")
+        await tie_supervisor_phone(r.service, "wang")
+        call = await r.call_answered(talk_s=120.0)
+        page = await chromium.new_page()
+        await page.set_viewport_size(KIOSK)
+        await log_in(page, r.url)
+        listen = page.locator(".agent.talking button[data-spy='listen']")
+        await listen.wait_for(timeout=10_000)
+        await listen.click()
+        await page.wait_for_selector("body[data-spy='listen']", timeout=10_000)
+        await wait_until(lambda: len(r.originates) == 1, what="the Originate at the PBX")
+        (originate,) = r.originates
+        assert originate["Channel"] == SUPERVISOR_PHONE
+        assert originate["Application"] == "ChanSpy"
+        assert originate["Data"] == f"{call['agent_channel']},qEd"
+        spy = r.service.agents.spies["pbx1"]
+        await wait_until(lambda: any(s["spying"] for s in spy.active("wang")), within=10)
+        assert "监听" in await page.locator("#spy-note").inner_text()
+        await page.screenshot(path=str(shots(tmp_path) / "wallboard-listen.png"))

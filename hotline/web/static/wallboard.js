@@ -100,9 +100,11 @@ function layoutAgents(count) {
   const box = document.getElementById("agents");
   const w = box.clientWidth || 1;
   const h = box.clientHeight || 1;
-  let best = { cols: 1, rows: Math.max(count, 1), size: 0 };
+  // Sized for at least 24 tiles, so a handful of agents do not get wall-sized tiles.
+  const slots = Math.max(count, 24);
+  let best = { cols: 1, rows: slots, size: 0 };
   for (let cols = 1; cols <= 16; cols++) {
-    const rows = Math.max(1, Math.ceil(count / cols));
+    const rows = Math.max(1, Math.ceil(slots / cols));
     const size = Math.min(w / cols / 2.4, h / rows);
     if (size > best.size) best = { cols, rows, size };
   }
