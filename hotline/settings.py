@@ -176,6 +176,11 @@ class CasesSettings(Section):
     # Call-back attempts that reach nobody before the call-back counts as unreachable
     # (回访未接通): until then each is kept in the case's history and the task stays listed.
     call_back_attempts: int = Field(3, ge=1, le=20)
+    # Where case attachments (附件: a unit's answer, a return's basis) are kept, by their
+    # SHA-256; none: uploads are refused and cases carry references typed by hand only.
+    attachments_dir: Path | None = None
+    # Largest attachment accepted, in bytes.
+    attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _valid_policy(self) -> CasesSettings:

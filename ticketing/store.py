@@ -473,6 +473,11 @@ class TicketStore:
         async with self._engine.connect() as connection:
             return await workflow_cases.similar_cases(connection, case_id, since)
 
+    async def cases_referencing(self, ref: str) -> list[dict[str, Any]]:
+        """The cases whose history names an attachment's reference."""
+        async with self._engine.connect() as connection:
+            return await workflow_cases.cases_referencing(connection, ref)
+
     async def recent_chases(self, limit: int = 200) -> list[dict[str, Any]]:
         """The latest chases and supervisions, newest first."""
         async with self._engine.connect() as connection:

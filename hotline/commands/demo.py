@@ -69,6 +69,7 @@ def _demo_settings(
     # The service's own FastAGI IVR, on a free loopback port: simulated callers walk the menu.
     data["ivr"].update(enabled=True, host="127.0.0.1", port=0)
     data["pbx"]["announcements_file"] = workdir / "announcements.json"
+    data["cases"]["attachments_dir"] = workdir / "attachments"  # the case console's uploads
     # The robot agents (agent1…agentN) get Chinese display names, as a real centre's agents
     # have; names from the settings file win.
     data["wallboard"]["agent_names"] = {**demo_agent_names(500), **base.wallboard.agent_names}

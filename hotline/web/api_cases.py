@@ -68,6 +68,8 @@ class CaseStore(Protocol):
 
     async def case_policy(self) -> dict[str, Any]: ...
 
+    async def cases_referencing(self, ref: str) -> list[dict[str, Any]]: ...
+
     async def set_case_policy(
         self, actor: str, preset: str, changes: Mapping[str, Any], reason: str
     ) -> dict[str, Any]: ...
@@ -153,7 +155,7 @@ async def scope_of(store: CaseStore, actor: Actor) -> list[str] | None:
     return [] if actor.unit is None else await store.unit_scope(actor.unit)
 
 
-def _concerns(case: dict[str, Any], scope: list[str] | None) -> bool:
+def concerns(case: dict[str, Any], scope: list[str] | None) -> bool:
     """Unit staff see their unit's and sub-units' cases (lead or co-unit) only."""
     if scope is None:
         return True
@@ -220,7 +222,7 @@ async def find_case(request: web.Request, store: CaseStore, actor: Actor) -> dic
         case = await store.case_by_number(number)
     except CaseNotFound:
         case = None
-    if case is None or not _concerns(case, await scope_of(store, actor)):
+    if case is None or not concerns(case, await scope_of(store, actor)):
         # The same answer for another unit's case: its existence is not theirs to know.
         raise ApiError("case.not_found", f"no case {number!r}", "number", 404)
     return case

@@ -25,10 +25,12 @@ from aiohttp import WSMsgType, web
 
 from acd.kpi import KpiParams
 from hotline.agent_desk import AgentDesk
+from hotline.case_files import CaseFiles
 from hotline.settings import KpiSettings, Settings, WebSettings
 from hotline.supervision import SpyDesk
 from hotline.web import (
     api_agents,
+    api_attachments,
     api_audit,
     api_blocklist,
     api_case_work,
@@ -311,7 +313,7 @@ def create_app(
     for module_routes in (routes, auth.routes, api_incidents.routes, api_kpi.routes,
                           api_audit.routes, api_agents.routes, desk.routes,
                           desk_registration.routes, api_cases.routes,
-                          api_recordings.routes, api_case_work.routes,
+                          api_recordings.routes, api_case_work.routes, api_attachments.routes,
                           api_blocklist.routes, api_qa.routes,
                           api_supervisor.routes, api_spy.routes):  # fmt: skip
         table.include(module_routes)
@@ -331,6 +333,10 @@ def create_app(
         ],
     )
     app[KPI_PARAMS] = KpiParams.from_settings(kpi_settings)
+    if settings is not None and settings.cases.attachments_dir is not None:
+        app[api_attachments.CASE_FILES] = CaseFiles(
+            settings.cases.attachments_dir, settings.cases.attachment_max_bytes
+        )
     if store is not None:
         app[WEB_STORE] = store
         if isinstance(store, api_cases.CaseStore):

@@ -61,6 +61,8 @@ ERROR_IDS: Final[dict[str, str]] = {
     " says why, e.g. the earlier case is finished (409)",
     "policy.invalid": "not a deadline policy: the message names the bad preset, limit or rule"
     " (400)",
+    "attachment.too_large": "the attachment is bigger than cases.attachment_max_bytes (413)",
+    "attachment.not_found": "no such attachment, or not of a case you may see (404)",
     "case.not_found": "no such case, or not the caller's unit's (404)",
     "workflow.forbidden": "the action is not allowed on the case now, for this role or unit (409)",
     "workflow.fields": "the action's fields are missing, unknown or malformed (400)",

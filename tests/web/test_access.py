@@ -296,6 +296,12 @@ def requests(
         ("GET", "/api/cases/{number}/similar"): (similar_cases, 200),
         # A new case has no answer to call back about: past the role check, the workflow's 409.
         ("POST", "/api/cases/{number}/call-back"): (call_back, 409),
+        # This app has no attachment directory: past the role check, 503.
+        ("POST", "/api/attachments"): (lambda c, h, r: _post(c, "/api/attachments", h), 503),
+        ("GET", "/api/attachments/{digest}"): (
+            lambda c, h, r: _get(c, "/api/attachments/" + "0" * 64, h),
+            503,
+        ),
         ("GET", "/api/case-policy"): (lambda c, h, r: _get(c, "/api/case-policy", h), 200),
         ("POST", "/api/case-policy"): (
             lambda c, h, r: _post(c, "/api/case-policy", h, {"preset": "county", "reason": "x"}),

@@ -32,13 +32,14 @@ UNIT = "住建局"
 
 
 @pytest.fixture
-async def served(store: TicketStore) -> AsyncIterator[str]:
+async def served(store: TicketStore, tmp_path: Path) -> AsyncIterator[str]:
     await store.add_unit("城建集团")
     await store.add_unit(UNIT, parent="城建集团")
     await add_password_user(store, "li", "agent")
     await add_password_user(store, "zhao", "supervisor")
     await store.add_user("wang", "王 住建局", "unit", hash_password(PASSWORD), UNIT)
-    app = create_app(FakeLive(), lambda: {}, store=store, settings=Settings())
+    settings = Settings.model_validate({"cases": {"attachments_dir": str(tmp_path / "files")}})
+    app = create_app(FakeLive(), lambda: {}, store=store, settings=settings)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -158,7 +159,18 @@ async def test_a_case_from_registration_to_archive_in_chromium(
     # The unit answers, with an attachment by reference.
     await log_in(page, url, "wang")
     await open_from(page, "inbox", number)
-    await do(page, "answer", "answered", answer="已补装井盖", attachments="file:sha256:ab12")
+    # The answer carries a photo uploaded from the page (附件): its reference in the history.
+    await page.click("#actions button[data-action='answer']")
+    photo = tmp_path / "井盖.png"
+    photo.write_bytes(b"\x89PNG a photo of the new cover")
+    await page.set_input_files("#f-attachments-files", str(photo))
+    await page.wait_for_selector("body[data-upload='done']", timeout=10_000)
+    await page.fill("#f-answer", "已补装井盖")
+    await page.click("#action-submit")
+    await page.wait_for_selector("#case[data-status='answered']", timeout=10_000)
+    link = page.locator("#history li[data-kind='answer'] a.attachment")
+    href = await link.get_attribute("href")
+    assert href is not None and (tmp_path / "files" / href.rsplit("/", 1)[1]).is_file()
 
     # The call-back finds the citizen dissatisfied: redone by the same unit.
     await log_in(page, url, "li")

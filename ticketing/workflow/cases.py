@@ -436,6 +436,15 @@ async def similar_cases(
     return found
 
 
+async def cases_referencing(connection: AsyncConnection, ref: str) -> list[dict[str, Any]]:
+    """The cases whose history names ``ref`` (an attachment's reference), as case views."""
+    ids = select(ticket_events.c.ticket_id).where(
+        cast(ticket_events.c.data, Text).like(_like_pattern(ref), escape="\\")
+    )
+    rows = (await connection.execute(select(tickets).where(tickets.c.id.in_(ids)))).all()
+    return [case_view(row._mapping) for row in rows]
+
+
 async def recent_chases(connection: AsyncConnection, limit: int = 200) -> list[dict[str, Any]]:
     """The latest chases (催办) and supervisions (督办), newest first, with their case."""
     query = (

@@ -234,13 +234,14 @@ function historyItem(e) {
   if (fields.unit) extra.push(`→ ${fields.unit}`);
   if (fields.days) extra.push(`${fields.days} 工作日 wd`);
   if (fields.satisfaction) extra.push(CHOICE_LABELS[fields.satisfaction] || fields.satisfaction);
-  if (fields.attachments) extra.push(`附件 ${fields.attachments.join(", ")}`);
+
   if (data.case) extra.push(`并入 ${data.case}`);
   return el("li", { "data-kind": e.kind, "data-actor": e.actor },
     el("span", { class: "when" }, shanghai(e.at)),
     ACTIONS[e.kind] || e.kind, el("span", { class: "actor" }, e.actor),
     data.to && data.from !== data.to ? ` ${STATES[data.from] || data.from} → ${STATES[data.to] || data.to}` : "",
-    said && said !== fields.satisfaction ? ` — ${said}` : "", extra.length ? ` (${extra.join("; ")})` : "");
+    said && said !== fields.satisfaction ? ` — ${said}` : "", extra.length ? ` (${extra.join("; ")})` : "",
+    ...(fields.attachments ? [" ", ...attachmentLinks(fields.attachments)] : []));
 }
 
 async function showSimilar(number) {
@@ -265,8 +266,39 @@ function fieldInput(name, value) {
       ...table.choices[name].map((v) => el("option", { value: v, selected: v === value }, CHOICE_LABELS[v] || v)));
   }
   if (kind === "count") return el("input", { id, name, type: "number", min: "1", max: "30", value: value || "" });
+  if (name === "attachments") {
+    // References typed by hand, or files uploaded here (their references are added).
+    const refs = el("input", { id, name, value: value || "" });
+    const picker = el("input", { id: "f-attachments-files", type: "file", multiple: true, onchange: () => upload(picker, refs) });
+    return el("span", { class: "attachments" }, refs, picker);
+  }
   if (["answer", "reason", "content", "instruction", "leader_opinion"].includes(name)) return el("textarea", { id, name, rows: "3" }, value || "");
   return el("input", { id, name, value: value || "" });
+}
+
+async function upload(picker, refs) {
+  for (const file of picker.files) {
+    document.body.dataset.upload = "sending";
+    const response = await fetch(`/api/attachments?name=${encodeURIComponent(file.name)}`, {
+      method: "POST", body: file, credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, "Content-Type": "application/octet-stream", Accept: "application/json" },
+    });
+    const data = await response.json().catch(() => null);
+    if (!response.ok) {
+      say(data && data.error ? `${data.error.message} [${data.error.id}]` : `HTTP ${response.status}`, "error");
+      document.body.dataset.upload = "failed";
+      return;
+    }
+    refs.value = [refs.value.trim(), data.ref].filter(Boolean).join(", ");
+  }
+  picker.value = "";
+  document.body.dataset.upload = "done";
+}
+
+function attachmentLinks(refs) {
+  return refs.map((ref) => ref.startsWith("file:sha256:")
+    ? el("a", { href: `/api/attachments/${ref.slice("file:sha256:".length)}`, class: "attachment" }, `附件 ${ref.slice(12, 20)}…`)
+    : ref);
 }
 
 function startAction(action, preset = {}) {
