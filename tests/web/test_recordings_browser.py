@@ -180,3 +180,32 @@ async def test_qa_scores_a_sampled_call_on_the_page_and_the_agent_sees_it(
     assert "政策解释不完整" in await row.inner_text()
     assert "84" in await mine.locator("#my-score").inner_text()
     await mine.screenshot(path=str(shots(tmp_path) / "qa-agent-own-scores.png"), full_page=True)
+
+
+async def test_a_supervisor_blocks_and_unblocks_a_number_on_the_page(
+    served: tuple[str, Recorded], chromium: BrowserContext, store: TicketStore, tmp_path: Path
+) -> None:
+    url, _ = served
+    page = await chromium.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await log_in(page, url, "/blocklist", "sup")
+    await page.wait_for_selector("body[data-loaded='yes']", timeout=10_000)
+    await page.fill("#number", "+86 139 0013 9000")
+    await page.fill("#reason", "一天内骚扰来电40次")
+    await page.fill("#days", "7")
+    await page.click("#block")
+    row = page.locator("#entries tr.active")
+    await row.wait_for(timeout=10_000)
+    assert "13900139000" in await row.inner_text()
+    await page.screenshot(path=str(shots(tmp_path) / "blocklist.png"), full_page=True)
+    page.once("dialog", lambda dialog: dialog.accept("误判"))
+    await row.locator("button.remove").click()
+    await page.wait_for_selector("#entries td.empty", timeout=10_000)
+    await page.check("#history")
+    removed = page.locator("#entries tr.inactive")
+    await removed.wait_for(timeout=10_000)
+    assert "误判" in await removed.inner_text()
+    actions = [e["action"] for e in await store.access_log(actor="sup")]
+    assert actions[:2] == ["blocklist.remove", "blocklist.add"]
+    assert errors == []
