@@ -93,6 +93,7 @@ class AgentDesk:
         self.answer_threshold_s = answer_threshold_s
         # What the outbound route wants before the citizen's number (pbx.outbound_prefix).
         self.dial_prefix = dial_prefix
+        self._clock = clock
         # (pbx, interface) → agent, for the wrap-up timer and the state log (no I/O there).
         self._known: dict[tuple[str, str], DeskAgent] = {}
         self._following: set[asyncio.Task[None]] = set()
@@ -111,6 +112,8 @@ class AgentDesk:
         )
 
     def _pbx_now(self) -> float:
+        if self._clock is not None:
+            return self._clock()  # the service's one clock (the demo's simulated one)
         clock = max((b.clock for b in self.boards.values()), default=0.0)
         return clock if clock > 0 else datetime.now(UTC).timestamp()
 
@@ -296,8 +299,9 @@ class AgentDesk:
         }
 
     async def callback_overview(self, *, now: datetime | None = None) -> dict[str, Any]:
-        """The call-back list's state: what is left, and what was done today (local day)."""
-        now = now or datetime.now(UTC)
+        """The call-back list's state: what is left, and what was done today (local day);
+        ages and today on the PBX's clock, like the desk's own list."""
+        now = now or datetime.fromtimestamp(self._pbx_now(), UTC)
         today = datetime.combine(now.astimezone(self.zone).date(), datetime.min.time(), self.zone)
         return await self.callbacks.overview(done_since=today, now=now)
 
@@ -341,11 +345,14 @@ class AgentDesk:
     # ---- call-back list --------------------------------------------------------------------
 
     async def callback_list(self) -> dict[str, Any]:
-        return await self.callbacks.pending()
+        # Ages on the PBX's clock, like every time the desk shows (the demo's simulated one).
+        return await self.callbacks.pending(now=datetime.fromtimestamp(self._pbx_now(), UTC))
 
     async def callback(self, callback_id: int) -> dict[str, Any]:
         try:
-            return await self.callbacks.get(callback_id)
+            return await self.callbacks.get(
+                callback_id, now=datetime.fromtimestamp(self._pbx_now(), UTC)
+            )
         except CallbackError as error:
             raise _callback_error(error) from None
 

@@ -290,4 +290,32 @@ async def test_a_pause_shows_on_the_wallboard_and_queue_log_and_a_call_back_is_p
         )
         # The desk (its socket up, no poll) hears the phone go busy with the call-back.
         await desk.wait_for_selector("#state[data-state='talking']", timeout=15_000)
+
+        # The supervisor desk (its own session): the call-back claimed by wang, with its
+        # attempt; li paused remotely with a reason (the access log keeps who, whom, why).
+        store = r.service.store
+        assert store is not None
+        await add_password_user(store, "boss", "supervisor")
+        console = await chromium.new_page()
+        await console.set_viewport_size({"width": 1366, "height": 768})
+        console.on("pageerror", lambda error: errors.append(str(error)))
+        await console.context.clear_cookies()  # wang's session off: boss logs in
+        await console.goto(r.url + "/supervisor/desk")
+        await console.fill("#username", "boss")
+        await console.fill("#password", PASSWORD)
+        await console.click("button[type=submit]")
+        entry = console.locator(f"#callbacks tr[data-callback='{callback_id}']")
+        await entry.wait_for(timeout=10_000)
+        assert await entry.locator(".claimed-by").inner_text() == "wang"
+        assert "placed" in await entry.locator(".results").inner_text()
+        await console.select_option("#pause-reason", "会议")
+        await console.fill("#why", "班前会 team briefing")
+        await console.locator("tr[data-agent='li'] button.pause").click()
+        paused = "tr[data-agent='li'][data-state='paused'][data-reason='会议']"
+        await console.wait_for_selector(paused, timeout=10_000)
+        await console.screenshot(path=str(shots(tmp_path) / "supervisor-desk.png"))
+        logged = [e for e in await store.access_log(actor="boss") if e["target"] == "user:li"]
+        assert [(e["action"], e["detail"]["reason"]) for e in logged] == [
+            ("agent.remote_pause", "会议")
+        ]
     assert errors == []
