@@ -2,8 +2,10 @@
 PBX rings the agent's phone, the desk pops the caller's earlier ticket before the agent
 answers, the agent registers the call (the form survives a closed page through its
 server-side draft) and the ticket is in the store; another agent's desk never gets the pop.
-A pause with a reason from the desk shows on the wallboard and in queue_log, and a call
-placed from the call-back list reaches the simulator as an ``Originate``.
+A pause with a reason from the desk shows on the wallboard and in queue_log, a call placed
+from the call-back list reaches the simulator as an ``Originate``, the supervisor console
+shows the claimed call-back and pauses an agent remotely, and a dynamic agent logs in to its
+queues from the desk (``QueueAdd`` as the simulator received it) and out again.
 
 Web users are tied to the simulator's phones by the agent table (ticketing.agents), so
 whose desk a ringing phone is, and every member action, go the production way.
@@ -318,4 +320,28 @@ async def test_a_pause_shows_on_the_wallboard_and_queue_log_and_a_call_back_is_p
         assert [(e["action"], e["detail"]["reason"]) for e in logged] == [
             ("agent.remote_pause", "会议")
         ]
+
+        # A dynamic agent (no static membership): logs in to its skill queues from the desk
+        # (QueueAdd with MemberName, StateInterface and the skill's penalty), then out.
+        await add_password_user(store, "zhao", "agent")
+        await AgentDirectory(store.engine).set_agent(
+            "zhao", extension="8003", name="赵 8003", interface="PJSIP/8003",
+            state_interface="Custom:agent8003", skills={"hotline-general": 2},
+        )  # fmt: skip
+        await console.context.clear_cookies()
+        zhao = await chromium.new_page()
+        zhao.on("pageerror", lambda error: errors.append(str(error)))
+        await log_in(zhao, r.url, "zhao")
+        await zhao.wait_for_selector("#state[data-state='logged_out']", timeout=10_000)
+        await zhao.locator("body").press("F2")  # one key: log in to the queues, ready
+        await zhao.wait_for_selector("#state[data-state='ready']", timeout=10_000)
+        [added] = [a for a in r.server.actions_seen if a.get("Action") == "QueueAdd"]
+        assert (added.get("Queue"), added.get("Interface"), added.get("MemberName"),
+                added.get("StateInterface"), added.get("Penalty")) == (
+            "hotline-general", "PJSIP/8003", "赵 8003", "Custom:agent8003", "2",
+        )  # fmt: skip
+        await zhao.click("#queue-logout")
+        await zhao.wait_for_selector("#state[data-state='logged_out']", timeout=10_000)
+        [removed] = [a for a in r.server.actions_seen if a.get("Action") == "QueueRemove"]
+        assert (removed.get("Queue"), removed.get("Interface")) == ("hotline-general", "PJSIP/8003")
     assert errors == []
