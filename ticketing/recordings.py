@@ -41,6 +41,7 @@ class CallSearch:
     max_talk_s: int | None = None
     ticket: str | None = None
     recorded_only: bool = False
+    blocked_only: bool = False  # blocklisted nuisance callers the IVR turned away
     limit: int = 200
 
 
@@ -133,6 +134,9 @@ class RecordingIndex:
             query = query.where(_tickets.c.number == what.ticket)
         if what.recorded_only:
             query = query.where(calls.c.recording.is_not(None))
+        if what.blocked_only:
+            # HOTLINE_CHOICE "blocked" (asterisk_conf.channel_vars), kept as ivr_choice.
+            query = query.where(calls.c.ivr_choice == "blocked")
         query = query.order_by(calls.c.counted_at.desc(), calls.c.id.desc()).limit(limit + 1)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()

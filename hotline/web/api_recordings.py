@@ -142,6 +142,7 @@ async def recordings_page(request: web.Request) -> web.FileResponse:
         "min_talk_s": Param({"type": "integer", "minimum": 0}, "talk time at least"),
         "max_talk_s": Param({"type": "integer", "minimum": 0}, "talk time at most"),
         "recorded": Param({"type": "string", "enum": ["1"]}, "recorded calls only"),
+        "blocked": Param({"type": "string", "enum": ["1"]}, "blocklisted callers only (evidence)"),
         "limit": Param({"type": "integer", "minimum": 1, "maximum": 1000}, "default 200"),
     },
     statuses=(200, 400, 503),
@@ -164,6 +165,7 @@ async def search_calls(request: web.Request) -> web.Response:
         max_talk_s=_optional_int("max_talk_s", query.get("max_talk_s")),
         ticket=text("ticket", query.get("ticket"), max_length=40, required=False),
         recorded_only=query.get("recorded") == "1",
+        blocked_only=query.get("blocked") == "1",
         limit=integer("limit", query.get("limit"), 200, 1, 1000),
     )
     found, more = await recording_index(request).search(search)

@@ -97,8 +97,9 @@ async def recorded_store(store: TicketStore, tmp_path: Path, *, agents_hear_own:
                   str(monitor / ".." / "secret.txt"), 10, at + 800),
             _call("9.3", "13700000009", "李强", "PJSIP/1002",
                   str(monitor / "hotline-link.wav"), 10, at + 900),
-            _call("9.4", "13700000009", "李强", "PJSIP/1002",
-                  str(monitor / "hotline-9.4.wav"), 10, at + 1000),
+            {**_call("9.4", "13700000009", "李强", "PJSIP/1002",
+                     str(monitor / "hotline-9.4.wav"), 10, at + 1000),
+             "ivr_choice": "blocked", "vars": {"HOTLINE_BLOCKED": "17"}},
         ]
     )  # fmt: skip
     found = {}

@@ -67,6 +67,9 @@ async def test_supervisors_and_qa_search_calls_by_every_filter(
     assert await ids("&max_talk_s=15") == {rec.outside_call, rec.dotdot_call, rec.link_call,
                                             rec.gone_call}  # fmt: skip
     assert await ids("&outcome=abandoned") == set()
+    assert await ids("&blocked=1") == {rec.gone_call}  # a blocklisted nuisance caller
+    blocked = await client.get(SEARCH + "&blocked=1", headers=sup)
+    assert (await blocked.json())["calls"][0]["blocked"] == "17"
     assert (await ids("&limit=2")).__len__() == 2
     none = await client.get("/api/recordings?from=2026-11-26&to=2026-11-26", headers=sup)
     assert (await none.json())["calls"] == []

@@ -69,7 +69,7 @@ function render(calls, truncated) {
       el("td", {}, call.caller_num || "—"),
       el("td", {}, call.queue || "—"),
       el("td", {}, call.answered_by || "—"),
-      el("td", {}, OUTCOMES[call.outcome] || call.outcome || "—"),
+      el("td", {}, OUTCOMES[call.outcome] || call.outcome || "—", call.blocked ? " · 骚扰拦截 blocked" : null),
       el("td", {}, `${call.wait_s ?? "—"} / ${call.talk_s ?? "—"} s`),
       el("td", {}, call.ticket || "—"),
       actions,
