@@ -182,6 +182,13 @@ exten => h,1,Set(DEVICE_STATE(Custom:${AGENT})=NOT_INUSE)
 exten => _X,1,Wait(120)
  same => n,Hangup()
 
+[robot-supervisor]
+; a supervisor's phone (Local/9001@robot-supervisor/n): answers at once and stays on the
+; line; the other half of the Local channel runs ChanSpy, which ends the call
+exten => _X.,1,Answer()
+ same => n,Wait(120)
+ same => n,Hangup()
+
 [robot-talk]
 exten => _X,1,Set(AGENT=agent${EXTEN})
  same => n,Wait(1)
