@@ -32,6 +32,7 @@ from ticketing.workflow import (
 )
 from ticketing.workflow.chasing import CHASED_STATES
 from ticketing.workflow.deadlines import CaseTimers, deadline_view
+from ticketing.workflow.table import CO_UNIT_ACTIONS
 
 
 @runtime_checkable
@@ -206,11 +207,17 @@ def shown(case: Any, actor: Actor, category: str | None) -> Any:
 
 
 def actions_for(case: dict[str, Any], actor: Actor) -> list[str]:
-    """What ``actor`` may do to the case now: the table's actions for the role, and for unit
-    staff only on their own unit's case (a parent unit reads its sub-units' cases)."""
-    if actor.role == "unit" and actor.unit != case.get("handling_unit"):
-        return []
-    return allowed_actions(case["status"], actor.role)
+    """What ``actor`` may do to the case now: the table's actions for the role; unit staff
+    act on their own unit's case, a co-unit gives its opinion (会办), a parent unit only
+    reads its sub-units' cases."""
+    allowed = allowed_actions(case["status"], actor.role)
+    if actor.role != "unit":
+        return allowed
+    if actor.unit is not None and actor.unit == case.get("handling_unit"):
+        return [action for action in allowed if action not in CO_UNIT_ACTIONS]
+    if actor.unit is not None and actor.unit in (case.get("co_units") or []):
+        return [action for action in allowed if action in CO_UNIT_ACTIONS]
+    return []
 
 
 async def find_case(request: web.Request, store: CaseStore, actor: Actor) -> dict[str, Any]:

@@ -217,7 +217,13 @@ async def test_a_random_walk_matches_the_pure_table(store: TicketStore) -> None:
             with pytest.raises(ForbiddenTransition):
                 await store.apply_action(case["id"], action, actor, fields, case["version"])
             continue
-        case = await store.apply_action(case["id"], action, actor, fields, case["version"])
+        try:
+            case = await store.apply_action(case["id"], action, actor, fields, case["version"])
+        except ForbiddenTransition as refused:
+            # Beyond the pure table, the store's deadline rules limit extensions.
+            assert action in ("request_extension", "approve_extension"), refused
+            assert "rules allow" in str(refused)
+            continue
         facts = expected
         assert case["status"] == facts.status
         assert case["handling_unit"] == facts.handling_unit

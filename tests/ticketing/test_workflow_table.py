@@ -228,7 +228,7 @@ def test_no_sequence_of_allowed_actions_reaches_an_invalid_case(data: st.DataObj
         except ForbiddenTransition as refused:
             # The only refusals of an allowed cell are the table's guards.
             assert refused.why.startswith(
-                ("only a dissatisfied", "a dissatisfied case", "no handling unit")
+                ("only a dissatisfied", "a dissatisfied case", "no handling unit", "only a co-unit")
             )
             continue
         facts = done.after
@@ -262,7 +262,7 @@ def test_every_forbidden_action_is_refused(state: str, action: str, role: str) -
             # A guard beyond the table (who may archive a dissatisfied case, redo needs a
             # unit…) may still refuse a role the table allows; it must say why.
             assert refused.why.startswith(
-                ("only a dissatisfied", "a dissatisfied case", "no handling unit")
+                ("only a dissatisfied", "a dissatisfied case", "no handling unit", "only a co-unit")
             ), refused.why
         else:
             assert done.after.status == transition.to

@@ -182,3 +182,31 @@ async def test_the_deadline_policy_is_changed_by_a_supervisor_and_audited(
     assert body["history"][0]["actor"] == "zhao"
     [entry] = [e for e in await store.access_log(actor="zhao") if e["action"] == "case.policy"]
     assert entry["detail"]["reason"] == "新规"
+
+
+async def test_a_co_unit_gives_its_opinion_and_the_lead_answers(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    client = await _client(aiohttp_client, store)
+    agent = await bearer(store, "li", "agent")
+    lead = await unit_token(store, "sw", "水务局")
+    co = await unit_token(store, "cg", "玄武区城管")
+    case = await (await client.post("/api/cases", json={"category": "help", "content": "积水"},
+                                    headers=agent)).json()  # fmt: skip
+    number = case["number"]
+    jointly = {"unit": "水务局", "co_units": ["玄武区城管"]}
+    await act(client, agent, number, action="dispatch", fields=jointly, expected_version=1)
+    seen = await (await client.get(f"/api/cases/{number}", headers=co)).json()
+    assert seen["actions"] == ["co_opinion"]
+    lead_seen = await (await client.get(f"/api/cases/{number}", headers=lead)).json()
+    assert "co_opinion" not in lead_seen["actions"] and "sign" in lead_seen["actions"]
+    # The co-unit may not sign for the lead; its opinion goes into the history.
+    assert (await act(client, co, number, action="sign", expected_version=2)).status == 409
+    opinion = await act(client, co, number, action="co_opinion",
+                        fields={"answer": "已清理雨水井"}, expected_version=2)  # fmt: skip
+    assert opinion.status == 200 and (await opinion.json())["status"] == "dispatched"
+    refused = await act(client, lead, number, action="co_opinion",
+                        fields={"answer": "x"}, expected_version=3)  # fmt: skip
+    assert (await refused.json())["error"]["message"].endswith("gives an opinion")
+    history = (await (await client.get(f"/api/cases/{number}", headers=lead)).json())["history"]
+    assert (history[-1]["kind"], history[-1]["actor"]) == ("co_opinion", "cg")

@@ -144,6 +144,9 @@ CHOICES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 MAX_EXTENSION_DAYS: Final = 30
+# What a co-unit (会办单位) may do; everything else a unit does is the lead unit's.
+CO_UNIT_ACTIONS: Final = frozenset({"co_opinion"})
+CO_UNITS_ONLY: Final = "only a co-unit (会办单位) of the case gives an opinion"
 
 # ---- the table ------------------------------------------------------------------------------
 
@@ -223,6 +226,9 @@ _RULES: tuple[_Rule, ...] = (
           ("reason",), (), "extension refused: the deadline stays"),
     _Rule("answer", (*_HANDLING,), ANSWERED, _roles(UNIT), ("answer",), ("attachments",),
           "the unit's answer (答复)"),
+    # Joint handling (会办): a co-unit sends its opinion to the lead unit; the state stays.
+    _Rule("co_opinion", _OPEN_AT_UNIT, None, _roles(UNIT), ("answer",), ("attachments",),
+          "a co-unit's opinion to the lead unit (会办意见)"),
     # Oversight, at any step while a unit holds the case; the state stays.
     _Rule("chase", _OPEN_AT_UNIT, None, _roles(AGENT, SUPERVISOR, SYSTEM), (),
           ("reason", "level"), "chased (催办)"),
@@ -382,7 +388,10 @@ def transition_for(facts: CaseFacts, action: str, actor: Actor) -> Transition:
         raise ForbiddenTransition(
             state, action, actor.role, f"role {actor.role!r} may not; {_who(transition)} may"
         )
-    if actor.role == UNIT and (actor.unit is None or actor.unit != facts.handling_unit):
+    if actor.role == UNIT and action in CO_UNIT_ACTIONS:
+        if actor.unit is None or actor.unit not in facts.co_units:
+            raise ForbiddenTransition(state, action, actor.role, CO_UNITS_ONLY)
+    elif actor.role == UNIT and (actor.unit is None or actor.unit != facts.handling_unit):
         raise ForbiddenTransition(state, action, actor.role, "the case is not your unit's")
     if action == "return" and facts.return_rejected:
         raise ForbiddenTransition(state, action, actor.role, "a refused return is final")
