@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hotline.settings import QaSettings, Settings
 from hotline.web.api_common import dumps, integer, json_object, text
 from hotline.web.api_kpi import KPI_PARAMS
-from hotline.web.api_recordings import audio_url
+from hotline.web.api_recordings import RECORDING_SETTINGS, audio_url
 from hotline.web.auth import AUTH, principal
 from hotline.web.auth_table import RECORDINGS
 from hotline.web.errors import ApiError, BadInput, Unavailable
@@ -179,6 +179,10 @@ async def my_scores(request: web.Request) -> web.Response:
     desk = _desk(request)
     me = principal(request).username
     scores = await desk.scores(start, end, me)
+    # The agent may hear the scored call only where recordings.agents_hear_own allows it.
+    hear = request.app[RECORDING_SETTINGS].agents_hear_own
+    for score in scores:
+        score["audio_url"] = audio_url(score["call_id"]) if hear else None
     month: list[dict[str, Any]] = await desk.monthly(start, end, me)
     return web.json_response(
         {"month": label, "agent": me, "score": month[0] if month else None, "scores": scores},

@@ -23,6 +23,7 @@ from typing import Any, Final
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.records import OUTCOMES
 from hotline.recording_files import RecordingFiles, RecordingRefused
 from hotline.settings import AsteriskSettings, RecordingsSettings, Settings
 from hotline.web.api_common import dumps, integer, span, text
@@ -37,7 +38,6 @@ from ticketing.recordings import CallSearch, RecordingIndex, call_is_agents
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-OUTCOMES: Final = ("answered", "abandoned", "timeout", "joinempty", "ivr_hangup", "transferred")
 # Agents reach the audio routes; the handler lets them through for their own calls only, and
 # only when recordings.agents_hear_own is on. Call-back messages are for whoever works the
 # call-back list (agents), besides supervisors and QA.

@@ -151,6 +151,7 @@ async def test_agents_see_their_own_scores_only(
     mine = await (await client.get(f"/api/qa/mine?{MONTH}", headers=rec.headers["li"])).json()
     assert mine["agent"] == "li" and mine["score"]["score"] == 95.0
     assert [s["call_id"] for s in mine["scores"]] == [rec.li_call]
+    assert mine["scores"][0]["audio_url"] is None  # recordings.agents_hear_own is off
     wang = await (await client.get(f"/api/qa/mine?{MONTH}", headers=rec.headers["wang"])).json()
     assert wang["scores"] == [] and wang["score"] is None
     for path in (f"/api/qa/scores?{MONTH}", f"/api/qa/monthly?{MONTH}", f"/api/qa/sample?{MONTH}"):

@@ -179,6 +179,8 @@ async def test_qa_scores_a_sampled_call_on_the_page_and_the_agent_sees_it(
     await row.wait_for(timeout=10_000)
     assert "政策解释不完整" in await row.inner_text()
     assert "84" in await mine.locator("#my-score").inner_text()
+    # recordings.agents_hear_own is on here: the agent can play the scored call.
+    await row.locator("audio").wait_for(state="attached", timeout=5_000)
     await mine.screenshot(path=str(shots(tmp_path) / "qa-agent-own-scores.png"), full_page=True)
 
 

@@ -127,7 +127,9 @@ async function loadMine() {
   body.replaceChildren();
   for (const score of data.scores) {
     body.append(el("tr", { "data-call": score.call_id },
-      el("td", {}, `#${score.call_id} ${when(score.call_at)}`), el("td", {}, String(score.total)),
+      el("td", {}, `#${score.call_id} ${when(score.call_at)}`,
+        score.audio_url ? el("audio", { controls: "", preload: "none", src: score.audio_url }) : null),
+      el("td", {}, String(score.total)),
       el("td", {}, markedDown(score.items)), el("td", {}, score.comment || "—")));
   }
 }
