@@ -229,7 +229,10 @@ class AmiFeed:
             if closed:
                 log.info("AMI resync closed %d call leg(s) from queue_log", len(closed))
             if self.agents is not None:
-                self.agents.resync(status, now=self.tracker.clock)
+                # The feed's clock, not the tracker's: on a fresh start with no event yet the
+                # tracker dates its snapshot by the wall clock, and a board dated so would never
+                # follow a PBX (the demo's simulated one) whose time is behind it.
+                self.agents.resync(status, now=self._now())
         except AmiError as error:
             log.error("AMI resync failed: %s; carrying on with live events", error)
         finally:

@@ -309,6 +309,9 @@ async def test_a_pause_shows_on_the_wallboard_and_queue_log_and_a_call_back_is_p
         entry = console.locator(f"#callbacks tr[data-callback='{callback_id}']")
         await entry.wait_for(timeout=10_000)
         assert await entry.locator(".claimed-by").inner_text() == "wang"
+        # Times in state are on the PBX's (here simulated) clock: never in its future.
+        agents = await console.evaluate("fetch('/api/supervisor/agents').then(r => r.json())")
+        assert all(a["since"] <= agents["now"] for a in agents["items"]), agents
         assert "placed" in await entry.locator(".results").inner_text()
         await console.select_option("#pause-reason", "会议")
         await console.fill("#why", "班前会 team briefing")
