@@ -270,6 +270,14 @@ class CallerPath(QueueWaiting, Conversation):
             call.ivr_hung_up = True
         elif upper.startswith("STREAM FILE"):
             self.varset(ch2, "PLAYBACKSTATUS", "SUCCESS")
+        elif upper.startswith("EXEC MIXMONITOR"):
+            # The IVR records a call itself (a blocklisted caller's evidence): as Asterisk's
+            # MixMonitor, the file's full path in MIXMONITOR_FILENAME, then MixMonitorStart.
+            name = command.split(" ", 2)[2].strip().strip('"').split(",", 1)[0]
+            path = f"{self.config.recordings_dir}/{name}"
+            self.varset(ch2, "MIXMONITOR_FILENAME", path)
+            self.ch_event("MixMonitorStart", CALL, ch2)
+            call.truth.recording = path
         elif upper.startswith("SET VARIABLE"):
             parts = command.split(" ", 3)
             if len(parts) >= 3:
