@@ -63,7 +63,7 @@ from ticketing.tickets import (
     tickets,
 )
 from ticketing.times import require_aware
-from ticketing.workflow import callback, chasing, policy_changes
+from ticketing.workflow import callback, case_kpis, chasing, policy_changes
 from ticketing.workflow import cases as workflow_cases
 from ticketing.workflow.deadlines import CaseTimers, policy
 from ticketing.workflow.table import Actor, WorkflowError
@@ -472,6 +472,15 @@ class TicketStore:
         since = (now or datetime.now(UTC)) - timedelta(days=days)
         async with self._engine.connect() as connection:
             return await workflow_cases.similar_cases(connection, case_id, since)
+
+    async def case_kpis(self, start: datetime, end: datetime) -> dict[str, Any]:
+        """Case KPIs (per unit on-time, extension, redo, return rates; call-back coverage and
+        satisfaction) over the cases opened in [start, end), each with its formula."""
+        require_aware(start, "start")
+        require_aware(end, "end")
+        async with self._engine.connect() as connection:
+            histories = await case_kpis.histories_of_cases_opened(connection, start, end)
+        return {"cases": len(histories), **case_kpis.case_kpis(histories)}
 
     async def cases_referencing(self, ref: str) -> list[dict[str, Any]]:
         """The cases whose history names an attachment's reference."""

@@ -26,8 +26,10 @@ from hotline.web.api_cases import (
     shown,
     with_deadline,
 )
-from hotline.web.api_common import dumps, json_object, text
+from hotline.web.api_common import dumps, json_object, span, text
+from hotline.web.api_kpi import KPI_PARAMS, TIME, TIME_HELP
 from hotline.web.auth import AUTH
+from hotline.web.auth_table import FIGURES
 from hotline.web.errors import ApiError, BadInput
 from hotline.web.routes import Param, RouteTable
 from ticketing.workflow import ForbiddenTransition, InvalidFields, VersionConflict
@@ -294,6 +296,25 @@ async def change_case_policy(request: web.Request) -> web.Response:
         {"changes": changes, "reason": reason},
     )  # fmt: skip
     return web.json_response(result, dumps=dumps)
+
+
+@routes.get(
+    "/api/case-kpis",
+    FIGURES,
+    summary="Case KPIs of the cases opened in a span: per unit on-time, extension, redo and "
+    "return rates; call-back coverage and satisfaction (result, process), with formulas",
+    query={
+        "from": Param(TIME, TIME_HELP, required=True),
+        "to": Param(TIME, TIME_HELP + "; a date includes that whole day", required=True),
+    },
+    statuses=(200, 400, 403, 503),
+)
+async def case_kpi_report(request: web.Request) -> web.Response:
+    store = case_store(request)
+    start, end = span(request.query, request.app[KPI_PARAMS].zone(), max_days=3660)
+    figures = await store.case_kpis(start, end)
+    body = {"from": start.isoformat(), "to": end.isoformat(), **figures}
+    return web.json_response(body, dumps=dumps)
 
 
 __all__ = ["ACTORS", "routes"]

@@ -302,6 +302,10 @@ def requests(
             lambda c, h, r: _get(c, "/api/attachments/" + "0" * 64, h),
             503,
         ),
+        ("GET", "/api/case-kpis"): (
+            lambda c, h, r: _get(c, "/api/case-kpis?from=2026-11-01&to=2026-11-30", h),
+            200,
+        ),
         ("GET", "/api/case-policy"): (lambda c, h, r: _get(c, "/api/case-policy", h), 200),
         ("POST", "/api/case-policy"): (
             lambda c, h, r: _post(c, "/api/case-policy", h, {"preset": "county", "reason": "x"}),

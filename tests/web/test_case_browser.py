@@ -198,6 +198,14 @@ async def test_a_case_from_registration_to_archive_in_chromium(
         ("call_back", "li"), ("redo", "callback"), ("answer", "wang"),
         ("call_back", "li"), ("archive", "callback"),
     ]  # fmt: skip
+    # The supervisor's figures: the unit's redo rate, the satisfaction with its formula.
+    await log_in(page, url, "zhao")
+    await page.click("#tab-kpis")
+    await page.wait_for_selector("body[data-kpis='shown']", timeout=10_000)
+    row = await page.locator(f"#k-units tr[data-unit='{UNIT}']").inner_text()
+    assert "50.0 %" in row  # redo rate: 1 redo ÷ 2 answers
+    assert "满意率 50.0 %" in await page.locator("#k-totals").inner_text()
+    await page.screenshot(path=str(folder / "case-kpis.png"))
     assert errors == []
     assert (folder / "case-2-unit-inbox.png").stat().st_size > 10_000
 

@@ -210,3 +210,22 @@ async def test_a_co_unit_gives_its_opinion_and_the_lead_answers(
     assert (await refused.json())["error"]["message"].endswith("gives an opinion")
     history = (await (await client.get(f"/api/cases/{number}", headers=lead)).json())["history"]
     assert (history[-1]["kind"], history[-1]["actor"]) == ("co_opinion", "cg")
+
+
+async def test_case_kpis_over_the_api(aiohttp_client: Any, store: TicketStore) -> None:
+    client = await _client(aiohttp_client, store)
+    agent = await bearer(store, "li", "agent")
+    case = await (await client.post("/api/cases", json={"category": "help"},
+                                    headers=agent)).json()  # fmt: skip
+    await act(client, agent, case["number"], action="dispatch", fields={"unit": "水务局"},
+              expected_version=1)  # fmt: skip
+    boss = await bearer(store, "zhao", "supervisor")
+    today = case["created_at"][:10]
+    response = await client.get(f"/api/case-kpis?from={today}&to={today}", headers=boss)
+    body = await response.json()
+    assert body["cases"] == 1 and body["units"]["水务局"]["dispatched"] == 1
+    assert body["units"]["水务局"]["return_rate"]["formula"].startswith("returns asked")
+    assert (await client.get(f"/api/case-kpis?from={today}&to={today}",
+                             headers=agent)).status == 403  # fmt: skip
+    bad = await client.get("/api/case-kpis?from=x&to=y", headers=boss)
+    assert bad.status == 400

@@ -53,6 +53,7 @@ const TABS = [
   { id: "chases", label: "催办督办 chases", roles: [...STAFF, "unit", "auditor", "admin"] },
   { id: "policy", label: "期限规则 deadlines", roles: [...STAFF, "unit", "auditor", "admin"] },
 ];
+TABS.push({ id: "kpis", label: "考核 KPIs", roles: ["supervisor", "admin", "auditor"] });
 const POLICY_EDITORS = ["supervisor", "admin"];
 const KINDS = {
   urgent: "紧急 urgent", direct: "直接办理 direct", special: "特殊事项 special",
@@ -141,12 +142,20 @@ async function openTab(t) {
   $("cases").hidden = t.id === "chases" || t.id === "policy";
   $("chases").hidden = t.id !== "chases";
   $("policy").hidden = t.id !== "policy";
+  $("kpis").hidden = t.id !== "kpis";
+  $("cases").hidden = $("cases").hidden || t.id === "kpis";
   await refreshList();
 }
 
 async function refreshList() {
   if (!tab) return;
   document.body.dataset.list = "loading";
+  if (tab.id === "kpis") {
+    await showKpis();
+    $("empty").hidden = true;
+    document.body.dataset.list = "ready";
+    return;
+  }
   if (tab.id === "policy") {
     await showPolicy();
     $("empty").hidden = true;
@@ -362,6 +371,33 @@ async function registerCase(event) {
   document.body.dataset.done = `register:${sent.data.number}`;
 }
 
+// ---- case KPIs (考核) ---------------------------------------------------------------------
+
+function figureCell(figure) {
+  const shown = figure.value === null ? "—" : `${(figure.value * 100).toFixed(1)} %`;
+  return el("td", { title: `${figure.formula}: ${figure.numerator} ÷ ${figure.denominator}` },
+    shown, el("span", { class: "en" }, ` ${figure.numerator}/${figure.denominator}`));
+}
+
+async function showKpis(event) {
+  if (event) event.preventDefault();
+  if (!$("k-from").value) {
+    const today = new Date().toLocaleString("sv-SE", { timeZone: "Asia/Shanghai" }).slice(0, 10);
+    $("k-from").value = `${today.slice(0, 8)}01`;
+    $("k-to").value = today;
+  }
+  const found = await api("GET", `/api/case-kpis?from=${$("k-from").value}&to=${$("k-to").value}`);
+  if (!found.ok) { say(found.data ? found.data.error.message : `HTTP ${found.status}`, "error"); return; }
+  const k = found.data;
+  const total = (label, figure) => `${label} ${figure.value === null ? "—" : (figure.value * 100).toFixed(1) + " %"} (${figure.numerator}/${figure.denominator}: ${figure.formula})`;
+  $("k-totals").textContent = [`${k.cases} 件 cases`, total("回访率", k.callback_coverage),
+    total("满意率", k.satisfaction), total("过程满意率", k.process_satisfaction)].join(" · ");
+  $("k-units").tBodies[0].replaceChildren(...Object.entries(k.units).map(([name, u]) => el("tr", { "data-unit": name },
+    el("td", {}, name), el("td", {}, String(u.dispatched)), figureCell(u.on_time_rate),
+    figureCell(u.extension_rate), figureCell(u.redo_rate), figureCell(u.return_rate))));
+  document.body.dataset.kpis = "shown";
+}
+
 // ---- the deadline policy (期限规则) ------------------------------------------------------------
 
 let policyShown = null;
@@ -432,6 +468,7 @@ async function main() {
   $("new-case").addEventListener("submit", registerCase);
   $("action-form").addEventListener("submit", submitAction);
   $("policy").addEventListener("submit", savePolicy);
+  $("kpis").addEventListener("submit", showKpis);
   $("action-cancel").addEventListener("click", () => { $("action-form").hidden = true; });
   showTabs();
   const first = TABS.find((t) => t.roles.includes(role) && t.id !== "new") || TABS[0];
