@@ -199,13 +199,26 @@ def _hidden(key: str, value: Any, entirely: bool) -> Any:
     return value[:1] + "*" * (len(value) - 1) if key == "caller_name" else mask_number(value)
 
 
-def shown(case: Any, actor: Actor, category: str | None) -> Any:
-    """A case (or its history) as ``actor`` may see it."""
+def shown(case: Any, actor: Actor, category: str | None, *, shared_with: str | None = None) -> Any:
+    """A case (or its history) as ``actor`` may see it. ``shared_with``: the unit the desk
+    shared the caller's contact with (share_caller), whose staff then see it."""
     if category == MISCONDUCT_CATEGORY and actor.role not in ACCUSER_READERS:
         return _hide_caller(case, entirely=True)  # never reveal an accuser
-    if actor.role == "unit":
+    if actor.role == "unit" and not (shared_with and actor.unit == shared_with):
         return _hide_caller(case, entirely=False)
     return case
+
+
+def shared_with(case: dict[str, Any], history: list[dict[str, Any]]) -> str | None:
+    """The lead unit, if the desk shared the caller's contact with it while it held the
+    case (a later dispatch elsewhere ends the sharing)."""
+    unit = None
+    for event in history:
+        if event["kind"] == "dispatch":
+            unit = None
+        elif event["kind"] == "share_caller":
+            unit = case.get("handling_unit")
+    return unit
 
 
 def actions_for(case: dict[str, Any], actor: Actor) -> list[str]:
@@ -279,9 +292,12 @@ async def one_case(request: web.Request) -> web.Response:
     case = await find_case(request, store, actor)
     history = await store.case_history(int(case["id"]))
     category = case.get("category")
+    sharing = shared_with(case, history)
     body = {
-        **with_deadline(shown(case, actor, category), store.timers, datetime.now(UTC)),
-        "history": shown(history, actor, category),
+        **with_deadline(
+            shown(case, actor, category, shared_with=sharing), store.timers, datetime.now(UTC)
+        ),
+        "history": shown(history, actor, category, shared_with=sharing),
         "actions": actions_for(case, actor),
     }
     return web.json_response(body, dumps=dumps)

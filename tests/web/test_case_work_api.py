@@ -229,3 +229,34 @@ async def test_case_kpis_over_the_api(aiohttp_client: Any, store: TicketStore) -
                              headers=agent)).status == 403  # fmt: skip
     bad = await client.get("/api/case-kpis?from=x&to=y", headers=boss)
     assert bad.status == 400
+
+
+async def test_the_callers_contact_is_shared_with_the_lead_unit_when_the_case_needs_it(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    client = await _client(aiohttp_client, store)
+    agent = await bearer(store, "li", "agent")
+    street = await unit_token(store, "cg", "玄武区城管")
+    body = {"category": "help", "content": "需上门", "caller_number": CALLER,
+            "caller_name": "张三"}  # fmt: skip
+    case = await (await client.post("/api/cases", json=body, headers=agent)).json()
+    number = case["number"]
+    await act(client, agent, number, action="dispatch", fields={"unit": "玄武区城管"},
+              expected_version=1)  # fmt: skip
+    path = f"/api/cases/{number}"
+    assert (await (await client.get(path, headers=street)).json())["caller_number"] == (
+        "138****5678"
+    )
+    refused = await act(client, agent, number, action="share_caller", expected_version=2)
+    assert refused.status == 400  # a reason is required
+    shared = await act(client, agent, number, action="share_caller",
+                       fields={"reason": "需上门核实"}, expected_version=2)  # fmt: skip
+    assert shared.status == 200
+    seen = await (await client.get(path, headers=street)).json()
+    assert (seen["caller_number"], seen["caller_name"]) == (CALLER, "张三")
+    # The district above it still sees it masked: shared with the lead unit only.
+    district = await unit_token(store, "xw", "玄武区")
+    assert (await (await client.get(path, headers=district)).json())["caller_name"] == "张*"
+    # Inbox lists stay masked.
+    inbox = (await (await client.get("/api/cases/inbox", headers=street)).json())["cases"]
+    assert inbox[0]["caller_number"] == "138****5678"

@@ -229,6 +229,10 @@ _RULES: tuple[_Rule, ...] = (
     # Joint handling (会办): a co-unit sends its opinion to the lead unit; the state stays.
     _Rule("co_opinion", _OPEN_AT_UNIT, None, _roles(UNIT), ("answer",), ("attachments",),
           "a co-unit's opinion to the lead unit (会办意见)"),
+    # The caller's number and name are masked for units unless the case needs them (to call
+    # the citizen, to visit): the desk shares them with the lead unit, saying why.
+    _Rule("share_caller", _OPEN_AT_UNIT, None, _roles(AGENT, SUPERVISOR, REVIEWER),
+          ("reason",), (), "the caller's contact shared with the lead unit (needed to act)"),
     # Oversight, at any step while a unit holds the case; the state stays.
     _Rule("chase", _OPEN_AT_UNIT, None, _roles(AGENT, SUPERVISOR, SYSTEM), (),
           ("reason", "level"), "chased (催办)"),

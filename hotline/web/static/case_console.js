@@ -17,7 +17,7 @@ const ACTIONS = {
   sign: "签收 sign", return: "退件 return", approve_return: "同意退件 approve return",
   reject_return: "驳回退件 reject return", start: "开始办理 start", request_extension: "申请延期 ask extension",
   approve_extension: "批准延期 approve extension", deny_extension: "不批准延期 deny extension",
-  answer: "答复 answer", co_opinion: "会办意见 co-unit opinion", chase: "催办 chase", supervise: "督办 supervise", instruct: "批示 instruct",
+  share_caller: "向承办单位提供来电人联系方式 share caller's contact", answer: "答复 answer", co_opinion: "会办意见 co-unit opinion", chase: "催办 chase", supervise: "督办 supervise", instruct: "批示 instruct",
   call_back: "回访 call back", call_back_attempt: "回访未接通 unreachable", redo: "重办 redo",
   close: "办结 close", archive: "归档 archive",
   created: "创建 created", registered: "登记 registered", survey: "满意度评价 survey",
