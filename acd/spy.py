@@ -159,6 +159,24 @@ class Spy:
             self._view(s) for s in sessions.values() if s.supervisor == supervisor and not s.ended
         ]
 
+    async def stop(self, supervisor: str) -> int:
+        """Hang up the supervisor's phone calls in ChanSpy (AMI Hangup of the spyer channel);
+        the ChanSpyStop and Hangup that follow close the log rows. Returns how many."""
+        sessions = {id(s): s for s in self._by_spyer.values()}.values()
+        mine = [s for s in sessions if s.supervisor == supervisor and not s.ended and s.spyer]
+        link = self._link_of()
+        if mine and (link is None or not link.connected):
+            raise AgentActionFailed("stop spying: the PBX is not connected", kind="unavailable")
+        for session in mine:
+            assert link is not None and session.spyer is not None
+            try:
+                await link.send_action(
+                    [("Action", "Hangup"), ("Channel", session.spyer)], timeout=self.timeout
+                )
+            except (AmiActionTimeout, AmiError) as error:
+                raise AgentActionFailed(f"stop spying: {error}", kind="timeout") from None
+        return len(mine)
+
     @staticmethod
     def _view(session: _Session) -> dict[str, Any]:
         return {

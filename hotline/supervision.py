@@ -61,6 +61,14 @@ class SpyDesk:
             raise DeskError(
                 "spy.no_phone", f"{supervisor}'s phone is on {phone['pbx']}, not {pbx}", 409
             )
+        if self.spies[pbx].active(supervisor):
+            # One phone, one spy call: modes switch on the phone (ChanSpy's d option).
+            raise DeskError(
+                "spy.in_session",
+                "already on a spy call: press 4 listen / 5 whisper / 6 barge on your phone "
+                "(按 4 监听 / 5 密语 / 6 强插), or stop it first",
+                409,
+            )
         call = self._call_of(pbx, interface)
         if call is None or not call.get("agent_channel"):
             raise DeskError("spy.not_in_call", "the agent is not talking on a call now", 409)
@@ -80,6 +88,18 @@ class SpyDesk:
             # ChanSpy's d option: the keys that switch modes on the phone.
             "keys": {"4": "listen", "5": "whisper", "6": "barge"},
         }
+
+    async def stop(self, supervisor: str) -> dict[str, Any]:
+        """End the supervisor's spy calls on every PBX (their phone is hung up)."""
+        stopped = 0
+        for spy in self.spies.values():
+            try:
+                stopped += await spy.stop(supervisor)
+            except AgentActionFailed as error:
+                raise DeskError(
+                    f"agent.pbx_{error.kind}", error.message, _ACTION_STATUS[error.kind]
+                ) from None
+        return {"stopped": stopped}
 
     async def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         return await self.log.recent(limit)

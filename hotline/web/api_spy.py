@@ -5,7 +5,9 @@ into ChanSpy on the agent's call; ``GET /api/spy/log`` is the log of every use.
   "barge"}`` → ``{id, mode, agent, linkedid, spying, keys}``: the phone rings; once answered
   the supervisor is in; the keys 4 / 5 / 6 on the phone switch modes (each switch is logged).
   409 spy.no_phone (the user is not tied to a phone), 409 spy.not_in_call, 503/504 when the
-  PBX is down or silent. Agents get 403: the route is for supervisors and admins only.
+  PBX is down or silent, 409 spy.in_session while the supervisor is on a spy call already
+  (switch on the phone). Agents get 403: the route is for supervisors and admins only.
+- ``POST /api/spy/stop`` → ``{stopped: n}``: hangs up the supervisor's spy calls.
 - ``GET /api/spy/log?limit=`` → ``{items: [{id, supervisor, pbx, agent_interface,
   agent_name, linkedid, mode, started_at, ended_at, end_reason, …}]}`` newest first
   (supervisors, admins, auditors).
@@ -75,6 +77,22 @@ async def spy_start(request: web.Request) -> web.Response:
         {"agent": session.get("agent"), "linkedid": session.get("linkedid")},
     )
     return web.json_response(session, dumps=dumps)
+
+
+@routes.post(
+    "/api/spy/stop",
+    SUPERVISION,
+    summary="Stop listening / whispering / barging: hang up my phone's spy calls",
+    statuses=(200, 503, 504),
+)
+async def spy_stop(request: web.Request) -> web.Response:
+    who = principal(request)
+    try:
+        result = await _desk(request).stop(who.username)
+    except DeskError as error:
+        raise ApiError(error.error_id, error.message, error.field, error.status) from None
+    await request.app[AUTH].audit(request, who.username, who.role, "spy.stop", None, result)
+    return web.json_response(result, dumps=dumps)
 
 
 @routes.get(

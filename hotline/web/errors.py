@@ -44,6 +44,7 @@ ERROR_IDS: Final[dict[str, str]] = {
     "agent.pbx_timeout": "the PBX did not answer the action in time (504)",
     "agent.pbx_unavailable": "the PBX is not connected (503)",
     "spy.no_phone": "the supervisor's user is not tied to a phone (`hotline agent set`) (409)",
+    "spy.in_session": "already on a spy call: switch modes on the phone (4/5/6) or stop it (409)",
     "spy.not_in_call": "the agent is not talking on a call the service follows (409)",
     "spy.unknown_agent": "no such agent on a PBX the service follows (404)",
     "callback.not_found": "no such call-back (404)",

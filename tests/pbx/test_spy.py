@@ -36,7 +36,9 @@ async def _people(service: HotlineService) -> None:
     await service.agents.desk.load()
 
 
-@pytest.mark.parametrize("mode, options", [("listen", "qEd"), ("whisper", "qwEd")])
+@pytest.mark.parametrize(
+    "mode, options", [("listen", "qEd"), ("whisper", "qwEd"), ("barge", "qBEd")]
+)
 async def test_spy_on_a_real_call_is_logged_from_chanspystart_to_chanspystop(
     pbx: tuple[Asterisk, dict[str, Any]], service: HotlineService, mode: str, options: str
 ) -> None:
@@ -45,7 +47,7 @@ async def test_spy_on_a_real_call_is_logged_from_chanspystart_to_chanspystop(
     await _people(service)
     desk, spy_desk = service.agents.desk, service.agents.spy_desk
     assert desk is not None and spy_desk is not None and service.store is not None
-    caller = "13900008888" if mode == "listen" else "13900008889"
+    caller = {"listen": "13900008881", "whisper": "13900008882", "barge": "13900008883"}[mode]
     try:
         await desk.login("qian")
         await call(ast, caller, "press-1")

@@ -78,18 +78,38 @@ async def test_listen_originates_chanspy_and_logs_start_and_end(tmp_path: Path) 
         assert any(entry["action"] == "spy.listen" for entry in access)
 
 
-async def test_whisper_and_barge_use_their_options(tmp_path: Path) -> None:
+async def test_whisper_and_barge_use_their_options_one_spy_call_at_a_time(
+    tmp_path: Path,
+) -> None:
     async with spy_rig(tmp_path) as r:
         store = r.service.store
         assert store is not None
         boss = await create_token_account(store, "wang", "supervisor", "班长 王")
         await tie_supervisor_phone(r.service, "wang")
         call = await r.call_answered(talk_s=60.0)
+        spy = r.service.agents.spies["pbx1"]
+        headers = {"Authorization": f"Bearer {boss}"}
         async with aiohttp.ClientSession() as http:
-            for mode in ("whisper", "barge"):
-                status, body = await _post(http, r.url, boss, {"agent": AGENT_ID, "mode": mode})
-                assert status == 200, body
+            status, body = await _post(http, r.url, boss, {"agent": AGENT_ID, "mode": "whisper"})
+            assert status == 200, body
+            await wait_for(lambda: any(s["spying"] for s in spy.active("wang")), timeout=10)
+            # On a spy call already: the modes switch on the phone, no second Originate.
+            status, body = await _post(http, r.url, boss, {"agent": AGENT_ID, "mode": "barge"})
+            assert (status, body["error"]["id"]) == (409, "spy.in_session")
+            assert "5" in body["error"]["message"] and len(r.originates) == 1
+            # Stop (AMI Hangup of the supervisor's phone), then barge.
+            async with http.post(r.url + "/api/spy/stop", headers=headers) as response:
+                assert response.status == 200 and (await response.json())["stopped"] == 1
+            await wait_for(lambda: not spy.active("wang"), timeout=10)
+            status, body = await _post(http, r.url, boss, {"agent": AGENT_ID, "mode": "barge"})
+            assert status == 200, body
         assert [o["Data"] for o in r.originates] == [
             f"{call['agent_channel']},qwEd",
             f"{call['agent_channel']},qBEd",
+        ]
+        await spy.flush()
+        rows = await SpyLog(store.engine).recent()
+        assert [(row["mode"], row["end_reason"]) for row in reversed(rows)] == [
+            ("whisper", "ChanSpyStop"),
+            ("barge", None),
         ]

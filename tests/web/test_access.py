@@ -317,6 +317,7 @@ def requests(
             503,
         ),
         ("GET", "/api/spy/log"): (lambda c, h, r: _get(c, "/api/spy/log", h), 503),
+        ("POST", "/api/spy/stop"): (lambda c, h, r: _post(c, "/api/spy/stop", h), 503),
     }
 
 

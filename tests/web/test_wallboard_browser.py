@@ -262,3 +262,7 @@ async def test_supervisor_starts_listen_on_a_talking_agent(
         await wait_until(lambda: any(s["spying"] for s in spy.active("wang")), within=10)
         assert "监听" in await page.locator("#spy-note").inner_text()
         await page.screenshot(path=str(shots(tmp_path) / "wallboard-listen.png"))
+        # 结束 (stop) hangs the supervisor's phone up: ChanSpyStop ends the session.
+        await page.click("#spy-stop")
+        await wait_until(lambda: not spy.active("wang"), within=10, what="the spy call ended")
+        await page.wait_for_selector("#spy-stop[hidden]", state="attached", timeout=5_000)

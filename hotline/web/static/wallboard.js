@@ -256,12 +256,35 @@ async function startSpy(agent, mode) {
     }
     spying = { agent: agent.id, mode, session: body.id };
     document.body.dataset.spy = mode;
-    spyNote(`${SPY_MODES[mode]} ${agent.name}: 请接听您的话机 answer your phone`);
+    document.getElementById("spy-stop").hidden = false;
+    spyNote(`${SPY_MODES[mode]} ${agent.name}: 请接听您的话机 answer your phone · 话机按 4 监听 / 5 密语 / 6 强插`);
     if (lastPicture) renderAgents(lastPicture.agents, lastPicture.agent_counts);
   } catch (error) {
     spyNote(`${SPY_MODES[mode]}失败 failed: ${error}`, true);
   }
 }
+
+async function stopSpy() {
+  try {
+    const response = await fetch("/api/spy/stop", {
+      method: "POST",
+      headers: { "X-CSRF-Token": session.csrf },
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      spyNote(`结束失败 stop failed: ${(body.error && body.error.message) || response.status}`, true);
+      return;
+    }
+    spying = null;
+    delete document.body.dataset.spy;
+    document.getElementById("spy-stop").hidden = true;
+    spyNote("");
+    if (lastPicture) renderAgents(lastPicture.agents, lastPicture.agent_counts);
+  } catch (error) {
+    spyNote(`结束失败 stop failed: ${error}`, true);
+  }
+}
+document.getElementById("spy-stop").addEventListener("click", stopSpy);
 
 // ---- transport: WebSocket, polling while it is down --------------------------------------------
 
