@@ -211,6 +211,22 @@ def requests(
             )
         },
         ("GET", "/api/callbacks/{id}"): (lambda c, h, r: _get(c, "/api/callbacks/1", h), 503),
+        # The supervisor desk (hotline/web/api_supervisor.py): no desk here either, so 503
+        # past the guard for supervisors and admins.
+        ("GET", "/supervisor/desk"): (lambda c, h, r: _get(c, "/supervisor/desk", h), 200),
+        **{
+            ("GET", path): (lambda c, h, r, path=path: _get(c, path, h), 503)
+            for path in ("/api/supervisor/agents", "/api/supervisor/callbacks")
+        },
+        **{
+            ("POST", f"/api/supervisor/agents/{{username}}/{what}"): (
+                lambda c, h, r, what=what: _post(
+                    c, f"/api/supervisor/agents/li/{what}", h, {"reason": "会议"}
+                ),
+                503,
+            )
+            for what in ("pause", "logout")
+        },
         ("POST", "/api/agent/pause"): (
             lambda c, h, r: _post(c, "/api/agent/pause", h, {"reason": "用餐"}),
             503,
@@ -346,7 +362,8 @@ async def test_anonymous_callers_get_401_and_pages_redirect_to_login(
     )
     table = requests(FakeIncidents())
     for (method, path), (send, _) in table.items():
-        pages = ("/", "/desk", "/desk/callbacks", "/recordings", "/cases", "/blocklist", "/qa")
+        pages = ("/", "/desk", "/desk/callbacks", "/recordings", "/cases", "/blocklist", "/qa",
+                 "/supervisor/desk")  # fmt: skip
         if path in pages:  # pages: the redirect below
             continue
         status = await send(client, {}, "anonymous")
