@@ -188,6 +188,14 @@ exten => _X,1,Wait(120)
 exten => _X.,1,Answer()
  same => n,Wait(120)
  same => n,Hangup()
+; 9002 switches modes as a supervisor would (ChanSpy's d option): 5 whisper, then 6 barge
+exten => 9002,1,Answer()
+ same => n,Wait(3)
+ same => n,SendDTMF(5,250)
+ same => n,Wait(3)
+ same => n,SendDTMF(6,250)
+ same => n,Wait(120)
+ same => n,Hangup()
 
 [robot-talk]
 exten => _X,1,Set(AGENT=agent${EXTEN})

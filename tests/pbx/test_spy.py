@@ -79,3 +79,44 @@ async def test_spy_on_a_real_call_is_logged_from_chanspystart_to_chanspystop(
         assert row["ended_at"] >= row["started_at"]
     finally:
         await desk.logout("qian")
+
+
+async def test_mode_keys_on_the_phone_switch_and_log_each_segment(
+    pbx: tuple[Asterisk, dict[str, Any]], service: HotlineService
+) -> None:
+    """ChanSpy's d option on a real Asterisk: the supervisor's phone presses 5 then 6; the
+    DTMFEnd events on the spyer channel switch the logged mode: listen → whisper → barge."""
+    ast, _ = pbx
+    await cli(ast, "devstate change Custom:agent8 NOT_INUSE")
+    await _people(service)
+    assert service.store is not None
+    await AgentDirectory(service.store.engine).set_agent(
+        "wang", extension="9002", name="班长 王", interface="Local/9002@robot-supervisor/n",
+        roles=("supervisor",),
+    )  # fmt: skip
+    desk, spy_desk = service.agents.desk, service.agents.spy_desk
+    assert desk is not None and spy_desk is not None
+    caller = "13900008884"
+    log = SpyLog(service.store.engine)
+    try:
+        await desk.login("qian")
+        await call(ast, caller, "press-1")
+        board = desk.boards["pbx1"]
+        await until(lambda: board.view(AGENT_PHONE)["state"] == "talking", 30, "agent talking")
+        await spy_desk.start("wang", f"pbx1|{AGENT_PHONE}", "listen")
+        spy = service.agents.spies["pbx1"]
+        await until(
+            lambda: [s["mode"] for s in spy.active("wang")] == ["barge"], 30, "keys 5 and 6"
+        )
+        await hang_up_caller(ast, caller)
+        await until(lambda: not spy.active("wang"), 30, "ChanSpyStop from Asterisk")
+        await spy.flush()
+        rows = [r for r in reversed(await log.recent()) if r["supervisor"] == "wang"]
+        assert [(r["mode"], r["end_reason"]) for r in rows] == [
+            ("listen", "switched to whisper"),
+            ("whisper", "switched to barge"),
+            ("barge", "ChanSpyStop"),
+        ]
+        assert len({r["spyer_channel"] for r in rows}) == 1
+    finally:
+        await desk.logout("qian")
