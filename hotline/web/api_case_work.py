@@ -1,7 +1,8 @@
 """The case console's routes beside the inbox and actions (hotline/web/api_cases.py):
 opening a case that no call opened (a letter, a walk-in, a department's system), the
 call-back's outcome (回访), the cases a new one may duplicate (并单), the chase list, the
-workflow table the pages build their forms from, the handling units, and the console page.
+workflow table the pages build their forms from, the handling units, the deadline policy
+(期限规则) and the case KPIs (考核), and the console page.
 
 Every write goes through the store's workflow (ticketing.workflow): the same table, history
 and locking as the desk's registration and the actions route.
@@ -16,7 +17,6 @@ from typing import Any, Final
 from aiohttp import web
 
 from hotline.web.api_cases import (
-    ACTORS,
     READERS,
     actions_for,
     case_actor,
@@ -315,6 +315,3 @@ async def case_kpi_report(request: web.Request) -> web.Response:
     figures = await store.case_kpis(start, end)
     body = {"from": start.isoformat(), "to": end.isoformat(), **figures}
     return web.json_response(body, dumps=dumps)
-
-
-__all__ = ["ACTORS", "routes"]

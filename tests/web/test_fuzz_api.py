@@ -26,7 +26,7 @@ from acd.agents.board import AgentBoard
 from acd.calls import CallTracker
 from acd.spy import Spy
 from hotline.agent_desk import AgentDesk
-from hotline.settings import Settings, WebSettings
+from hotline.settings import CasesSettings, Settings, WebSettings
 from hotline.supervision import SpyDesk
 from hotline.web.app import create_app
 from hotline.web.auth_table import ROLES
@@ -54,7 +54,11 @@ def running_app(tmp_path: Path) -> Iterator[RunningApp]:
 
     async def start() -> None:
         store = await open_store(tmp_path)
-        settings = Settings(web=WebSettings(session_secret="f" * 32, login_max_failures=1000))
+        settings = Settings(
+            web=WebSettings(session_secret="f" * 32, login_max_failures=1000),
+            # Case attachments are stored: uploads answer 201/4xx, never "unavailable".
+            cases=CasesSettings(attachments_dir=tmp_path / "attachments"),
+        )
         # A real agent desk on the store; the fuzzed agent is tied to no phone (and no PBX is
         # connected), so its routes answer 404/409/400, never a 5xx.
         desk = AgentDesk(
