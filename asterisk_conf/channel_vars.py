@@ -1,6 +1,7 @@
 """The channel-variable contract between the dialplan, the IVR and the call tracker.
 
-The IVR sets these on the caller's channel (FastAGI ``SET VARIABLE``); the rendered dialplan
+The IVR sets these on the caller's channel (FastAGI ``SET VARIABLE``, several at once as
+``SET VARIABLE ARRAY(…)``: the same VarSet events, one round trip); the rendered dialplan
 reads them (``Queue(${HOTLINE_QUEUE},…)``); the AMI call tracker sees them as ``VarSet`` events.
 The names the real captures use (HOTLINE_QUEUE, HOTLINE_CHOICE, HOTLINE_PRIORITY) are kept.
 """

@@ -43,6 +43,7 @@ class CallChannel(Protocol):
     async def stream_file(self, prompt: str, escape_digits: str = "") -> str | None: ...
     async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> DigitsResult: ...
     async def set_variable(self, name: str, value: str) -> None: ...
+    async def set_variables(self, pairs: Sequence[tuple[str, str]]) -> None: ...
 
 
 @dataclass
@@ -237,13 +238,15 @@ class MenuWalk:
 
     async def _set_result_variables(self) -> None:
         out = self.outcome
-        await self._report(with_choice=False)
+        pairs = self._changes(with_choice=False)
         # Last and in this order, as the IVR of the captures did: the dialplan goes on to
-        # Queue() with them.
+        # Queue() with them. All in one command: between the key and the queue the caller
+        # waits for each round trip to Asterisk (bench/pbx_calls.py).
         if out.queue is not None:
-            await self.channel.set_variable(cv.QUEUE.name, out.queue)
-        await self.channel.set_variable(cv.CHOICE.name, out.choice or "none")
-        await self.channel.set_variable(cv.PRIORITY.name, str(out.priority))
+            pairs.append((cv.QUEUE.name, out.queue))
+        pairs.append((cv.CHOICE.name, out.choice or "none"))
+        pairs.append((cv.PRIORITY.name, str(out.priority)))
+        await self.channel.set_variables(pairs)
         self._on_channel[cv.CHOICE.name] = out.choice or "none"
 
     async def _report(self, *, with_choice: bool = True) -> None:
@@ -252,8 +255,15 @@ class MenuWalk:
         They are the IVR's only report to the call record: the AMI call tracker reads them
         from the VarSet events, so the IVR can run in a process (or on a host) of its own.
         Sent as soon as known and only when changed, so a caller hanging up halfway still
-        leaves the nodes walked, the language and an incident registered against.
+        leaves the nodes walked, the language and an incident registered against; the
+        changes of one step go in one command.
         """
+        changes = self._changes(with_choice=with_choice)
+        if changes:
+            await self.channel.set_variables(changes)
+
+    def _changes(self, *, with_choice: bool) -> list[tuple[str, str]]:
+        """The HOTLINE_* values that differ from what the channel has, now taken as sent."""
         out = self.outcome
         wanted = {
             cv.LANGUAGE.name: out.language,
@@ -265,10 +275,12 @@ class MenuWalk:
         }
         if with_choice and out.choice is not None:
             wanted[cv.CHOICE.name] = out.choice
+        changes = []
         for name, value in wanted.items():
             if self._on_channel.get(name, "") != value:
-                await self.channel.set_variable(name, value)
+                changes.append((name, value))
                 self._on_channel[name] = value
+        return changes
 
 
 async def publish_safely(publish: Publish, topic: str, payload: dict[str, Any]) -> None:

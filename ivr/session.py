@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from asterisk_conf.agi_args import UnsafeAgiText, array_assignment
 from ivr.agi_protocol import (
     HANGUP_LINE,
     AgiCommandError,
     AgiProtocolError,
     AgiReply,
     AgiTimeout,
+    AgiUnsafeCommand,
     ChannelHangup,
     command_line,
     is_usage_start,
@@ -243,6 +245,19 @@ class AgiSession:
 
     async def set_variable(self, name: str, value: str) -> None:
         await self.command(f"SET VARIABLE {name} {quote_arg(value)}")
+
+    async def set_variables(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Several variables in order, in one round trip (``SET VARIABLE ARRAY(…)``): every
+        command keeps the caller waiting for Asterisk's reply, and under load the PBX answers
+        slowly. Each still makes its own VarSet event, as SET VARIABLE does."""
+        if len(pairs) == 1:
+            await self.set_variable(*pairs[0])
+        elif pairs:
+            try:
+                name, value = array_assignment(pairs)
+            except UnsafeAgiText as error:  # CR, LF or NUL in a value: nothing is sent
+                raise AgiUnsafeCommand(str(error)) from None
+            await self.command(f"SET VARIABLE {name} {value}")
 
     async def get_variable(self, name: str) -> str | None:
         reply = await self.command(f"GET VARIABLE {name}")

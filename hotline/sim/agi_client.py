@@ -19,6 +19,8 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from asterisk_conf.agi_args import agi_words, assignments
+
 ENV_KEYS = (
     "agi_network",
     "agi_network_script",
@@ -276,9 +278,10 @@ class _Session:
                 int(words[3]) if words[3].lstrip("-").isdigit() else -1
             )
         if verb == "SET VARIABLE" and len(words) >= 3:
-            value = words[3] if len(words) > 3 else ""
-            self.result.variables[words[2]] = value
-            self.client.channel_vars[words[2]] = value
+            exact = agi_words(line)  # res_agi's own reading (backslashes), and ARRAY(…)
+            for name, value in assignments(exact[2], exact[3] if len(exact) > 3 else ""):
+                self.result.variables[name] = value
+                self.client.channel_vars[name] = value
             return "200 result=1"
         if verb == "GET VARIABLE" and len(words) >= 3:
             return self._variable(words[2])

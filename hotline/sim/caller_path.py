@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from asterisk_conf.agi_args import agi_words, assignments
+
 from .channels import RING, UP
 from .conversation import Conversation
 from .emitter import AGI, CALL, DTMF
@@ -279,13 +281,12 @@ class CallerPath(QueueWaiting, Conversation):
             self.ch_event("MixMonitorStart", CALL, ch2)
             call.truth.recording = path
         elif upper.startswith("SET VARIABLE"):
-            parts = command.split(" ", 3)
-            if len(parts) >= 3:
-                value = parts[3] if len(parts) > 3 else ""
-                if len(value) >= 2 and value[0] == value[-1] == '"':
-                    value = value[1:-1]
-                call.ivr_vars[parts[2]] = value
-                self.varset(ch2, parts[2], value)
+            words = agi_words(command)
+            if len(words) >= 3:
+                # one variable, or several of an ARRAY(…), each with its own VarSet
+                for name, value in assignments(words[2], words[3] if len(words) > 3 else ""):
+                    call.ivr_vars[name] = value
+                    self.varset(ch2, name, value)
         self.agi_end(call, command, code, "Success" if code == "200" else "Failure")
 
     def _ivr_caller_hung_up(self, call: Call, command: str | None) -> None:

@@ -18,6 +18,8 @@ import shlex
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from asterisk_conf.agi_args import agi_words, assignments
+
 HANGUP = "<hangup>"  # a scripted key: the caller hangs up during this GET DATA
 _ids = itertools.count(1)
 
@@ -164,9 +166,10 @@ async def call(
                     else:
                         send(f"200 result={key}")
                 elif verb == "SET VARIABLE":
-                    _, _, name, value = shlex.split(command)
-                    log.variables[name] = value
-                    log.set_order.append(name)
+                    _, _, name, value = agi_words(command)
+                    for one, its in assignments(name, value):  # ARRAY(…): several
+                        log.variables[one] = its
+                        log.set_order.append(one)
                     send("200 result=1")
                 elif verb == "GET VARIABLE":
                     name = command.split(" ", 2)[2]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shlex
 
 import pytest
 
+from asterisk_conf.agi_args import agi_words, assignments
 from tests.ivr.conftest import Ivr
 
 JUNK_RESULTS = [
@@ -60,8 +60,8 @@ async def scripted_call(port: int, junk_for: str, junk: str) -> dict[str, str]:
                 elif verb == "GET DATA":
                     reply = "200 result= (timeout)"
                 elif verb == "SET VARIABLE":
-                    _, _, name, value = shlex.split(command)
-                    variables[name] = value
+                    _, _, name, value = agi_words(command)
+                    variables.update(assignments(name, value))  # ARRAY(…): several
                     reply = "200 result=1"
                 else:
                     reply = "510 Invalid or unknown command"

@@ -147,3 +147,18 @@ async def test_a_caller_going_round_in_circles_ends_with_an_agent(ivr: Ivr) -> N
     assert log.variables["HOTLINE_QUEUE"] == "hotline-general"
     assert log.variables["HOTLINE_CHOICE"] == "too-many-steps"
     assert len(ivr.events.of("ivr.finished")[-1]["path"]) == 50
+
+
+@pytest.mark.parametrize(("keys", "queue", "choice", "priority", "path"), PATHS)
+async def test_one_round_trip_between_the_routing_key_and_the_queue(
+    ivr: Ivr, keys: list[str], queue: str, choice: str, priority: str, path: list[str]
+) -> None:
+    """The caller waits for every command after the key that routes them (bench/pbx_calls.py:
+    under load each round trip to Asterisk costs ~0.2 s): the route, the keys and the
+    category go in one SET VARIABLE ARRAY(…), the route last and in the captures' order."""
+    log = await call(ivr.port, keys, linkedid="1795445409.0")
+    last_key = max(i for i, c in enumerate(log.commands) if c.startswith("GET DATA"))
+    (after,) = log.commands[last_key + 1 :]
+    assert after.startswith("SET VARIABLE ARRAY(HOTLINE_"), after
+    assert log.set_order[-3:] == ["HOTLINE_QUEUE", "HOTLINE_CHOICE", "HOTLINE_PRIORITY"]
+    assert log.variables["HOTLINE_DIGITS"] == "".join(keys)
