@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from hotline.service import HotlineService
 from hotline.settings import Settings
 from tests.pbx.asterisk import Asterisk
 from tests.pbx.conftest import pbx_settings
+from tests.pbx.pbx_logs import channel_var
 from tests.pbx.test_calls import (
     audio_bytes,
     cdr_rows,
@@ -307,12 +309,25 @@ async def test_ami_cut_mid_call_loses_nothing_the_call_did_meanwhile(
         await until(lambda: ended(ast, second), 60, "the 2nd call's end")
         await hang_up(ast, "13900004002")
         await until(lambda: cdr_rows(ast, second), 30, "2nd call's CDR")
+        # a third, inside the cut too, presses 2 (the help menu) and hangs up there
+        await dial(ast, "13900004003", "keys-2")
+        side = await await_side(ast, "13900004003", "AGI")
+        third, third_uid = side[0], side[13]
+        await until_async(
+            lambda: channel_var(ast, third, "HOTLINE_PATH"),
+            "welcome,main,help",
+            30,
+            "the 3rd caller in the help menu",
+        )
+        await hang_up(ast, "13900004003")
+        await until(lambda: cdr_rows(ast, third_uid), 30, "3rd call's CDR")
         # the first caller is still on the line (in the survey) when the link comes back
         cutter.restore()
         await until(lambda: link.connected and not svc.catching_up, 30, "the link back")
         await hang_up(ast, "13900004001")
         await until(lambda: cdr_rows(ast, first), 30, "1st call's CDR")
         records = {uid: await service.record_of(uid) for uid in (first, second)}
+        in_menu = await service.record_of(third_uid)
     finally:
         await remove_agent(ast)
         await service.stop()
@@ -334,6 +349,26 @@ async def test_ami_cut_mid_call_loses_nothing_the_call_did_meanwhile(
         assert record["recording"] == str(recording)
         assert audio_bytes(recording) > 0
         assert record["recovered"] is True
+    # hung up in the IVR while nobody listened: the dialplan's h extension put the keys and
+    # the path in the CDR's userfield, which is all that is left of them
+    (row,) = cdr_rows(ast, third_uid)
+    assert "HOTLINE_DIGITS=2&" in row["userfield"], row
+    assert (in_menu["outcome"], in_menu["recovered"]) == ("ivr_hangup", True)
+    assert in_menu["ivr_digits"] == "2"
+    assert in_menu["ivr_path"] == ["welcome", "main", "help"]
+    assert in_menu["linkedid"] == row["linkedid"]
+
+
+async def until_async(
+    read: Callable[[], Awaitable[str | None]],
+    want: str,
+    timeout: float,  # noqa: ASYNC109
+    what: str,
+) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await read() != want:
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
 
 
 async def restart_asterisk(ast: Asterisk) -> None:
