@@ -104,6 +104,11 @@ async def test_a_supervisor_plays_with_ranges_and_the_playback_is_audited(
 
     plays = [e for e in await store.access_log(actor="sup") if e["action"] == "recording.play"]
     assert plays, "the playback is not in the access log"
+    # A case's page links here by ticket number: the call is found without typing.
+    ticket = (await row.locator("td").nth(6).inner_text()).strip()
+    await page.goto(f"{url}/recordings?ticket={ticket}&from=2026-11-01")
+    await page.locator(f"tr[data-call='{rec.wang_call}']").wait_for(timeout=10_000)
+    assert await page.locator("#calls tr").count() == 1
     assert {e["target"] for e in plays} == {f"call:{rec.wang_call}"}
     assert any(e["detail"]["range"] for e in plays)
     assert errors == []

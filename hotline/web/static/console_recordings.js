@@ -106,6 +106,15 @@ async function start() {
     const who = await session.json();
     $("who").textContent = `${who.display_name} (${who.role})`;
   }
+  // Linked from elsewhere (a case's page: /recordings?ticket=12345-…): those filters first.
+  const given = new URLSearchParams(location.search);
+  if (given.get("ticket")) $("from").value = isoDay(new Date(today.getTime() - 365 * 86400000));
+  for (const [key, value] of given.entries()) {
+    const field = $(key);
+    if (!field || !field.form) continue;
+    if (field.type === "checkbox") field.checked = value === "1";
+    else field.value = value;
+  }
   $("search").addEventListener("submit", search);
   $("audio").addEventListener("error", () => showError("录音无法播放 the recording cannot be played"));
   await search();
