@@ -218,6 +218,10 @@ class AmiFeed:
             status = await self.link.send_list_action([("Action", "QueueStatus")])
             await self._read_queue_log()
             learned = await self._ask_missed_vars(live_channels(channels) or {})
+            # A fresh start with no event and no queue_log line: nothing of the PBX dates the
+            # snapshot, so the feed's clock does (the demo's simulated one; else the wall's,
+            # as the tracker would take itself) — not the wall clock whatever the PBX's time.
+            fresh = self.tracker.clock <= 0 and not self._recent_log
             closed = self.tracker.resync(
                 channels,
                 status,
@@ -225,6 +229,7 @@ class AmiFeed:
                 list(self._recent_cdr),
                 recording_of=self._recording_of,
                 learned=learned,
+                now=self._now() if fresh else None,
             )
             if closed:
                 log.info("AMI resync closed %d call leg(s) from queue_log", len(closed))

@@ -71,6 +71,9 @@ async def test_a_demo_desk_agent_logs_in_and_gets_its_phones_pops(
     assert result["desk"]["password"] == PASSWORD
     assert result["desk"]["usernames"] == ["agent1", "agent2", "agent3"]
     assert result["desk"]["url"] == f"http://127.0.0.1:{port}/desk"
+    # The pop is dated on the demo's simulated clock (its busy hour), not the wall clock.
+    start = result["simulated"]["start"]
+    assert start <= pop["ringing_at"] <= start + result["simulated"]["seconds"]
     # Desk agents get timed after-call work, on the demo's simulated clock: a 30 s wrap-up
     # ends within the 10 wall seconds (it would take 30 on the wall clock), many times over.
     lines = [line.split("|") for line in (tmp_path / "demo" / "queue_log").read_text().splitlines()]

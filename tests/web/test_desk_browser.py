@@ -298,6 +298,8 @@ async def test_a_pause_shows_on_the_wallboard_and_queue_log_and_a_call_back_is_p
         store = r.service.store
         assert store is not None
         await add_password_user(store, "boss", "supervisor")
+        for page in (desk, board, work):  # their polls would meet the login page below
+            await page.close()
         console = await chromium.new_page()
         await console.set_viewport_size({"width": 1366, "height": 768})
         console.on("pageerror", lambda error: errors.append(str(error)))
@@ -331,7 +333,8 @@ async def test_a_pause_shows_on_the_wallboard_and_queue_log_and_a_call_back_is_p
             "zhao", extension="8003", name="赵 8003", interface="PJSIP/8003",
             state_interface="Custom:agent8003", skills={"hotline-general": 2},
         )  # fmt: skip
-        await console.context.clear_cookies()
+        await console.close()
+        await chromium.clear_cookies()
         zhao = await chromium.new_page()
         zhao.on("pageerror", lambda error: errors.append(str(error)))
         await log_in(zhao, r.url, "zhao")
