@@ -36,7 +36,8 @@ API note for the desk (every route answers JSON; errors have the usual
   not_needed, "note"?: str}`` → the entry (reached, wrong_number and not_needed close it).
 
 Live changes: the bus topic ``agent.status`` (events.payloads.AgentStatus) carries every
-agent's state change, with ``pbx`` and ``interface`` to pick the desk's own.
+agent's state change, with ``pbx`` and ``interface`` to pick the desk's own; the desk gets
+its own pushed on ``/ws/desk`` as ``{"type": "agent", "status": …}`` (desk_push.AgentPushes).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,8 +52,11 @@ class StaticLookup:
     """A fixed member → username table: keys ``(pbx, interface or member name)`` for one PBX,
     or a bare interface or member name for a member of any PBX (tests, benchmarks)."""
 
-    def __init__(self, table: dict[str | tuple[str, str], str] | None = None) -> None:
-        self.table: dict[str | tuple[str, str], str] = dict(table or {})
+    def __init__(
+        self, table: Mapping[str, str] | Mapping[tuple[str, str], str] | None = None
+    ) -> None:
+        self.table: dict[str | tuple[str, str], str] = {}
+        self.table.update(table or {})
 
     def username_for(
         self, pbx: str | None, interface: str | None, member: str | None = None
