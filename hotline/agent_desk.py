@@ -121,6 +121,10 @@ class AgentDesk:
         """Learn every agent of the store (the wrap-up timer and state log need them)."""
         for row in await self.directory.all():
             self._remember(row)
+        try:
+            await self.callbacks.load_unserved()
+        except Exception:  # without it every answered call asks the store: slower, still right
+            log.exception("call-back list: open entries not loaded; asking the store per call")
 
     def _remember(self, row: dict[str, Any]) -> DeskAgent:
         agent = DeskAgent(

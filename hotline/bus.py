@@ -28,6 +28,7 @@ Handler = Callable[[str, Payload], Awaitable[None] | None]
 Publish = Callable[[str, Payload], None]
 
 DEFAULT_QUEUE_SIZE = 10_000
+_MAX_TOPICS = 1_000
 
 
 @dataclass(eq=False)
@@ -64,6 +65,10 @@ class Bus:
             raise ValueError("queue_size must be at least 1")
         self._queue_size = queue_size
         self._subscriptions: list[Subscription] = []
+        # Topic → the subscriptions whose pattern matches it, filled on first use and
+        # emptied by every subscribe: a publication costs one dict lookup instead of a shell
+        # pattern match per subscriber (the AMI path publishes thousands of events a second).
+        self._matching: dict[str, tuple[Subscription, ...]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
         self.published = 0
@@ -99,6 +104,7 @@ class Bus:
             queue=asyncio.Queue(maxsize=size),
         )
         self._subscriptions.append(sub)
+        self._matching.clear()
         if self._loop is not None:
             sub.task = self._loop.create_task(self._deliver(sub), name=f"bus:{sub.name}")
         return sub
@@ -117,9 +123,14 @@ class Bus:
 
     def _enqueue(self, topic: str, payload: Payload) -> None:
         self.published += 1
-        for sub in self._subscriptions:
-            if not sub.matches(topic):
-                continue
+        subs = self._matching.get(topic)
+        if subs is None:
+            if len(self._matching) >= _MAX_TOPICS:  # topics are constants; bound it anyway
+                self._matching.clear()
+            subs = self._matching[topic] = tuple(
+                sub for sub in self._subscriptions if sub.matches(topic)
+            )
+        for sub in subs:
             try:
                 sub.queue.put_nowait((topic, payload))
             except asyncio.QueueFull:

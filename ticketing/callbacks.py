@@ -70,9 +70,31 @@ def _row_view(row: Any, now: datetime) -> dict[str, Any]:
     }
 
 
+# The kinds a later answered call of the same citizen makes moot (close_served).
+SERVED_KINDS: tuple[str, ...] = ("abandoned", "timeout")
+
+
 class CallbackList:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # The numbers that may have a not-done abandoned or timed-out entry, once loaded
+        # (``load_unserved``); None: unknown, every close_served asks the store. Every answered
+        # call asks close_served, and almost no caller has such an entry: without this, each
+        # answered call cost a database transaction on the AMI ingest's core (issue 6's bench).
+        # It only ever errs on the safe side: a number leaves it when the store says that
+        # number has nothing left that close_served could close.
+        self._unserved: set[str] | None = None
+
+    async def load_unserved(self) -> None:
+        """Learn which numbers have not-done abandoned or timed-out entries (at start, before
+        any call ends); the entries added later through ``add`` are tracked."""
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(
+                select(callbacks.c.caller_num)
+                .where(callbacks.c.status != "done", callbacks.c.kind.in_(SERVED_KINDS))
+                .distinct()
+            )
+            self._unserved = {str(row.caller_num) for row in rows}
 
     async def add(self, entries: Iterable[Mapping[str, Any]]) -> int:
         """Add entries (kind, pbx, linkedid, uniqueid, caller_num, caller_name, queue,
@@ -110,6 +132,8 @@ class CallbackList:
                     .on_conflict_do_nothing(index_elements=["pbx", "linkedid", "kind"])
                 )
                 added += result.rowcount or 0
+        if self._unserved is not None:
+            self._unserved.update(r["caller_num"] for r in rows if r["kind"] in SERVED_KINDS)
         return added
 
     async def close_served(self, caller_num: str, served_at: datetime, detail: str) -> int:
@@ -117,6 +141,8 @@ class CallbackList:
         entries from before are done (result not_needed, logged as by the system). Callback
         requests and survey call-backs stay: the citizen asked for them. Returns how many."""
         require_aware(served_at, "served_at")
+        if self._unserved is not None and caller_num not in self._unserved:
+            return 0
         now = datetime.now(UTC)
         async with self._engine.begin() as connection:
             ids = [
@@ -125,7 +151,7 @@ class CallbackList:
                     select(callbacks.c.id).where(
                         callbacks.c.caller_num == caller_num,
                         callbacks.c.status == "open",
-                        callbacks.c.kind.in_(("abandoned", "timeout")),
+                        callbacks.c.kind.in_(SERVED_KINDS),
                         callbacks.c.called_at <= served_at,
                     )
                 )
@@ -146,6 +172,18 @@ class CallbackList:
                             detail=detail[:2000],
                         )
                     )
+            if self._unserved is not None:
+                left = await connection.scalar(
+                    select(func.count())
+                    .select_from(callbacks)
+                    .where(
+                        callbacks.c.caller_num == caller_num,
+                        callbacks.c.status != "done",
+                        callbacks.c.kind.in_(SERVED_KINDS),
+                    )
+                )
+                if not left:
+                    self._unserved.discard(caller_num)
         return len(ids)
 
     async def pending(self, *, now: datetime | None = None, limit: int = 500) -> dict[str, Any]:

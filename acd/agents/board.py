@@ -63,13 +63,10 @@ class AgentBoard:
     # ---- input -------------------------------------------------------------------------------
 
     def handle(self, msg: AmiMessage) -> None:
-        # On the AMI hot path (every event of the PBX): one look at the first header and out.
-        fields = msg.fields
-        if not fields:
+        # On the AMI hot path (every event of the PBX): one look at the event's name and out.
+        if msg.kind != "event":
             return
-        first, name = fields[0]
-        if first != "Event":
-            return
+        name = msg.name
         handler = HANDLERS.get(name)
         if handler is None:
             if name in _CALL_EVENTS and self.on_call_event is not None:
@@ -80,10 +77,10 @@ class AgentBoard:
             # Only a caller an agent rings or talks to matters: look for its Uniqueid alone.
             by_caller = state.by_caller
             if not by_caller or not any(
-                key == "Uniqueid" and value in by_caller for key, value in fields
+                key == "Uniqueid" and value in by_caller for key, value in msg.fields
             ):
                 return
-        headers = dict(fields)
+        headers = dict(msg.fields)
         stamp = headers.get("Timestamp")
         if stamp:
             try:
@@ -97,7 +94,8 @@ class AgentBoard:
         except Exception:
             log.exception("agent board failed on %s; event skipped", name)
             return
-        self._settle(touched)
+        if touched:
+            self._settle(touched)
 
     def resync(self, status: Iterable[AmiMessage], *, now: float | None = None) -> None:
         """Apply a QueueStatus answer (response, list events, Complete) as the whole truth."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from acd.agents.state import Agent, AgentsState, Membership, Ring
+from acd.agents.state import BUSY_DEVICE, RINGING_DEVICE, Agent, AgentsState, Membership, Ring
 
 Touched = list[tuple[str, str]]
 Handler = Callable[[AgentsState, dict[str, str]], Touched]
@@ -51,6 +51,23 @@ def _interface(h: dict[str, str]) -> str:
     return h.get("Interface") or h.get("Location") or ""
 
 
+def _device_class(device: int | None) -> int:
+    return 2 if device in BUSY_DEVICE else 1 if device == RINGING_DEVICE else 0
+
+
+def _same_picture(old: Membership, new: Membership) -> bool:
+    """Whether the agent's state and published view stay as they were: what ``derive`` and
+    the view read of a membership is unchanged (the device only by its busy/ringing class)."""
+    return (
+        old.paused == new.paused
+        and old.reason == new.reason
+        and old.penalty == new.penalty
+        and old.dynamic == new.dynamic
+        and old.member == new.member
+        and _device_class(old.device) == _device_class(new.device)
+    )
+
+
 def _member_changed(change: str) -> Handler:
     def handle(state: AgentsState, h: dict[str, str]) -> Touched:
         interface = _interface(h)
@@ -58,8 +75,16 @@ def _member_changed(change: str) -> Handler:
         if not interface or not queue:
             return []
         membership = membership_of(h)
+        known = state.agents.get(interface)
+        name = known.name if known is not None else None
         agent = state.agent(interface, membership.member)
+        old = agent.memberships.get(queue)
         agent.memberships[queue] = membership
+        # Most member events only repeat the phone's device state (one per queue it is in,
+        # at every call): nothing to derive or publish. The board would find the same state
+        # and view and publish nothing; not touching the agent saves it the work.
+        if old is not None and agent.name == name and _same_picture(old, membership):
+            return []
         return [(interface, change)]
 
     handle.__name__ = f"on_member_{change}"

@@ -22,8 +22,8 @@ AGENT_STATES: Final = ("logged_out", "ready", "ringing", "talking", "wrap_up", "
 DEFAULT_WRAP_UP_REASON: Final = "话后处理"
 
 # app_queue's member Status (AST_DEVICE_*): the phone is busy or ringing for its own reasons.
-_BUSY_DEVICE: Final = frozenset({2, 3, 7, 8})  # inuse, busy, ringinuse, onhold
-_RINGING_DEVICE: Final = 6
+BUSY_DEVICE: Final = frozenset({2, 3, 7, 8})  # inuse, busy, ringinuse, onhold
+RINGING_DEVICE: Final = 6
 
 
 @dataclass(slots=True)
@@ -98,9 +98,9 @@ def derive(agent: Agent, wrap_up_reason: str) -> tuple[str, str | None]:
     if agent.rings:
         return "ringing", None
     devices = {m.device for m in agent.memberships.values()}
-    if devices & _BUSY_DEVICE:
+    if devices & BUSY_DEVICE:
         return "talking", None
-    if _RINGING_DEVICE in devices:
+    if RINGING_DEVICE in devices:
         return "ringing", None
     memberships = list(agent.memberships.values())
     if all(m.paused for m in memberships):

@@ -110,13 +110,17 @@ class FramedMessage(AmiMessage):
     (about 44 % are VarSet), and those are never split into fields at all.
     """
 
-    __slots__ = ("_edited", "_parsed", "text")
+    __slots__ = ("_edited", "_name", "_parsed", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text  # the frame as received, CRLF line ends, without its blank line
         self._parsed: list[tuple[str, str]] | None = None
         self._edited = False  # fields assigned by hand: the text no longer describes them
         self._index = None
+        # ``name`` once read: the feed asks it of every event for the tracker, the agent board
+        # and the duplicate window, and reading it off the text each time cost as much as the
+        # agent board's own work (issue 6's ingest benchmark).
+        self._name: str | None = None
 
     @property
     def fields(self) -> list[tuple[str, str]]:
@@ -130,6 +134,7 @@ class FramedMessage(AmiMessage):
         self._parsed = value
         self._edited = True
         self._index = None
+        self._name = None
 
     @property
     def frame_text(self) -> str | None:
@@ -146,14 +151,22 @@ class FramedMessage(AmiMessage):
 
     @property
     def name(self) -> str:
-        if self._parsed is not None:
-            return super().name
-        text = self.text
-        end = text.find("\r\n")
-        if text.startswith("Event: "):  # nearly every frame: the value after one space
-            return text[7:end] if end >= 0 else text[7:]
-        value = (text if end < 0 else text[:end]).partition(":")[2]
-        return value[1:] if value[:1] == " " else value
+        name = self._name
+        if name is not None:
+            return name
+        parsed = self._parsed
+        if parsed is not None:
+            name = parsed[0][1] if parsed else ""
+        else:
+            text = self.text
+            end = text.find("\r\n")
+            if text.startswith("Event: "):  # nearly every frame: the value after one space
+                name = text[7:end] if end >= 0 else text[7:]
+            else:
+                value = (text if end < 0 else text[:end]).partition(":")[2]
+                name = value[1:] if value[:1] == " " else value
+        self._name = name
+        return name
 
     def get(self, key: str, default: str | None = None) -> str | None:
         if self._parsed is not None:

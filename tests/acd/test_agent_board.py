@@ -157,3 +157,71 @@ def test_queue_status_resync_is_the_whole_truth() -> None:
     )
     assert [q["queue"] for q in board.view(AGENT3)["queues"]] == ["hotline-general"]
     assert {p["change"] for p in published[-4:]} == {"resync"}
+
+
+def _simulated_stream(calls: int = 60) -> list[AmiMessage]:
+    from hotline.demo_model import demo_model
+    from hotline.sim.traffic import Simulation
+
+    sim = Simulation(demo_model(calls_per_hour=1800, agents=12), seed=3)
+    return list(sim.generate(calls))
+
+
+def _framed(messages: list[AmiMessage]) -> list[AmiMessage]:
+    """The same events as the link hands them over: unsplit frames off the wire."""
+    from acd.ami.framing import AmiFramer
+
+    framer = AmiFramer(expect_banner=False)
+    framed = framer.feed(b"".join(m.to_bytes() for m in messages))
+    assert len(framed) == len(messages) and all(f.frame_text for f in framed)
+    return framed
+
+
+def _published(messages: list[AmiMessage]) -> list[dict[str, Any]]:
+    board, published = _board()
+    for msg in messages:
+        if msg.name in board.wanted:
+            board.handle(msg)
+    return published
+
+
+def test_unsplit_frames_and_split_messages_publish_the_same() -> None:
+    """Frames as the link hands them over (the name read off the text, the fields split on
+    first use) give the board the same statuses as messages built from fields."""
+    for messages in (load_messages("member_ops"), _simulated_stream()):
+        split = [AmiMessage(list(m.fields)) for m in messages]
+        assert _published(_framed(messages)) == _published(split) != []
+
+
+def test_member_events_that_change_nothing_visible_publish_as_before(
+    monkeypatch: Any,
+) -> None:
+    """Member events that only repeat the device state are not settled (they touch nobody):
+    what is published is exactly what settling them would have published."""
+    from acd.agents import events
+
+    def settle_every_member_event(handler: Any, change: str) -> Any:
+        def handle(state: Any, h: Any) -> Any:
+            touched = handler(state, h)
+            interface = h.get("Interface") or h.get("Location") or ""
+            if not touched and interface in state.agents and h.get("Queue"):
+                return [(interface, change)]
+            return touched
+
+        return handle
+
+    for messages in (load_messages("member_ops"), _simulated_stream()):
+        now = _published(_framed(messages))
+        with monkeypatch.context() as patched:
+            for name, change in (
+                ("QueueMemberAdded", "added"),
+                ("QueueMemberPause", "pause"),
+                ("QueueMemberStatus", "status"),
+                ("QueueMemberPenalty", "penalty"),
+                ("QueueMemberRinginuse", "ringinuse"),
+            ):
+                patched.setitem(
+                    events.HANDLERS, name, settle_every_member_event(events.HANDLERS[name], change)
+                )
+            before = _published(_framed(messages))
+        assert now == before

@@ -126,3 +126,36 @@ async def test_a_citizen_served_later_needs_no_call_back(store: TicketStore) -> 
     left = {i["linkedid"]: i["status"] for i in (await work.pending())["items"]}
     # The request and the survey stay; a missed call after the answered one stays too.
     assert left == {"asked": "open", "other": "open", "later": "open"}
+
+
+async def test_served_index_closes_what_the_store_would_and_skips_the_rest(
+    store: TicketStore,
+) -> None:
+    """With the index of unserved numbers loaded, close_served closes exactly what it closes
+    without it: entries stored before the load, entries added after, a claimed entry once it
+    is released; numbers with nothing to close never reach the store."""
+    earlier = CallbackList(store.engine)
+    await earlier.add([{**_entry("before-start", minutes_ago=40), "caller_num": "13700000001"}])
+    work = CallbackList(store.engine)
+    await work.load_unserved()
+    await work.add(
+        [
+            {**_entry("after-start", minutes_ago=30), "caller_num": "13700000002"},
+            {**_entry("held", "timeout", 30), "caller_num": "13700000003"},
+            {**_entry("asked", "callback_request", 30), "caller_num": "13700000004"},
+        ]
+    )
+    served_at = datetime.now(UTC) - timedelta(minutes=5)
+    assert await work.close_served("13700000001", served_at, "answered") == 1
+    assert await work.close_served("13700000002", served_at, "answered") == 1
+    assert await work.close_served("13700000004", served_at, "answered") == 0  # asked for it
+    assert await work.close_served("13999999999", served_at, "answered") == 0
+    # Claimed while the citizen calls again: it stays; released, the next answered call
+    # closes it, as without the index.
+    held = next(i for i in (await work.pending())["items"] if i["linkedid"] == "held")
+    await work.claim(held["id"], "li")
+    assert await work.close_served("13700000003", served_at, "answered") == 0
+    await work.release(held["id"], "li")
+    assert await work.close_served("13700000003", served_at, "answered") == 1
+    left = {i["linkedid"]: i["status"] for i in (await work.pending())["items"]}
+    assert left == {"asked": "open"}
