@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.models import KpiExclusionRow
@@ -52,3 +52,36 @@ async def exclusions_between(
     )
     result = await connection.execute(query)
     return [(row.starts_at, row.ends_at, row.reason) for row in result]
+
+
+def _window_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": int(row.id),
+        "start": row.starts_at,
+        "end": row.ends_at,
+        "reason": row.reason,
+        "created_by": row.created_by,
+    }
+
+
+async def listed_exclusions(
+    connection: AsyncConnection, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The windows overlapping [start, end) with their ids and authors, by start time."""
+    query = (
+        select(kpi_exclusions)
+        .where(kpi_exclusions.c.starts_at < end, kpi_exclusions.c.ends_at > start)
+        .order_by(kpi_exclusions.c.starts_at, kpi_exclusions.c.id)
+    )
+    return [_window_view(row) for row in await connection.execute(query)]
+
+
+async def delete_exclusion(connection: AsyncConnection, window_id: int) -> dict[str, Any] | None:
+    """Remove a window; what it was, or None when there is no such window."""
+    found = (
+        await connection.execute(select(kpi_exclusions).where(kpi_exclusions.c.id == window_id))
+    ).one_or_none()
+    if found is None:
+        return None
+    await connection.execute(delete(kpi_exclusions).where(kpi_exclusions.c.id == window_id))
+    return _window_view(found)

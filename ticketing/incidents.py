@@ -264,3 +264,24 @@ def _moment(value: Any, required: bool) -> datetime | None:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+async def reports_of(connection: AsyncConnection, incident_id: str) -> list[dict[str, Any]]:
+    """The calls merged into an incident (并单), in the order they came; KeyError for an
+    unknown incident."""
+    found = await connection.execute(select(incidents.c.id).where(incidents.c.id == incident_id))
+    if found.one_or_none() is None:
+        raise KeyError(incident_id)
+    rows = await connection.execute(
+        select(incident_reports.c.linkedid, incident_reports.c.caller_num, incident_reports.c.at)
+        .where(incident_reports.c.incident_id == incident_id)
+        .order_by(incident_reports.c.at, incident_reports.c.id)
+    )
+    return [
+        {
+            "linkedid": row.linkedid,
+            "caller_num": row.caller_num,
+            "at": row.at.astimezone(UTC).isoformat(),
+        }
+        for row in rows
+    ]

@@ -47,6 +47,7 @@ from ticketing.incidents import (
     list_incidents,
     mark_ended,
     merge_report,
+    reports_of,
     upsert_incident,
 )
 from ticketing.numbering import TicketNumbering, ticket_counters
@@ -583,6 +584,12 @@ class TicketStore:
         async with self._engine.connect() as connection:
             return await list_incidents(connection, active_only)
 
+    async def incident_reports(self, incident_id: str) -> list[dict[str, Any]]:
+        """The calls merged into an incident (linkedid, caller_num, at), in order; KeyError
+        for an unknown incident."""
+        async with self._engine.connect() as connection:
+            return await reports_of(connection, incident_id)
+
     async def merge_incident_report(
         self, incident_id: str, linkedid: str, caller_num: str | None, at: datetime
     ) -> dict[str, Any]:
@@ -655,6 +662,14 @@ class TicketStore:
             await users.update_user(connection, username, active=bool(active))
             await users.end_sessions(connection, username)
 
+    async def set_role(self, username: str, role: str) -> None:
+        """Give a user another role, ending their sessions (what they may open changed);
+        KeyError for an unknown user, ValueError for an unknown role."""
+        users.check_role(role)
+        async with self._writing() as connection:
+            await users.update_user(connection, username, role=role)
+            await users.end_sessions(connection, username)
+
     async def end_sessions(self, username: str) -> None:
         """End every session of the user (logout); KeyError for an unknown user."""
         async with self._writing() as connection:
@@ -705,3 +720,13 @@ class TicketStore:
         """Exclusion windows overlapping [start, end), by start time."""
         async with self._engine.connect() as connection:
             return await exclusions.exclusions_between(connection, start, end)
+
+    async def exclusion_list(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Exclusion windows overlapping [start, end) with id and author, by start time."""
+        async with self._engine.connect() as connection:
+            return await exclusions.listed_exclusions(connection, start, end)
+
+    async def remove_exclusion(self, window_id: int) -> dict[str, Any] | None:
+        """Delete an exclusion window; what it was, or None when there is none."""
+        async with self._writing() as connection:
+            return await exclusions.delete_exclusion(connection, window_id)

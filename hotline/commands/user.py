@@ -7,6 +7,7 @@ the command line, where they would land in the shell history and the process lis
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -22,12 +23,12 @@ from hotline.web.auth_accounts import (
     create_token_account,
     kiosk_url,
 )
+from hotline.web.auth_admin import UserAdmin, check_password
 from hotline.web.auth_passwords import hash_password
 from hotline.web.auth_table import ROLES
 from ticketing.agents import AgentDirectory
 from ticketing.store import TicketStore
 
-MIN_PASSWORD = 10
 T = TypeVar("T")
 
 
@@ -55,9 +56,15 @@ def _read_password(from_stdin: bool) -> str:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_PASSWORD:
-        raise click.ClickException(f"password: at least {MIN_PASSWORD} characters")
-    return password
+    try:
+        return check_password(password)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _admin(store: TicketStore) -> UserAdmin:
+    """Changes made here are logged as the operating-system user who ran the command."""
+    return UserAdmin(store, f"cli:{getpass.getuser()}", "admin", "command line")
 
 
 def _base_url(settings: Settings) -> str:
@@ -100,7 +107,7 @@ def add(
         click.echo(f"added {username} ({role}); bearer token (shown once):\n{token}")
         return
     password_hash = hash_password(_read_password(password_stdin))
-    _run(lambda store: store.add_user(username, name, role, password_hash, unit))
+    _run(lambda store: _admin(store).create(username, role, name, password_hash, unit))
     click.echo(f"added {username} ({role})")
 
 
@@ -110,7 +117,7 @@ def add(
 def passwd(username: str, password_stdin: bool) -> None:
     """Set a user's password."""
     password_hash = hash_password(_read_password(password_stdin))
-    _run(lambda store: store.set_password_hash(username, password_hash))
+    _run(lambda store: _admin(store).reset_password(username, password_hash))
     click.echo(f"password of {username} changed")
 
 
@@ -118,7 +125,7 @@ def passwd(username: str, password_stdin: bool) -> None:
 @click.argument("username")
 def disable(username: str) -> None:
     """Stop a user (or a kiosk screen) from logging in; open sessions end at once."""
-    _run(lambda store: store.set_active(username, False))
+    _run(lambda store: _admin(store).set_active(username, False))
     click.echo(f"{username} disabled")
 
 
@@ -126,8 +133,17 @@ def disable(username: str) -> None:
 @click.argument("username")
 def enable(username: str) -> None:
     """Let a disabled user log in again."""
-    _run(lambda store: store.set_active(username, True))
+    _run(lambda store: _admin(store).set_active(username, True))
     click.echo(f"{username} enabled")
+
+
+@user.command()
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+def role(username: str, role: str) -> None:
+    """Give a user another role; their open sessions end."""
+    _run(lambda store: _admin(store).set_role(username, role))
+    click.echo(f"{username} is now {role}")
 
 
 @user.command(name="list")

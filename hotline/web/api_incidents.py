@@ -12,10 +12,13 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from hotline.web.api_common import dumps, json_object
+from hotline.web.api_kpi import web_store
 from hotline.web.auth import AUTH, principal
 from hotline.web.auth_table import SUPERVISION
+from hotline.web.desk_pop import FULL_NUMBER_ROLES
 from hotline.web.errors import ApiError, Unavailable
 from hotline.web.routes import Param, RouteTable
+from hotline.web.wallboard import mask_number
 from ivr.incidents import Incident, IncidentError, validate_incident_id
 
 
@@ -124,3 +127,28 @@ async def end_incident(request: web.Request) -> web.Response:
         request, who.username, who.role, "incident.end", f"incident:{incident_id}"
     )
     return web.json_response({"id": incident_id, "status": "ended"})
+
+
+@routes.get(
+    "/api/incidents/{id}/merged",
+    SUPERVISION,
+    summary="The callers merged into an incident (并单), numbers masked unless the role sees them",
+    path_params={"id": Param({"type": "string"}, "the incident's id", required=True)},
+    statuses=(200, 400, 404, 503),
+)
+async def merged_callers(request: web.Request) -> web.Response:
+    incident_id = request.match_info["id"]
+    try:
+        validate_incident_id(incident_id)
+    except IncidentError as error:
+        raise ApiError("incident.invalid", str(error), "id") from None
+    try:
+        callers = await web_store(request).incident_reports(incident_id)
+    except KeyError:
+        raise ApiError("incident.not_found", f"no incident {incident_id!r}", "id", 404) from None
+    if principal(request).role not in FULL_NUMBER_ROLES:
+        callers = [
+            {**c, "caller_num": mask_number(c["caller_num"]) if c["caller_num"] else None}
+            for c in callers
+        ]
+    return web.json_response({"incident_id": incident_id, "callers": callers}, dumps=dumps)

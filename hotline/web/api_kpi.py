@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from acd.kpi import KpiParams, compute
-from hotline.web.api_common import BadInput, dumps, instant, json_object, span, text
+from hotline.web.api_common import BadInput, dumps, instant, integer, json_object, span, text
 from hotline.web.auth import AUTH, principal
 from hotline.web.auth_store import WebStore
 from hotline.web.auth_table import FIGURES, SUPERVISION
-from hotline.web.errors import Unavailable
+from hotline.web.errors import ApiError, Unavailable
+from hotline.web.kpi_export import to_csv, to_xlsx
 from hotline.web.routes import Param, RouteTable
 from hotline.web.wallboard import mask_callers
 
@@ -47,6 +50,11 @@ def web_store(request: web.Request) -> WebStore:
 async def kpi_report(request: web.Request) -> web.Response:
     """``GET /api/kpi?from=&to=&queue=&pbx=``: acd.kpi.compute over the stored calls (of one
     queue, of one PBX; all PBXs summed by default, ``by_pbx`` splits them)."""
+    return web.json_response(await _report(request), dumps=dumps)
+
+
+async def _report(request: web.Request) -> dict[str, Any]:
+    """The KPI report of the request's span, queue and PBX, callers masked."""
     store = web_store(request)
     params = request.app[KPI_PARAMS]
     start, end = span(request.query, params.zone())
@@ -63,7 +71,8 @@ async def kpi_report(request: web.Request) -> web.Response:
         **report,
     }
     # Rejected records are listed with their keys; a caller number must not leak through them.
-    return web.json_response(mask_callers(body), dumps=dumps)
+    masked: dict[str, Any] = mask_callers(body)
+    return masked
 
 
 def _window(row: tuple[datetime, datetime, str]) -> dict[str, Any]:
@@ -87,8 +96,19 @@ async def list_exclusions(request: web.Request) -> web.Response:
     else:
         now = datetime.now(zone)
         start, end = now - timedelta(days=30), now + timedelta(days=30)
-    rows = await store.exclusions_between(start, end)
-    return web.json_response({"exclusions": [_window(row) for row in rows]})
+    rows = await store.exclusion_list(start, end)
+    return web.json_response(
+        {
+            "exclusions": [
+                {
+                    **_window((r["start"], r["end"], r["reason"])),
+                    "id": r["id"],
+                    "created_by": r["created_by"],
+                }
+                for r in rows
+            ]
+        }
+    )
 
 
 @routes.post(
@@ -132,3 +152,79 @@ async def add_exclusion(request: web.Request) -> web.Response:
         {"start": start.isoformat(), "end": end.isoformat(), "reason": reason},
     )
     return web.json_response({"id": window_id, **_window((start, end, reason))}, status=201)
+
+
+@routes.post(
+    "/api/kpi/exclusions/{id}/remove",
+    SUPERVISION,
+    summary="Remove an exclusion window: its calls count again (logged with what it was)",
+    path_params={"id": Param({"type": "integer"}, "the window's id", required=True)},
+    statuses=(200, 400, 404, 503),
+)
+async def remove_exclusion(request: web.Request) -> web.Response:
+    store = web_store(request)
+    window_id = integer("id", request.match_info["id"], 0, 1, 999_999_999)
+    removed = await store.remove_exclusion(window_id)
+    if removed is None:
+        raise ApiError("kpi.exclusion_not_found", f"no exclusion window {window_id}", "id", 404)
+    window = _window((removed["start"], removed["end"], removed["reason"]))
+    who = principal(request)
+    await request.app[AUTH].audit(
+        request,
+        who.username,
+        who.role,
+        "kpi.exclusion.remove",
+        f"exclusion:{window_id}",
+        {**window, "created_by": removed["created_by"]},
+    )
+    return web.json_response({"id": window_id, **window})
+
+
+_FORMATS = {
+    "csv": ("text/csv; charset=utf-8", to_csv),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", to_xlsx),
+}
+
+
+@routes.get(
+    "/api/kpi/export",
+    FIGURES,
+    summary="The KPI report of a span as a file: CSV (long form) or XLSX (one sheet per table)",
+    query={
+        "from": Param(TIME, TIME_HELP, required=True),
+        "to": Param(TIME, TIME_HELP + "; a date includes that whole day", required=True),
+        "queue": Param({"type": "string"}, "one queue's legs only"),
+        "pbx": Param({"type": "string"}, "one PBX's calls only (default: all PBXs summed)"),
+        "format": Param({"type": "string", "enum": ["csv", "xlsx"]}, "csv (default) or xlsx"),
+    },
+    statuses=(200, 400, 503),
+    page=True,  # a file, not JSON
+)
+async def kpi_export(request: web.Request) -> web.StreamResponse:
+    """``GET /api/kpi/export?from=&to=&queue=&pbx=&format=csv|xlsx``: what /api/kpi shows."""
+    kind = request.query.get("format", "csv")
+    if kind not in _FORMATS:
+        raise BadInput("format", "csv or xlsx", "input.choice")
+    body = await _report(request)
+    content_type, render = _FORMATS[kind]
+    scope = body["queue"] or body["pbx"] or "全部 all"
+    data = await asyncio.to_thread(render, body, scope)
+    first, last = request.query["from"], request.query["to"]
+    name = re.sub(r"[^0-9A-Za-z_.-]", "_", f"kpi-{first[:10]}-{last[:10]}")
+    who = principal(request)
+    await request.app[AUTH].audit(
+        request,
+        who.username,
+        who.role,
+        "kpi.export",
+        "kpi",
+        {"from": body["from"], "to": body["to"], "queue": body["queue"], "format": kind},
+    )
+    return web.Response(
+        body=data,
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": f'attachment; filename="{name}.{kind}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -19,6 +19,10 @@ WALLBOARD: Final = frozenset({"agent", "supervisor", "auditor", "admin", "wallbo
 SUPERVISION: Final = frozenset({"supervisor", "admin"})
 FIGURES: Final = frozenset({"supervisor", "admin", "auditor"})
 AUDIT: Final = frozenset({"auditor", "admin"})
+# Accounts and roles: admins only.
+ADMINISTRATION: Final = frozenset({"admin"})
+# The supervisor console's start page: whoever has at least one console page.
+CONSOLE: Final = SUPERVISION | FIGURES | AUDIT | ADMINISTRATION
 # The agent desk: whoever takes calls (a supervisor may sit at a desk too).
 DESK: Final = frozenset({"agent", "supervisor"})
 # Who plays recordings and searches calls: supervisors and QA staff (质检). Recordings are

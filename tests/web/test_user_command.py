@@ -123,3 +123,27 @@ def test_a_short_session_secret_stops_start_up_without_being_echoed(
     assert error is not None and "web.session_secret" in str(error)
     assert "at least 16 characters" in str(error)
     assert "hunter2" not in str(error)
+
+
+def test_account_changes_from_the_command_line_are_in_the_access_log(db: str) -> None:
+    assert _invoke("add", "zhou", "--role", "agent", "--password-stdin",
+                   stdin=PASSWORD + "\n").exit_code == 0  # fmt: skip
+    assert _invoke("disable", "zhou").exit_code == 0
+    changed = _invoke("role", "zhou", "--role", "supervisor")
+    assert changed.exit_code == 0 and "supervisor" in changed.output
+    assert (_user(db, "zhou") or {})["role"] == "supervisor"
+
+    async def log() -> list[dict[str, Any]]:
+        store = await TicketStore.open(db)
+        try:
+            return await store.access_log()
+        finally:
+            await store.close()
+
+    entries = list(reversed(asyncio.run(log())))
+    assert [(e["action"], e["target"]) for e in entries] == [
+        ("user.create", "user:zhou"),
+        ("user.disable", "user:zhou"),
+        ("user.role", "user:zhou"),
+    ]
+    assert all(e["actor"].startswith("cli:") and e["remote"] == "command line" for e in entries)
