@@ -41,7 +41,9 @@ from hotline.web import (
     api_recordings,
     api_spy,
     api_supervisor,
+    api_users,
     auth,
+    console,
     desk,
     desk_registration,
 )
@@ -315,7 +317,8 @@ def create_app(
                           desk_registration.routes, api_cases.routes,
                           api_recordings.routes, api_case_work.routes, api_attachments.routes,
                           api_blocklist.routes, api_qa.routes,
-                          api_supervisor.routes, api_spy.routes):  # fmt: skip
+                          api_supervisor.routes, api_spy.routes, console.routes,
+                          api_users.routes):  # fmt: skip
         table.include(module_routes)
     app[ROUTES] = table
     app[AUTH] = Auth(
