@@ -15,10 +15,9 @@ from hotline.web.api_common import dumps, json_object
 from hotline.web.api_kpi import web_store
 from hotline.web.auth import AUTH, principal
 from hotline.web.auth_table import SUPERVISION
-from hotline.web.desk_pop import FULL_NUMBER_ROLES
+from hotline.web.caller_mask import caller_number_for
 from hotline.web.errors import ApiError, Unavailable
 from hotline.web.routes import Param, RouteTable
-from hotline.web.wallboard import mask_number
 from ivr.incidents import Incident, IncidentError, validate_incident_id
 
 
@@ -146,9 +145,6 @@ async def merged_callers(request: web.Request) -> web.Response:
         callers = await web_store(request).incident_reports(incident_id)
     except KeyError:
         raise ApiError("incident.not_found", f"no incident {incident_id!r}", "id", 404) from None
-    if principal(request).role not in FULL_NUMBER_ROLES:
-        callers = [
-            {**c, "caller_num": mask_number(c["caller_num"]) if c["caller_num"] else None}
-            for c in callers
-        ]
+    role = principal(request).role
+    callers = [{**c, "caller_num": caller_number_for(c["caller_num"], role)} for c in callers]
     return web.json_response({"incident_id": incident_id, "callers": callers}, dumps=dumps)
