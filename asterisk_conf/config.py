@@ -80,6 +80,10 @@ class Pbx:
 
     hotline_number: str = "12345"
     inbound_context: str = "hotline-ivr"
+    # The menu's default language ([menu].language): the caller's channel speaks it from the
+    # start, so Asterisk's own words (queue announcements, numbers) use the hotline's prompts
+    # (digits/N) and number rules, not English.
+    language: str = "zh"
     fallback_agi: str = "hotline_fallback.py"
     announcements_file: Path = Path("/var/lib/hotline/announcements.json")
     fallback_prompts: tuple[str, ...] = ("hotline/welcome", "hotline/emergency-notice")

@@ -258,6 +258,7 @@ def _context(
         "ami_bindaddr": bindaddr,
         "ami_permit": permit,
         "sound": sounds.DIALPLAN,
+        "queue_sounds": sounds.QUEUE_ANNOUNCE,
         "pbx": config.pbx,
         "ami": ami,
         "agents": {agent.extension: agent for agent in config.pbx.agents},

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
 
 from asterisk_conf import render
 from asterisk_conf.config import Agent, AsteriskConfig, ManagerLogin, Pbx, Queue, Sip, Trunk
+from hotline.prompts import DEFAULT_LANGUAGE, is_language
 from hotline.settings import Settings
+from ivr.menu_source import DEFAULT_MENU
+
+
+def menu_language(path: Path) -> str:
+    """The menu's default language ([menu].language); the menu's own default when the file
+    cannot be read (the IVR refuses such a menu loudly at start; rendering need not)."""
+    try:
+        menu = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("menu", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return DEFAULT_LANGUAGE
+    language = menu.get("language") if isinstance(menu, dict) else None
+    return language if isinstance(language, str) and is_language(language) else DEFAULT_LANGUAGE
 
 
 def asterisk_config(settings: Settings) -> AsteriskConfig:
@@ -14,6 +29,7 @@ def asterisk_config(settings: Settings) -> AsteriskConfig:
     return AsteriskConfig(
         pbx=Pbx(
             hotline_number=pbx.hotline_number,
+            language=menu_language(settings.ivr.menu_file or DEFAULT_MENU),
             inbound_context=pbx.inbound_context,
             fallback_agi=pbx.fallback_agi,
             announcements_file=pbx.announcements_file,

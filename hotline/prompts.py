@@ -112,6 +112,11 @@ def prompts_from_menu(path: str | Path) -> tuple[list[PromptText], str]:
     return prompts, default_lang
 
 
+def is_language(code: str) -> bool:
+    """Whether ``code`` is a language code a menu may name (zh, yue, zh_TW…)."""
+    return bool(_LANGUAGE.match(code))
+
+
 def is_prompt_id(name: str) -> bool:
     """Whether ``name`` is a sound path this module can build (``hotline/incidents/x``)."""
     return bool(_PROMPT_ID.match(name))

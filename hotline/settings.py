@@ -412,8 +412,8 @@ class QueueSettings(Section):
     # Pause a member who lets a call ring out: "no", "yes" (in this queue), "all" (every queue).
     autopause: Literal["no", "yes", "all"] = "no"
     # Tell waiting callers their position ("no", "yes", "limit", "more") and expected hold time
-    # ("no", "yes", "once") every announce_frequency seconds (0: never). Asterisk plays its own
-    # queue-* sounds in the caller's language: install them for zh before turning these on.
+    # ("no", "yes", "once") every announce_frequency seconds (0: never), in the hotline's own
+    # prompts (hotline/queue-*, and digits/N for the numbers: `hotline prompts build`).
     announce_position: Literal["no", "yes", "limit", "more"] = "no"
     announce_holdtime: Literal["no", "yes", "once"] = "no"
     announce_frequency: int = Field(0, ge=0)  # see announce_position

@@ -252,6 +252,29 @@ def test_the_shipped_menu_speaks_every_sound_the_service_plays() -> None:
     texts, default = prompts_from_menu(default_menu())
     status_prompts = [f"hotline/ticket-status-{s.replace('_', '-')}" for s in TICKET_STATUSES]
     needed = [*needed_sounds(menu, Settings()), *sounds.SERVICE, *status_prompts]
+    # and what app_queue says once a queue announces position (hotline/queue-*, digits/N)
+    needed += sounds.QUEUE_SOUNDS
     by_lang = {(t.prompt_id, t.lang) for t in texts}
     assert [n for n in needed if (n, default) not in by_lang] == []
     assert [n for n in needed if (n, "yue") not in by_lang] == []
+
+
+def test_queue_announcement_sounds_are_needed_once_a_queue_announces(tmp_path: Path) -> None:
+    from asterisk_conf import sounds
+    from hotline.commands.prompts import needed_sounds
+    from hotline.settings import QueueSettings, Settings
+    from ivr.menu import load_menu
+
+    menu = load_menu(write_menu(tmp_path, VALID_MENU))  # a menu without them
+    quiet = Settings()
+    assert not set(sounds.QUEUE_SOUNDS) & set(needed_sounds(menu, quiet))
+    queues = [QueueSettings(name="hotline-general", announce_position="yes")]
+    # position on, but no announce_frequency: app_queue never says it
+    assert not set(sounds.QUEUE_SOUNDS) & set(
+        needed_sounds(
+            menu, quiet.model_copy(update={"pbx": quiet.pbx.model_copy(update={"queues": queues})})
+        )
+    )
+    queues[0] = queues[0].model_copy(update={"announce_frequency": 30})
+    announcing = quiet.model_copy(update={"pbx": quiet.pbx.model_copy(update={"queues": queues})})
+    assert set(sounds.QUEUE_SOUNDS) <= set(needed_sounds(menu, announcing))

@@ -27,8 +27,17 @@ def default_menu() -> Path:
 
 def needed_sounds(menu: Menu, settings: Settings) -> list[str]:
     """Every sound the hotline plays: the menu's, the dialplan's, the degraded path's greeting
-    (pbx.fallback_prompts) and the generic incident announcement."""
-    return list(dict.fromkeys([*menu.prompts, *sounds.SERVICE, *settings.pbx.fallback_prompts]))
+    (pbx.fallback_prompts), the generic incident announcement, and what app_queue says when
+    a queue announces position or hold time."""
+    # app_queue says anything only every announce-frequency seconds (0: never)
+    announcing = any(
+        q.announce_frequency > 0 and (q.announce_position != "no" or q.announce_holdtime != "no")
+        for q in settings.pbx.queues
+    )
+    queue = sounds.QUEUE_SOUNDS if announcing else ()
+    return list(
+        dict.fromkeys([*menu.prompts, *sounds.SERVICE, *queue, *settings.pbx.fallback_prompts])
+    )
 
 
 @click.group("prompts")

@@ -3,6 +3,7 @@ per module, and the real service (in-process) following it over AMI with its Fas
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -62,7 +63,9 @@ def _env(settings: dict[str, Any]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     for section, values in settings.items():
         for key, value in values.items():
-            env[f"HOTLINE_{section.upper()}__{key.upper()}"] = str(value)
+            # lists and tables as JSON, as pydantic-settings reads them
+            text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+            env[f"HOTLINE_{section.upper()}__{key.upper()}"] = text
     return env
 
 

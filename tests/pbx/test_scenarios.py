@@ -71,6 +71,8 @@ pytestmark = pytest.mark.pbx
 # answer target plus a ring-no-answer, short enough for the test.
 QUEUE_MAX_WAIT = 25
 INCIDENT = "water-pbx"
+# The general queue announces a waiting caller's position this often (seconds).
+ANNOUNCE_EVERY = 10
 
 # Round 1: caller number → (robot, queue, priority, choice). No agent is logged in.
 BRANCHES: dict[str, tuple[str, str, int, str]] = {
@@ -151,7 +153,26 @@ def write_menu(menu: Path, text: str) -> str:
 def pbx_overrides(pbx_sounds: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("menu")
     return {
-        "pbx": {"queue_max_wait": QUEUE_MAX_WAIT, "sounds_dir": str(pbx_sounds)},
+        "pbx": {
+            "queue_max_wait": QUEUE_MAX_WAIT,
+            "sounds_dir": str(pbx_sounds),
+            # the general queue tells waiting callers their position (the others do not)
+            "queues": [
+                {
+                    "name": "hotline-general",
+                    "display_name": "综合咨询",
+                    "announce_position": "yes",
+                    "announce_frequency": ANNOUNCE_EVERY,
+                },
+                {"name": "hotline-complaint", "display_name": "投诉"},
+                {
+                    "name": "hotline-report",
+                    "display_name": "举报",
+                    "joinempty": "no",
+                    "leavewhenempty": "yes",
+                },
+            ],
+        },
         "ivr": {"menu_file": str(all_day_menu(folder))},
     }
 
@@ -689,6 +710,55 @@ async def test_the_simulator_answers_getvar_as_asterisk_does(world: World) -> No
         {"Variable": "HOTLINE_UNSET"},
     ):
         assert simulated(fields) == await getvar(w, fields), fields
+
+
+def announcements(w: World, callid: str) -> list[list[str]]:
+    """What app_queue said to one caller, announcement by announcement, from Asterisk's own
+    verbose log: ``<channel> Playing 'sound.format' (language 'zh')``; each sound with the
+    channel's language (``sound@zh``)."""
+    channel = next(row["channel"] for row in cdr_rows(w.ast, callid))
+    said: list[list[str]] = []
+    for line in (w.ast.root / "log" / "messages.log").read_text().splitlines():
+        found = re.search(
+            rf"<{re.escape(channel)}> Playing '([^.']+)\.[^']*' \(language '([^']*)'\)", line
+        )
+        if found is None:
+            continue
+        sound = found.group(1)
+        if found.group(2) != "zh":
+            said.append([f"{sound}@{found.group(2)}"])
+            continue
+        if sound in ("hotline/queue-youarenext", "hotline/queue-thereare"):
+            said.append([sound])
+        elif said and (sound.startswith("digits/") or sound == "hotline/queue-callswaiting"):
+            said[-1].append(sound)
+    return said
+
+
+def test_the_general_queue_tells_its_callers_their_position(world: World) -> None:
+    """queues.conf's announce-position with the hotline's own sounds: the caller who waits
+    25 s for a callback hears where they are, in Chinese: the channel speaks the menu's
+    language (Set(CHANNEL(language)) after Answer), so the numbers are the hotline's digits/N
+    and Asterisk's Chinese number rules, not its English sounds; no file is missing."""
+    w = world
+    queues = (w.ast.root / "etc" / "hotline" / "queues.conf").read_text()
+    general = queues.split("[hotline-general]", 1)[1].split("\n[", 1)[0]
+    assert "announce-position = yes" in general
+    assert f"announce-frequency = {ANNOUNCE_EVERY}" in general
+    assert "queue-thereare = hotline/queue-thereare" in general
+    said = announcements(w, w.callid[TIMEOUT])
+    assert said, "no position announcement"
+    for announcement in said:
+        if announcement[0] == "hotline/queue-thereare":
+            # 您前面还有 N 位来电在等待: N as Asterisk's Chinese number files
+            _, *number, tail = announcement
+            assert tail == "hotline/queue-callswaiting" and number, announcement
+            assert all(part.startswith("digits/") for part in number), announcement
+        else:
+            assert announcement == ["hotline/queue-youarenext"]
+    log = (w.ast.root / "log" / "messages.log").read_text()
+    missing = [line for line in log.splitlines() if "does not exist" in line]
+    assert not [line for line in missing if "queue-" in line or "digits/" in line], missing
 
 
 def test_caller_hanging_up_mid_talk(world: World) -> None:
