@@ -7,6 +7,7 @@ together migrate one after the other instead of racing on CREATE TABLE.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -39,7 +40,25 @@ def head() -> str:
     return revision
 
 
+class _OneLine(logging.Filter):
+    """Alembic logs "Running upgrade a -> b, <the revision's docstring>", and ours span
+    several lines: `hotline serve`'s start printed them as broken lines among the others.
+    One line each, the whitespace collapsed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "\n" in message:
+            record.msg, record.args = " ".join(message.split()), None
+        return True
+
+
+_ALEMBIC_LOG = logging.getLogger("alembic.runtime.migration")
+_ONE_LINE = _OneLine()
+
+
 def _upgrade(connection: Connection, revision: str) -> str | None:
+    if _ONE_LINE not in _ALEMBIC_LOG.filters:
+        _ALEMBIC_LOG.addFilter(_ONE_LINE)
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
     command.upgrade(alembic_config(connection), revision)

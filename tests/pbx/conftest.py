@@ -44,7 +44,8 @@ def pbx_settings(root: Path, ami_port: int, ivr_port: int, data: Path) -> dict[s
             "retry_interval": 0.1,
             "spill_path": str(data / "spill.jsonl"),
         },
-        "web": {"port": 0},
+        # a session secret as production sets one: `hotline serve` starts without a warning
+        "web": {"port": 0, "session_secret": "pbx-test-session-secret"},
         "asterisk": {
             "queue_log": str(root / "log" / "queue_log"),
             "cdr_csv": str(root / "log" / "cdr-csv" / "Master.csv"),

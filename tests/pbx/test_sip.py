@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -255,3 +256,13 @@ def test_register_with_a_wrong_secret_is_refused(sip_pbx: SipPbx) -> None:
     assert f"{SPARE.extension}/sip:" not in contacts
     # ...while the softphone with the right secret from the settings is registered.
     assert f"{AGENT.extension}/sip:{AGENT.extension}@{PHONE_ADDRESS}:{AGENT.port}" in contacts
+
+
+def test_hotline_serve_starts_without_a_warning_one_line_per_message(sip_pbx: SipPbx) -> None:
+    """`hotline serve` on the production-like configuration (agents, trunk, session secret):
+    its start (migrations included) says nothing worth a warning, each message on one line."""
+    lines = sip_pbx.service.log.read_text(errors="replace").splitlines()
+    start = lines[: next(i for i, line in enumerate(lines) if "hotline serving" in line) + 1]
+    stamped = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")
+    assert [line for line in start if not stamped.match(line)] == []
+    assert [line for line in start if " WARNING " in line or " ERROR " in line] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -80,3 +81,19 @@ def test_db_command_reports_an_unreachable_database_clearly() -> None:
     assert result.exit_code == 1
     assert "cannot migrate postgresql+asyncpg://nobody:***@127.0.0.1:1/none" in result.output
     assert "secret" not in result.output
+
+
+async def test_each_migration_is_one_log_line(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`hotline serve` migrates at start: Alembic's "Running upgrade …, <docstring>" lines
+    came out broken over several lines (our revisions' docstrings wrap)."""
+    engine = make_engine(db_url)
+    try:
+        with caplog.at_level(logging.INFO, logger="alembic.runtime.migration"):
+            await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+    upgrades = [r.getMessage() for r in caplog.records if "Running upgrade" in r.getMessage()]
+    assert upgrades, "no migration logged"
+    assert [m for m in upgrades if "\n" in m] == []
