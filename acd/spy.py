@@ -243,6 +243,10 @@ class Spy:
 
     def handle(self, msg: AmiMessage) -> None:
         name = msg.name
+        if name != "OriginateResponse" and not self._by_spyer:
+            # No spy call up: a Hangup (every channel's, on the AMI ingest's hot path) or a
+            # key press cannot be one of ours; looking its Channel up would index the frame.
+            return
         if name == "OriginateResponse":
             self._originated(msg)
         elif name in ("ChanSpyStart", "ChanSpyStop"):

@@ -142,12 +142,16 @@ class FramedMessage(AmiMessage):
 
     @property
     def kind(self) -> str:
-        if self._parsed is None:
+        parsed = self._parsed
+        if parsed is None:
             if self.text.startswith("Event:"):
                 return "event"
             if self.text.startswith("Response:"):
                 return "response"
-        return super().kind
+            return super().kind
+        # Split already: its first header, without going through ``fields`` twice.
+        first = parsed[0][0] if parsed else ""
+        return "event" if first == "Event" else "response" if first == "Response" else "unknown"
 
     @property
     def name(self) -> str:
