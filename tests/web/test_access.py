@@ -334,6 +334,47 @@ def requests(
         ),
         ("GET", "/api/spy/log"): (lambda c, h, r: _get(c, "/api/spy/log", h), 503),
         ("POST", "/api/spy/stop"): (lambda c, h, r: _post(c, "/api/spy/stop", h), 503),
+        # The supervisor console: its pages, and the routes they added (404: past the role
+        # check, nothing by that id; 400: past it, a body the route refuses).
+        ("GET", "/console"): (lambda c, h, r: _get(c, "/console", h), 200),
+        ("GET", "/console/incidents"): (lambda c, h, r: _get(c, "/console/incidents", h), 200),
+        ("GET", "/console/exclusions"): (lambda c, h, r: _get(c, "/console/exclusions", h), 200),
+        ("GET", "/console/kpi"): (lambda c, h, r: _get(c, "/console/kpi", h), 200),
+        ("GET", "/console/users"): (lambda c, h, r: _get(c, "/console/users", h), 200),
+        ("GET", "/console/access-log"): (lambda c, h, r: _get(c, "/console/access-log", h), 200),
+        ("GET", "/api/incidents/{id}/merged"): (
+            lambda c, h, r: _get(c, "/api/incidents/nope/merged", h),
+            404,
+        ),
+        ("POST", "/api/kpi/exclusions/{id}/remove"): (
+            lambda c, h, r: _post(c, "/api/kpi/exclusions/999/remove", h),
+            404,
+        ),
+        ("GET", "/api/kpi/export"): (
+            lambda c, h, r: _get(c, "/api/kpi/export?from=2026-11-01&to=2026-11-02", h),
+            200,
+        ),
+        ("GET", "/api/users"): (lambda c, h, r: _get(c, "/api/users", h), 200),
+        ("POST", "/api/users"): (
+            lambda c, h, r: _post(c, "/api/users", h, {"username": "x1", "role": "agent"}),
+            400,
+        ),
+        ("POST", "/api/users/{username}/disable"): (
+            lambda c, h, r: _post(c, "/api/users/nobody/disable", h),
+            404,
+        ),
+        ("POST", "/api/users/{username}/enable"): (
+            lambda c, h, r: _post(c, "/api/users/nobody/enable", h),
+            404,
+        ),
+        ("POST", "/api/users/{username}/password"): (
+            lambda c, h, r: _post(c, "/api/users/nobody/password", h, {}),
+            400,
+        ),
+        ("POST", "/api/users/{username}/role"): (
+            lambda c, h, r: _post(c, "/api/users/nobody/role", h, {"role": "agent"}),
+            404,
+        ),
     }
 
 
@@ -364,7 +405,7 @@ async def test_anonymous_callers_get_401_and_pages_redirect_to_login(
     for (method, path), (send, _) in table.items():
         pages = ("/", "/desk", "/desk/callbacks", "/recordings", "/cases", "/blocklist", "/qa",
                  "/supervisor/desk")  # fmt: skip
-        if path in pages:  # pages: the redirect below
+        if path in pages or path.startswith("/console"):  # pages: the redirect below
             continue
         status = await send(client, {}, "anonymous")
         assert status == 401, (method, path)
