@@ -123,9 +123,10 @@ class IvrApplication:
         outcome.queue, outcome.priority, outcome.choice = queue or SAFE_QUEUE, 0, "error"
         session.reply_timeout = min(session.reply_timeout, self.safe_defaults_timeout)
         with contextlib.suppress(AgiError, asyncio.CancelledError):
-            await session.set_variable(cv.QUEUE.name, outcome.queue)
-            await session.set_variable(cv.CHOICE.name, "error")
-            await session.set_variable(cv.PRIORITY.name, "0")
+            # one round trip: the peer is already in trouble
+            await session.set_variables(
+                [(cv.QUEUE.name, outcome.queue), (cv.CHOICE.name, "error"), (cv.PRIORITY.name, "0")]
+            )
 
     async def handle_survey(self, session: AgiSession) -> None:
         settings = self.menus.current().survey
