@@ -26,7 +26,7 @@ from acd.ami.message import AmiMessage
 from acd.calls import CallTracker, OnRecord, Publish
 from acd.cdr_csv import CdrCsvTail, CdrEntry
 from acd.line_tail import line_start_near_end
-from acd.queue_log import QueueLogEntry, QueueLogTail
+from acd.queue_log import QueueLogEntry, QueueLogTail, legs_from_queue_log
 from acd.records import DEFAULT_PBX, CallRecord
 from acd.spy import Spy
 from acd.tracker.recovery import live_channels
@@ -339,8 +339,11 @@ class AmiFeed:
         except OSError as error:
             log.warning("cannot read queue_log %s: %s", path, error)
             entries = []
-        # Whole calls: a call that ended in the downtime may have joined its queue long before.
+        # Whole calls: a call that ended in the downtime may have joined its queue long before,
+        # and one still talking may have written its last line (CONNECT) long before: a visit
+        # queue_log has not closed is kept whatever its age, for the resync to find it open.
         recent = {e.callid for e in entries if e.is_call and e.time >= cutoff}
+        recent.update(leg.callid for leg in legs_from_queue_log(entries) if leg.outcome is None)
         self._recent_log.extend(
             e for e in entries if (e.callid in recent if e.is_call else e.time >= cutoff)
         )

@@ -213,6 +213,8 @@ def _resync_call(
     entries: dict[str, dict[str, str]],
     now: float,
 ) -> None:
+    # A visit queue_log closed in this catch-up: queue_log is read after the snapshot.
+    closed_by_log: CallRecord | None = None
     for found in _align(call, log_legs):
         if found.leg < call.legs_done:
             continue
@@ -232,6 +234,8 @@ def _resync_call(
         answered = _merge_log_leg(state, out, call, open_leg, found)
         if call.leg is open_leg:
             _announce(state, out, call, open_leg, queued=created, answered=answered)
+        else:
+            closed_by_log = open_leg
     uid = call.uniqueid
     if call.held is not None:
         # the callback step that would have released it was missed: finished by the resync
@@ -255,7 +259,11 @@ def _resync_call(
         call.leg is None
         and done is not None
         and done.queue == queue
-        and (entered <= (done.queue_entered_at or 0.0) + 1.5)
+        # Every visit the snapshot shows has its ENTERQUEUE in the queue_log read after it:
+        # a visit to the same queue that queue_log closed is the one the snapshot shows.
+        # ``entered`` alone cannot tell, as ``now`` may be queue_log's newest line, later
+        # than the snapshot.
+        and (done is closed_by_log or entered <= (done.queue_entered_at or 0.0) + 1.5)
     ):
         return  # the visit queue_log already closed; its AMI events are still to come
     if call.leg is None or call.leg.queue != queue:

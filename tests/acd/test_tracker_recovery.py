@@ -551,3 +551,28 @@ def test_a_callback_request_rebuilt_after_an_outage_keeps_its_message(tmp_path: 
     assert (record.outcome, record.recovered) == ("timeout", True)
     assert record.callback_requested is True
     assert record.callback_message == str(message)
+
+
+def test_a_waiting_caller_in_the_snapshot_is_the_visit_queue_log_closed_after_it() -> None:
+    """The feed asks QueueStatus before it reads queue_log: a caller waiting in the snapshot
+    may have abandoned by the time queue_log is read. The snapshot's waiting entry is then the
+    visit queue_log closed, not a second one opened after it (the live QueueCallerAbandon and
+    Hangup still to come would close that phantom visit as a second record). Found by the
+    standby SIGKILL test, where the new active reads queue_log seconds after its snapshot."""
+    cap = load_capture("abandoned")
+    msgs = cap.messages
+    join = next(i for i, m in enumerate(msgs) if m.name == "QueueCallerJoin")
+    records: list[CallRecord] = []
+    tracker = CallTracker(on_record=records.append)
+    # A service that starts while the caller waits: it saw nothing of the call.
+    tracker.connection_lost(at=float(cap.queue_log[0].time) - 60)
+    snapshot = cap.states[join + 1]
+    # queue_log read later than the snapshot: the ABANDON is already in it.
+    closed = tracker.resync(
+        snapshot.core_show_channels(), snapshot.queue_status(), cap.queue_log
+    )
+    assert [(r.outcome, r.wait_s, r.recovered) for r in closed] == [("abandoned", 12, True)]
+    # The events held back during the catch-up: the abandon and hang-up queue_log told of.
+    tracker.feed(msgs[join + 1 :])
+    assert Counter(r.key for r in records) == {closed[0].key: 1}
+    assert tracker.active_calls() == []
