@@ -103,6 +103,7 @@ class Pbx(CallerPath, Transfers):
         self.config = config or PbxConfig()
         self.queue_log = queue_log
         self.cdr_csv = cdr_csv
+        self.seed = seed
         self.rng = random.Random(seed)
         self.counters = Counters()
         self.truths: list[CallTruth] = []

@@ -23,6 +23,7 @@ TRANSFER_CONTEXT = "hotline-transfer"
 class PbxCore(ChannelEvents):
     config: PbxConfig
     queue_log: QueueLogWriter | QueueLogMemory | None
+    seed: int
     rng: random.Random
     truths: list[CallTruth]
     queues: dict[str, QueueState]

@@ -54,6 +54,7 @@ class Entry:
     prio: int
     seq: int
     ring: Ring | None = None
+    rings: int = 0
     retry_timer: Timer | None = None
     poll_timer: Timer | None = None
     timers: list[Timer] = field(default_factory=list)

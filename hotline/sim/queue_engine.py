@@ -7,6 +7,7 @@ autofill (every waiting caller may ring a free member).
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING
 
 from .channels import DOWN, RINGING
@@ -84,7 +85,13 @@ class QueueEngine(QueueMembers):
             a1, a2 = self._sip_channel(exten, caller.context, "s", caller.linkedid, DOWN)
         else:
             a1, a2 = self._local_pair(exten, context, caller.linkedid)
-        rng = self.rng
+        entry.rings += 1
+        # Each ring draws from its own stream, keyed by caller, queue, member and attempt, not
+        # from the PBX's one stream: when a real IVR's timing reorders the rings, every other
+        # call must keep its answer and talk times, or runs of one seed stop being comparable.
+        rng = random.Random(
+            f"{self.seed}:{caller.uniqueid}:{entry.queue.config.name}:{m.name}:{entry.rings}"
+        )
         ring_s = m.behaviour.ring_time(rng)
         talk_s = m.behaviour.talk_time(rng)
         ring = Ring(m, a1, a2, self.now, talk_s)
