@@ -69,6 +69,11 @@ class RetentionJob:
         for root in self.files.roots:
             try:
                 entries = list(root.iterdir())
+            except FileNotFoundError:
+                # No PBX on this machine has recorded yet (a demo, a fresh install): nothing
+                # is expired, and a warning every run would be noise.
+                log.debug("retention: %s does not exist yet", root)
+                continue
             except OSError as error:
                 log.warning("retention: cannot list %s: %s", root, error)
                 continue

@@ -84,7 +84,8 @@ async def test_an_undeletable_file_is_logged_and_skipped(
     monitor.mkdir()
     stuck = aged(write_wav(monitor / "hotline-1.wav", 0.1), 99)
     audit = AuditLog()
-    retention = job([monitor, tmp_path / "missing"], audit)
+    (tmp_path / "not-a-folder").write_text("x", "utf-8")
+    retention = job([monitor, tmp_path / "not-a-folder", tmp_path / "missing"], audit)
     unlink = Path.unlink
 
     def refuse(path: Path, missing_ok: bool = False) -> None:
@@ -97,6 +98,8 @@ async def test_an_undeletable_file_is_logged_and_skipped(
     assert await retention.run_once() == []
     assert stuck.exists() and audit.entries == []
     assert "cannot delete" in caplog.text and "cannot list" in caplog.text
+    # A folder nothing has been recorded into yet is no trouble: it is not named.
+    assert "missing" not in caplog.text
     monkeypatch.setattr(Path, "unlink", unlink)
     assert [item.path for item in await retention.run_once()] == [stuck]
 

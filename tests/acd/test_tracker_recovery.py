@@ -568,9 +568,7 @@ def test_a_waiting_caller_in_the_snapshot_is_the_visit_queue_log_closed_after_it
     tracker.connection_lost(at=float(cap.queue_log[0].time) - 60)
     snapshot = cap.states[join + 1]
     # queue_log read later than the snapshot: the ABANDON is already in it.
-    closed = tracker.resync(
-        snapshot.core_show_channels(), snapshot.queue_status(), cap.queue_log
-    )
+    closed = tracker.resync(snapshot.core_show_channels(), snapshot.queue_status(), cap.queue_log)
     assert [(r.outcome, r.wait_s, r.recovered) for r in closed] == [("abandoned", 12, True)]
     # The events held back during the catch-up: the abandon and hang-up queue_log told of.
     tracker.feed(msgs[join + 1 :])

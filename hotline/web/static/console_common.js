@@ -70,12 +70,15 @@ const Console = (() => {
     csrf = answer.data.csrf || "";
     const nav = $("console-nav");
     if (nav) {
+      // logout.js may already have put its form in this nav: keep it, last.
+      const logout = document.getElementById("logout-form");
       nav.replaceChildren(el("a", { href: "/console" }, "控制台 console"));
       for (const [href, label, roles] of PAGES) {
         if (!roles.includes(answer.data.role)) continue;
         nav.append(el("a", { href, "aria-current": location.pathname === href ? "page" : null }, label));
       }
       nav.append(el("span", { class: "who" }, `${answer.data.display_name} (${answer.data.role})`));
+      if (logout) nav.append(logout);
     }
     return answer.data;
   }
