@@ -1,0 +1,149 @@
+"""The report queries (ticketing/reports.py) on SQLite and a real PostgreSQL: hand-counted
+calls, the same counts acd.kpi.compute makes of the same stored records, exclusion windows
+left out, the calls behind a figure, case counts per category and area."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+
+from acd.kpi import compute
+from tests.ticketing.conftest import at, make_record
+from ticketing import reports
+from ticketing.reports import ReportFilter
+from ticketing.store import TicketStore
+from ticketing.tickets import tickets
+
+# 2026-11-23 02:00 UTC = 10:00 in Shanghai.
+T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC).timestamp()
+DAY = (datetime(2026, 11, 22, 16, 0, tzinfo=UTC), datetime(2026, 11, 23, 16, 0, tzinfo=UTC))
+
+
+def _call(offset: float, outcome: str, wait: int | None, **more: Any) -> dict[str, Any]:
+    answered = outcome in ("answered", "transferred")
+    fields: dict[str, Any] = {
+        "queue_entered_at": T0 + offset,
+        "outcome": outcome,
+        "wait_s": wait,
+        "talk_s": 60 if answered else None,
+        "answered_by": "Agent 1" if answered else None,
+        "caller_num": f"1380013{int(offset):04d}",
+    }
+    if outcome == "ivr_hangup":
+        fields.update(queue=None, wait_s=None, vars={})
+    return make_record(**{**fields, **more})
+
+
+async def _known_day(store: TicketStore) -> list[dict[str, Any]]:
+    """Ten calls, hand-counted in the tests below."""
+    transfer = _call(600, "transferred", 4)
+    second_leg = {**transfer, "leg": 1, "key": None, "queue": "hotline-complaints",
+                  "outcome": "answered", "wait_s": 25, "answered_by": "Agent 2",
+                  "queue_entered_at": T0 + 700}  # fmt: skip
+    second_leg.pop("key")
+    records = [
+        _call(0, "answered", 3),  # 10:00 within 15 s
+        _call(60, "answered", 15),  # exactly 15 s: timely
+        _call(120, "answered", 16),  # late
+        _call(180, "abandoned", 4),  # short abandon (≤ 5 s)
+        _call(240, "abandoned", 40),
+        _call(300, "timeout", 60),
+        _call(360, "joinempty", 0),
+        _call(420, "ivr_hangup", None),
+        transfer,  # 10:10, answered after 4 s, moved on: counts once, answered within
+        second_leg,
+        _call(3600, "answered", 2, queue="hotline-complaints"),  # 11:00
+        _call(7200, "answered", 30),  # 12:00: in the exclusion window below
+    ]
+    await store.save_calls(records)
+    await store.record_survey(records[0]["linkedid"], "satisfied", at(T0 + 100))
+    await store.record_survey(records[1]["linkedid"], "dissatisfied", at(T0 + 200))
+    await store.add_exclusion(at(T0 + 7000), at(T0 + 7500), "系统故障", "boss")
+    return records
+
+
+async def test_call_hours_are_the_counts_acd_kpi_makes(store: TicketStore) -> None:
+    records = await _known_day(store)
+    async with store.engine.connect() as connection:
+        hours = await reports.call_hours(connection, *DAY)
+        excluded = await reports.excluded_calls(connection, *DAY)
+    by_hour = {row["hour"].astimezone(UTC).hour: row for row in hours}
+    assert sorted(by_hour) == [2, 3]  # 10:00 and 11:00 in Shanghai; 12:00 is excluded
+    ten = by_hour[2]
+    # Hand-counted: 9 calls (the transfer once); 8 reached a queue; 4 answered.
+    assert (ten["calls"], ten["offered"], ten["answered"]) == (9, 8, 4)
+    assert (ten["answered_within"], ten["abandoned"], ten["short_abandons"]) == (3, 2, 1)
+    assert (ten["timeouts"], ten["join_rejections"], ten["ivr_hangups"]) == (1, 1, 1)
+    assert (ten["transfers"], ten["handlings"], ten["talk_s"]) == (1, 5, 300)
+    assert ten["answered_wait_s"] == 3 + 15 + 16 + 4  # the transfer's wait is its first
+    assert ten["longest_wait"] == 60
+    assert (ten["satisfied"], ten["dissatisfied"], ten["basically_satisfied"]) == (1, 1, 0)
+    assert excluded == {"系统故障": 1}
+    assert len(records) == 12
+
+    # The same stored records through acd.kpi.compute: the same figures.
+    stored = await store.calls_between(*DAY)
+    windows = await store.exclusions_between(*DAY)
+    batch = compute(stored, exclusions=windows)
+    totals = {name: figure.numerator for name, figure in batch.totals.items()}
+    summed = {k: sum(row[k] for row in hours) for k in ("offered", "answered", "abandoned")}
+    assert summed == {k: totals[k] for k in summed}
+    assert batch.excluded.calls == 1
+    assert batch.totals["answered_within"].value == sum(r["answered_within"] for r in hours)
+
+
+async def test_queue_and_agent_legs(store: TicketStore) -> None:
+    await _known_day(store)
+    async with store.engine.connect() as connection:
+        queues = {r["key"]: r for r in await reports.queue_legs(connection, *DAY)}
+        agents = {r["key"]: r for r in await reports.agent_legs(connection, *DAY)}
+        complaints = await reports.call_hours(
+            connection, *DAY, ReportFilter(queue="hotline-complaints")
+        )
+    assert (queues["hotline-general"]["offered"], queues["hotline-general"]["answered"]) == (8, 4)
+    assert (queues["hotline-complaints"]["offered"], queues["hotline-complaints"]["answered"]) == (
+        2,
+        2,
+    )
+    assert (agents["Agent 1"]["answered"], agents["Agent 2"]["answered"]) == (5, 1)
+    assert agents["Agent 1"]["satisfied"] == 1
+    assert sum(r["calls"] for r in complaints) == 2
+
+
+async def test_call_keys_list_the_calls_behind_a_figure(store: TicketStore) -> None:
+    records = await _known_day(store)
+    async with store.engine.connect() as connection:
+        late = await reports.call_keys(connection, *DAY, "answered_late")
+        abandoned = await reports.call_keys(connection, *DAY, "abandoned")
+        excluded = await reports.call_keys(connection, *DAY, "excluded")
+        within = await reports.call_keys(connection, *DAY, "answered_within")
+    assert [c["uniqueid"] for c in late] == [records[2]["uniqueid"]]
+    assert late[0]["wait_s"] == 16 and late[0]["caller_num"] == records[2]["caller_num"]
+    assert [c["outcome"] for c in abandoned] == ["abandoned", "abandoned"]
+    assert [c["uniqueid"] for c in excluded] == [records[-1]["uniqueid"]]
+    assert len(within) == 4  # 3 at 10:00 (the transfer once), 1 at 11:00
+
+
+async def test_case_counts_and_histories(store: TicketStore) -> None:
+    records = await _known_day(store)
+    async with store.engine.begin() as connection:
+        # Each stored call opened a case; give three of them a district.
+        for record, district in zip(records[:3], ("鼓楼区", "鼓楼区", "台江区"), strict=True):
+            await connection.execute(
+                update(tickets)
+                .where(tickets.c.linkedid == record["linkedid"])
+                .values(district=district, category="complaint")
+            )
+    start, end = DAY[0], DAY[1] + timedelta(days=3650)
+    async with store.engine.connect() as connection:
+        areas = await reports.case_counts(connection, start, end, "area")
+        categories = await reports.case_counts(connection, start, end, "category")
+        gulou = await reports.case_histories(connection, start, end, ReportFilter(area="鼓楼区"))
+        gulou_calls = await reports.call_hours(connection, *DAY, ReportFilter(area="鼓楼区"))
+    assert areas["鼓楼区"] == 2 and areas["台江区"] == 1
+    assert categories["complaint"] == 3
+    assert [case["area"] for case in gulou] == ["鼓楼区", "鼓楼区"]
+    assert all(case["events"][0]["kind"] == "created" for case in gulou)
+    assert sum(r["calls"] for r in gulou_calls) == 2

@@ -1,0 +1,571 @@
+"""The report queries (日报/周报/月度简报): one function per query, SQLAlchemy Core, the same SQL on
+SQLite and PostgreSQL. The figures are built from these rows elsewhere (hotline/reports/,
+through acd.kpi's formulas and ticketing.workflow.case_kpis): this module only reads.
+
+Every query takes a period ``[start, end)`` (aware datetimes) and a ``ReportFilter`` (queue,
+category, area = the case's district, unit); calls match category, area and unit through
+the case opened for them (``tickets.linkedid``). Call queries leave out the calls that arrived
+in a supervisor's exclusion window (``kpi_exclusions``), as acd.kpi.compute does.
+
+Indexes each query relies on (bench/reports.py times them on a big city's year):
+
+- ``call_hours``, ``queue_legs``, ``agent_legs``, ``excluded_calls``, ``call_keys``: the
+  range scan on ``ix_call_records_counted_at``; the exclusion test probes
+  ``ix_kpi_exclusions_starts_at`` (a handful of rows); surveys join on the unique
+  ``survey_results.linkedid``; a category/area/unit filter probes the unique
+  ``tickets.linkedid`` and then needs an index on the filtered column of ``tickets``
+  (``handling_unit`` has one; ``category``, ``district`` and ``first_unit`` do not yet).
+- ``case_counts``, ``case_histories``, ``case_keys``: a range on ``tickets.created_at`` (not
+  indexed alone yet: ``ix_tickets_caller_number_created_at`` leads with the caller; a
+  ``tickets(created_at)`` index is what a big year needs), then ``ix_ticket_events_ticket_id``.
+- ``qa_agent_scores``: ``ix_qa_scores_call_at``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing.call_rows import calls
+from ticketing.exclusions import kpi_exclusions
+from ticketing.qa import qa_scores
+from ticketing.surveys import survey_results
+from ticketing.tickets import ticket_events, tickets
+
+QUEUE_OUTCOMES: Final = ("answered", "transferred", "abandoned", "timeout", "joinempty")
+ANSWERED_OUTCOMES: Final = ("answered", "transferred")
+# A leg's outcome as a digit, so "the last queue leg's outcome" is max(leg * 10 + code) % 10.
+_OUTCOME_CODE: Final = {"answered": 1, "transferred": 2, "abandoned": 3, "timeout": 4,
+                        "joinempty": 5}  # fmt: skip
+_CODE_OUTCOME: Final = {code: outcome for outcome, code in _OUTCOME_CODE.items()}
+# "The first answered leg's wait" is min(leg * _BIG + wait) % _BIG: one pass, no window function.
+_BIG: Final = 10_000_000
+# The dimensions case counts and hot topics group by.
+CASE_DIMENSIONS: Final = {"category": tickets.c.category, "area": tickets.c.district,
+                          "unit": tickets.c.first_unit}  # fmt: skip
+# The call figures a drill-down can list the calls of (hotline-wide, call scope).
+CALL_FIGURES: Final = (
+    "calls", "offered", "answered", "answered_within", "answered_late", "abandoned",
+    "short_abandons", "timeouts", "join_rejections", "ivr_hangups", "satisfied",
+    "basically_satisfied", "dissatisfied", "survey_none", "rated", "content", "deflected",
+    "excluded",
+)  # fmt: skip
+DRILL_LIMIT: Final = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFilter:
+    """Which calls and cases a report covers; None = all."""
+
+    queue: str | None = None
+    category: str | None = None
+    area: str | None = None  # the case's district (区域)
+    unit: str | None = None  # the unit first dispatched to, or holding the case now
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"queue": self.queue, "category": self.category, "area": self.area,
+                "unit": self.unit}  # fmt: skip
+
+    @property
+    def on_cases(self) -> bool:
+        return any(v is not None for v in (self.category, self.area, self.unit))
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The KPI policy the call queries need (acd.kpi.KpiParams' two thresholds)."""
+
+    answer_threshold_s: int = 15
+    short_abandon_s: int = 5
+
+
+def _aware(value: Any) -> datetime:
+    """A bucket or timestamp as an aware UTC datetime, whichever way the dialect returns it."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"not a time: {value!r}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _need_aware(*moments: datetime) -> None:
+    for moment in moments:
+        if moment.tzinfo is None:
+            raise ValueError(f"naive datetime {moment!r}: give a timezone-aware value")
+
+
+def _case_conditions(flt: ReportFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if flt.category is not None:
+        where.append(tickets.c.category == flt.category)
+    if flt.area is not None:
+        where.append(tickets.c.district == flt.area)
+    if flt.unit is not None:
+        where.append(or_(tickets.c.first_unit == flt.unit, tickets.c.handling_unit == flt.unit))
+    return where
+
+
+def _leg_conditions(start: datetime, end: datetime, flt: ReportFilter) -> list[Any]:
+    _need_aware(start, end)
+    where: list[Any] = [calls.c.counted_at >= start, calls.c.counted_at < end]
+    if flt.queue is not None:
+        where.append(calls.c.queue == flt.queue)
+    if flt.on_cases:
+        where.append(
+            calls.c.linkedid.in_(
+                select(tickets.c.linkedid).where(
+                    tickets.c.linkedid.is_not(None), *_case_conditions(flt)
+                )
+            )
+        )
+    return where
+
+
+def _in_window(at: Any) -> Any:
+    return exists().where(kpi_exclusions.c.starts_at <= at, kpi_exclusions.c.ends_at > at)
+
+
+def _utc_hour(dialect: str, at: Any) -> Any:
+    """The UTC hour ``at`` falls in (a bucket key); the local hour and day are made from it."""
+    # Literal SQL, not bound parameters: PostgreSQL matches the GROUP BY expression to the
+    # selected one only when both are the same text.
+    if dialect == "postgresql":
+        return func.date_trunc(literal_column("'hour'"), func.timezone(literal_column("'UTC'"), at))
+    return func.strftime(literal_column("'%Y-%m-%d %H:00:00'"), at)
+
+
+def _ring_count(dialect: str) -> Any:
+    if dialect == "postgresql":
+        return func.coalesce(func.jsonb_array_length(calls.c.ring_no_answer), 0)
+    return func.coalesce(func.json_array_length(calls.c.ring_no_answer), 0)
+
+
+def _per_call(start: datetime, end: datetime, flt: ReportFilter, dialect: str) -> Any:
+    """One row per call (a PBX's uniqueid; a transfer makes several legs): when it arrived,
+    whether an agent answered it, the wait until the first answer or in its last queue, as
+    acd.kpi.calls.Call defines them."""
+    in_queue = calls.c.outcome.in_(QUEUE_OUTCOMES)
+    answered = calls.c.outcome.in_(ANSWERED_OUTCOMES)
+    leg = cast(func.coalesce(calls.c.leg, 0), BigInteger)
+    wait = cast(func.coalesce(calls.c.wait_s, 0), BigInteger)
+    code = case(*((calls.c.outcome == o, c) for o, c in _OUTCOME_CODE.items()), else_=0)
+    one = literal(1)
+    legs = (
+        select(
+            calls.c.pbx,
+            calls.c.uniqueid,
+            func.max(calls.c.linkedid).label("linkedid"),
+            func.min(calls.c.counted_at).label("at"),
+            func.sum(case((in_queue, one), else_=0)).label("queue_legs"),
+            func.max(case((answered, one), else_=0)).label("answered"),
+            func.min(case((answered, leg * _BIG + wait))).label("first_answer"),
+            func.max(case((in_queue, leg * _BIG + wait))).label("last_queue"),
+            func.max(case((in_queue, leg * 10 + code))).label("last_outcome"),
+            func.sum(case((answered, one), else_=0)).label("handlings"),
+            func.sum(case((answered, func.coalesce(calls.c.talk_s, 0)), else_=0)).label("talk"),
+            func.sum(case((calls.c.outcome == "transferred", one), else_=0)).label("transfers"),
+            func.sum(_ring_count(dialect)).label("rings"),
+            func.max(case((calls.c.incident_id.is_not(None), one), else_=0)).label("deflected"),
+        )
+        .where(*_leg_conditions(start, end, flt))
+        .group_by(calls.c.pbx, calls.c.uniqueid)
+        .subquery("legs")
+    )
+    wait_of_call = case(
+        (legs.c.answered == 1, legs.c.first_answer % _BIG), else_=legs.c.last_queue % _BIG
+    )
+    return (
+        select(
+            legs,
+            wait_of_call.label("wait"),
+            (legs.c.last_outcome % 10).label("outcome_code"),
+            survey_results.c.answer.label("survey"),
+        )
+        .select_from(legs.outerjoin(survey_results, survey_results.c.linkedid == legs.c.linkedid))
+        .subquery("per_call")
+    )
+
+
+def _call_figure(per_call: Any, figure: str, thresholds: Thresholds) -> ColumnElement[bool]:
+    """The condition that puts a call (a row of ``_per_call``) in a figure's count."""
+    c = per_call.c
+    offered = c.queue_legs > 0
+    not_answered = and_(offered, c.answered == 0)
+    short = thresholds.short_abandon_s
+    conditions: dict[str, ColumnElement[bool]] = {
+        "calls": literal(True),
+        "offered": offered,
+        "answered": c.answered == 1,
+        "answered_within": and_(c.answered == 1, c.wait <= thresholds.answer_threshold_s),
+        "answered_late": and_(c.answered == 1, c.wait > thresholds.answer_threshold_s),
+        "abandoned": and_(not_answered, c.outcome_code == _OUTCOME_CODE["abandoned"]),
+        "short_abandons": and_(
+            not_answered,
+            c.outcome_code == _OUTCOME_CODE["abandoned"],
+            literal(short > 0),
+            c.wait <= short,
+        ),
+        "timeouts": and_(not_answered, c.outcome_code == _OUTCOME_CODE["timeout"]),
+        "join_rejections": and_(not_answered, c.outcome_code == _OUTCOME_CODE["joinempty"]),
+        "ivr_hangups": c.queue_legs == 0,
+        "deflected": c.deflected == 1,
+    }
+    for answer in ("satisfied", "basically_satisfied", "dissatisfied"):
+        conditions[answer] = c.survey == answer
+    conditions["survey_none"] = c.survey == "none"
+    # The satisfaction rate's denominator (rated) and numerator (satisfied or basically).
+    conditions["rated"] = c.survey.in_(("satisfied", "basically_satisfied", "dissatisfied"))
+    conditions["content"] = c.survey.in_(("satisfied", "basically_satisfied"))
+    if figure not in conditions:
+        raise ValueError(f"unknown call figure {figure!r}")
+    return conditions[figure]
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+async def call_hours(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    flt: ReportFilter = ReportFilter(),
+    thresholds: Thresholds = Thresholds(),
+) -> list[dict[str, Any]]:
+    """Per UTC hour, the counts and sums behind the hotline-wide call figures (a call counts
+    once, in the hour it arrived), exclusion windows left out: ``hour`` (aware UTC) and the
+    fields of acd.kpi.Tally (``longest_wait`` for its waits). Sum hours for days and totals."""
+    per_call = _per_call(start, end, flt, connection.dialect.name)
+    c = per_call.c
+    hour = _utc_hour(connection.dialect.name, c.at).label("hour")
+
+    def n(figure: str) -> Any:
+        return _count(_call_figure(per_call, figure, thresholds)).label(figure)
+
+    answered = c.answered == 1
+    query = (
+        select(
+            hour,
+            n("calls"),
+            n("offered"),
+            n("answered"),
+            n("answered_within"),
+            n("abandoned"),
+            n("short_abandons"),
+            n("timeouts"),
+            n("join_rejections"),
+            n("ivr_hangups"),
+            n("satisfied"),
+            n("basically_satisfied"),
+            n("dissatisfied"),
+            n("survey_none"),
+            n("deflected"),
+            func.sum(c.transfers).label("transfers"),
+            func.sum(c.handlings).label("handlings"),
+            func.sum(c.rings).label("ring_no_answer"),
+            func.sum(case((answered, c.wait), else_=0)).label("answered_wait_s"),
+            func.sum(c.talk).label("talk_s"),
+            func.max(case((c.queue_legs > 0, c.wait))).label("longest_wait"),
+        )
+        .where(~_in_window(c.at))
+        .group_by(hour)
+        .order_by(hour)
+    )
+    rows = await connection.execute(query)
+    return [_numbers({**row._mapping, "hour": _aware(row.hour)}) for row in rows]
+
+
+async def excluded_calls(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    flt: ReportFilter = ReportFilter(),
+) -> dict[str, int]:
+    """Calls left out by exclusion windows, per window reason (a call two windows cover
+    counts under each)."""
+    per_call = _per_call(start, end, flt, connection.dialect.name)
+    query = (
+        select(kpi_exclusions.c.reason, func.count().label("calls"))
+        .select_from(
+            per_call.join(
+                kpi_exclusions,
+                and_(
+                    kpi_exclusions.c.starts_at <= per_call.c.at,
+                    kpi_exclusions.c.ends_at > per_call.c.at,
+                ),
+            )
+        )
+        .group_by(kpi_exclusions.c.reason)
+        .order_by(kpi_exclusions.c.reason)
+    )
+    return {row.reason: int(row.calls) for row in await connection.execute(query)}
+
+
+def _leg_tally_columns(thresholds: Thresholds, dialect: str) -> list[Any]:
+    in_queue = calls.c.outcome.in_(QUEUE_OUTCOMES)
+    answered = calls.c.outcome.in_(ANSWERED_OUTCOMES)
+    wait = func.coalesce(calls.c.wait_s, 0)
+    short = thresholds.short_abandon_s
+    abandoned = calls.c.outcome == "abandoned"
+
+    def survey(answer: str) -> Any:
+        # A leg carries the call's survey only if an agent answered it (acd.kpi.tally).
+        return _count(and_(answered, survey_results.c.answer == answer))
+
+    return [
+        func.count().label("legs"),
+        _count(in_queue).label("offered"),
+        _count(answered).label("answered"),
+        _count(and_(answered, wait <= thresholds.answer_threshold_s)).label("answered_within"),
+        _count(abandoned).label("abandoned"),
+        _count(and_(abandoned, literal(short > 0), wait <= short)).label("short_abandons"),
+        _count(calls.c.outcome == "timeout").label("timeouts"),
+        _count(calls.c.outcome == "joinempty").label("join_rejections"),
+        _count(~in_queue).label("ivr_hangups"),
+        _count(calls.c.outcome == "transferred").label("transfers"),
+        _count(answered).label("handlings"),
+        func.sum(_ring_count(dialect)).label("ring_no_answer"),
+        survey("satisfied").label("satisfied"),
+        survey("basically_satisfied").label("basically_satisfied"),
+        survey("dissatisfied").label("dissatisfied"),
+        survey("none").label("survey_none"),
+        _count(calls.c.incident_id.is_not(None)).label("deflected"),
+        func.sum(case((answered, wait), else_=0)).label("answered_wait_s"),
+        func.sum(case((answered, func.coalesce(calls.c.talk_s, 0)), else_=0)).label("talk_s"),
+        func.max(case((in_queue, wait))).label("longest_wait"),
+    ]
+
+
+def _legs_by(
+    column: Any, start: datetime, end: datetime, flt: ReportFilter, thresholds: Thresholds,
+    dialect: str, *more: Any,
+) -> Select[Any]:  # fmt: skip
+    return (
+        select(column.label("key"), *_leg_tally_columns(thresholds, dialect))
+        .select_from(calls.outerjoin(survey_results, survey_results.c.linkedid == calls.c.linkedid))
+        .where(*_leg_conditions(start, end, flt), ~_in_window(calls.c.counted_at), *more)
+        .group_by(column)
+        .order_by(column)
+    )
+
+
+async def queue_legs(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    flt: ReportFilter = ReportFilter(),
+    thresholds: Thresholds = Thresholds(),
+) -> list[dict[str, Any]]:
+    """Per queue, the counts behind the per-queue figures (legs: each queue a call was offered
+    to counts it). A leg is left out when it entered in an exclusion window."""
+    query = _legs_by(
+        calls.c.queue, start, end, flt, thresholds, connection.dialect.name,
+        calls.c.queue.is_not(None),
+    )  # fmt: skip
+    return [_numbers(dict(row._mapping)) for row in await connection.execute(query)]
+
+
+async def agent_legs(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    flt: ReportFilter = ReportFilter(),
+    thresholds: Thresholds = Thresholds(),
+) -> list[dict[str, Any]]:
+    """Per agent (``answered_by``), the counts behind the per-agent figures of the legs they
+    answered."""
+    query = _legs_by(
+        calls.c.answered_by, start, end, flt, thresholds, connection.dialect.name,
+        calls.c.answered_by.is_not(None), calls.c.outcome.in_(ANSWERED_OUTCOMES),
+    )  # fmt: skip
+    rows = [_numbers(dict(row._mapping)) for row in await connection.execute(query)]
+    for row in rows:
+        row["ring_no_answer"] = 0  # an agent's own rings are in the ring_no_answer lists
+    return rows
+
+
+async def call_keys(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    figure: str,
+    flt: ReportFilter = ReportFilter(),
+    thresholds: Thresholds = Thresholds(),
+    limit: int = DRILL_LIMIT,
+) -> list[dict[str, Any]]:
+    """The calls behind a hotline-wide call figure (``CALL_FIGURES``) of [start, end): PBX,
+    uniqueid, linkedid, arrival, wait, and the first leg's caller number and queue, oldest
+    first. ``excluded`` lists the calls exclusion windows left out."""
+    per_call = _per_call(start, end, flt, connection.dialect.name)
+    c = per_call.c
+    if figure == "excluded":
+        where: ColumnElement[bool] = _in_window(c.at)
+    else:
+        where = and_(~_in_window(c.at), _call_figure(per_call, figure, thresholds))
+    first = (
+        select(calls.c.caller_num, calls.c.queue)
+        .where(calls.c.pbx == c.pbx, calls.c.uniqueid == c.uniqueid)
+        .order_by(calls.c.leg, calls.c.id)
+        .limit(1)
+    )
+    query = (
+        select(
+            c.pbx,
+            c.uniqueid,
+            c.linkedid,
+            c.at,
+            c.wait,
+            c.answered,
+            c.queue_legs,
+            c.outcome_code,
+            c.survey,
+            first.with_only_columns(calls.c.caller_num).scalar_subquery().label("caller_num"),
+            first.with_only_columns(calls.c.queue).scalar_subquery().label("queue"),
+        )
+        .where(where)
+        .order_by(c.at, c.pbx, c.uniqueid)
+        .limit(limit)
+    )
+    result = []
+    for row in await connection.execute(query):
+        outcome = (
+            "answered" if row.answered else
+            _CODE_OUTCOME.get(int(row.outcome_code or 0), "ivr_hangup")
+            if row.queue_legs else "ivr_hangup"
+        )  # fmt: skip
+        result.append({
+            "pbx": row.pbx, "uniqueid": row.uniqueid, "linkedid": row.linkedid,
+            "at": _aware(row.at).isoformat(), "caller_num": row.caller_num,
+            "queue": row.queue, "outcome": outcome,
+            "wait_s": None if not row.queue_legs else int(row.wait), "survey": row.survey,
+        })  # fmt: skip
+    return result
+
+
+def _cases_opened(start: datetime, end: datetime, flt: ReportFilter) -> list[Any]:
+    _need_aware(start, end)
+    return [tickets.c.created_at >= start, tickets.c.created_at < end, *_case_conditions(flt)]
+
+
+async def case_counts(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    by: str,
+    flt: ReportFilter = ReportFilter(),
+) -> dict[str, int]:
+    """Cases opened in [start, end) per category, area (district) or unit (the first unit
+    dispatched to): the hot topics' counts. Cases merged into another (重复来电) count too: each
+    is a citizen who called about it. A missing area or unit is keyed ``""``."""
+    column = CASE_DIMENSIONS[by]
+    query = (
+        select(column.label("key"), func.count().label("cases"))
+        .where(*_cases_opened(start, end, flt))
+        .group_by(column)
+    )
+    return {(row.key or ""): int(row.cases) for row in await connection.execute(query)}
+
+
+async def case_histories(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    flt: ReportFilter = ReportFilter(),
+) -> list[dict[str, Any]]:
+    """The cases opened in [start, end) with their histories (oldest event first): id, number,
+    category, area, first unit, and ``events`` as ticketing.workflow.case_kpis reads them."""
+    opened = (
+        select(tickets.c.id, tickets.c.number, tickets.c.category, tickets.c.district,
+               tickets.c.first_unit, tickets.c.created_at)
+        .where(*_cases_opened(start, end, flt))
+        .order_by(tickets.c.id)
+    )  # fmt: skip
+    cases: dict[int, dict[str, Any]] = {}
+    for case_row in await connection.execute(opened):
+        cases[int(case_row.id)] = {
+            "id": int(case_row.id), "number": case_row.number, "category": case_row.category,
+            "area": case_row.district, "first_unit": case_row.first_unit,
+            "created_at": _aware(case_row.created_at), "events": [],
+        }  # fmt: skip
+    if not cases:
+        return []
+    events = (
+        select(ticket_events.c.ticket_id, ticket_events.c.kind, ticket_events.c.at,
+               ticket_events.c.data)
+        .where(ticket_events.c.ticket_id.in_(
+            select(tickets.c.id).where(*_cases_opened(start, end, flt))
+        ))
+        .order_by(ticket_events.c.ticket_id, ticket_events.c.id)
+    )  # fmt: skip
+    for row in await connection.execute(events):
+        cases[int(row.ticket_id)]["events"].append(
+            {"kind": row.kind, "at": _aware(row.at), "data": row.data}
+        )
+    return list(cases.values())
+
+
+async def case_keys(connection: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:
+    """The list a case drill-down shows: number, category, area, unit, status, opened at."""
+    if not ids:
+        return []
+    query = (
+        select(tickets.c.id, tickets.c.number, tickets.c.category, tickets.c.district,
+               tickets.c.first_unit, tickets.c.handling_unit, tickets.c.status,
+               tickets.c.created_at, tickets.c.caller_number)
+        .where(tickets.c.id.in_(ids))
+        .order_by(tickets.c.id)
+    )  # fmt: skip
+    return [
+        {"id": int(r.id), "number": r.number, "category": r.category, "area": r.district,
+         "unit": r.handling_unit or r.first_unit, "status": r.status,
+         "created_at": _aware(r.created_at).isoformat(), "caller_num": r.caller_number}
+        for r in await connection.execute(query)
+    ]  # fmt: skip
+
+
+async def qa_agent_scores(
+    connection: AsyncConnection, start: datetime, end: datetime
+) -> dict[str, dict[str, Any]]:
+    """Per agent, the QA scores of their calls in [start, end): how many and their sum (the
+    monthly 100-point score is their mean: ticketing.qa.QaDesk.monthly)."""
+    _need_aware(start, end)
+    query = (
+        select(qa_scores.c.agent, func.count().label("calls"), func.sum(qa_scores.c.total))
+        .where(qa_scores.c.call_at >= start, qa_scores.c.call_at < end)
+        .group_by(qa_scores.c.agent)
+    )
+    return {
+        row.agent: {"calls": int(row[1]), "total": int(row[2] or 0)}
+        for row in await connection.execute(query)
+    }
+
+
+def _numbers(row: Mapping[str, Any]) -> dict[str, Any]:
+    """SQL sums come back as Decimal or None on some dialects: plain ints and floats."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if value is None and key not in ("key", "hour", "longest_wait"):
+            value = 0
+        elif value is not None and not isinstance(value, str | datetime | bool):
+            number = float(value)
+            value = int(number) if number.is_integer() else number
+        out[key] = value
+    return out
