@@ -19,7 +19,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -133,6 +133,36 @@ class AgentProfile:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Burst:
+    """An outage burst (a pipe bursts, a district loses power): ``calls`` callers more than
+    the model's own traffic, all from one area — their numbers start with ``prefix`` — and
+    all pressing ``key`` in the menu (None: no key), arriving at random over ``minutes``
+    from ``after_s`` seconds after the simulation's start."""
+
+    prefix: str
+    key: str | None
+    calls: int
+    minutes: float
+    after_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.prefix.isdigit() or len(self.prefix) > 10:
+            raise ValueError("burst prefix: 1 to 10 digits")
+        if self.calls < 0 or self.minutes <= 0 or self.after_s < 0:
+            raise ValueError("burst: calls ≥ 0, minutes > 0, after_s ≥ 0")
+
+    def arrivals(self, rng: random.Random, start: float) -> list[float]:
+        begin = start + self.after_s
+        return sorted(begin + rng.uniform(0.0, self.minutes * 60.0) for _ in range(self.calls))
+
+    def caller(self, script: CallerScript, rng: random.Random) -> CallerScript:
+        """One of the burst's callers: the model's caller with the area's number and key."""
+        rest = max(4, 11 - len(self.prefix))
+        number = self.prefix + "".join(rng.choice("0123456789") for _ in range(rest))
+        return replace(script, caller_num=number, dtmf=self.key, ivr_hangup_after=None)
+
+
 def default_agents() -> list[AgentProfile]:
     general = ["hotline-general"]
     both = ["hotline-general", "hotline-complaint"]
@@ -163,6 +193,8 @@ class TrafficModel:
     queue_max_wait: int = 60
     sip: bool = False  # PJSIP naming (pstn-trunk callers, agent-sipN phones) instead of Local
     moh_class: str = "default"  # PbxConfig.moh_class
+    # Outage bursts on top of the hourly profile (early-warning tests and demos).
+    bursts: list[Burst] = field(default_factory=list)
 
     def rate_at(self, epoch: float) -> float:
         """Arrival rate in calls per second at a simulated instant."""
@@ -275,6 +307,13 @@ class Simulation:
         self.arrived = 0
         self._next_arrival: Timer | None = None
         self._schedule_next_arrival()
+        # Burst callers come on their own timers and their own random stream, so adding a
+        # burst leaves the model's own callers exactly as they were (same seed, same calls).
+        self.burst_arrived = 0
+        self._bursts = random.Random(seed * 15485863 + 7)
+        for burst in model.bursts:
+            for when in burst.arrivals(self._bursts, start):
+                self.scheduler.at(when, self._burst_arrive, burst)
 
     # ---- what happened -------------------------------------------------------------------
 
@@ -306,6 +345,10 @@ class Simulation:
         self.arrived += 1
         self.pbx.place_call(self.model.draw_caller(self._callers))
         self._schedule_next_arrival()
+
+    def _burst_arrive(self, burst: Burst) -> None:
+        self.burst_arrived += 1
+        self.pbx.place_call(burst.caller(self.model.draw_caller(self._bursts), self._bursts))
 
     def place_call(self, script: CallerScript) -> CallTruth:
         """A hand-written caller now, besides the model's own arrivals."""

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from hotline.sim.model import CallerScript
+from hotline.sim.model import CallerScript, CallTruth
 from hotline.sim.queue_log_writer import format_line
 from hotline.sim.shapes import shape_mismatches
 from hotline.sim.traffic import (
     DEFAULT_START,
     HOTLINE_DAY,
     AgentProfile,
+    Burst,
     Simulation,
     TrafficModel,
     arrival_times,
@@ -111,6 +112,36 @@ def test_simulation_places_the_arrivals() -> None:
     for t in sim.truths:  # a transferred call has a second leg with the same uniqueid
         first_legs.setdefault(t.uniqueid, t.started_at)
     assert list(first_legs.values()) == expected
+
+
+def test_an_outage_burst_adds_its_callers_and_leaves_the_others_alone() -> None:
+    flat = (1.0,) * 24
+    plain = Simulation(TrafficModel(peak_calls_per_hour=120.0, hourly_profile=flat), seed=4)
+    burst = Burst(prefix="0571861", key="2", calls=25, minutes=10, after_s=600)
+    model = TrafficModel(peak_calls_per_hour=120.0, hourly_profile=flat, bursts=[burst])
+    with_burst = Simulation(model, seed=4, emit=lambda msg: None)
+    plain.run_until(DEFAULT_START + 3600)
+    with_burst.run_until(DEFAULT_START + 3600)
+    assert with_burst.burst_arrived == 25
+
+    def first_legs(sim: Simulation) -> list[CallTruth]:
+        firsts: dict[str, CallTruth] = {}
+        for t in sim.truths:  # a transferred call has a second leg with the same uniqueid
+            firsts.setdefault(t.uniqueid, t)
+        return list(firsts.values())
+
+    calls = first_legs(with_burst)
+    area = [t for t in calls if t.caller_num.startswith("0571861")]
+    assert len(area) == 25
+    assert all(len(t.caller_num) == 11 and t.caller_num.isdigit() for t in area)
+    # Over the ten minutes from 600 s on, and every one of them pressed the burst's key.
+    assert all(600 <= t.started_at - DEFAULT_START <= 1200 for t in area)
+    assert {t.ivr_digits for t in area if t.ivr_digits is not None} == {"2"}
+    # The model's own callers are the same callers at the same instants as without a burst.
+    own = [(t.caller_num, t.started_at) for t in calls if t not in area]
+    assert own == [(t.caller_num, t.started_at) for t in first_legs(plain)]
+    with pytest.raises(ValueError, match="prefix"):
+        Burst(prefix="05x", key="1", calls=1, minutes=1)
 
 
 def test_ivr_choices_follow_the_mix() -> None:
