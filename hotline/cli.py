@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "prompts": "hotline.commands.prompts:prompts",
     "user": "hotline.commands.user:user",
     "unit": "hotline.commands.unit:unit",
+    "report": "hotline.commands.report:report",
 }
 
 

@@ -39,6 +39,7 @@ from hotline.web import (
     api_kpi,
     api_qa,
     api_recordings,
+    api_reports,
     api_spy,
     api_supervisor,
     api_users,
@@ -316,7 +317,7 @@ def create_app(
                           api_audit.routes, api_agents.routes, desk.routes,
                           desk_registration.routes, api_cases.routes,
                           api_recordings.routes, api_case_work.routes, api_attachments.routes,
-                          api_blocklist.routes, api_qa.routes,
+                          api_blocklist.routes, api_qa.routes, api_reports.routes,
                           api_supervisor.routes, api_spy.routes, console.routes,
                           api_users.routes):  # fmt: skip
         table.include(module_routes)
@@ -347,6 +348,7 @@ def create_app(
     api_recordings.install(app, store, settings)
     api_blocklist.install(app, store)
     api_qa.install(app, store, settings)
+    api_reports.install(app, store)
     if incidents is not None:
         app[INCIDENTS] = incidents
     if agents is not None:

@@ -1,5 +1,6 @@
 """The supervisor console's pages (班长控制台): major-fault announcements, KPI exclusion
-windows, historical KPIs with downloads, user administration and the access log.
+windows, historical KPIs with downloads, the daily log, weekly report and monthly briefing
+(日报/周报/月度简报), user administration and the access log.
 
 Each page is static HTML + JS (hotline/web/static/console_*) over the JSON API; a page is
 declared with the same roles as the API it drives, so nobody is shown a page whose data
@@ -58,6 +59,33 @@ async def console_exclusions(request: web.Request) -> web.FileResponse:
 )
 async def console_kpi(request: web.Request) -> web.FileResponse:
     return _page("console_kpi.html")
+
+
+@routes.get(
+    "/console/reports/daily", FIGURES, summary="Daily log (日报) with charts, XLSX/PDF", page=True
+)
+async def console_report_daily(request: web.Request) -> web.FileResponse:
+    return _page("console_report.html")
+
+
+@routes.get(
+    "/console/reports/weekly",
+    FIGURES,
+    summary="Weekly report (周报) with charts, XLSX/PDF",
+    page=True,
+)
+async def console_report_weekly(request: web.Request) -> web.FileResponse:
+    return _page("console_report.html")
+
+
+@routes.get(
+    "/console/reports/monthly",
+    FIGURES,
+    summary="Monthly briefing (月度简报) with charts, scores, hot topics, XLSX/PDF",
+    page=True,
+)
+async def console_report_monthly(request: web.Request) -> web.FileResponse:
+    return _page("console_report.html")
 
 
 @routes.get("/console/users", ADMINISTRATION, summary="User administration", page=True)

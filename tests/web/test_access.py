@@ -341,6 +341,34 @@ def requests(
         ("GET", "/console/exclusions"): (lambda c, h, r: _get(c, "/console/exclusions", h), 200),
         ("GET", "/console/kpi"): (lambda c, h, r: _get(c, "/console/kpi", h), 200),
         ("GET", "/console/users"): (lambda c, h, r: _get(c, "/console/users", h), 200),
+        ("GET", "/console/reports/daily"): (
+            lambda c, h, r: _get(c, "/console/reports/daily", h),
+            200,
+        ),
+        ("GET", "/console/reports/weekly"): (
+            lambda c, h, r: _get(c, "/console/reports/weekly", h),
+            200,
+        ),
+        ("GET", "/console/reports/monthly"): (
+            lambda c, h, r: _get(c, "/console/reports/monthly", h),
+            200,
+        ),
+        ("GET", "/api/reports"): (
+            lambda c, h, r: _get(c, "/api/reports?kind=daily&date=2026-11-23", h),
+            200,
+        ),
+        ("GET", "/api/reports/export"): (
+            lambda c, h, r: _get(
+                c, "/api/reports/export?kind=daily&date=2026-11-23&format=xlsx", h
+            ),
+            200,
+        ),
+        ("GET", "/api/reports/drill"): (
+            lambda c, h, r: _get(
+                c, "/api/reports/drill?from=2026-11-23&to=2026-11-23&figure=offered", h
+            ),
+            200,
+        ),
         ("GET", "/console/access-log"): (lambda c, h, r: _get(c, "/console/access-log", h), 200),
         ("GET", "/api/incidents/{id}/merged"): (
             lambda c, h, r: _get(c, "/api/incidents/nope/merged", h),

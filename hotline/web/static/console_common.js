@@ -9,6 +9,9 @@ const Console = (() => {
     ["/console/incidents", "重大故障 incidents", ["supervisor", "admin"]],
     ["/console/exclusions", "剔除时段 KPI exclusions", ["supervisor", "admin"]],
     ["/console/kpi", "历史指标 KPI history", ["supervisor", "admin", "auditor"]],
+    ["/console/reports/daily", "日报 daily log", ["supervisor", "admin", "auditor"]],
+    ["/console/reports/weekly", "周报 weekly report", ["supervisor", "admin", "auditor"]],
+    ["/console/reports/monthly", "月度简报 monthly briefing", ["supervisor", "admin", "auditor"]],
     ["/console/users", "用户管理 users", ["admin"]],
     ["/console/access-log", "访问日志 access log", ["auditor", "admin"]],
   ];
