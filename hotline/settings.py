@@ -338,6 +338,16 @@ class QaSettings(Section):
         return self
 
 
+class ReportsSettings(Section):
+    # The monthly unit score (单位考核, 100 points, satisfaction-weighted): points taken per
+    # overdue answer, redo or late return of the unit's cases.
+    unit_deduction: float = Field(1.0, ge=0, le=100)
+    # Points given per top rating (满意) of a call-back about the unit's case (within 100).
+    unit_bonus: float = Field(0.5, ge=0, le=100)
+    # How many categories and areas the hot topics (热点诉求) list.
+    hot_topics: int = Field(10, ge=1, le=100)
+
+
 class MqttSettings(Section):
     enabled: bool = False  # publish domain events to MQTT and read incidents from it
     host: str = "127.0.0.1"  # broker address
@@ -553,6 +563,7 @@ class Settings(BaseSettings):
     recordings: RecordingsSettings = RecordingsSettings()
     demo: DemoSettings = DemoSettings()
     qa: QaSettings = QaSettings()
+    reports: ReportsSettings = ReportsSettings()
 
     @model_validator(mode="after")
     def _one_site_timezone(self) -> Settings:

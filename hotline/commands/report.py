@@ -21,7 +21,7 @@ from acd.kpi import KpiParams
 from hotline.commands.database_errors import reason as driver_reason
 from hotline.commands.kpi import StoreUnavailable, shown_url
 from hotline.reports import periods
-from hotline.reports.build import STEPS, build_report, report_drills
+from hotline.reports.build import STEPS, ReportPolicy, build_report, report_drills
 from hotline.reports.pdf import FontMissing, to_pdf
 from hotline.reports.xlsx import to_xlsx
 from hotline.settings import Settings, load_settings
@@ -44,6 +44,7 @@ async def _gather(
                      for i in settings.qa.scorecard]  # fmt: skip
         report = await build_report(
             store.engine, period, flt, params, qa=QaDesk(store.engine, scorecard),
+            policy=ReportPolicy.from_settings(settings.reports),
             step=lambda name: progress.update(task, advance=1, description=name),
         )  # fmt: skip
         drills = await report_drills(store.engine, period, flt, params, role="file")

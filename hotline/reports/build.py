@@ -74,14 +74,21 @@ class MonthlyQa(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class UnitScorePolicy:
-    """The monthly 100-point unit score (domain: "satisfaction-weighted, −1 per overdue/redo/
+class ReportPolicy:
+    """The report's policy (settings ``[reports]``): how many hot topics, and the monthly
+    100-point unit score (domain: "satisfaction-weighted, −1 per overdue/redo/
     late return, bonuses for very satisfied"): 100 × the unit's call-back satisfaction rate
     (100 with no rating yet), minus ``deduction`` per overdue answer, redo and late return,
     plus ``bonus`` per "satisfied" (the top rating), kept within 0..100."""
 
     deduction: float = 1.0
     bonus: float = 0.5
+    hot_topics: int = HOT_TOPICS  # how many categories and areas the hot topics list
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ReportPolicy:
+        """From ``settings.reports`` (hotline.settings.ReportsSettings)."""
+        return cls(settings.unit_deduction, settings.unit_bonus, settings.hot_topics)
 
     def formula(self) -> str:
         return (
@@ -207,9 +214,9 @@ def _at(event: Mapping[str, Any]) -> datetime:
 def unit_scores(
     histories: Sequence[Mapping[str, Any]],
     by_unit: Mapping[str, Mapping[str, Any]],
-    policy: UnitScorePolicy,
+    policy: ReportPolicy,
 ) -> list[dict[str, Any]]:
-    """Each unit's 100-point score of the period (``UnitScorePolicy``), with its parts."""
+    """Each unit's 100-point score of the period (``ReportPolicy``), with its parts."""
     rated: dict[str, int] = defaultdict(int)
     satisfied: dict[str, int] = defaultdict(int)
     top: dict[str, int] = defaultdict(int)
@@ -274,10 +281,12 @@ def agent_scores(
     return result
 
 
-def hot_topics(now: Mapping[str, int], before: Mapping[str, int]) -> list[dict[str, Any]]:
-    """The most frequent keys of the period, with their count the period before and the
+def hot_topics(
+    now: Mapping[str, int], before: Mapping[str, int], most: int = HOT_TOPICS
+) -> list[dict[str, Any]]:
+    """The ``most`` frequent keys of the period, with their count the period before and the
     change (a rate only when there were some before)."""
-    ranked = sorted(now.items(), key=lambda kv: (-kv[1], kv[0]))[:HOT_TOPICS]
+    ranked = sorted(now.items(), key=lambda kv: (-kv[1], kv[0]))[:most]
     out = []
     for key, cases in ranked:
         previous = int(before.get(key, 0))
@@ -296,7 +305,7 @@ async def build_report(
     params: KpiParams,
     *,
     qa: MonthlyQa | None = None,
-    policy: UnitScorePolicy | None = None,
+    policy: ReportPolicy | None = None,
     step: Step | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
@@ -328,6 +337,8 @@ async def build_report(
     tick("qa_scores")
     calls = call_section(hours, queues, agents, excluded, params)
     cases = case_section(histories)
+    policy = policy or ReportPolicy()
+    most = policy.hot_topics
     return {
         "kind": period.kind,
         "title": period.title,
@@ -341,11 +352,13 @@ async def build_report(
         "generated_at": (now or datetime.now(UTC)).isoformat(),
         "call_kpis": calls,
         "case_kpis": cases,
-        "unit_scores": unit_scores(histories, cases["by_unit"], policy or UnitScorePolicy()),
+        "unit_scores": unit_scores(histories, cases["by_unit"], policy),
         "agent_scores": agent_scores(monthly, calls["by_agent"]),
         "hot_topics": {
-            "categories": hot_topics(counts["category", "now"], counts["category", "before"]),
-            "areas": hot_topics(counts["area", "now"], counts["area", "before"]),
+            "categories": hot_topics(
+                counts["category", "now"], counts["category", "before"], most
+            ),
+            "areas": hot_topics(counts["area", "now"], counts["area", "before"], most),
         },
     }  # fmt: skip
 

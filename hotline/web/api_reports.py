@@ -19,6 +19,7 @@ from hotline.reports import periods
 from hotline.reports.build import (
     CASE_FIGURES,
     PARTS,
+    ReportPolicy,
     build_report,
     drill_calls,
     drill_cases,
@@ -26,6 +27,7 @@ from hotline.reports.build import (
 )
 from hotline.reports.pdf import FontMissing, to_pdf
 from hotline.reports.xlsx import to_xlsx
+from hotline.settings import Settings
 from hotline.web.api_common import BadInput, dumps, instant, text
 from hotline.web.api_kpi import KPI_PARAMS
 from hotline.web.api_qa import QA_DESK
@@ -37,6 +39,7 @@ from hotline.web.routes import Param, RouteTable
 from ticketing.reports import CALL_FIGURES, ReportFilter
 
 REPORT_ENGINE = web.AppKey("report_engine", AsyncEngine)
+REPORT_POLICY = web.AppKey("report_policy", ReportPolicy)
 TIME = {"type": "string", "example": "2026-11-23"}
 _TEXT = {"type": "string"}
 FILTER: Final = {
@@ -64,7 +67,8 @@ FORMATS: Final = {
 routes = RouteTable()
 
 
-def install(app: web.Application, store: object) -> None:
+def install(app: web.Application, store: object, settings: Settings | None) -> None:
+    app[REPORT_POLICY] = ReportPolicy.from_settings((settings or Settings()).reports)
     engine = getattr(store, "engine", None)
     if isinstance(engine, AsyncEngine):
         app[REPORT_ENGINE] = engine
@@ -120,6 +124,7 @@ async def _report(request: web.Request) -> dict[str, Any]:
         _filter(request),
         request.app[KPI_PARAMS],
         qa=request.app.get(QA_DESK),
+        policy=request.app[REPORT_POLICY],
     )
 
 

@@ -348,7 +348,7 @@ def create_app(
     api_recordings.install(app, store, settings)
     api_blocklist.install(app, store)
     api_qa.install(app, store, settings)
-    api_reports.install(app, store)
+    api_reports.install(app, store, settings)
     if incidents is not None:
         app[INCIDENTS] = incidents
     if agents is not None:

@@ -19,7 +19,13 @@ from pypdf import PdfReader
 from acd.kpi import KpiParams
 from hotline.cli import cli
 from hotline.reports import periods
-from hotline.reports.build import build_report, drill_calls, drill_cases, report_drills
+from hotline.reports.build import (
+    ReportPolicy,
+    build_report,
+    drill_calls,
+    drill_cases,
+    report_drills,
+)
 from hotline.reports.pdf import HEADINGS, to_pdf
 from hotline.reports.xlsx import SHEETS, to_xlsx
 from hotline.web.app import create_app
@@ -75,6 +81,12 @@ async def test_daily_figures_are_the_hand_counted_ones(store: TicketStore) -> No
     assert scores["住建局"]["score"] == 48.5
     assert (scores["住建局"]["overdue"], scores["住建局"]["redos"]) == (1, 1)
     assert scores["水务局"]["score"] == 100.0
+    # The weights are a policy (settings [reports]), not constants.
+    strict = await build_report(
+        store.engine, DAILY, ReportFilter(), PARAMS, policy=ReportPolicy(2.0, 0.0, 1)
+    )
+    assert {s["unit"]: s["score"] for s in strict["unit_scores"]}["住建局"] == 50 - 2 * 2
+    assert len(strict["hot_topics"]["categories"]) == 1
     [agent] = report["agent_scores"]
     assert (agent["agent"], agent["answered"], agent["answer_timeliness"]) == ("Agent 1", 2, 0.5)
 
