@@ -319,6 +319,34 @@ class CaseChase(TypedDict):
     at: str  # ISO 8601, UTC
 
 
+# ---- warning.* ---------------------------------------------------------------------------------
+
+
+class WarningSuggestion(TypedDict):
+    """A suggested incident (``warning.suggestions.Suggestion.to_json()``): many calls of one
+    menu branch or category from one area within the window, against the same hour's baseline.
+    """
+
+    id: str
+    status: str  # open, accepted, dismissed
+    area: str  # the area's name ("东区", or a number prefix "1390571…")
+    area_key: str
+    prefixes: list[str]  # the caller-number prefixes the area is (an incident's prefixes)
+    kind: str  # branch (HOTLINE_CHOICE) or category (HOTLINE_CATEGORY)
+    value: str
+    calls: int  # calls in the window when last counted
+    expected: float  # what the baseline expects in such a window
+    threshold: float  # calls in a window that make a burst
+    window_s: float
+    first_call_at: str  # ISO 8601, UTC: the window's first and last calls
+    last_call_at: str
+    raised_at: str
+    incident_id: str | None  # the announcement it became (accepted)
+    decided_by: str | None
+    decided_at: str | None
+    reason: str | None  # why it was dismissed
+
+
 # ---- kpi.* ------------------------------------------------------------------------------------
 
 # The live KPI figures as acd.kpi's snapshot serialises them (each with formula and parts).
@@ -348,6 +376,9 @@ PAYLOADS: dict[str, Any] = {
     t.INCIDENT_ENDED: IncidentJson,
     t.CASE_CHASED: CaseChase,
     t.CASE_ESCALATED: CaseChase,
+    t.WARNING_SUGGESTED: WarningSuggestion,
+    t.WARNING_ACCEPTED: WarningSuggestion,
+    t.WARNING_DISMISSED: WarningSuggestion,
     t.KPI_SNAPSHOT: KpiSnapshot,
 }
 

@@ -45,6 +45,12 @@ INCIDENT_ENDED: Final = "incident.ended"
 CASE_CHASED: Final = "case.chased"  # 催办: due soon, overdue, not signed, repeated
 CASE_ESCALATED: Final = "case.escalated"  # 督办: overdue or repeated, to the supervisors
 
+# ---- warning.*: early warning of a likely outage (warning): a burst of similar calls from
+# one area raised as a suggested incident, then accepted (announced) or dismissed ----------------
+WARNING_SUGGESTED: Final = "warning.suggested"
+WARNING_ACCEPTED: Final = "warning.accepted"
+WARNING_DISMISSED: Final = "warning.dismissed"
+
 # ---- kpi.*: the live KPI figures (retained on MQTT) -------------------------------------------
 KPI_SNAPSHOT: Final = "kpi.snapshot"
 
@@ -71,6 +77,9 @@ TOPICS: Final[tuple[str, ...]] = (
     INCIDENT_ENDED,
     CASE_CHASED,
     CASE_ESCALATED,
+    WARNING_SUGGESTED,
+    WARNING_ACCEPTED,
+    WARNING_DISMISSED,
     KPI_SNAPSHOT,
 )
 

@@ -4,12 +4,14 @@ connected to the bus by its wiring module (hotline/wiring/, hotline/ivr_wiring.p
 One AMI feed per PBX of the settings (``settings.pbx_servers()``): the same bus, KPIs and
 store take every PBX's calls, which carry their PBX's name.
 
-Start order: store → writer → today's KPIs → bus → IVR → web → MQTT → AMI feed (last, so
+Start order: store → writer → today's KPIs → bus → IVR → early warning and the staffing
+planner → web → MQTT → AMI feed (last, so
 that no event arrives before everything that consumes it is up). Stop is the reverse.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,19 +20,21 @@ from typing import Any
 from acd.ami.link import AmiLink
 from acd.calls import CallTracker
 from acd.feed import AmiFeed
+from acd.staffing import StaffingPlanner
 from hotline.bus import Bus
 from hotline.ivr_wiring import IvrSide
 from hotline.live_view import TrackerLiveView
 from hotline.mqtt import MqttBridge
 from hotline.recording_retention import RetentionJob
 from hotline.settings import Settings
-from hotline.wiring import calls, cases, kpi, mqtt, recordings, tickets
+from hotline.wiring import calls, cases, kpi, mqtt, recordings, staffing, tickets, warning
 from hotline.wiring.agents import AgentsSide
 from hotline.wiring.health import HealthBoard
 from hotline.wiring.web import WebServer
 from ticketing.store import TicketStore
 from ticketing.workflow.chase_scheduler import ChaseScheduler
 from ticketing.writer import BufferedCallWriter
+from warning.service import EarlyWarning
 
 
 class HotlineService:
@@ -83,6 +87,9 @@ class HotlineService:
         self.chaser: ChaseScheduler | None = None
         self.retention: RetentionJob | None = None
         self.web: WebServer | None = None
+        self.warning: EarlyWarning | None = None
+        self.staffing: StaffingPlanner | None = None
+        self._needed_now: asyncio.Task[None] | None = None
 
     def _pbx_now(self) -> float:
         feeds = getattr(self, "feeds", [])
@@ -138,6 +145,11 @@ class HotlineService:
         await self.ivr.start(self.store)
         self.health.add_many(self.ivr.health)
         desk = await self.agents.start(self.store, self.feeds)
+        self.warning = warning.start_warning(
+            settings, self.bus, self.store, self.ivr.desk, self._now
+        )
+        self.staffing = staffing.build_planner(settings, self.store, self._now)
+        self._needed_now = staffing.start_needed_now(self.staffing)
         if web_enabled:
             self.web = WebServer(
                 settings,
@@ -149,6 +161,8 @@ class HotlineService:
                 agents=desk,
                 clock=self._now,
                 spy=self.agents.spy_desk,
+                warning=self.warning,
+                staffing=self.staffing,
             )
             await self.web.start()
         if settings.mqtt.enabled:
@@ -167,6 +181,7 @@ class HotlineService:
         for feed in self.feeds:
             await feed.stop()
         await self.ivr.stop()
+        await staffing.stop_needed_now(self._needed_now)
         if self.web is not None:
             await self.web.stop()
         if self.mqtt is not None:

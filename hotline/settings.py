@@ -348,6 +348,53 @@ class ReportsSettings(Section):
     hot_topics: int = Field(10, ge=1, le=100)
 
 
+class WarningAreaSettings(Section):
+    name: str = Field(min_length=1, max_length=64)  # what the console calls the area: 东区
+    # Caller-number prefixes of the area: landline exchanges (0571861), mobile segments.
+    prefixes: list[str] = Field(min_length=1)
+
+    @field_validator("prefixes")
+    @classmethod
+    def _digits(cls, value: list[str]) -> list[str]:
+        if not all(p.isdigit() and len(p) <= 64 for p in value):
+            raise ValueError("prefixes are digits only (at most 64)")
+        return value
+
+
+class WarningSettings(Section):
+    """Early warning (预警): a burst of similar calls from one area (warning/)."""
+
+    enabled: bool = True  # watch the calls and suggest incidents on the console and MQTT
+    # The sliding window a burst is counted in, minutes.
+    window_minutes: float = Field(15.0, gt=0, le=24 * 60)
+    # Calls of one area and one menu branch or category in the window, at least, for a burst.
+    min_calls: int = Field(10, ge=2)
+    # ... and at least this many times what the same hour brought on recent weeks.
+    ratio: float = Field(3.0, ge=1)
+    # Recent weeks whose same weekday and hour make the baseline.
+    baseline_weeks: int = Field(4, ge=1, le=26)
+    # Minutes a dismissed or accepted key stays quiet before it may be suggested again.
+    cooldown_minutes: float = Field(60.0, ge=0)
+    # A number no area claims is grouped by its first digits (0: only the named areas).
+    prefix_digits: int = Field(7, ge=0, le=16)
+    # Named areas: [[warning.areas]] name = "东区", prefixes = ["0571861", "0571862"].
+    areas: list[WarningAreaSettings] = Field(default_factory=list)
+
+
+class StaffingSettings(Section):
+    """The Erlang C staffing planner (acd/staffing)."""
+
+    # Target share of calls answered within answer_s (80 % …).
+    service_level: float = Field(0.80, gt=0, lt=1)
+    answer_s: float = Field(15.0, ge=0)  # … within this many seconds (15秒接通)
+    # Highest agent occupancy a plan may ask of agents (1: no cap).
+    max_occupancy: float = Field(1.0, gt=0, le=1)
+    # Recent weeks whose same weekday forecasts a day's calls per half hour.
+    weeks: int = Field(4, ge=1, le=26)
+    # Handling time (talk + wrap-up) used while there is no answered call in the history.
+    default_aht_s: float = Field(240.0, gt=0)
+
+
 class MqttSettings(Section):
     enabled: bool = False  # publish domain events to MQTT and read incidents from it
     host: str = "127.0.0.1"  # broker address
@@ -564,6 +611,8 @@ class Settings(BaseSettings):
     demo: DemoSettings = DemoSettings()
     qa: QaSettings = QaSettings()
     reports: ReportsSettings = ReportsSettings()
+    warning: WarningSettings = WarningSettings()
+    staffing: StaffingSettings = StaffingSettings()
 
     @model_validator(mode="after")
     def _one_site_timezone(self) -> Settings:

@@ -27,7 +27,16 @@ from tests.captures import capture_names, load_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every package but events itself, plus the benchmarks.
-SOURCE_FOLDERS = ("acd", "ivr", "ticketing", "hotline", "asterisk_conf", "agi_scripts", "bench")
+SOURCE_FOLDERS = (
+    "acd",
+    "ivr",
+    "ticketing",
+    "warning",
+    "hotline",
+    "asterisk_conf",
+    "agi_scripts",
+    "bench",
+)
 # Calls whose first argument is a topic (or a subscription pattern).
 TOPIC_TAKERS = {"publish", "subscribe", "attach", "_send", "_out", "enqueue"}
 

@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from acd.kpi import KpiParams
+from acd.staffing import StaffingPlanner
 from hotline.agent_desk import AgentDesk
 from hotline.case_files import CaseFiles
 from hotline.settings import KpiSettings, Settings, WebSettings
@@ -41,8 +42,10 @@ from hotline.web import (
     api_recordings,
     api_reports,
     api_spy,
+    api_staffing,
     api_supervisor,
     api_users,
+    api_warning,
     auth,
     console,
     desk,
@@ -71,6 +74,7 @@ from hotline.web.push import Screen, WallboardPusher
 from hotline.web.routes import ROUTES, Param, RouteTable
 from hotline.web.wall_picture import WallConfig
 from hotline.web.wallboard import LiveView, build_snapshot, mask_callers, mask_number
+from warning.service import EarlyWarning
 
 __all__ = [
     "AGENT_PUSHES",
@@ -292,6 +296,8 @@ def create_app(
     clock: Callable[[], float] = time.time,
     desk_agents: AgentLookup | None = None,
     spy: SpyDesk | None = None,
+    warning: EarlyWarning | None = None,
+    staffing: StaffingPlanner | None = None,
 ) -> web.Application:
     """The aiohttp application. ``app[PUSHER].poke`` may be subscribed to bus events.
 
@@ -302,7 +308,9 @@ def create_app(
     it, so the wallboard's durations must be too (the demo runs on a simulated one).
     ``desk_agents`` says whose desk a ringing queue member is (none: no screen pops);
     ``app[SCREEN_POPS].on_event`` is to be subscribed to the bus's call events and
-    ``app[AGENT_PUSHES].on_event`` to ``agent.status``.
+    ``app[AGENT_PUSHES].on_event`` to ``agent.status``. Without ``warning`` (early
+    warning) or ``staffing`` (the Erlang C planner) their routes answer 503; the planner's
+    agents needed now is on the wall screen.
     """
     web_settings = settings.web if settings is not None else WebSettings()
     kpi_settings = settings.kpi if settings is not None else KpiSettings()
@@ -319,7 +327,8 @@ def create_app(
                           api_recordings.routes, api_case_work.routes, api_attachments.routes,
                           api_blocklist.routes, api_qa.routes, api_reports.routes,
                           api_supervisor.routes, api_spy.routes, console.routes,
-                          api_users.routes):  # fmt: skip
+                          api_users.routes, api_warning.routes,
+                          api_staffing.routes):  # fmt: skip
         table.include(module_routes)
     app[ROUTES] = table
     app[AUTH] = Auth(
@@ -355,11 +364,18 @@ def create_app(
         app[DESK] = agents
     if spy is not None:
         app[SPY_DESK] = spy
+    api_warning.install(app, warning)
+    api_staffing.install(app, staffing)
     app[_LIVE] = live
     app[_HEALTH] = health
     wall = wall_config(settings or Settings())
     snapshot: Callable[[], dict[str, Any]] = functools.partial(
-        build_snapshot, live, now=clock, health=health, wall=wall
+        build_snapshot,
+        live,
+        now=clock,
+        health=health,
+        wall=wall,
+        needed_now=staffing.needed_now if staffing is not None else None,
     )
     app[_SNAPSHOT] = snapshot
     app[PUSHER] = WallboardPusher(

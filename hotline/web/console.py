@@ -1,6 +1,7 @@
-"""The supervisor console's pages (班长控制台): major-fault announcements, KPI exclusion
-windows, historical KPIs with downloads, the daily log, weekly report and monthly briefing
-(日报/周报/月度简报), user administration and the access log.
+"""The supervisor console's pages (班长控制台): major-fault announcements with early-warning
+suggestions, KPI exclusion windows, historical KPIs with downloads, the daily log, weekly
+report and monthly briefing (日报/周报/月度简报), the staffing plan, user administration and
+the access log.
 
 Each page is static HTML + JS (hotline/web/static/console_*) over the JSON API; a page is
 declared with the same roles as the API it drives, so nobody is shown a page whose data
@@ -86,6 +87,16 @@ async def console_report_weekly(request: web.Request) -> web.FileResponse:
 )
 async def console_report_monthly(request: web.Request) -> web.FileResponse:
     return _page("console_report.html")
+
+
+@routes.get(
+    "/console/staffing",
+    FIGURES,
+    summary="Staffing (排班): the Erlang C plan per half hour, calls editable",
+    page=True,
+)
+async def console_staffing(request: web.Request) -> web.FileResponse:
+    return _page("console_staffing.html")
 
 
 @routes.get("/console/users", ADMINISTRATION, summary="User administration", page=True)

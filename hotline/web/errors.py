@@ -36,6 +36,8 @@ ERROR_IDS: Final[dict[str, str]] = {
     "input.choice": "a value that is not one of the field's choices (400)",
     "incident.invalid": "the incident does not pass validation (400)",
     "incident.not_found": "no (active) incident with that id (404)",
+    "warning.not_found": "no suggested incident (预警) with that id (404)",
+    "warning.decided": "the suggestion was accepted or dismissed already (409)",
     "agent.not_linked": "the signed-in user is not tied to an agent phone (404)",
     "agent.no_skills": "the agent has no queues (skills) to log in to (409)",
     "agent.reason": "not one of the configured pause reasons (400)",

@@ -283,6 +283,27 @@ def _trend(by_hour: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     return hours
 
 
+def _staffing_tile(board: list[dict[str, Any]], needed: int | None) -> dict[str, Any]:
+    """Agents logged in now against the Erlang C planner's need for this half hour: red
+    when fewer are logged in, amber when enough are logged in but too many paused."""
+    logged_in = len(board)
+    available = sum(1 for a in board if a["state"] != "paused")
+    state = None
+    if needed is not None:
+        state = "red" if logged_in < needed else "amber" if available < needed else "ok"
+    return {
+        "name": "staffing",
+        "label_zh": "在线 / 需要座席",
+        "label_en": "logged in / needed",
+        "unit": "count",
+        "value": logged_in,
+        "needed": needed,
+        "available": available,
+        "formula": "needed: Erlang C for this half hour's forecast (staffing target)",
+        "level": state,
+    }
+
+
 def wall_picture(
     *,
     queues: list[dict[str, Any]],
@@ -292,13 +313,14 @@ def wall_picture(
     status: dict[str, Any],
     now: float,
     config: WallConfig,
+    needed_now: int | None = None,
 ) -> dict[str, Any]:
     names = DisplayNames(config)
     rows = _queue_rows(queues, agents, day.get("by_queue", {}), names, config)
     board = _agents(agents, names, now, config)
     return {
         "status": status,
-        "tiles": _tiles(kpis, rows, config),
+        "tiles": [*_tiles(kpis, rows, config), _staffing_tile(board, needed_now)],
         "queues": rows,
         "agents": board,
         "agent_counts": {

@@ -182,6 +182,7 @@ def build_snapshot(
     *,
     health: Callable[[], dict[str, Any]] | None = None,
     wall: WallConfig | None = None,
+    needed_now: Callable[[], int | None] | None = None,
 ) -> dict[str, Any]:
     """Everything the wallboard shows, masked. A failing part is reported, not fatal.
 
@@ -213,8 +214,16 @@ def build_snapshot(
             components = None
     config = wall or WallConfig()
     status = wall_status(components, errors, config.stale_after_s)
+    needed = part("staffing", needed_now, None) if needed_now is not None else None
     picture = wall_picture(
-        queues=queues, agents=agents, kpis=kpis, day=day, status=status, now=at, config=config
+        queues=queues,
+        agents=agents,
+        kpis=kpis,
+        day=day,
+        status=status,
+        now=at,
+        config=config,
+        needed_now=needed,
     )
     snapshot = {
         "at": at,

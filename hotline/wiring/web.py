@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from acd.staffing import StaffingPlanner
 from events.topics import AGENT_STATUS, CALL_EVERY, EVERY_TOPIC
 from hotline.agent_desk import AgentDesk
 from hotline.bus import Bus
@@ -22,6 +23,7 @@ from hotline.web.app import (
     create_app,
 )
 from ticketing.store import TicketStore
+from warning.service import EarlyWarning
 
 
 class WebServer:
@@ -39,6 +41,8 @@ class WebServer:
         agents: AgentDesk | None = None,
         clock: Callable[[], float] = time.time,
         spy: SpyDesk | None = None,
+        warning: EarlyWarning | None = None,
+        staffing: StaffingPlanner | None = None,
     ) -> None:
         self.settings = settings
         self.bus = bus
@@ -49,6 +53,8 @@ class WebServer:
         self.agents = agents
         self.clock = clock  # the service's one clock: the wallboard's durations use it
         self.spy = spy
+        self.warning = warning
+        self.staffing = staffing
         self.app: web.Application | None = None
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -64,6 +70,8 @@ class WebServer:
             clock=self.clock,
             desk_agents=self.agents,  # the agent table says whose desk a ringing phone is
             spy=self.spy,
+            warning=self.warning,
+            staffing=self.staffing,
         )
         self.app = app
         self.bus.subscribe(EVERY_TOPIC, app[PUSHER].poke, name="wallboard")

@@ -370,6 +370,26 @@ def requests(
             200,
         ),
         ("GET", "/console/access-log"): (lambda c, h, r: _get(c, "/console/access-log", h), 200),
+        ("GET", "/console/staffing"): (lambda c, h, r: _get(c, "/console/staffing", h), 200),
+        # Early warning and the staffing planner are not running in this app: past the role
+        # check, 503.
+        ("GET", "/api/warnings"): (lambda c, h, r: _get(c, "/api/warnings", h), 503),
+        ("POST", "/api/warnings/{id}/accept"): (
+            lambda c, h, r: _post(c, "/api/warnings/w1/accept", h, {}),
+            503,
+        ),
+        ("POST", "/api/warnings/{id}/dismiss"): (
+            lambda c, h, r: _post(c, "/api/warnings/w1/dismiss", h, {}),
+            503,
+        ),
+        ("GET", "/api/staffing"): (
+            lambda c, h, r: _get(c, "/api/staffing?date=2026-12-03", h),
+            503,
+        ),
+        ("POST", "/api/staffing/plan"): (
+            lambda c, h, r: _post(c, "/api/staffing/plan", h, {"date": "2026-12-03"}),
+            503,
+        ),
         ("GET", "/api/incidents/{id}/merged"): (
             lambda c, h, r: _get(c, "/api/incidents/nope/merged", h),
             404,

@@ -32,6 +32,7 @@ PAGES = {
     "/console/reports/daily": {"supervisor", "admin", "auditor"},
     "/console/reports/weekly": {"supervisor", "admin", "auditor"},
     "/console/reports/monthly": {"supervisor", "admin", "auditor"},
+    "/console/staffing": {"supervisor", "admin", "auditor"},
     "/console/users": {"admin"},
     "/console/access-log": {"auditor", "admin"},
 }

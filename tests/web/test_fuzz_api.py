@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -25,6 +27,7 @@ from acd.agents.actions import MemberActions
 from acd.agents.board import AgentBoard
 from acd.calls import CallTracker
 from acd.spy import Spy
+from acd.staffing import StaffingPlanner
 from hotline.agent_desk import AgentDesk
 from hotline.settings import CasesSettings, Settings, WebSettings
 from hotline.supervision import SpyDesk
@@ -35,6 +38,9 @@ from tests.web.fake_incidents import FakeIncidents
 from tests.web.fake_live import FakeLive
 from ticketing.agents import AgentDirectory
 from ticketing.spy_log import SpyLog
+from warning.areas import AreaMap
+from warning.detector import Thresholds
+from warning.service import EarlyWarning
 
 EXAMPLES = 4  # per operation and role: 8 identities × ~18 operations × 4 ≈ 600 requests
 TIMEOUT_S = 10.0  # a request that takes longer is a hang
@@ -69,13 +75,26 @@ def running_app(tmp_path: Path) -> Iterator[RunningApp]:
             timezone=settings.site.timezone,
             recordings_dir=str(tmp_path),
         )
+        incidents = FakeIncidents()
+        zone = ZoneInfo(settings.site.timezone)
         app = create_app(
             FakeLive(),
             dict,
             store=store,
             settings=settings,
-            incidents=FakeIncidents(),
+            incidents=incidents,
             agents=desk,
+            # Early warning and the staffing planner on the store: their answers are 2xx/4xx.
+            warning=EarlyWarning(
+                areas=AreaMap(),
+                thresholds=Thresholds(),
+                publish=lambda topic, payload: None,
+                create_incident=incidents.create,
+                fetch_calls=store.calls_between,
+                zone=zone,
+                clock=time.time,
+            ),
+            staffing=StaffingPlanner(store.calls_between, zone),
             # No PBX link: whatever the body, the answer is a 4xx before any Originate.
             spy=SpyDesk(
                 AgentDirectory(store.engine),

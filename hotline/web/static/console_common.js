@@ -12,6 +12,7 @@ const Console = (() => {
     ["/console/reports/daily", "日报 daily log", ["supervisor", "admin", "auditor"]],
     ["/console/reports/weekly", "周报 weekly report", ["supervisor", "admin", "auditor"]],
     ["/console/reports/monthly", "月度简报 monthly briefing", ["supervisor", "admin", "auditor"]],
+    ["/console/staffing", "排班测算 staffing", ["supervisor", "admin", "auditor"]],
     ["/console/users", "用户管理 users", ["admin"]],
     ["/console/access-log", "访问日志 access log", ["auditor", "admin"]],
   ];

@@ -1,6 +1,8 @@
 // Major-fault announcements (重大故障): publish one (area = caller prefixes and districts,
 // menu branch, the text the IVR speaks), list active and ended ones, see who was merged
 // (并单; the API masks numbers by role), end one. JSON API: /api/incidents.
+// Early warning (预警): bursts of similar calls from one area, suggested as incidents; one
+// click announces one on the IVR, or it is dismissed with a reason. JSON API: /api/warnings.
 "use strict";
 
 const { $, el, api, report, isoLocal, when } = Console;
@@ -34,7 +36,66 @@ function row(incident) {
     el("td", {}, actions));
 }
 
+const KINDS = { category: "类别 category", branch: "按键 branch" };
+const STATUSES = { open: "待处理 open", accepted: "已发布 announced", dismissed: "已忽略 dismissed" };
+
+function warningRow(s) {
+  const actions = el("div", { class: "actions" });
+  if (s.status === "open") {
+    actions.append(
+      el("button", { type: "button", class: "primary", "data-action": "accept",
+        onclick: () => acceptWarning(s) }, "发布播报 announce"),
+      el("button", { type: "button", "data-action": "dismiss",
+        onclick: () => dismissWarning(s) }, "忽略 dismiss"));
+  } else if (s.incident_id) {
+    actions.append(el("code", {}, s.incident_id));
+  } else if (s.reason) {
+    actions.append(el("span", { class: "en" }, s.reason));
+  }
+  return el("tr", { "data-warning": s.id, "data-status": s.status },
+    el("td", {}, s.area, el("div", { class: "en" }, s.prefixes.map((p) => `${p}…`).join(", "))),
+    el("td", {}, `${KINDS[s.kind] || s.kind}: ${s.value}`),
+    el("td", { class: "num warning-calls" }, String(s.calls)),
+    el("td", { class: "num" }, `${s.expected.toFixed(1)} → ≥ ${Math.ceil(s.threshold)}`),
+    el("td", {}, when(s.first_call_at), el("div", { class: "en" }, when(s.last_call_at))),
+    el("td", { class: s.status === "open" ? "status-active" : "status-ended" },
+      STATUSES[s.status] || s.status,
+      s.decided_by ? el("div", { class: "en" }, s.decided_by) : null),
+    el("td", {}, actions));
+}
+
+async function refreshWarnings() {
+  const answer = await api("GET", "/api/warnings");
+  if (answer.status === 503) {  // early warning is switched off on this server
+    $("warnings-panel").hidden = true;
+    return;
+  }
+  report($("warnings-message"), answer);
+  if (!answer.ok) return;
+  const rule = answer.data.rule;
+  $("warning-rule").textContent = `· ≥ ${rule.min_calls} 次 / ${rule.window_s / 60} 分钟，且 ≥ ${rule.ratio} × 近${rule.baseline_weeks}周同时段`;
+  const rows = answer.data.suggestions.map(warningRow);
+  $("warnings").replaceChildren(...(rows.length ? rows
+    : [el("tr", {}, el("td", { colspan: 7, class: "empty" }, "没有预警 no suggestions"))]));
+}
+
+async function acceptWarning(s) {
+  const answer = await api("POST", `/api/warnings/${encodeURIComponent(s.id)}/accept`, {});
+  report($("warnings-message"), answer, `已发布 announced ${s.area}`);
+  await refresh();
+}
+
+async function dismissWarning(s) {
+  const reason = prompt(`忽略 ${s.area} 的预警？原因 Why dismiss it?`, "");
+  if (reason === null) return;
+  const answer = await api("POST", `/api/warnings/${encodeURIComponent(s.id)}/dismiss`,
+    reason.trim() ? { reason: reason.trim() } : {});
+  report($("warnings-message"), answer, `已忽略 dismissed ${s.area}`);
+  await refresh();
+}
+
 async function refresh() {
+  await refreshWarnings();
   const answer = await api("GET", "/api/incidents");
   report($("list-message"), answer);
   if (!answer.ok) return;

@@ -66,12 +66,19 @@ function renderTiles(tiles) {
         && t.denominator !== null && t.denominator !== undefined ? ` · ${t.numerator} ÷ ${t.denominator}` : "";
       target = el("div", { class: "target", title: t.formula || "" },
         `目标 target ${op} ${formatValue(t.target, t.unit)}${ratio}`);
+    } else if (t.name === "staffing") {
+      // Logged in now against the Erlang C planner's need for this half hour.
+      target = el("div", { class: "target", title: t.formula || "" },
+        `可接 available ${t.available} · Erlang C`);
     } else if (t.formula) {
       target = el("div", { class: "target" }, t.formula);
     }
+    const value = t.name === "staffing"
+      ? `${t.value} / ${t.needed === null || t.needed === undefined ? "—" : t.needed}`
+      : formatValue(t.value, t.unit);
     return el("div", { class: `tile ${t.level || ""}`, "data-tile": t.name },
       el("div", { class: "label" }, t.label_zh || "", " ", el("span", { class: "en" }, t.label_en || "")),
-      el("div", { class: "value" }, formatValue(t.value, t.unit)),
+      el("div", { class: "value" }, value),
       target);
   }));
 }

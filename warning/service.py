@@ -1,0 +1,284 @@
+"""The early-warning service: watches the calls, raises suggested incidents, and turns one
+into an IVR announcement or sets it aside when a supervisor says so.
+
+No transport: events come from whatever ``subscribe`` is handed (the bus), suggestions and
+decisions leave through ``publish`` (the bus, hence MQTT), stored calls for the baseline
+come through ``fetch_calls`` and announcements are made through ``create_incident`` (the
+incident desk: board, store, announcements file — the path the IVR hears at once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from events.topics import (
+    CALL_ENDED,
+    CALL_EVERY,
+    CALL_IVR_FINISHED,
+    WARNING_ACCEPTED,
+    WARNING_DISMISSED,
+    WARNING_SUGGESTED,
+)
+from warning.areas import AreaMap
+from warning.detector import BurstDetector, Key, Thresholds, hourly_baseline
+from warning.signals import observe
+from warning.suggestions import Suggestion
+
+log = logging.getLogger(__name__)
+
+Payload = dict[str, Any]
+Publish = Callable[[str, Payload], None]
+FetchCalls = Callable[[datetime, datetime], Awaitable[list[dict[str, Any]]]]
+CreateIncident = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+# Decided suggestions kept for the console (the open ones are always kept).
+KEEP_DECIDED = 200
+# After a failed read of the history, the baseline is retried this much later.
+BASELINE_RETRY_S = 60.0
+
+
+class Subscriber(Protocol):
+    def subscribe(self, pattern: str, handler: Any, *, name: str | None = None) -> Any: ...
+
+
+class WarningError(ValueError):
+    """The suggestion was decided already."""
+
+
+class NoIncidents(RuntimeError):
+    """This service has no incident desk to announce through."""
+
+
+class EarlyWarning:
+    def __init__(
+        self,
+        *,
+        areas: AreaMap,
+        thresholds: Thresholds,
+        publish: Publish,
+        create_incident: CreateIncident | None,
+        fetch_calls: FetchCalls | None,
+        zone: ZoneInfo,
+        clock: Callable[[], float],
+        baseline_weeks: int = 4,
+        cooldown_s: float = 3600.0,
+    ) -> None:
+        self.areas = areas
+        self.thresholds = thresholds
+        self.detector = BurstDetector(thresholds)
+        self._publish = publish
+        self._create_incident = create_incident
+        self._fetch = fetch_calls
+        self.zone = zone
+        self._clock = clock
+        self.baseline_weeks = baseline_weeks
+        self.cooldown_s = cooldown_s
+        self._suggestions: dict[str, Suggestion] = {}
+        # Area key → its open suggestion; area key → until when it stays quiet.
+        self._open: dict[str, str] = {}
+        self._muted: dict[str, float] = {}
+        # (local date, hour) → baseline per key, and when a failed read may be tried again.
+        self._baselines: dict[tuple[str, int], dict[Key, float]] = {}
+        self._retry_at: dict[tuple[str, int], float] = {}
+        self._serial = 0
+        self.observed = 0
+
+    # ---- the event table -------------------------------------------------------------------
+
+    def subscribe(self, bus: Subscriber) -> None:
+        """One ordered subscription to the call events; the table says which are read."""
+        bus.subscribe(CALL_EVERY, self._on_call_event, name="early-warning")
+
+    @property
+    def handlers(self) -> Mapping[str, Callable[[Payload], Awaitable[None]]]:
+        return {
+            CALL_IVR_FINISHED: self.observe,  # as soon as the caller chose: early
+            CALL_ENDED: self.observe,  # every leg, callers who hung up in the menu too
+        }
+
+    async def _on_call_event(self, topic: str, payload: Payload) -> None:
+        handler = self.handlers.get(topic)
+        if handler is not None:
+            await handler(payload)
+
+    # ---- watching --------------------------------------------------------------------------
+
+    async def observe(self, payload: Payload) -> None:
+        found = observe(payload, self.areas)
+        if found is None:
+            return
+        self.observed += 1
+        baseline = await self._baseline(found.at)
+        area = found.area
+        for kind, value in found.signals:
+            key = (area.key, kind, value)
+            count = self.detector.add(key, found.call_id, found.at)
+            # One open suggestion per area: a burst trips its branch and its category at
+            # once, and a supervisor needs one line about it, not two.
+            open_id = self._open.get(area.key)
+            if open_id is not None:
+                suggestion = self._suggestions[open_id]
+                if (suggestion.kind, suggestion.value) == (kind, value):
+                    self._update(suggestion, key, count)
+                continue
+            per_hour = baseline.get(key, 0.0)
+            needed = self.thresholds.needed(per_hour)
+            if count < needed or self._muted.get(area.key, 0.0) > self._clock():
+                continue
+            self._raise(key, area.name, area.prefixes, count, per_hour, needed)
+
+    def _raise(
+        self,
+        key: Key,
+        area: str,
+        prefixes: tuple[str, ...],
+        count: int,
+        per_hour: float,
+        needed: float,
+    ) -> None:
+        now = self._clock()
+        self._serial += 1
+        stamp = datetime.fromtimestamp(now, UTC).astimezone(self.zone).strftime("%Y%m%d%H%M%S")
+        suggestion = Suggestion(
+            id=f"warn-{stamp}-{self._serial}",
+            area_key=key[0],
+            area=area,
+            prefixes=prefixes,
+            kind=key[1],
+            value=key[2],
+            calls=count,
+            expected=per_hour * self.thresholds.window_s / 3600.0,
+            threshold=needed,
+            window_s=self.thresholds.window_s,
+            first_call_at=0.0,
+            last_call_at=0.0,
+            raised_at=now,
+        )
+        self._update(suggestion, key, count)
+        self._suggestions[suggestion.id] = suggestion
+        self._open[key[0]] = suggestion.id
+        log.warning(
+            "early warning %s: %d calls of %s %s from %s in %g min (baseline %.1f, threshold %g)",
+            suggestion.id,
+            count,
+            key[1],
+            key[2],
+            area,
+            self.thresholds.window_s / 60,
+            suggestion.expected,
+            needed,
+        )
+        self._publish(WARNING_SUGGESTED, suggestion.to_json())
+        self._trim()
+
+    def _update(self, suggestion: Suggestion, key: Key, count: int) -> None:
+        span = self.detector.span(key)
+        suggestion.calls = max(suggestion.calls, count)
+        if span is not None:
+            first, last = span
+            if not suggestion.first_call_at or first < suggestion.first_call_at:
+                suggestion.first_call_at = first
+            suggestion.last_call_at = max(suggestion.last_call_at, last)
+        for call_id in self.detector.calls(key):
+            if call_id not in suggestion.call_ids:
+                suggestion.call_ids.append(call_id)
+
+    async def _baseline(self, at: float) -> dict[Key, float]:
+        """The keys' calls per hour in this local hour on the recent weeks (cached per hour)."""
+        local = datetime.fromtimestamp(at, UTC).astimezone(self.zone)
+        hour = local.replace(minute=0, second=0, microsecond=0)
+        slot = (hour.date().isoformat(), hour.hour)
+        cached = self._baselines.get(slot)
+        if cached is not None or self._fetch is None:
+            return cached or {}
+        if self._retry_at.get(slot, 0.0) > self._clock():
+            return {}
+        weeks = []
+        try:
+            for n in range(1, self.baseline_weeks + 1):
+                start = hour - timedelta(weeks=n)
+                weeks.append(await self._fetch(start, start + timedelta(hours=1)))
+        except Exception as error:
+            # The rule still runs on min_calls alone; the history is tried again later.
+            log.warning("early warning: no baseline for %s %02d:00 yet (%s)", *slot, error)
+            self._retry_at[slot] = self._clock() + BASELINE_RETRY_S
+            return {}
+        baseline = self._baselines[slot] = hourly_baseline(weeks, self.areas)
+        for old in sorted(self._baselines)[:-3]:
+            del self._baselines[old]
+        return baseline
+
+    # ---- deciding --------------------------------------------------------------------------
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every kept suggestion, open ones first, newest first within each."""
+        ordered = sorted(
+            self._suggestions.values(), key=lambda s: (s.status != "open", -s.raised_at)
+        )
+        return [s.to_json() for s in ordered]
+
+    def get(self, suggestion_id: str) -> Suggestion | None:
+        return self._suggestions.get(suggestion_id)
+
+    async def accept(
+        self, suggestion_id: str, who: str, *, title: str | None = None, text: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Announce it on the IVR (one click); return the suggestion and the incident."""
+        suggestion = self._open_one(suggestion_id)
+        if self._create_incident is None:
+            raise NoIncidents("incidents are not available on this server")
+        now = self._clock()
+        incident = await self._create_incident(suggestion.incident(now, title, text))
+        self._decide(suggestion, "accepted", who, now)
+        suggestion.incident_id = str(incident.get("id") or suggestion.id)
+        log.warning(
+            "early warning %s accepted by %s: announced as incident %s",
+            suggestion.id,
+            who,
+            suggestion.incident_id,
+        )
+        self._publish(WARNING_ACCEPTED, suggestion.to_json())
+        return suggestion.to_json(), incident
+
+    def dismiss(self, suggestion_id: str, who: str, reason: str | None = None) -> dict[str, Any]:
+        """Set it aside (logged, with who and why); the area stays quiet for the cooldown."""
+        suggestion = self._open_one(suggestion_id)
+        self._decide(suggestion, "dismissed", who, self._clock())
+        suggestion.reason = reason
+        log.warning(
+            "early warning %s (%s %s from %s, %d calls) dismissed by %s: %s",
+            suggestion.id,
+            suggestion.kind,
+            suggestion.value,
+            suggestion.area,
+            suggestion.calls,
+            who,
+            reason or "no reason given",
+        )
+        self._publish(WARNING_DISMISSED, suggestion.to_json())
+        return suggestion.to_json()
+
+    def _open_one(self, suggestion_id: str) -> Suggestion:
+        suggestion = self._suggestions.get(suggestion_id)
+        if suggestion is None:
+            raise KeyError(suggestion_id)
+        if suggestion.status != "open":
+            raise WarningError(f"suggestion {suggestion_id} was {suggestion.status} already")
+        return suggestion
+
+    def _decide(self, suggestion: Suggestion, status: Any, who: str, now: float) -> None:
+        suggestion.status = status
+        suggestion.decided_by = who
+        suggestion.decided_at = now
+        self._open.pop(suggestion.area_key, None)
+        self._muted[suggestion.area_key] = now + self.cooldown_s
+
+    def _trim(self) -> None:
+        decided = [s for s in self._suggestions.values() if s.status != "open"]
+        decided.sort(key=lambda s: s.raised_at)
+        for old in decided[: max(0, len(decided) - KEEP_DECIDED)]:
+            del self._suggestions[old.id]
