@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "demo": "hotline.commands.demo:demo",
     "replay": "hotline.commands.replay:replay",
     "kpi": "hotline.commands.kpi:kpi",
+    "staffing": "hotline.commands.staffing:staffing",
     "deadline": "hotline.commands.deadline:deadline",
     "db": "hotline.commands.db:db",
     "asterisk-conf": "hotline.commands.asterisk_conf:asterisk_conf",
