@@ -150,8 +150,9 @@ def test_the_window_slides_and_counts_each_call_once() -> None:
     key = ("area:东区", "category", "help")
     assert [detector.add(key, f"c{n}", 100.0 * n) for n in range(5)] == [1, 2, 3, 4, 5]
     assert detector.add(key, "c4", 400.0) == 5  # the same call again (its call.ended)
-    assert detector.add(key, "c9", 1000.0) == 5  # 0 and 100 left the window
-    assert detector.span(key) == (200.0, 1000.0)
+    assert detector.add(key, "c9", 850.0) == 3  # 0, 100 and 200 left the window
+    assert detector.span(key) == (300.0, 850.0)
+    assert detector.calls(key) == ["c3", "c4", "c9"]
     assert Thresholds(600, 3, 2).needed(0.0) == 3  # no history: min_calls
     assert Thresholds(600, 3, 2).needed(60.0) == 20  # 10 expected in 10 minutes, times 2
 
