@@ -45,6 +45,35 @@ def test_every_kind_of_limit(args: list[str], due: str) -> None:
     assert json.loads(out)["due"] == due
 
 
+@pytest.mark.parametrize(
+    ("args", "due"),
+    [
+        # A Friday-evening urgent case: county 1 wd is Monday's close; city A 15 minutes.
+        (["--start", "2026-11-27 19:30", "--category", "complaint", "--urgent"],
+         "2026-11-30T17:00:00+08:00"),
+        (["--start", "2026-11-27 19:30", "--category", "complaint", "--urgent",
+          "--preset", "city_a"], "2026-11-27T19:45:00+08:00"),
+        # City B: reports get 10 working days (county: 5).
+        (["--start", "2026-11-23 10:00", "--category", "report", "--preset", "city_b"],
+         "2026-12-07T17:00:00+08:00"),
+        (["--start", "2026-11-23 10:00", "--category", "report", "--preset", "county"],
+         "2026-11-30T17:00:00+08:00"),
+    ],
+)  # fmt: skip
+def test_presets_and_urgent_cases(args: list[str], due: str) -> None:
+    code, out, _ = run(*args, "--json")
+    assert code == 0, out
+    assert json.loads(out)["due"] == due
+
+
+def test_spring_festival_names_the_holiday_and_the_make_up_days() -> None:
+    code, out, _ = run("--start", "2026-02-13 18:00", "--working-days", "2")
+    assert code == 0
+    assert "due    2026-02-24 17:00 Tue" in out
+    assert "2026-02-14 Sat  make-up working day" in out
+    assert "2026-02-17 Tue  holiday: Spring Festival" in out
+
+
 def test_the_settings_per_category_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTLINE_CASES__DEADLINES", '{"consultation": "1wd"}')
     code, out, _ = run("--start", "2026-09-30 16:00", "--category", "consultation", "--json")

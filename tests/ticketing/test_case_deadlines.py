@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -86,6 +87,30 @@ async def test_dispatch_sets_the_timers_in_utc(store: TicketStore) -> None:
     assert case["return_until"] == utc("2026-10-08 17:00")  # 1 wd
     [_created, event] = await store.case_history(case["id"])
     assert event["data"]["timers"]["due_at"] == case["due_at"]
+
+
+async def test_the_edges_through_a_dispatch(
+    store: TicketStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The calendar's edges as a dispatched case meets them (county preset, 9:00–17:00)."""
+    # A Friday-evening urgent case: 1 working day is Monday's close; 24 working hours to sign
+    # are Monday to Wednesday.
+    friday = local("2026-11-27 19:30")
+    case = await store.register_case(AGENT, {"category": "complaint", "urgency": "urgent"},
+                                     at=friday)  # fmt: skip
+    case = await store.apply_action(case["id"], "dispatch", AGENT, {"unit": "住建局"}, 1,
+                                    now=friday)  # fmt: skip
+    assert case["due_at"] == utc("2026-11-30 17:00")
+    assert case["sign_due_at"] == utc("2026-12-02 17:00")
+    # Spring Festival 2026: the make-up Saturday 14 February counts, 15–23 February do not.
+    case = await dispatched(store, local("2026-02-13 18:00"))  # help: 5 wd
+    assert case["due_at"] == utc("2026-02-27 17:00")
+    assert case["return_until"] == utc("2026-02-14 17:00")
+    # A year the calendar does not know: weekends only, a warning, never a crash.
+    with caplog.at_level(logging.WARNING, logger="working_days"):
+        case = await dispatched(store, local("2099-01-02 10:00"), "consultation")  # Friday
+    assert case["due_at"] == utc("2099-01-07 17:00")
+    assert "no holiday data for 2099" in caplog.text
 
 
 async def test_an_approved_extension_moves_the_deadline_a_denied_one_does_not(
