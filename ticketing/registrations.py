@@ -153,7 +153,7 @@ async def register(
         )
     earlier = None
     if form.repeat_of:
-        earlier = await _earlier_ticket(connection, form.repeat_of, ticket)
+        earlier = await _earlier_ticket(connection, form.repeat_of, ticket, form)
     values: dict[str, Any] = {
         "category": form.category,
         "content": form.content,
@@ -327,21 +327,33 @@ async def _open_ticket(
 
 
 async def _earlier_ticket(
-    connection: AsyncConnection, number: str, ticket: Mapping[str, Any]
+    connection: AsyncConnection, number: str, ticket: Mapping[str, Any], form: Registration
 ) -> dict[str, Any]:
+    """The case a repeat is merged into (并单): the same caller's, or one about the same
+    address and category (another citizen reporting the same matter)."""
     result = await connection.execute(
-        select(tickets.c.id, tickets.c.number, tickets.c.caller_number).where(
-            tickets.c.number == number
-        )
+        select(
+            tickets.c.id,
+            tickets.c.number,
+            tickets.c.caller_number,
+            tickets.c.address,
+            tickets.c.category,
+        ).where(tickets.c.number == number)
     )
     row = result.first()
     if row is None or row.id == ticket["id"]:
         raise RegistrationError("repeat_of", "no such earlier ticket", "registration.repeat_of")
-    if not ticket["caller_number"] or row.caller_number != ticket["caller_number"]:
+    same_caller = bool(ticket["caller_number"]) and row.caller_number == ticket["caller_number"]
+    same_place = (
+        bool(form.address) and row.address == form.address and row.category == form.category
+    )
+    if not (same_caller or same_place):
         raise RegistrationError(
-            "repeat_of", "that ticket is not this caller's", "registration.repeat_of"
+            "repeat_of",
+            "that ticket is neither this caller's nor about the same address and category",
+            "registration.repeat_of",
         )
-    return dict(row._mapping)
+    return {"id": row.id, "number": row.number, "caller_number": row.caller_number}
 
 
 # -- drafts ----------------------------------------------------------------------------

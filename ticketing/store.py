@@ -474,6 +474,14 @@ class TicketStore:
         async with self._engine.connect() as connection:
             return await workflow_cases.similar_cases(connection, case_id, since)
 
+    async def cases_about_place(
+        self, address: str, category: str, days: int = 30, *, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Open cases of the last ``days`` days about this address and category (并单)."""
+        since = (now or datetime.now(UTC)) - timedelta(days=days)
+        async with self._engine.connect() as connection:
+            return await workflow_cases.cases_about_place(connection, address, category, since)
+
     async def case_kpis(self, start: datetime, end: datetime) -> dict[str, Any]:
         """Case KPIs (per unit on-time, extension, redo, return rates; call-back coverage and
         satisfaction) over the cases opened in [start, end), each with its formula."""

@@ -167,6 +167,38 @@ async def form_choices(request: web.Request) -> web.Response:
     )
 
 
+# 并单: how far back the desk looks for the same matter (the domain brief's 30 days).
+DUPLICATE_DAYS = 30
+_PLACE_FIELDS = ("number", "category", "status", "created_at", "address", "handling_unit")
+
+
+@routes.get(
+    "/api/desk/similar",
+    DESK,
+    summary="Open cases of the last 30 days about the same address and category (并单)",
+    query={
+        "address": Param({"type": "string", "maxLength": 255}, "where the matter is", True),
+        "category": Param({"type": "string"}, "the case's category", True),
+    },
+    statuses=(200, 400, 503),
+)
+async def similar_place(request: web.Request) -> web.Response:
+    """While the agent types the address, the desk offers the open cases about the same
+    place and category, so another citizen's report of one matter is merged, not doubled.
+    Other callers' numbers and names are not shown: the place is what matches."""
+    address, fault = _text("address", request.query.get("address"), _TEXT_FIELDS["address"][0])
+    if fault is not None:
+        raise ApiError(fault["id"], fault["message"], "address")
+    category = request.query.get("category", "")
+    if category not in TICKET_CATEGORIES:
+        raise ApiError("input.choice", "not one of the categories", "category")
+    if address is None:
+        return web.json_response({"days": DUPLICATE_DAYS, "cases": []})
+    found = await _store(request).cases_about_place(address, category, DUPLICATE_DAYS)
+    cases = [{name: case.get(name) for name in _PLACE_FIELDS} for case in found]
+    return web.json_response({"days": DUPLICATE_DAYS, "cases": cases})
+
+
 @routes.get(
     "/api/desk/drafts",
     DESK,

@@ -253,6 +253,10 @@ def requests(
         ),
         ("GET", "/api/desk/form"): (lambda c, h, r: _get(c, "/api/desk/form", h), 200),
         ("GET", "/api/desk/drafts"): (lambda c, h, r: _get(c, "/api/desk/drafts", h), 200),
+        ("GET", "/api/desk/similar"): (
+            lambda c, h, r: _get(c, "/api/desk/similar?address=x&category=help", h),
+            200,
+        ),
         ("POST", "/api/desk/drafts/{linkedid}"): (
             lambda c, h, r: _post(c, "/api/desk/drafts/call-1", h, {"data": {}}),
             200,

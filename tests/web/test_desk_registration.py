@@ -205,3 +205,64 @@ async def test_only_the_agent_who_took_the_call_or_a_supervisor_registers_it(
     # An unknown call is still unknown (404), whoever asks.
     status, body = await register(li, "never-rang")
     assert (status, body["error"]["id"]) == (404, "registration.unknown_call")
+
+
+async def test_another_callers_report_of_the_same_place_is_offered_and_merged(
+    aiohttp_client: Any, store: TicketStore
+) -> None:
+    """并单 by place: a neighbour reported the same matter (same address and category) from
+    another number; the desk finds that case as the agent types the address, and the new
+    registration is added to it. A case about another category, or one merged away, is not
+    offered; an unrelated case is refused as a merge target."""
+    from ticketing.registrations import CallFacts, Registration
+
+    neighbour = await store.register_call(
+        Registration("n-1", "complaint", "夜市噪音", "dispatched", address="中山路1号"),
+        "li", CallFacts("13900000002", "李四", 0),
+    )  # fmt: skip
+    await store.register_call(
+        Registration("n-2", "help", "井盖缺失", "dispatched", address="中山路1号"),
+        "li", CallFacts("13900000003", "王五", 0),
+    )  # fmt: skip
+    elsewhere = await store.register_call(
+        Registration("n-3", "complaint", "施工噪音", "dispatched", address="北京东路2号"),
+        "li", CallFacts("13900000004", "赵六", 0),
+    )  # fmt: skip
+    client, headers = await ringing_desk(aiohttp_client, store, "mine")
+
+    response = await client.get(
+        "/api/desk/similar", params={"address": " 中山路1号 ", "category": "complaint"},
+        headers=headers,
+    )  # fmt: skip
+    assert response.status == 200, await response.text()
+    found = (await response.json())["cases"]
+    assert [c["number"] for c in found] == [neighbour["ticket"]]
+    assert "caller_number" not in found[0] and "caller_name" not in found[0]
+    bad = await client.get(
+        "/api/desk/similar", params={"address": "x", "category": "weather"}, headers=headers
+    )
+    assert bad.status == 400 and (await bad.json())["error"]["field"] == "category"
+
+    refused = await client.post(
+        "/api/desk/registrations",
+        json={**FORM, "linkedid": "mine", "repeat_of": elsewhere["ticket"]},
+        headers=headers,
+    )
+    assert refused.status == 400
+    assert (await refused.json())["error"]["id"] == "registration.repeat_of"
+    merged = await client.post(
+        "/api/desk/registrations",
+        json={**FORM, "linkedid": "mine", "repeat_of": neighbour["ticket"]},
+        headers=headers,
+    )
+    assert merged.status == 201, await merged.text()
+    result = await merged.json()
+    assert (result["merged_into"], result["status"]) == (neighbour["ticket"], "merged")
+    history = await store.ticket_events_for(neighbour["ticket"])
+    assert history[-1]["kind"] == "merged" and history[-1]["data"]["case"] == result["ticket"]
+    # The merged case is no longer offered; the neighbour's still is.
+    again = await client.get(
+        "/api/desk/similar", params={"address": "中山路1号", "category": "complaint"},
+        headers=headers,
+    )  # fmt: skip
+    assert [c["number"] for c in (await again.json())["cases"]] == [neighbour["ticket"]]

@@ -436,6 +436,25 @@ async def similar_cases(
     return found
 
 
+async def cases_about_place(
+    connection: AsyncConnection, address: str, category: str, since: datetime, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Open cases opened since ``since`` about ``address`` in ``category``: what the desk
+    offers for a merge (并单) while the agent types a new registration, newest first."""
+    query = (
+        select(tickets)
+        .where(
+            tickets.c.address == address.strip(),
+            tickets.c.category == category,
+            tickets.c.created_at >= since,
+            tickets.c.status.not_in(sorted(TERMINAL)),
+        )
+        .order_by(tickets.c.created_at.desc(), tickets.c.id.desc())
+        .limit(limit)
+    )
+    return [case_view(row._mapping) for row in await connection.execute(query)]
+
+
 async def cases_referencing(connection: AsyncConnection, ref: str) -> list[dict[str, Any]]:
     """The cases whose history names ``ref`` (an attachment's reference), as case views."""
     ids = select(ticket_events.c.ticket_id).where(

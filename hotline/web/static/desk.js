@@ -4,6 +4,7 @@
 "use strict";
 
 const DRAFT_DELAY_MS = 800;
+const PLACE_DELAY_MS = 400;
 // The state comes pushed on /ws/desk; polled only while that socket is down.
 const STATE_POLL_MS = 3000;
 const POP_STATES = {
@@ -167,6 +168,7 @@ function fillForm(data) {
   }
   if (data.repeat_of) attachTo(data.repeat_of, false); else showRepeat(null);
   showReferred();
+  schedulePlace();
 }
 
 function clearForm() {
@@ -175,6 +177,8 @@ function clearForm() {
   showRepeat(null);
   clearErrors();
   $("draft-status").textContent = "";
+  placeAsked = "";
+  showPlace([]);
 }
 
 async function startForm(next) {
@@ -202,6 +206,44 @@ function showRepeat(number) {
 function attachTo(number, save = true) {
   showRepeat(number);
   if (save) scheduleDraft();
+}
+
+// 并单 by place: another citizen may report the same matter; while the agent types the
+// address, the open cases about it (same category, 30 days) are offered to add to.
+let placeTimer = null;
+let placeAsked = "";
+
+function schedulePlace() {
+  clearTimeout(placeTimer);
+  placeTimer = setTimeout(checkPlace, PLACE_DELAY_MS);
+}
+
+async function checkPlace() {
+  const address = $("f-address").value.trim();
+  const category = $("f-category").value;
+  const key = `${category}|${address}`;
+  if (key === placeAsked) return;
+  placeAsked = key;
+  if (!address || !category) { showPlace([]); return; }
+  const query = new URLSearchParams({ address, category });
+  const found = await api("GET", `/api/desk/similar?${query}`);
+  if (placeAsked !== key) return;  // the agent typed on meanwhile
+  showPlace(found.ok ? found.data.cases : []);
+}
+
+function showPlace(cases) {
+  const own = new Set(pop && pop.history ? pop.history.tickets.map((t) => t.number) : []);
+  const shown = cases.filter((c) => !own.has(c.number));  // the caller's own: in the pop
+  $("place-box").hidden = shown.length === 0;
+  document.body.dataset.place = shown.length ? "offered" : "none";
+  $("place-cases").replaceChildren(...shown.map((c) => {
+    const attach = el("button", { type: "button", class: "attach", "data-ticket": c.number },
+      "追加 add to it");
+    attach.addEventListener("click", () => attachTo(c.number));
+    return el("li", { "data-ticket": c.number }, el("strong", {}, c.number), " ",
+      labelOf(c.category), " · ", STATUS_LABELS[c.status] || c.status, " · ",
+      (c.created_at || "").slice(0, 10), " ", attach);
+  }));
 }
 
 function showReferred() {
@@ -435,7 +477,9 @@ async function main() {
   $("who").textContent = `${session.data.display_name} (${session.data.username})`;
   await loadChoices();
   $("registration").addEventListener("submit", register);
-  $("registration").addEventListener("input", () => { showReferred(); scheduleDraft(); });
+  $("registration").addEventListener("input", () => {
+    showReferred(); scheduleDraft(); schedulePlace();
+  });
   $("repeat-cancel").addEventListener("click", () => attachTo(null));
   $("pop-close").addEventListener("click", () => {
     if (pop) api("POST", `/api/desk/pop/${encodeURIComponent(pop.linkedid)}/dismiss`, {});
