@@ -86,3 +86,4 @@ TOPICS: Final[tuple[str, ...]] = (
 # ---- subscription patterns (the bus matches fnmatch-style) ------------------------------------
 EVERY_TOPIC: Final = "*"
 CALL_EVERY: Final = "call.*"  # every call.* topic, in one ordered subscription
+CASE_EVERY: Final = "case.*"  # the chase scheduler's notices

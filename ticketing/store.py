@@ -482,6 +482,11 @@ class TicketStore:
         async with self._engine.connect() as connection:
             return await workflow_cases.cases_about_place(connection, address, category, since)
 
+    async def case_changes_after(self, after: int | None) -> tuple[int, list[dict[str, Any]]]:
+        """The cases changed since history event ``after`` (None: the last id only)."""
+        async with self._engine.connect() as connection:
+            return await workflow_cases.case_changes_after(connection, after)
+
     async def case_kpis(self, start: datetime, end: datetime) -> dict[str, Any]:
         """Case KPIs (per unit on-time, extension, redo, return rates; call-back coverage and
         satisfaction) over the cases opened in [start, end), each with its formula."""

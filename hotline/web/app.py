@@ -47,6 +47,7 @@ from hotline.web import (
     api_users,
     api_warning,
     auth,
+    case_push,
     console,
     desk,
     desk_registration,
@@ -60,6 +61,7 @@ from hotline.web.auth_passwords import HashPool
 from hotline.web.auth_sessions import LoginThrottle, SessionCodec
 from hotline.web.auth_store import WebStore
 from hotline.web.auth_table import PUBLIC, SIGNED_IN, WALLBOARD
+from hotline.web.case_push import CASE_PUSHES, CasePushes
 from hotline.web.desk import AGENT_PUSHES, DESK_CHANNEL, SCREEN_POPS
 from hotline.web.desk_push import (
     AgentLookup,
@@ -78,6 +80,7 @@ from warning.service import EarlyWarning
 
 __all__ = [
     "AGENT_PUSHES",
+    "CASE_PUSHES",
     "PUSHER",
     "SCREEN_POPS",
     "AgentLookup",
@@ -258,11 +261,15 @@ async def _recheck_desks(app: web.Application) -> None:
     while True:
         await asyncio.sleep(app[_RECHECK_S])  # a period, not a wait for a condition
         await app[DESK_CHANNEL].recheck()
+        if CASE_PUSHES in app:
+            await app[CASE_PUSHES].recheck()
 
 
 async def _close_screens(app: web.Application) -> None:
     await app[PUSHER].close_all()
     await app[DESK_CHANNEL].close_all()
+    if CASE_PUSHES in app:
+        await app[CASE_PUSHES].close_all()
 
 
 def wall_config(settings: Settings) -> WallConfig:
@@ -328,7 +335,7 @@ def create_app(
                           api_blocklist.routes, api_qa.routes, api_reports.routes,
                           api_supervisor.routes, api_spy.routes, console.routes,
                           api_users.routes, api_warning.routes,
-                          api_staffing.routes):  # fmt: skip
+                          api_staffing.routes, case_push.routes):  # fmt: skip
         table.include(module_routes)
     app[ROUTES] = table
     app[AUTH] = Auth(
@@ -354,6 +361,9 @@ def create_app(
         app[WEB_STORE] = store
         if isinstance(store, api_cases.CaseStore):
             app[api_cases.CASE_STORE] = store
+        if isinstance(store, case_push.CaseChanges):
+            # The case console's lists, live (/ws/cases); poke it from the bus's case.*.
+            app[CASE_PUSHES] = CasePushes(store, send_timeout=push_send_timeout)
     api_recordings.install(app, store, settings)
     api_blocklist.install(app, store)
     api_qa.install(app, store, settings)
@@ -391,8 +401,11 @@ def create_app(
     app[SCREEN_POPS] = ScreenPops(app[DESK_CHANNEL], desk_agents or StaticLookup(), store)
     app[AGENT_PUSHES] = AgentPushes(app[DESK_CHANNEL], desk_agents or StaticLookup())
     app[AUTH].on_sessions_ended.append(app[DESK_CHANNEL].close_user)
+    if CASE_PUSHES in app:
+        app[AUTH].on_sessions_ended.append(app[CASE_PUSHES].close_user)
     app[_RECHECK_S] = web_settings.session_recheck_s
     table.install(app.router)
     app.cleanup_ctx.append(_run_pusher)
+    app.cleanup_ctx.append(case_push.run_case_pushes)
     app.on_shutdown.append(_close_screens)
     return app

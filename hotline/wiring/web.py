@@ -8,13 +8,14 @@ from collections.abc import Callable
 from aiohttp import web
 
 from acd.staffing import StaffingPlanner
-from events.topics import AGENT_STATUS, CALL_EVERY, EVERY_TOPIC
+from events.topics import AGENT_STATUS, CALL_EVERY, CASE_EVERY, EVERY_TOPIC
 from hotline.agent_desk import AgentDesk
 from hotline.bus import Bus
 from hotline.settings import Settings
 from hotline.supervision import SpyDesk
 from hotline.web.app import (
     AGENT_PUSHES,
+    CASE_PUSHES,
     PUSHER,
     SCREEN_POPS,
     HealthCheck,
@@ -77,6 +78,8 @@ class WebServer:
         self.bus.subscribe(EVERY_TOPIC, app[PUSHER].poke, name="wallboard")
         self.bus.subscribe(CALL_EVERY, app[SCREEN_POPS].on_event, name="screen-pops")
         self.bus.subscribe(AGENT_STATUS, app[AGENT_PUSHES].on_event, name="desk-agent-state")
+        if CASE_PUSHES in app:  # a chase reaches the unit's open console at once
+            self.bus.subscribe(CASE_EVERY, app[CASE_PUSHES].poke, name="case-consoles")
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)

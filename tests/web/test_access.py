@@ -245,6 +245,7 @@ def requests(
         ("GET", "/desk"): (lambda c, h, r: _get(c, "/desk", h), 200),
         ("GET", "/desk/callbacks"): (lambda c, h, r: _get(c, "/desk/callbacks", h), 200),
         ("GET", "/ws/desk"): (lambda c, h, r: _ws(c, h, "/ws/desk"), 101),
+        ("GET", "/ws/cases"): (lambda c, h, r: _ws(c, h, "/ws/cases"), 101),
         ("GET", "/api/desk/pop"): (lambda c, h, r: _get(c, "/api/desk/pop", h), 200),
         # No pop to dismiss and no such call: the role check passed when the answer is 404.
         ("POST", "/api/desk/pop/{linkedid}/dismiss"): (

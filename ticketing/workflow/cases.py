@@ -16,7 +16,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, or_, select
+from sqlalchemy import Text, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.numbering import TicketNumbering
@@ -453,6 +453,39 @@ async def cases_about_place(
         .limit(limit)
     )
     return [case_view(row._mapping) for row in await connection.execute(query)]
+
+
+async def case_changes_after(
+    connection: AsyncConnection, after: int | None, limit: int = 500
+) -> tuple[int, list[dict[str, Any]]]:
+    """What happened to cases since history event ``after``: the last event id and, per case
+    whose history grew, its number, state, units and latest event kind (oldest first). With
+    ``after`` None only the last id: a watcher starts from now. Every change to a case appends
+    an event in the same transaction, so this sees changes made by any process."""
+    if after is None:
+        last = (await connection.execute(select(func.max(ticket_events.c.id)))).scalar()
+        return int(last or 0), []
+    query = (
+        select(ticket_events.c.id, ticket_events.c.kind, tickets.c.number, tickets.c.status,
+               tickets.c.handling_unit, tickets.c.co_units)
+        .join(tickets, tickets.c.id == ticket_events.c.ticket_id)
+        .where(ticket_events.c.id > after)
+        .order_by(ticket_events.c.id)
+        .limit(limit)
+    )  # fmt: skip
+    changed: dict[str, dict[str, Any]] = {}
+    last = after
+    for row in await connection.execute(query):
+        last = row.id
+        changed.pop(row.number, None)  # keep the order of each case's latest event
+        changed[row.number] = {
+            "number": row.number,
+            "kind": row.kind,
+            "status": row.status,
+            "handling_unit": row.handling_unit,
+            "co_units": list(row.co_units or ()),
+        }
+    return last, list(changed.values())
 
 
 async def cases_referencing(connection: AsyncConnection, ref: str) -> list[dict[str, Any]]:

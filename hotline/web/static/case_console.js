@@ -453,6 +453,44 @@ async function savePolicy(event) {
   document.body.dataset.done = "policy:saved";
 }
 
+// ---- live lists ----------------------------------------------------------------------------
+// /ws/cases names each case this user may see as it changes (dispatched to the unit, chased,
+// overdue, answered…): the list on show is reloaded, and the open case if nobody is acting on
+// it. After a reconnect the list is reloaded whole: changes while away are not lost.
+const LIVE_TABS = ["dispatch", "approvals", "inbox", "open", "overdue", "callbacks", "chases"];
+let liveTimer = null;
+
+function onCaseChanged(message) {
+  document.body.dataset.pushed = message.number;
+  clearTimeout(liveTimer);
+  liveTimer = setTimeout(async () => {
+    if (tab && LIVE_TABS.includes(tab.id)) await refreshList();
+    // The open case: reloaded when it moved on elsewhere, or was chased, supervised or
+    // instructed (its own actions already show their outcome here).
+    const elsewhere = current && current.number === message.number
+      && (current.status !== message.status || ["chase", "supervise", "instruct"].includes(message.kind));
+    if (elsewhere && $("action-form").hidden) await openCase(current.number);
+  }, 200);
+}
+
+function connectLive() {
+  const show = (live) => {
+    $("link").textContent = live ? "实时 live" : "重连中 reconnecting";
+    $("link").className = live ? "link live" : "link offline";
+    document.body.dataset.link = live ? "live" : "offline";
+  };
+  let opened = false;
+  openReconnectingSocket("/ws/cases", {
+    onOpen: () => {
+      show(true);
+      if (opened && tab && LIVE_TABS.includes(tab.id)) refreshList();
+      opened = true;
+    },
+    onMessage: (message) => { if (message.type === "case") onCaseChanged(message); },
+    onDown: () => show(false),
+  });
+}
+
 async function main() {
   const session = await api("GET", "/api/session");
   csrf = session.data.csrf || "";
@@ -471,6 +509,7 @@ async function main() {
   $("kpis").addEventListener("submit", showKpis);
   $("action-cancel").addEventListener("click", () => { $("action-form").hidden = true; });
   showTabs();
+  connectLive();  // before the first list: no change between the two is missed
   const first = TABS.find((t) => t.roles.includes(role) && t.id !== "new") || TABS[0];
   await openTab(first);
   const wanted = new URLSearchParams(location.search).get("case");
