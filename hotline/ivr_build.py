@@ -46,11 +46,12 @@ def ticket_progress_lookup(store: TicketStore) -> TicketLookup:
     Only the caller's own tickets are told: a ticket number alone is not a secret. Numbers
     look like ``12345-20261125-000002``; a phone keys digits only, and the menu takes at most
     a dozen, so the keyed digits match the end of the number's digits (at least
-    ``MIN_TICKET_DIGITS``), the caller's newest such ticket first.
+    ``MIN_TICKET_DIGITS``), the caller's newest such ticket first. No digits at all: the
+    caller's latest case (most callers do not have the number at hand).
     """
 
     async def lookup(number: str, caller: str) -> Sequence[str] | None:
-        if not caller or len(number) < MIN_TICKET_DIGITS:
+        if not caller or (number and len(number) < MIN_TICKET_DIGITS):
             return None
         for ticket in await store.recent_tickets_for_caller(caller, days=PROGRESS_DAYS):
             digits = "".join(ch for ch in str(ticket["number"]) if ch.isdigit())

@@ -176,7 +176,8 @@ async def _tell_progress(walk: Walk, action: TicketProgressAction) -> MenuAction
     )
     number = answer.digits
     prompts: Sequence[str] | None = None
-    if number.isdigit():
+    # Nothing keyed (# alone, or silence) asks for the caller's latest case.
+    if number.isdigit() or number == "":
         try:
             prompts = await asyncio.wait_for(
                 walk.ticket_lookup(number, walk.channel.caller_number), _LOOKUP_TIMEOUT_S

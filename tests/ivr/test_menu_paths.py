@@ -134,6 +134,13 @@ async def test_ticket_progress_plays_the_lookup_answer(ivr: Ivr) -> None:
     ]
 
 
+async def test_ticket_progress_with_no_number_reads_the_callers_latest_case(ivr: Ivr) -> None:
+    ivr.tickets[""] = ["hotline/ticket-status-signed"]  # the lookup's answer for no digits
+    log = await call(ivr.port, ["6", "", "1", "5"])  # "#" alone at the number prompt
+    assert 'STREAM FILE hotline/ticket-status-signed ""' in log.commands
+    assert log.variables["HOTLINE_CHOICE"] == "5"
+
+
 async def test_ticket_not_found_then_silence_says_goodbye(ivr: Ivr) -> None:
     log = await call(ivr.port, ["6", "999", None])
     assert 'STREAM FILE hotline/ticket-not-found "0"' in log.commands

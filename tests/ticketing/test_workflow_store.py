@@ -242,3 +242,20 @@ async def test_the_ivr_tells_an_internal_step_as_the_public_status(store: Ticket
     lookup = ticket_progress_lookup(store)
     digits = case["number"].replace("-", "")[-8:]
     assert await lookup(digits, "13812345678") == ["hotline/ticket-status-in-progress"]
+
+
+async def test_the_ivr_reads_the_callers_latest_case_when_no_number_is_keyed(
+    store: TicketStore,
+) -> None:
+    caller = "13812340000"
+    assert await store.save_calls([make_record(caller_num=caller)]) == 1
+    assert await store.save_calls([make_record(caller_num=caller)]) == 1
+    latest, older = await store.recent_tickets_for_caller(caller, days=3650)
+    assert latest["created_at"] > older["created_at"]
+    await store.apply_action(older["id"], "dispatch", AGENT, {"unit": UNITS[0]}, 1)
+    lookup = ticket_progress_lookup(store)
+    assert await lookup("", caller) == ["hotline/ticket-status-registered"]
+    await store.apply_action(latest["id"], "dispatch", AGENT, {"unit": UNITS[1]}, 1)
+    assert await lookup("", caller) == ["hotline/ticket-status-dispatched"]
+    assert await lookup("", "") is None  # no caller ID: nothing to tell
+    assert await lookup("12", caller) is None  # too few digits to be a number
