@@ -259,3 +259,23 @@ async def test_the_ivr_reads_the_callers_latest_case_when_no_number_is_keyed(
     assert await lookup("", caller) == ["hotline/ticket-status-dispatched"]
     assert await lookup("", "") is None  # no caller ID: nothing to tell
     assert await lookup("12", caller) is None  # too few digits to be a number
+
+
+async def test_a_leaders_instruction_is_kept_on_the_case_by_a_supervisor_only(
+    store: TicketStore,
+) -> None:
+    """批示: a leader's instruction (with an attachment by reference) is in the case's history
+    with its actor; the case's state does not move; nobody else may give one."""
+    case = await call_case(store, "13812349999")
+    case = await store.apply_action(case["id"], "dispatch", AGENT, {"unit": UNITS[0]}, 1)
+    for actor in (AGENT, UNIT_STAFF):
+        with pytest.raises(ForbiddenTransition, match="may not"):
+            await store.apply_action(
+                case["id"], "instruct", actor, {"instruction": "x"}, case["version"]
+            )
+    fields = {"instruction": "请住建局三日内回复市民", "attachments": ["file:abc123"]}
+    after = await store.apply_action(case["id"], "instruct", BOSS, fields, case["version"])
+    assert (after["status"], after["version"]) == ("dispatched", case["version"] + 1)
+    last = (await store.case_history(case["id"]))[-1]
+    assert (last["kind"], last["actor"]) == ("instruct", "zhao")
+    assert last["data"]["fields"] == fields
