@@ -67,3 +67,38 @@ async def test_the_chase_list_names_the_case_and_its_unit(store: TicketStore) ->
     chases = await store.recent_chases()
     assert {(c["number"], c["handling_unit"]) for c in chases} == {(case["number"], "水务局")}
     assert {c["level"] for c in chases if c["kind"] == "chase"} >= {"overdue"}
+
+
+async def test_cases_about_a_place_are_open_of_its_category_within_30_days(
+    store: TicketStore,
+) -> None:
+    now = datetime.now(UTC)
+    await store.register_case(
+        AGENT, {"category": "complaint", "address": "中山路1号"}, at=now - timedelta(days=31)
+    )
+    first = await store.register_case(AGENT, {"category": "complaint", "address": "中山路1号"})
+    await store.register_case(AGENT, {"category": "help", "address": "中山路1号"})
+    await store.register_case(AGENT, {"category": "complaint", "address": "中山路2号"})
+    second = await store.register_case(AGENT, {"category": "complaint", "address": "中山路1号"})
+    invalid = await store.register_case(AGENT, {"category": "complaint", "address": "中山路1号"})
+    await store.apply_action(invalid["id"], "merge", AGENT, {"into": first["number"]}, 1)
+    found = await store.cases_about_place(" 中山路1号 ", "complaint")
+    assert [c["number"] for c in found] == [second["number"], first["number"]]
+
+
+async def test_case_changes_are_read_from_the_history_after_an_event(store: TicketStore) -> None:
+    start, nothing = await store.case_changes_after(None)
+    assert nothing == []
+    await store.add_unit("水务局")
+    case = await store.register_case(AGENT, {"category": "help"})
+    await store.apply_action(case["id"], "dispatch", AGENT, {"unit": "水务局"}, 1)
+    other = await store.register_case(AGENT, {"category": "praise"})
+    last, changes = await store.case_changes_after(start)
+    # One line per case, at its latest event, in the order of those events.
+    assert [(c["number"], c["kind"], c["status"], c["handling_unit"]) for c in changes] == [
+        (case["number"], "dispatch", "dispatched", "水务局"),
+        (other["number"], "created", "registered", None),
+    ]
+    assert last > start
+    assert await store.case_changes_after(last) == (last, [])
+    assert (await store.case_changes_after(None))[0] == last
