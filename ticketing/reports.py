@@ -18,6 +18,12 @@ Indexes each query relies on (bench/reports.py times them on a big city's year):
 - ``case_counts``, ``case_histories``, ``case_keys``: a range on ``tickets.created_at`` (not
   indexed alone yet: ``ix_tickets_caller_number_created_at`` leads with the caller; a
   ``tickets(created_at)`` index is what a big year needs), then ``ix_ticket_events_ticket_id``.
+- ``case_event_counts``, ``case_callback_counts``, ``case_event_ids``: the same range on
+  ``tickets.created_at``, then each case's events by ``ix_ticket_events_ticket_id`` (filtered
+  by ``kind``); the deadline in force and the unit holding the case are correlated lookups of
+  the case's latest earlier event, which an index on ``ticket_events(ticket_id, id)`` serves
+  without a sort. They count what ticketing.workflow.case_kpis computes from whole histories
+  (the tests hold the two equal); ``case_histories`` stays for drill-downs of one figure.
 - ``qa_agent_scores``: ``ix_qa_scores_call_at``.
 """
 
@@ -31,6 +37,7 @@ from typing import Any, Final
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    DateTime,
     Select,
     and_,
     case,
@@ -569,3 +576,229 @@ def _numbers(row: Mapping[str, Any]) -> dict[str, Any]:
             value = int(number) if number.is_integer() else number
         out[key] = value
     return out
+
+
+# ---- case KPIs in SQL (ticketing.workflow.case_kpis's figures, counted by the database) -----
+
+_e = ticket_events.alias("e")  # the event counted
+_d = ticket_events.alias("d")  # an earlier event of the same case
+CASE_KEYS: Final = ("unit", "category", "area", "total")
+RATED_ANSWERS: Final = ("satisfied", "basically_satisfied", "dissatisfied")
+SATISFIED_ANSWERS: Final = ("satisfied", "basically_satisfied")
+
+
+def _field(table: Any, *path: str) -> Any:
+    """A text inside an event's JSON ``data`` (json_extract / ->>), NULL when absent."""
+    return table.c.data[path if len(path) > 1 else path[0]].as_string()
+
+
+def _holder() -> Any:
+    """The unit holding the case when ``_e`` happened: the latest earlier dispatch, unless a
+    later step sent the case back to be dispatched (case_kpis.events_unit)."""
+    return (
+        select(case((_d.c.kind == "dispatch", _field(_d, "fields", "unit")), else_=None))
+        .where(
+            _d.c.ticket_id == _e.c.ticket_id,
+            _d.c.id < _e.c.id,
+            or_(_d.c.kind == "dispatch", _field(_d, "to") == "to_dispatch"),
+        )
+        .order_by(_d.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _timer_in_force(name: str) -> Any:
+    """A timer (due_at, return_until) as the latest event up to ``_e`` set it (ISO text)."""
+    value = _field(_d, "timers", name)
+    return (
+        select(value)
+        .where(_d.c.ticket_id == _e.c.ticket_id, _d.c.id <= _e.c.id, value.is_not(None))
+        .order_by(_d.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _not_after(dialect: str, at: Any, iso: Any) -> Any:
+    """``at`` (a stored time) ≤ ``iso`` (an ISO text with its offset), on either dialect."""
+    if dialect == "postgresql":
+        return at <= cast(iso, DateTime(timezone=True))
+    return func.julianday(at) <= func.julianday(iso)
+
+
+def _group_key(by: str, unit: Any) -> Any:
+    return {"unit": unit, "category": tickets.c.category, "area": tickets.c.district,
+            "total": literal("")}[by]  # fmt: skip
+
+
+def _events(
+    start: datetime, end: datetime, flt: ReportFilter, kind: str, by: str, unit: Any,
+    *columns: Any,
+) -> Any:  # fmt: skip
+    """One row per event of ``kind`` of the cases opened in the period: its group key (the
+    unit it counts for, or the case's category or area), its case, ``columns``."""
+    return (
+        select(_group_key(by, unit).label("key"), _e.c.ticket_id, *columns)
+        .select_from(_e.join(tickets, tickets.c.id == _e.c.ticket_id))
+        .where(*_cases_opened(start, end, flt), _e.c.kind == kind, unit.is_not(None))
+        .subquery(f"{kind}_events")
+    )
+
+
+async def case_event_counts(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    by: str,
+    flt: ReportFilter = ReportFilter(),
+) -> dict[str, dict[str, int]]:
+    """The counts behind the case KPIs of the cases opened in [start, end), per ``by``: the
+    unit they count for (``unit``), the case's category or area, or all (``total``, key "").
+    Per key: dispatched, answered, on_time (answered by the deadline in force then), extended
+    (cases given an extension while the unit held them), redone, returned, late_returns, and
+    the call-backs rated, satisfied, top (满意) — by the unit holding the case then."""
+    if by not in CASE_KEYS:
+        raise ValueError(f"by is one of {', '.join(CASE_KEYS)}")
+    dialect = connection.dialect.name
+    out: dict[str, dict[str, int]] = {}
+
+    def add(rows: Any) -> None:
+        for row in rows:
+            counts = out.setdefault(row.key or "", {})
+            for name, value in row._mapping.items():
+                if name != "key":
+                    counts[name] = counts.get(name, 0) + int(value or 0)
+
+    dispatch = _events(start, end, flt, "dispatch", by, _field(_e, "fields", "unit"))
+    add(await connection.execute(
+        select(dispatch.c.key, func.count().label("dispatched")).group_by(dispatch.c.key)
+    ))  # fmt: skip
+    due = _timer_in_force("due_at")
+    on_time = case((or_(due.is_(None), _not_after(dialect, _e.c.at, due)), 1), else_=0)
+    answer = _events(start, end, flt, "answer", by, _field(_e, "unit"), on_time.label("on_time"))
+    add(await connection.execute(
+        select(answer.c.key, func.count().label("answered"),
+               func.sum(answer.c.on_time).label("on_time")).group_by(answer.c.key)
+    ))  # fmt: skip
+    holder = _holder()
+    extended = _events(start, end, flt, "approve_extension", by, holder, holder.label("holder"))
+    # A case counts once per unit however many extensions that unit was given.
+    distinct = select(extended.c.key, extended.c.ticket_id, extended.c.holder).distinct()
+    per_case = distinct.subquery("extended_cases")
+    add(await connection.execute(
+        select(per_case.c.key, func.count().label("extended")).group_by(per_case.c.key)
+    ))  # fmt: skip
+    redo = _events(start, end, flt, "redo", by, _holder())
+    add(await connection.execute(
+        select(redo.c.key, func.count().label("redone")).group_by(redo.c.key)
+    ))  # fmt: skip
+    until = _timer_in_force("return_until")
+    late = case((and_(until.is_not(None), ~_not_after(dialect, _e.c.at, until)), 1), else_=0)
+    returned = _events(start, end, flt, "return", by, _field(_e, "unit"), late.label("late"))
+    add(await connection.execute(
+        select(returned.c.key, func.count().label("returned"),
+               func.sum(returned.c.late).label("late_returns")).group_by(returned.c.key)
+    ))  # fmt: skip
+    answer_of = _field(_e, "fields", "satisfaction")
+    back = _events(start, end, flt, "call_back", by, _holder(), answer_of.label("answer"))
+    add(await connection.execute(
+        select(back.c.key,
+               _count(back.c.answer.in_(RATED_ANSWERS)).label("rated"),
+               _count(back.c.answer.in_(SATISFIED_ANSWERS)).label("satisfied"),
+               _count(back.c.answer == "satisfied").label("top"))
+        .group_by(back.c.key)
+    ))  # fmt: skip
+    return out
+
+
+async def case_callback_counts(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    by: str,
+    flt: ReportFilter = ReportFilter(),
+) -> dict[str, dict[str, int]]:
+    """Call-back coverage and satisfaction of the cases opened in [start, end), per category,
+    area or all (``total``): cases answered or closed (``done``), of them called back
+    (``called_back``), and the call-backs' ratings, result and process apart."""
+    if by not in ("category", "area", "total"):
+        raise ValueError("by is category, area or total")
+    key = _group_key(by, None)
+
+    def has(*conditions: Any) -> Any:
+        return exists().where(_e.c.ticket_id == tickets.c.id, *conditions)
+
+    done = or_(
+        has(_e.c.kind == "answer", _field(_e, "unit").is_not(None)),
+        has(_field(_e, "to") == "closed",
+            _e.c.kind.not_in(("dispatch", "approve_extension", "redo", "return", "call_back"))),
+    )  # fmt: skip
+    called = has(_e.c.kind == "call_back")
+    cases = (
+        select(key.label("key"), _count(done).label("done"),
+               _count(and_(done, called)).label("called_back"))
+        .where(*_cases_opened(start, end, flt))
+        .group_by(key)
+    )  # fmt: skip
+    out: dict[str, dict[str, int]] = {}
+    for row in await connection.execute(cases):
+        out[row.key or ""] = {"done": int(row.done or 0), "called_back": int(row.called_back or 0)}
+    result, process = (
+        _field(_e, "fields", "satisfaction"),
+        _field(_e, "fields", "process_satisfaction"),
+    )
+    ratings = (
+        select(
+            key.label("key"),
+            _count(result.in_(RATED_ANSWERS)).label("rated"),
+            _count(result.in_(SATISFIED_ANSWERS)).label("satisfied"),
+            _count(process.in_(RATED_ANSWERS)).label("process_rated"),
+            _count(process.in_(SATISFIED_ANSWERS)).label("process_satisfied"),
+        )
+        .select_from(_e.join(tickets, tickets.c.id == _e.c.ticket_id))
+        .where(*_cases_opened(start, end, flt), _e.c.kind == "call_back")
+        .group_by(key)
+    )
+    for row in await connection.execute(ratings):
+        counts = out.setdefault(row.key or "", {"done": 0, "called_back": 0})
+        for name in ("rated", "satisfied", "process_rated", "process_satisfied"):
+            counts[name] = int(getattr(row, name) or 0)
+    return out
+
+
+async def case_event_ids(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    what: str,
+    flt: ReportFilter = ReportFilter(),
+    unit: str | None = None,
+    limit: int = DRILL_LIMIT,
+) -> list[int]:
+    """The cases behind a case figure the files list (the ones to chase): ``overdue`` (an
+    answer after the deadline in force), ``extended``, ``redone``, ``returned``,
+    ``dissatisfied`` (a call-back rated so); of one unit's figures with ``unit``."""
+    dialect = connection.dialect.name
+    kinds = {"overdue": "answer", "extended": "approve_extension", "redone": "redo",
+             "returned": "return", "dissatisfied": "call_back"}  # fmt: skip
+    if what not in kinds:
+        raise ValueError(f"what is one of {', '.join(kinds)}")
+    owner = _field(_e, "unit") if what in ("overdue", "returned") else _holder()
+    where: list[Any] = [*_cases_opened(start, end, flt), _e.c.kind == kinds[what]]
+    if what == "overdue":
+        due = _timer_in_force("due_at")
+        where += [owner.is_not(None), due.is_not(None), ~_not_after(dialect, _e.c.at, due)]
+    elif what == "dissatisfied":
+        where.append(_field(_e, "fields", "satisfaction") == "dissatisfied")
+    if unit is not None:
+        where.append(owner == unit)
+    query = (
+        select(_e.c.ticket_id)
+        .select_from(_e.join(tickets, tickets.c.id == _e.c.ticket_id))
+        .where(*where)
+        .distinct()
+        .order_by(_e.c.ticket_id)
+        .limit(limit)
+    )
+    return [int(row.ticket_id) for row in await connection.execute(query)]

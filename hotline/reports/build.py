@@ -1,7 +1,9 @@
 """A report (日报/周报/月度简报) from the report queries (ticketing/reports.py): call KPIs through
 acd.kpi's figures (the same formulas, numerators and denominators as /api/kpi), case KPIs
-through ticketing.workflow.case_kpis (as /api/case-kpis), the monthly unit and agent scores,
-and the hot topics. The result is plain JSON data: the console page, the XLSX, the PDF and
+with ticketing.workflow.case_kpis's definitions and formulas (as /api/case-kpis; counted by
+the database, so a big month needs no pass over every history: ``case_section`` computes them
+from the histories and the tests hold both equal), the monthly unit and agent scores, and the
+hot topics. The result is plain JSON data: the console page, the XLSX, the PDF and
 ``hotline report`` all render the same dict.
 
 Every figure can be traced: ``drill_calls`` and ``drill_cases`` list the calls or cases
@@ -28,8 +30,8 @@ from ticketing.workflow.case_kpis import FORMULAS, RATED, SATISFIED, case_kpis, 
 Step = Callable[[str], None]
 # The steps build_report reports to a progress bar, in order.
 STEPS: Final = (
-    "call_hours", "excluded_calls", "queue_legs", "agent_legs", "case_histories",
-    "case_counts", "qa_scores",
+    "call_hours", "excluded_calls", "queue_legs", "agent_legs", "case_event_counts",
+    "case_callback_counts", "case_counts", "qa_scores",
 )  # fmt: skip
 UNIT_RATES: Final = ("on_time_rate", "extension_rate", "redo_rate", "return_rate")
 HOTLINE_RATES: Final = ("callback_coverage", "satisfaction", "process_satisfaction")
@@ -56,11 +58,11 @@ CALL_DRILLS: Final = {
     "excluded": "剔除 excluded",
 }
 CASE_DRILLS: Final = {
-    "超期办结 overdue": ("on_time_rate", "shortfall"),
-    "延期 extended": ("extension_rate", "numerator"),
-    "重办 redone": ("redo_rate", "numerator"),
-    "退件 returned": ("return_rate", "numerator"),
-    "回访不满意 dissatisfied": ("satisfaction", "shortfall"),
+    "超期办结 overdue": "overdue",
+    "延期 extended": "extended",
+    "重办 redone": "redone",
+    "退件 returned": "returned",
+    "回访不满意 dissatisfied": "dissatisfied",
 }
 NO_AREA: Final = "未填 none"
 
@@ -201,6 +203,84 @@ def case_section(histories: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _unit_figures(counts: Mapping[str, int]) -> dict[str, Any]:
+    """One unit's figures from its counts (queries.case_event_counts), as case_kpis has them."""
+    n = defaultdict(int, counts)
+    return {
+        "dispatched": n["dispatched"],
+        "on_time_rate": _rate("on_time_rate", n["on_time"], n["answered"]),
+        "extension_rate": _rate("extension_rate", n["extended"], n["dispatched"]),
+        "redo_rate": _rate("redo_rate", n["redone"], n["answered"]),
+        "return_rate": _rate("return_rate", n["returned"], n["dispatched"]),
+    }
+
+
+def _group_figures(
+    cases: int, events: Mapping[str, int], backs: Mapping[str, int]
+) -> dict[str, Any]:
+    """A set of cases' figures (as case_totals gives them) from the database's counts."""
+    b = defaultdict(int, backs)
+    return {
+        "cases": cases,
+        **_unit_figures(events),
+        "callback_coverage": _rate("callback_coverage", b["called_back"], b["done"]),
+        "satisfaction": _rate("satisfaction", b["satisfied"], b["rated"]),
+        "process_satisfaction": _rate(
+            "process_satisfaction", b["process_satisfied"], b["process_rated"]
+        ),
+    }
+
+
+def case_section_from_counts(
+    cases: Mapping[str, Mapping[str, int]],
+    events: Mapping[str, Mapping[str, Mapping[str, int]]],
+    backs: Mapping[str, Mapping[str, Mapping[str, int]]],
+) -> dict[str, Any]:
+    """The case KPIs from the report queries' counts: ``cases`` per category/area (and
+    total), ``events`` per unit/category/area/total, ``backs`` per category/area/total."""
+
+    def groups(by: str) -> dict[str, Any]:
+        keys = sorted(set(cases[by]) | set(events[by]) | set(backs[by]))
+        return {
+            (key or NO_AREA): _group_figures(
+                cases[by].get(key, 0), events[by].get(key, {}), backs[by].get(key, {})
+            )
+            for key in keys
+        }
+
+    return {
+        "totals": _group_figures(
+            sum(cases["category"].values()),
+            events["total"].get("", {}),
+            backs["total"].get("", {}),
+        ),
+        "by_unit": {unit: _unit_figures(events["unit"][unit]) for unit in sorted(events["unit"])},
+        "by_category": groups("category"),
+        "by_area": groups("area"),
+    }
+
+
+def unit_scores_from_counts(
+    by_unit: Mapping[str, Mapping[str, int]], policy: ReportPolicy
+) -> list[dict[str, Any]]:
+    """Each unit's 100-point score of the period (``ReportPolicy``), with its parts."""
+    result = []
+    for unit in sorted(by_unit):
+        n = defaultdict(int, by_unit[unit])
+        overdue = n["answered"] - n["on_time"]
+        base = 100.0 * n["satisfied"] / n["rated"] if n["rated"] else 100.0
+        deductions = policy.deduction * (overdue + n["redone"] + n["late_returns"])
+        bonus = policy.bonus * n["top"]
+        result.append({
+            "unit": unit, "score": round(min(100.0, max(0.0, base - deductions + bonus)), 1),
+            "base": round(base, 1), "rated": n["rated"], "satisfied": n["satisfied"],
+            "top_ratings": n["top"], "overdue": overdue, "redos": n["redone"],
+            "late_returns": n["late_returns"], "deductions": deductions, "bonus": bonus,
+            "formula": policy.formula(),
+        })  # fmt: skip
+    return result
+
+
 def _timer(data: Mapping[str, Any], name: str) -> datetime | None:
     value = (data.get("timers") or {}).get(name)
     return datetime.fromisoformat(value) if isinstance(value, str) else None
@@ -322,8 +402,16 @@ async def build_report(
         tick("queue_legs")
         agents = await queries.agent_legs(connection, start, end, flt, limits)
         tick("agent_legs")
-        histories = await queries.case_histories(connection, start, end, flt)
-        tick("case_histories")
+        events = {
+            by: await queries.case_event_counts(connection, start, end, by, flt)
+            for by in queries.CASE_KEYS
+        }
+        tick("case_event_counts")
+        backs = {
+            by: await queries.case_callback_counts(connection, start, end, by, flt)
+            for by in ("category", "area", "total")
+        }
+        tick("case_callback_counts")
         counts = {
             (by, when): await queries.case_counts(connection, first, last, by, flt)
             for by in ("category", "area")
@@ -336,7 +424,9 @@ async def build_report(
     monthly = await qa.monthly(start, end) if qa is not None else []
     tick("qa_scores")
     calls = call_section(hours, queues, agents, excluded, params)
-    cases = case_section(histories)
+    cases = case_section_from_counts(
+        {"category": counts["category", "now"], "area": counts["area", "now"]}, events, backs
+    )
     policy = policy or ReportPolicy()
     most = policy.hot_topics
     return {
@@ -352,7 +442,7 @@ async def build_report(
         "generated_at": (now or datetime.now(UTC)).isoformat(),
         "call_kpis": calls,
         "case_kpis": cases,
-        "unit_scores": unit_scores(histories, cases["by_unit"], policy),
+        "unit_scores": unit_scores_from_counts(events["unit"], policy),
         "agent_scores": agent_scores(monthly, calls["by_agent"]),
         "hot_topics": {
             "categories": hot_topics(
@@ -457,9 +547,8 @@ async def report_drills(
                 connection, start, end, figure, flt, thresholds(params), limit
             )
             out["calls"][label] = [_masked(row, role) for row in rows]
-        histories = await queries.case_histories(connection, start, end, flt)
-        for label, (figure, part) in CASE_DRILLS.items():
-            ids = cases_behind(histories, figure, part, None)[:limit]
+        for label, what in CASE_DRILLS.items():
+            ids = await queries.case_event_ids(connection, start, end, what, flt, limit=limit)
             rows = await queries.case_keys(connection, ids)
             out["cases"][label] = [_masked(row, role) for row in rows]
     return out

@@ -9,8 +9,12 @@ from typing import Any
 
 from sqlalchemy import update
 
-from acd.kpi import compute
+from acd.kpi import KpiParams, compute
+from hotline.reports import periods
+from hotline.reports.build import build_report, case_section
 from tests.ticketing.conftest import at, make_record
+from tests.web.report_helpers import DAY as SEEDED_DAY
+from tests.web.report_helpers import SHANGHAI, seed
 from ticketing import reports
 from ticketing.reports import ReportFilter
 from ticketing.store import TicketStore
@@ -147,3 +151,26 @@ async def test_case_counts_and_histories(store: TicketStore) -> None:
     assert [case["area"] for case in gulou] == ["鼓楼区", "鼓楼区"]
     assert all(case["events"][0]["kind"] == "created" for case in gulou)
     assert sum(r["calls"] for r in gulou_calls) == 2
+
+
+async def test_case_figures_in_sql_equal_case_kpis_on_both_databases(store: TicketStore) -> None:
+    """case_event_counts / case_callback_counts (JSON paths, the deadline in force, the unit
+    holding the case) give case_kpis's figures on SQLite and PostgreSQL alike."""
+    ids = await seed(store)
+    week = periods.weekly(SEEDED_DAY.date(), SHANGHAI)
+    report = await build_report(store.engine, week, ReportFilter(), KpiParams())
+    async with store.engine.connect() as connection:
+        histories = await reports.case_histories(connection, week.start, week.end)
+        chase = {
+            what: await reports.case_event_ids(connection, week.start, week.end, what)
+            for what in ("overdue", "extended", "redone", "returned", "dissatisfied")
+        }
+        zjj_overdue = await reports.case_event_ids(
+            connection, week.start, week.end, "overdue", unit="住建局"
+        )
+    assert report["case_kpis"] == case_section(histories)
+    on_time = report["case_kpis"]["by_unit"]["住建局"]["on_time_rate"]
+    assert (on_time["numerator"], on_time["denominator"]) == (2, 3)
+    assert chase == {"overdue": [ids["c2"]], "extended": [ids["c2"]], "redone": [ids["c2"]],
+                     "returned": [ids["c3"]], "dissatisfied": [ids["c2"]]}  # fmt: skip
+    assert zjj_overdue == [ids["c2"]]

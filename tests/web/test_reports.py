@@ -22,9 +22,11 @@ from hotline.reports import periods
 from hotline.reports.build import (
     ReportPolicy,
     build_report,
+    case_section,
     drill_calls,
     drill_cases,
     report_drills,
+    unit_scores,
 )
 from hotline.reports.pdf import HEADINGS, to_pdf
 from hotline.reports.xlsx import SHEETS, to_xlsx
@@ -32,6 +34,7 @@ from hotline.web.app import create_app
 from tests.web.auth_helpers import bearer
 from tests.web.fake_live import FakeLive
 from tests.web.report_helpers import CALLERS, CALLS, SHANGHAI, seed
+from ticketing import reports as queries
 from ticketing.reports import ReportFilter
 from ticketing.store import TicketStore
 
@@ -89,6 +92,22 @@ async def test_daily_figures_are_the_hand_counted_ones(store: TicketStore) -> No
     assert len(strict["hot_topics"]["categories"]) == 1
     [agent] = report["agent_scores"]
     assert (agent["agent"], agent["answered"], agent["answer_timeliness"]) == ("Agent 1", 2, 0.5)
+
+
+@pytest.mark.parametrize("period", [DAILY, WEEKLY, periods.monthly(2026, 11, SHANGHAI)])
+async def test_case_figures_counted_in_sql_are_case_kpis_over_the_histories(
+    store: TicketStore, period: periods.Period
+) -> None:
+    """The database counts the case figures (fast on a big year); case_kpis over the cases'
+    histories (the definition, as /api/case-kpis) gives the same figures."""
+    await seed(store)
+    for flt in (ReportFilter(), ReportFilter(area="鼓楼区"), ReportFilter(unit="水务局")):
+        report = await build_report(store.engine, period, flt, PARAMS)
+        async with store.engine.connect() as connection:
+            histories = await queries.case_histories(connection, period.start, period.end, flt)
+        assert report["case_kpis"] == case_section(histories), flt
+        python_scores = unit_scores(histories, report["case_kpis"]["by_unit"], ReportPolicy())
+        assert report["unit_scores"] == python_scores, flt
 
 
 async def test_weekly_hot_topics_change_against_the_week_before(store: TicketStore) -> None:
