@@ -93,6 +93,8 @@ def test_a_year_without_data_warns_and_still_answers() -> None:
         (["--start", "soon", "--hours", "1"], "write a local time"),
         (["--start", "2026-09-30 16:00"], "give one of"),
         (["--start", "2026-09-30 16:00", "--hours", "1", "--working-days", "1"], "give one of"),
+        (["--start", "2026-09-30 16:00", "--hours", "1", "--preset", "city_a"], "of a --category"),
+        (["--start", "2026-09-30 16:00", "--working-days", "1", "--urgent"], "of a --category"),
     ],
 )
 def test_bad_input_is_a_clear_error(args: list[str], message: str) -> None:

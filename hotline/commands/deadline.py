@@ -45,6 +45,9 @@ def _limit(
     given = [x is not None for x in (working_days, working_hours, hours, category)]
     if sum(given) != 1:
         raise click.UsageError("give one of --working-days, --working-hours, --hours or --category")
+    if category is None and (preset is not None or urgent):
+        # A preset's limits are per category: with a limit given directly it would do nothing.
+        raise click.UsageError("--preset and --urgent choose the limit of a --category")
     if working_days is not None:
         return Limit(working_days, "wd"), "given"
     if working_hours is not None:
