@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from events.topics import (
     CALL_ENDED,
-    CALL_EVERY,
     CALL_IVR_FINISHED,
     WARNING_ACCEPTED,
     WARNING_DISMISSED,
@@ -90,8 +89,10 @@ class EarlyWarning:
     # ---- the event table -------------------------------------------------------------------
 
     def subscribe(self, bus: Subscriber) -> None:
-        """One ordered subscription to the call events; the table says which are read."""
-        bus.subscribe(CALL_EVERY, self._on_call_event, name="early-warning")
+        """A subscription per topic of the table: the bus hands this room only the two call
+        events it reads, not every call.* event of the AMI hot path."""
+        for topic in self.handlers:
+            bus.subscribe(topic, self._on_call_event, name=f"early-warning:{topic}")
 
     @property
     def handlers(self) -> Mapping[str, Callable[[Payload], Awaitable[None]]]:
