@@ -11,6 +11,7 @@ cannot show Chinese: ``FontMissing`` says which package to install.
 from __future__ import annotations
 
 import io
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any, Final
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -147,6 +149,8 @@ def bar_chart(
     chart.valueAxis.valueMin = 0
     if percent:
         chart.valueAxis.valueMax = 100
+    else:  # counts: whole-number steps, never 0.5 of a call
+        chart.valueAxis.valueStep = max(1, math.ceil(max([*values, 1]) / 5))
     chart.bars[0].fillColor = color
     drawing.add(chart)
     return drawing
@@ -171,6 +175,8 @@ def line_chart(
     chart.valueAxis.valueMax = 100
     chart.lines[0].strokeColor = color
     chart.lines[0].strokeWidth = 1.5
+    # A marker on every point: a period with one rated day still shows its point.
+    chart.lines[0].symbol = makeMarker("Circle", size=3, fillColor=color, strokeColor=color)
     drawing.add(chart)
     return drawing
 
