@@ -54,7 +54,11 @@ class CaseScreen:
     def concerns(self, change: dict[str, Any]) -> bool:
         if self.scope is None:
             return True
-        units = {change.get("handling_unit"), *change.get("co_units", ())}
+        units = {
+            change.get("handling_unit"),
+            *change.get("co_units", ()),
+            *change.get("units_before", ()),
+        }
         return not self.scope.isdisjoint(units)
 
 

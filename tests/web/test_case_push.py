@@ -22,6 +22,7 @@ from ticketing.workflow import Actor
 
 Client = TestClient[Any, Any]
 AGENT = Actor("li", "agent")
+BOSS = Actor("zhao", "supervisor")
 
 
 async def next_case(ws: ClientWebSocketResponse) -> dict[str, Any]:
@@ -71,6 +72,22 @@ async def test_a_dispatched_then_chased_case_reaches_its_units_console_only(
     own = await store.register_case(AGENT, {"category": "help"})
     own = await store.apply_action(own["id"], "dispatch", AGENT, {"unit": "水务局"}, 1)
     assert (await next_case(water))["number"] == own["number"]
+
+    # 水务局 asks to return it and the supervisor agrees: the case leaves its list, and its
+    # console hears of that too.
+    own = await store.apply_action(
+        own["id"], "return", Actor("swj", "unit", "水务局"), {"reason": "非本单位职责",
+        "basis": "三定方案"}, own["version"],
+    )  # fmt: skip
+    assert (await next_case(water))["status"] == "return_requested"
+    back = await store.apply_action(own["id"], "approve_return", BOSS, {}, own["version"])
+    seen = await next_case(water)
+    assert (seen["number"], seen["kind"], seen["status"]) == (
+        own["number"], "approve_return", "to_dispatch",
+    )  # fmt: skip
+    own = await store.apply_action(back["id"], "dispatch", AGENT, {"unit": "水务局"},
+                                   back["version"])  # fmt: skip
+    assert (await next_case(water))["kind"] == "dispatch"
 
     # Everyone gone: the watcher stops looking; a console opened later starts from now.
     for ws in (housing, parent, water, desk):

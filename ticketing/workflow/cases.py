@@ -254,6 +254,12 @@ def _event_data(done: Step, actor: Actor, version: int) -> dict[str, Any]:
     }
     if actor.unit:
         data["unit"] = actor.unit
+    # The units that had the case until now (a return approved takes it from them): so those
+    # watching it (the live console, ticketing.workflow.cases.case_changes_after) hear of it.
+    before = {done.before.handling_unit, *done.before.co_units} - {None}
+    left = before - {done.after.handling_unit, *done.after.co_units}
+    if left:
+        data["units_before"] = sorted(u for u in left if u is not None)
     return data
 
 
@@ -466,8 +472,8 @@ async def case_changes_after(
         last = (await connection.execute(select(func.max(ticket_events.c.id)))).scalar()
         return int(last or 0), []
     query = (
-        select(ticket_events.c.id, ticket_events.c.kind, tickets.c.number, tickets.c.status,
-               tickets.c.handling_unit, tickets.c.co_units)
+        select(ticket_events.c.id, ticket_events.c.kind, ticket_events.c.data, tickets.c.number,
+               tickets.c.status, tickets.c.handling_unit, tickets.c.co_units)
         .join(tickets, tickets.c.id == ticket_events.c.ticket_id)
         .where(ticket_events.c.id > after)
         .order_by(ticket_events.c.id)
@@ -477,13 +483,16 @@ async def case_changes_after(
     last = after
     for row in await connection.execute(query):
         last = row.id
-        changed.pop(row.number, None)  # keep the order of each case's latest event
+        earlier = changed.pop(row.number, None)  # keep the order of each case's latest event
+        # Units that just lost the case hear of it too (their list must drop it).
+        gone = {*(earlier or {}).get("units_before", ()), *(row.data or {}).get("units_before", ())}
         changed[row.number] = {
             "number": row.number,
             "kind": row.kind,
             "status": row.status,
             "handling_unit": row.handling_unit,
             "co_units": list(row.co_units or ()),
+            "units_before": sorted(gone),
         }
     return last, list(changed.values())
 
