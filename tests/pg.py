@@ -35,8 +35,10 @@ def _free_port() -> int:
 class PostgresServer:
     """One throw-away PostgreSQL cluster; ``url(database)`` gives asyncpg URLs to it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, options: tuple[str, ...] = ()) -> None:
         self.root = root
+        # More "-c name=value" server settings (bench/reports.py sizes the caches).
+        self.options = options
         self.data = root / "data"
         self.log = root / "server.log"
         self.port = _free_port()
@@ -80,6 +82,7 @@ class PostgresServer:
                 "-c synchronous_commit=off",
                 "-c full_page_writes=off",
                 "-c max_connections=100",
+                *self.options,
             ]
         )
         self._run("pg_ctl", "start", "-D", str(self.data), "-l", str(self.log), "-w",
@@ -120,14 +123,16 @@ def _missing_binaries() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+@contextlib.contextmanager
+def running_server(options: tuple[str, ...] = ()) -> Iterator[PostgresServer]:
+    """A new cluster in a temporary folder, started on a free port; stopped and removed after
+    the block (the tests' session server, and bench/reports.py's)."""
     reason = _missing_binaries()
     if reason:
-        pytest.skip(reason)
+        raise RuntimeError(reason)
     # Not under pytest's tmp_path: its parents are root-only and the postgres user must enter.
     root = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
-    server = PostgresServer(root)
+    server = PostgresServer(root, options)
     try:
         server.init()
         for attempt in range(3):
@@ -144,6 +149,15 @@ def postgres_server() -> Iterator[PostgresServer]:
         if server.data.exists() and server.running():
             server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    reason = _missing_binaries()
+    if reason:
+        pytest.skip(reason)
+    with running_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -34,11 +34,16 @@ async def calls_between(
 ) -> list[dict[str, Any]]:
     """Calls counted in [start, end) (of one queue, of one PBX), as CallRecord JSON dicts plus
     their ``survey`` answer."""
-    query = (
-        select(calls, survey_results.c.answer.label(SURVEY_KEY))
-        .outerjoin(survey_results, survey_results.c.linkedid == calls.c.linkedid)
-        .where(calls.c.counted_at >= start, calls.c.counted_at < end)
+    # A correlated lookup, not an outer join: each call probes the unique linkedid index, so
+    # the cost follows the span's calls. Joined, a month's calls made PostgreSQL hash the whole
+    # survey table (every survey ever) — see bench/reports.py.
+    survey = (
+        select(survey_results.c.answer)
+        .where(survey_results.c.linkedid == calls.c.linkedid)
+        .scalar_subquery()
+        .label(SURVEY_KEY)
     )
+    query = select(calls, survey).where(calls.c.counted_at >= start, calls.c.counted_at < end)
     if queue is not None:
         query = query.where(calls.c.queue == queue)
     if pbx is not None:

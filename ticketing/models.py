@@ -202,7 +202,8 @@ class TicketRow(Base):
     content: Mapped[str] = mapped_column(Text, default="")
     handling_unit: Mapped[str | None] = mapped_column(String(128), index=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Indexed (migration 0015_rbench): the case reports select the cases opened in a period.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The registration form (登记) the agent filled in (migration 0006_desk); NULL / false for
