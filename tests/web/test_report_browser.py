@@ -76,3 +76,11 @@ async def test_monthly_briefing_draws_charts_and_drills_down(
     await page.wait_for_selector("#drill-what:has-text('超期')", timeout=10_000)
     assert await page.locator("#drill-rows tr.drill-row").count() == 1
     await page.screenshot(path=str(folder / "console-report-monthly.png"), full_page=True)
+
+    # Any range, on the same page: both days given.
+    await page.fill("#report-from", "2026-11-16")
+    await page.fill("#report-to", "2026-11-16")
+    await page.click("#period button[type=submit]")
+    await page.wait_for_selector("#period-label:has-text('2026-11-16..2026-11-16')", timeout=10_000)
+    offered = page.locator("tr[data-figure=offered] td.num button.drill").first
+    assert await offered.inner_text() == "1"  # c5 alone

@@ -209,6 +209,12 @@ async def test_api_report_drill_and_files_by_role(aiohttp_client: Any, store: Ti
     body = await response.json()
     assert body["call_kpis"]["totals"]["connect_rate"]["numerator"] == 2
     assert (await client.get(f"/api/reports?{query}", headers=agent)).status == 403
+    # Any range: 16 to 23 November, both days included; the period before is as long.
+    ranged = await client.get("/api/reports?kind=range&from=2026-11-16&to=2026-11-23",
+                              headers=supervisor)  # fmt: skip
+    body = await ranged.json()
+    assert body["call_kpis"]["calls"] == 4 and body["label"] == "2026-11-16..2026-11-23"
+    assert body["previous"]["from"].startswith("2026-11-08")
     bad = await client.get("/api/reports?kind=monthly&month=2026-13", headers=supervisor)
     assert bad.status == 400 and (await bad.json())["error"]["id"] == "input.time"
 

@@ -47,8 +47,13 @@ function filterParams() {
 }
 
 function query() {
-  const params = new URLSearchParams({ kind: KIND });
-  if (KIND === "monthly") params.set("month", $("report-month").value);
+  // Both range days given: the same report for any range (kind=range), else the page's kind.
+  const [first, last] = [$("report-from").value, $("report-to").value];
+  const params = new URLSearchParams({ kind: first && last ? "range" : KIND });
+  if (first && last) {
+    params.set("from", first);
+    params.set("to", last);
+  } else if (KIND === "monthly") params.set("month", $("report-month").value);
   else params.set("date", $("report-date").value);
   for (const [key, value] of filterParams()) params.set(key, value);
   return params;
@@ -284,7 +289,7 @@ async function show(event) {
   $("date-box").hidden = KIND === "monthly";
   $("report-date").value = given.get("date") || today;
   $("report-month").value = given.get("month") || today.slice(0, 7);
-  for (const name of ["queue", "category", "area", "unit"]) $(`report-${name}`).value = given.get(name) || "";
+  for (const name of ["queue", "category", "area", "unit", "from", "to"]) $(`report-${name}`).value = given.get(name) || "";
   $("period").addEventListener("submit", show);
   await show();
 })();
