@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hotline.sim.traffic import AgentProfile, TrafficModel
+from hotline.sim.traffic import AgentProfile, Burst, TrafficModel
 
 GENERAL, COMPLAINT, REPORT = "hotline-general", "hotline-complaint", "hotline-report"
 
@@ -35,10 +35,12 @@ def busy_hour_start(timezone: str, hour: int = 9) -> float:
     return today.timestamp()
 
 
-def demo_model(calls_per_hour: float, agents: int) -> TrafficModel:
-    """A flat rate for the simulated hour: the busy hour itself, not a whole day's profile."""
+def demo_model(calls_per_hour: float, agents: int, bursts: tuple[Burst, ...] = ()) -> TrafficModel:
+    """A flat rate for the simulated hour: the busy hour itself, not a whole day's profile;
+    ``bursts``: outage bursts on top (early warning)."""
     return TrafficModel(
         peak_calls_per_hour=calls_per_hour,
         hourly_profile=(1.0,) * 24,
         agents=demo_agents(agents),
+        bursts=list(bursts),
     )

@@ -99,7 +99,8 @@ class StaffingPlanner:
         return DayPlan(day, aim, expected.weeks_used, expected.aht_default, rows)
 
     def needed_now(self) -> int | None:
-        """Agents needed in the current half hour, as last computed (None: not yet)."""
+        """Agents needed in the current half hour, as last computed (None: not yet, or no
+        call history on this weekday to forecast from)."""
         return self._now[2] if self._now is not None else None
 
     async def refresh_now(self) -> int | None:
@@ -114,7 +115,8 @@ class StaffingPlanner:
         except Exception as error:
             log.warning("staffing: the plan for %s is unavailable (%s)", day, error)
             return self.needed_now()
-        needed = day_plan.rows[slot].staffing.agents
+        # No history and nothing typed: no forecast, which is not "nobody needed".
+        needed = day_plan.rows[slot].staffing.agents if day_plan.weeks_used else None
         self._now = (day, slot, needed)
         return needed
 

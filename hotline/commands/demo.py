@@ -34,7 +34,7 @@ from hotline.settings import Settings, load_settings
 from hotline.sim.actions import attach
 from hotline.sim.agi_driver import FastAgiDriver
 from hotline.sim.ami_server import AmiServer
-from hotline.sim.traffic import Simulation
+from hotline.sim.traffic import Burst, Simulation
 from hotline.web.auth_accounts import create_kiosk, kiosk_url
 from hotline.web.auth_passwords import hash_password
 from ticketing.agents import AgentDirectory
@@ -176,6 +176,7 @@ async def run_demo(
     workdir: Path,
     console: Console | None,
     pbxs: int = 1,
+    bursts: tuple[Burst, ...] = (),
 ) -> dict[str, Any]:
     base = load_settings()
     _fresh_workdir(workdir, pbxs)
@@ -192,7 +193,8 @@ async def run_demo(
         start = busy_hour_start(settings.site.timezone)
         sims = [
             Simulation(
-                demo_model(calls_per_hour, agents),
+                # Outage bursts go to the first PBX only (one area's calls, counted once).
+                demo_model(calls_per_hour, agents, bursts if index == 0 else ()),
                 # The first PBX is the one-PBX demo exactly; the others draw their own callers.
                 seed=seed + index,
                 queue_log_path=_queue_log(workdir, index),
@@ -290,13 +292,15 @@ async def run_demo(
     simulated: dict[str, Any] = {
         "start": start,
         "seconds": sim.now - start,
-        "calls": sum(one.arrived for one in sims),
+        "calls": sum(one.arrived + one.burst_arrived for one in sims),
         "truth": _summed([dataclasses.asdict(one.counters) for one in sims]),
     }
     result: dict[str, Any] = {
         "simulated": simulated,
         "stored_call_legs": len(records),
         "kpis": {name: figure.to_json() for name, figure in report.totals.items()},
+        # Early warning's suggested incidents (--burst makes one), as the console lists them.
+        "warnings": service.warning.list() if service.warning is not None else [],
         "wallboard": f"http://127.0.0.1:{service.web_port}/",
         "login": login,
         "desk": desk,
@@ -391,6 +395,14 @@ async def _all_records(service: HotlineService) -> list[dict[str, Any]]:
     help="Simulated Asterisk servers, one service following them all (--calls-per-hour and "
     "--agents are per PBX).",
 )
+@click.option(
+    "--burst",
+    "bursts",
+    multiple=True,
+    callback=lambda ctx, param, values: tuple(parse_burst(v) for v in values),
+    help="An outage burst for early warning: PREFIX:KEY:CALLS:MINUTES[@AFTER_MINUTES], e.g. "
+    "1390861:2:30:10@5 (30 callers from 1390861… pressing 2 over 10 minutes, from minute 5).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the final KPIs as JSON.")
 def demo(
     duration: float,
@@ -400,6 +412,7 @@ def demo(
     port: int | None,
     workdir: Path,
     pbxs: int,
+    bursts: tuple[Burst, ...],
     as_json: bool,
 ) -> None:
     """Run the service against a simulated PBX: a busy hour compressed into minutes."""
@@ -415,6 +428,7 @@ def demo(
             workdir=workdir,
             console=console,
             pbxs=pbxs,
+            bursts=bursts,
         )
     )
     if as_json:
@@ -439,6 +453,30 @@ def demo(
         figure = kpis.get(name)
         if figure:
             console.print(f"  {name}: {_shown(figure)}  ({figure['formula']})")
+    for warning in result["warnings"]:
+        console.print(
+            f"  early warning: {warning['calls']} calls of {warning['kind']} {warning['value']} "
+            f"from {warning['area']} ({warning['status']}; /console/incidents)"
+        )
+
+
+def parse_burst(value: str) -> Burst:
+    """``PREFIX:KEY:CALLS:MINUTES[@AFTER_MINUTES]`` → a traffic-model burst (KEY ``-``: none)."""
+    spec, _, after = value.partition("@")
+    parts = spec.split(":")
+    try:
+        prefix, key, calls, minutes = parts
+        return Burst(
+            prefix=prefix,
+            key=None if key == "-" else key,
+            calls=int(calls),
+            minutes=float(minutes),
+            after_s=float(after) * 60 if after else 0.0,
+        )
+    except ValueError as error:
+        raise click.BadParameter(
+            f"{value!r}: PREFIX:KEY:CALLS:MINUTES[@AFTER_MINUTES] ({error})", param_hint="--burst"
+        ) from None
 
 
 def _shown(figure: dict[str, Any]) -> str:

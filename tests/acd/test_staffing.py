@@ -154,6 +154,10 @@ def test_the_answer_is_the_fewest_agents_meeting_the_target(
         assert fewer.service_level < level
 
 
+async def _none() -> list[dict[str, Any]]:
+    return []
+
+
 # ---- the plan ----------------------------------------------------------------------------
 
 
@@ -218,6 +222,8 @@ async def test_the_planner_reads_four_weeks_and_answers_the_current_half_hour() 
     assert start == datetime(2026, 11, 5, tzinfo=ZONE) and end == datetime(
         2026, 11, 27, tzinfo=ZONE
     )
+    empty = StaffingPlanner(lambda start, end: _none(), ZONE, clock=lambda: now)
+    assert await empty.refresh_now() is None  # no history: no forecast, not "0 needed"
     day = await planner.plan_day(date(2026, 12, 3))
     body = day.to_json()
     assert body["peak_agents"] == 14 and body["weeks_used"] == ["2026-11-26"]

@@ -56,6 +56,27 @@ def test_demo_json_matches_the_simulated_truth(
     assert (tmp_path / "demo" / "queue_log").stat().st_size > 0
     assert_demo_logins_work(data["login"], tmp_path / "demo" / "demo.sqlite3")
     assert data["cases"]["url"].endswith("/cases") and data["cases"]["usernames"][1] == "zjj"
+    # An ordinary busy hour (callers from everywhere) raises no early warning.
+    assert data["warnings"] == []
+
+
+def test_demo_outage_burst_is_suggested(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's busy hour plus 40 callers from 1390861… pressing 1 over 10 minutes from
+    minute 10: the real service suggests exactly that area (warning defaults: 10 calls in
+    15 minutes; the hour runs at 360 x, so some callers' key comes too late: a margin)."""
+    monkeypatch.chdir(tmp_path)
+    args = ["demo", "--duration", "10", "--calls-per-hour", "300", "--agents", "8", "--seed", "7"]
+    args += ["--port", "0", "--json", "--workdir", str(tmp_path / "demo")]
+    result = CliRunner().invoke(cli, [*args, "--burst", "1390861:1:40:10@10"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    (warning,) = data["warnings"]
+    assert (warning["area"], warning["prefixes"], warning["status"]) == (
+        "1390861…",
+        ["1390861"],
+        "open",
+    )
+    assert warning["calls"] >= 10
 
 
 def assert_demo_logins_work(login: dict[str, str], database: Path) -> None:
@@ -82,3 +103,6 @@ def test_demo_rejects_a_bad_option() -> None:
     result = CliRunner().invoke(cli, ["demo", "--agents", "0"])
     assert result.exit_code == 2
     assert "--agents" in result.output
+    result = CliRunner().invoke(cli, ["demo", "--burst", "1390861:1:many:5"])
+    assert result.exit_code == 2
+    assert "PREFIX:KEY:CALLS:MINUTES" in result.output
