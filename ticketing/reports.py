@@ -18,12 +18,13 @@ Indexes each query relies on (bench/reports.py times them on a big city's year):
 - ``case_counts``, ``case_histories``, ``case_keys``: a range on ``tickets.created_at`` (not
   indexed alone yet: ``ix_tickets_caller_number_created_at`` leads with the caller; a
   ``tickets(created_at)`` index is what a big year needs), then ``ix_ticket_events_ticket_id``.
-- ``case_event_counts``, ``case_callback_counts``, ``case_event_ids``: the same range on
-  ``tickets.created_at``, then each case's events by ``ix_ticket_events_ticket_id`` (filtered
-  by ``kind``); the deadline in force and the unit holding the case are correlated lookups of
-  the case's latest earlier event, which an index on ``ticket_events(ticket_id, id)`` serves
-  without a sort. They count what ticketing.workflow.case_kpis computes from whole histories
-  (the tests hold the two equal); ``case_histories`` stays for drill-downs of one figure.
+- ``case_event_counts``, ``case_callback_counts``, ``case_event_ids``, ``case_ids``: the same
+  range on ``tickets.created_at``, then each case's events by ``ix_ticket_events_ticket_id``
+  (filtered by ``kind``); the deadline in force and the unit holding the case are correlated
+  lookups of the case's latest earlier event, which an index on ``ticket_events(ticket_id,
+  id)`` serves without a sort. They count what ticketing.workflow.case_kpis computes from
+  whole histories (the tests hold the two equal); ``case_histories`` remains for the few
+  drill-downs ``case_ids`` does not list (a shortfall of the extension, redo, return rates).
 - ``qa_agent_scores``: ``ix_qa_scores_call_at``.
 """
 
@@ -793,6 +794,98 @@ async def case_event_ids(
         where.append(_field(_e, "fields", "satisfaction") == "dissatisfied")
     if unit is not None:
         where.append(owner == unit)
+    query = (
+        select(_e.c.ticket_id)
+        .select_from(_e.join(tickets, tickets.c.id == _e.c.ticket_id))
+        .where(*where)
+        .distinct()
+        .order_by(_e.c.ticket_id)
+        .limit(limit)
+    )
+    return [int(row.ticket_id) for row in await connection.execute(query)]
+
+
+def _case_selection(figure: str, part: str, dialect: str) -> tuple[str | None, Any, Any] | None:
+    """(event kind, the unit it counts for, a condition) of the events that put a case in a
+    case figure's numerator, denominator or shortfall; None when not counted by events."""
+    due = _timer_in_force("due_at")
+    on_time = or_(due.is_(None), _not_after(dialect, _e.c.at, due))
+    answered, dispatched = _field(_e, "unit"), _field(_e, "fields", "unit")
+    result = _field(_e, "fields", "satisfaction")
+    process = _field(_e, "fields", "process_satisfaction")
+    table: dict[tuple[str, str], tuple[str | None, Any, Any]] = {
+        ("dispatched", "numerator"): ("dispatch", dispatched, None),
+        ("on_time_rate", "numerator"): ("answer", answered, on_time),
+        ("on_time_rate", "denominator"): ("answer", answered, None),
+        ("on_time_rate", "shortfall"): ("answer", answered, ~on_time),
+        ("extension_rate", "numerator"): ("approve_extension", _holder(), None),
+        ("extension_rate", "denominator"): ("dispatch", dispatched, None),
+        ("redo_rate", "numerator"): ("redo", _holder(), None),
+        ("redo_rate", "denominator"): ("answer", answered, None),
+        ("return_rate", "numerator"): ("return", answered, None),
+        ("return_rate", "denominator"): ("dispatch", dispatched, None),
+        ("satisfaction", "numerator"): ("call_back", None, result.in_(SATISFIED_ANSWERS)),
+        ("satisfaction", "denominator"): ("call_back", None, result.in_(RATED_ANSWERS)),
+        ("satisfaction", "shortfall"): ("call_back", None, result == "dissatisfied"),
+        ("process_satisfaction", "numerator"): (
+            "call_back", None, process.in_(SATISFIED_ANSWERS)),
+        ("process_satisfaction", "denominator"): ("call_back", None, process.in_(RATED_ANSWERS)),
+        ("process_satisfaction", "shortfall"): ("call_back", None, process == "dissatisfied"),
+    }  # fmt: skip
+    return table.get((figure, part))
+
+
+CASE_ID_FIGURES: Final = ("cases", "callback_coverage")
+
+
+async def case_ids(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    figure: str,
+    part: str = "numerator",
+    flt: ReportFilter = ReportFilter(),
+    holder: str | None = None,
+    limit: int = DRILL_LIMIT,
+) -> list[int] | None:
+    """The ids of the cases behind a case figure's numerator, denominator or shortfall (in the
+    denominator, not the numerator), of one unit's figure with ``holder``, as
+    hotline.reports.build.cases_behind finds them in the histories; None for a figure and
+    part this query does not know (the caller falls back to the histories)."""
+    dialect = connection.dialect.name
+    if figure in CASE_ID_FIGURES:
+        if holder is not None:  # a unit's cases: from the histories; its coverage: none
+            return None if figure == "cases" else []
+        if figure == "cases" and part == "shortfall":
+            return []  # a count has no shortfall
+        where: list[Any] = list(_cases_opened(start, end, flt))
+        if figure == "callback_coverage":
+
+            def has(*conditions: Any) -> Any:
+                return exists().where(_e.c.ticket_id == tickets.c.id, *conditions)
+
+            done = or_(
+                has(_e.c.kind == "answer", _field(_e, "unit").is_not(None)),
+                has(_field(_e, "to") == "closed",
+                    _e.c.kind.not_in(("dispatch", "approve_extension", "redo", "return",
+                                      "call_back"))),
+            )  # fmt: skip
+            called = has(_e.c.kind == "call_back")
+            where.append({"numerator": and_(done, called), "denominator": done,
+                          "shortfall": and_(done, ~called)}[part])  # fmt: skip
+        query = select(tickets.c.id).where(*where).order_by(tickets.c.id).limit(limit)
+        return [int(row.id) for row in await connection.execute(query)]
+    selection = _case_selection(figure, part, dialect)
+    if selection is None:
+        return None
+    kind, owner, condition = selection
+    where = [*_cases_opened(start, end, flt), _e.c.kind == kind]
+    if condition is not None:
+        where.append(condition)
+    if owner is not None:
+        where.append(owner.is_not(None) if holder is None else owner == holder)
+    elif holder is not None:
+        return []
     query = (
         select(_e.c.ticket_id)
         .select_from(_e.join(tickets, tickets.c.id == _e.c.ticket_id))

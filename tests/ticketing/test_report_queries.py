@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from acd.kpi import KpiParams, compute
 from hotline.reports import periods
-from hotline.reports.build import build_report, case_section
+from hotline.reports.build import CASE_FIGURES, PARTS, build_report, case_section, cases_behind
 from tests.ticketing.conftest import at, make_record
 from tests.web.report_helpers import DAY as SEEDED_DAY
 from tests.web.report_helpers import SHANGHAI, seed
@@ -174,3 +174,28 @@ async def test_case_figures_in_sql_equal_case_kpis_on_both_databases(store: Tick
     assert chase == {"overdue": [ids["c2"]], "extended": [ids["c2"]], "redone": [ids["c2"]],
                      "returned": [ids["c3"]], "dissatisfied": [ids["c2"]]}  # fmt: skip
     assert zjj_overdue == [ids["c2"]]
+
+
+async def test_case_ids_are_the_cases_behind_each_figure_in_the_histories(
+    store: TicketStore,
+) -> None:
+    """Every figure, part and unit the database can list gives the cases cases_behind finds
+    in the histories."""
+    await seed(store)
+    month = periods.monthly(2026, 11, SHANGHAI)
+    async with store.engine.connect() as connection:
+        histories = await reports.case_histories(connection, month.start, month.end)
+        checked = 0
+        for figure in CASE_FIGURES:
+            for part in PARTS:
+                for holder in (None, "住建局", "水务局"):
+                    ids = await reports.case_ids(
+                        connection, month.start, month.end, figure, part, holder=holder
+                    )
+                    if ids is None:
+                        continue
+                    assert ids == cases_behind(histories, figure, part, holder), (
+                        figure, part, holder,
+                    )  # fmt: skip
+                    checked += 1
+    assert checked >= 40
