@@ -167,8 +167,14 @@ async def test_agents_hear_nothing_unless_the_setting_allows_and_then_only_their
     refused = await client.get(own, headers=wang)
     assert refused.status == 403
     assert (await refused.json())["error"]["id"] == "recording.not_yours"
+    # Refused before the lookup: an id that does not exist gets the very same answer.
+    missing = await client.get("/api/recordings/calls/99999/audio", headers=wang)
+    assert missing.status == 403 and await missing.json() == await refused.json()
     entries = await _log(store, "recording.refused")
-    assert entries[0]["actor"] == "wang" and entries[0]["target"] == f"call:{closed.wang_call}"
+    assert {(e["actor"], e["target"]) for e in entries} == {
+        ("wang", f"call:{closed.wang_call}"),
+        ("wang", "call:99999"),
+    }
     assert await _log(store, "recording.play") == []
 
 
@@ -180,14 +186,18 @@ async def test_with_the_setting_an_agent_plays_only_calls_they_answered(
     wang = rec.headers["wang"]
     own = await client.get(f"/api/recordings/calls/{rec.wang_call}/audio", headers=wang)
     assert own.status == 200 and (await own.read())[:4] == b"RIFF"
+    # Another agent's call answers exactly like one that does not exist: an agent cannot
+    # tell which ids have recordings (the refusal is audited all the same).
     other = await client.get(f"/api/recordings/calls/{rec.li_call}/audio", headers=wang)
-    assert other.status == 403
-    assert (await other.json())["error"]["id"] == "recording.not_yours"
+    missing = await client.get("/api/recordings/calls/99999/audio", headers=wang)
+    assert other.status == missing.status == 404
+    assert await other.json() == await missing.json()
+    assert (await other.json())["error"]["id"] == "recording.not_found"
     # An agent without a phone owns no call.
     stray = await bearer(store, "stray", "agent")
     assert (
         await client.get(f"/api/recordings/calls/{rec.wang_call}/audio", headers=stray)
-    ).status == 403
+    ).status == 404
     assert [e["actor"] for e in await _log(store, "recording.play")] == ["wang"]
     assert {e["actor"] for e in await _log(store, "recording.refused")} == {"wang", "stray"}
     # Search stays a supervisor's and QA's tool.
