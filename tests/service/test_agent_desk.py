@@ -323,7 +323,7 @@ async def test_the_agent_ends_the_wrap_up_early(tmp_path: Path) -> None:
         assert wrap["reason"] == "话后处理" and wrap["wrap_up_left_s"] > 60
         status, body = await d.post("/api/agent/wrap-up/end")
         assert (status, body["state"]) == (200, "ready")
-        events = [(line[3], line[4], line[5]) for line in _queue_log(d.queue_log)]
+        events = [tuple(line[3:6]) for line in _queue_log(d.queue_log)]
         wrap_started = events.index(("李 1001", "PAUSEALL", "话后处理"))
         assert ("李 1001", "UNPAUSEALL", "") in events[wrap_started:]
         # The timer is gone with it: nothing pauses or unpauses the agent again later.
