@@ -39,8 +39,8 @@ async def test_a_window_from_the_api_recounts_the_live_figures_both_ways(tmp_pat
             boss = await bearer(service.store, "boss", "supervisor")
             base = f"http://127.0.0.1:{service.web_port}/api/kpi/exclusions"
             window = {
-                "start": "2026-11-23T13:59:00",
-                "end": "2026-11-23T14:01:00",
+                "start": "2026-11-23T13:59:00+08:00",
+                "end": "2026-11-23T14:01:00+08:00",
                 "reason": "停电 power cut",
             }
             async with aiohttp.ClientSession(headers=boss) as http:
