@@ -132,9 +132,10 @@ async def test_an_agent_cannot_reach_other_recordings_or_the_console(
     # li's call answers like a call that does not exist (existence does not leak).
     other = await page.goto(f"{url}/api/recordings/calls/{rec.li_call}/audio")
     assert other is not None and other.status == 404
+    other_body = await other.body()
     missing = await page.goto(f"{url}/api/recordings/calls/99999/audio")
     assert missing is not None and missing.status == 404
-    assert await other.body() == await missing.body()
+    assert other_body == await missing.body()
     console = await page.goto(f"{url}/recordings")
     assert console is not None and console.status == 403
     # The case page gives an agent no recording link (role-checked, like the route).
