@@ -23,6 +23,7 @@ come from setseed(seed): the same seed gives the same data on the same PostgreSQ
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 import random
@@ -31,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from working_days.calendar import WorkingCalendar
 
@@ -738,59 +739,76 @@ FROM users u WHERE u.role = 'agent'
     )
 
 
-async def generate(
-    connection: AsyncConnection,
-    plan: Plan,
-    progress: Callable[[str], None] = lambda _: None,
-) -> dict[str, int]:
-    """Fill the (migrated, empty) database behind ``connection`` with ``plan``'s year; commits
-    per month. Returns the row counts of the big tables."""
-    table = hours(plan)
+async def _session(connection: AsyncConnection) -> None:
     await connection.exec_driver_sql("SET session_replication_role = replica")
     # A month's case plan (bench_cases) stays in memory: set before the first temporary table.
     await connection.exec_driver_sql("SET temp_buffers = '1GB'")
-    await connection.exec_driver_sql("SELECT setseed($1)", (plan.seed % 1000 / 1000,))
-    await connection.exec_driver_sql(
-        "CREATE TEMP TABLE bench_hours (idx int PRIMARY KEY, hour_start timestamptz, n int, "
-        "wait_mean float8)"
-    )
-    await connection.exec_driver_sql(
-        "INSERT INTO bench_hours SELECT * FROM unnest($1::int[], $2::timestamptz[], $3::int[], "
-        "$4::float8[])",
-        (
-            [h.index for h in table],
-            [h.start for h in table],
-            [h.calls for h in table],
-            [h.wait_mean for h in table],
-        ),
-    )
-    await _reference_tables(connection, plan, table)
-    await connection.commit()
-    statements = _statements(plan)
-    now = plan.end
-    spent: dict[str, float] = {}
-    for lo, hi, start, end in months(plan, table):
-        values = {"lo": lo, "hi": hi, "start": start, "end": end, "now": now}
-        for name, sql in statements:
-            began = time.perf_counter()
-            await _run(connection, sql, values)
-            spent[name] = spent.get(name, 0.0) + time.perf_counter() - began
-        await connection.exec_driver_sql("DROP TABLE bench_cases")
+
+
+async def generate(
+    engine: AsyncEngine,
+    plan: Plan,
+    progress: Callable[[str], None] = lambda _: None,
+    jobs: int = 1,
+) -> dict[str, int]:
+    """Fill the (migrated, empty) database behind ``engine`` with ``plan``'s year, ``jobs``
+    months at a time (one session each), committing per month. Each month's draws start from
+    its own seed, so the rows are the same whatever ``jobs`` is (only the tickets' ids, drawn
+    from the shared sequence, interleave differently). Returns the big tables' row counts."""
+    table = hours(plan)
+    async with engine.connect() as connection:
+        await _session(connection)
+        await connection.exec_driver_sql(
+            "CREATE UNLOGGED TABLE bench_hours (idx int PRIMARY KEY, hour_start timestamptz,"
+            " n int, wait_mean float8)"
+        )
+        await connection.exec_driver_sql(
+            "INSERT INTO bench_hours SELECT * FROM unnest($1::int[], $2::timestamptz[],"
+            " $3::int[], $4::float8[])",
+            (
+                [h.index for h in table],
+                [h.start for h in table],
+                [h.calls for h in table],
+                [h.wait_mean for h in table],
+            ),
+        )
+        await _reference_tables(connection, plan, table)
         await connection.commit()
-        progress(f"{start.astimezone(ZONE):%Y-%m} done")
+    statements = _statements(plan)
+    spent: dict[str, float] = {}
+    todo = list(enumerate(months(plan, table)))
+
+    async def worker() -> None:
+        async with engine.connect() as connection:
+            await _session(connection)
+            while todo:
+                number, (lo, hi, start, end) = todo.pop(0)
+                seed = (plan.seed * 31 + number) % 10_000 / 10_000
+                await connection.exec_driver_sql("SELECT setseed($1)", (seed,))
+                values = {"lo": lo, "hi": hi, "start": start, "end": end, "now": plan.end}
+                for name, sql in statements:
+                    began = time.perf_counter()
+                    await _run(connection, sql, values)
+                    spent[name] = spent.get(name, 0.0) + time.perf_counter() - began
+                await connection.exec_driver_sql("DROP TABLE bench_cases")
+                await connection.commit()
+                progress(f"{start.astimezone(ZONE):%Y-%m} done")
+
+    await asyncio.gather(*(worker() for _ in range(max(1, jobs))))
     progress("seconds per step: " + ", ".join(f"{k} {v:.0f}" for k, v in spent.items()))
-    await connection.exec_driver_sql(
-        "INSERT INTO ticket_counters (day, last) "
-        "SELECT substr(number, 7, 8), max(substr(number, 16)::int) FROM tickets "
-        "GROUP BY substr(number, 7, 8)"
-    )
-    await connection.exec_driver_sql("SET session_replication_role = origin")
-    await connection.commit()
-    counts = {}
-    for name in ("call_records", "survey_results", "tickets", "ticket_events", "callbacks",
-                 "qa_scores"):  # fmt: skip
-        found = await connection.exec_driver_sql(f"SELECT count(*) FROM {name}")
-        counts[name] = int(found.scalar_one())
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql(
+            "INSERT INTO ticket_counters (day, last) "
+            "SELECT substr(number, 7, 8), max(substr(number, 16)::int) FROM tickets "
+            "GROUP BY substr(number, 7, 8)"
+        )
+        await connection.exec_driver_sql("DROP TABLE bench_hours")
+        await connection.commit()
+        counts = {}
+        for name in ("call_records", "survey_results", "tickets", "ticket_events", "callbacks",
+                     "qa_scores"):  # fmt: skip
+            found = await connection.exec_driver_sql(f"SELECT count(*) FROM {name}")
+            counts[name] = int(found.scalar_one())
     return counts
 
 

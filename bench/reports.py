@@ -19,15 +19,26 @@ import argparse
 import asyncio
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from acd.kpi import KpiParams
 from bench.report_data import Plan, generate
-from bench.report_queries import QUERIES, Measured, busy_span, measure, text_plan
+from bench.report_queries import QUERIES, Measured, Span, busy_span, measure, text_plan
+from hotline.reports import periods
+from hotline.reports.build import build_report, report_drills
+from hotline.reports.pdf import to_pdf
+from hotline.reports.xlsx import to_xlsx
+from hotline.settings import Settings
 from tests.pg import running_server
 from ticketing import migrate
+from ticketing.qa import QaDesk, ScorecardItem
+from ticketing.reports import ReportFilter
 from ticketing.store import TicketStore
 
 # Server settings of a modest dedicated database host (the defaults are sized for a laptop:
@@ -41,10 +52,16 @@ SERVER_OPTIONS = (
     "-c checkpoint_timeout=30min",
 )
 RANDOM_PAGE_COST = 1.1
+# The pre-report KPI pages stream a whole month of rows into Python (acd.kpi.compute,
+# ticketing.workflow.case_kpis): minutes on a big year, so only timed on small ones.
+STREAMED = {
+    "call KPIs, one month": "streams ~830,000 call records into acd.kpi.compute",
+    "case KPIs, one month": "streams ~4 million case events into case_kpis",
+}
 BIG = ("call_records", "survey_results", "tickets", "ticket_events", "callbacks", "qa_scores")
 
 
-async def prepare(url: str, plan: Plan, say: Any = print) -> dict[str, int]:
+async def prepare(url: str, plan: Plan, say: Any = print, jobs: int = 1) -> dict[str, int]:
     """Migrate the empty database at ``url``, generate ``plan``'s year, vacuum and analyse."""
     await migrate.upgrade_url(url)
     # The store's engine gives up on a statement after 60 s; one month of a big year's
@@ -52,10 +69,9 @@ async def prepare(url: str, plan: Plan, say: Any = print) -> dict[str, int]:
     engine = create_async_engine(url, connect_args={"command_timeout": None})
     try:
         began = time.perf_counter()
-        async with engine.connect() as connection:
-            counts = await generate(
-                connection, plan, lambda m: say(f"  {m} ({time.perf_counter() - began:.0f} s)")
-            )
+        counts = await generate(
+            engine, plan, lambda m: say(f"  {m} ({time.perf_counter() - began:.0f} s)"), jobs
+        )
         async with engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             # SSD storage (what a database host has today): a random page costs about what a
@@ -93,9 +109,10 @@ async def sizes(url: str) -> dict[str, str]:
 def report_line(measured: Measured) -> str:
     server = " + ".join(f"{s.server_ms:.1f}" for s in measured.statements)
     scans = sorted({t for s in measured.statements for t in s.seq_scans()})
-    flag = "OK " if measured.median_ms <= 100 else "SLOW"
+    flag = "OK  " if measured.median_ms <= 100 else "SLOW"
+    took = f"{measured.median_ms:9.1f} ms" if not measured.timed_out else "  > 60 s (timeout)"
     return (
-        f"{flag} {measured.query.name:<34} {measured.median_ms:9.1f} ms end to end"
+        f"{flag} {measured.query.name:<44} {took} end to end"
         f" | server {server} ms | seq scans: {', '.join(scans) or 'none'}"
     )
 
@@ -106,8 +123,8 @@ async def run(args: argparse.Namespace) -> None:
           f" Python {platform.python_version()}, load {os.getloadavg()}")  # fmt: skip
     with running_server(SERVER_OPTIONS) as server:
         url = server.url(server.create_database("reports"))
-        print(f"generating {plan.calls:,} calls of {plan.year} (seed {plan.seed})")
-        counts = await prepare(url, plan)
+        print(f"generating {plan.calls:,} calls of {plan.year}, seed {plan.seed}, jobs {args.jobs}")
+        counts = await prepare(url, plan, jobs=args.jobs)
         table_sizes = await sizes(url)
         for name, count in counts.items():
             print(f"  {name:<16} {count:>12,} rows  {table_sizes[name]:>10}")
@@ -118,6 +135,9 @@ async def run(args: argparse.Namespace) -> None:
                   f" {span.month:%Y-%m}; load {os.getloadavg()}")  # fmt: skip
             results = []
             for query in QUERIES:
+                if plan.calls > 1_000_000 and query.name in STREAMED:
+                    print(f"skip {query.name}: {STREAMED[query.name]}")
+                    continue
                 measured = await measure(store, span, query, args.repeats)
                 results.append(measured)
                 print(report_line(measured), flush=True)
@@ -126,9 +146,66 @@ async def run(args: argparse.Namespace) -> None:
                     if not args.brief:
                         plan_text = await text_plan(store.engine, statement)
                         print("       " + plan_text.replace("\n", "\n       "))
+            if not args.no_briefing:
+                if plan.calls <= 1_000_000:  # on a big year the steps are the queries above
+                    await briefing_steps(store, span)
+                briefing_command(url, span)
             print(f"load at the end {os.getloadavg()}")
         finally:
             await store.close()
+
+
+async def briefing_steps(store: TicketStore, span: Span) -> None:
+    """The monthly briefing in process, step by step: build_report's queries, the drill-down
+    lists, the XLSX and the PDF (what `hotline report monthly` does)."""
+    params = KpiParams()
+    period = periods.monthly(span.month.year, span.month.month, params.zone())
+    settings = Settings()
+    scorecard = [ScorecardItem(i.id, i.label, i.points, i.kind, tuple(i.phrases))
+                 for i in settings.qa.scorecard]  # fmt: skip
+    qa = QaDesk(store.engine, scorecard)
+    times: list[tuple[str, float]] = []
+    last = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        times.append((name, (now - last) * 1000))
+        last = now
+
+    began = time.perf_counter()
+    report = await build_report(store.engine, period, ReportFilter(), params, qa=qa, step=step)
+    last = time.perf_counter()
+    drills = await report_drills(store.engine, period, ReportFilter(), params, role="file")
+    step("report_drills")
+    xlsx = await asyncio.to_thread(to_xlsx, report, drills)
+    step(f"to_xlsx ({len(xlsx) // 1024} KiB)")
+    pdf = await asyncio.to_thread(to_pdf, report)
+    step(f"to_pdf ({len(pdf) // 1024} KiB)")
+    total = (time.perf_counter() - began) * 1000
+    print(f"monthly briefing {period.label} in process: {total:.0f} ms")
+    for name, ms in times:
+        print(f"  {name:<24} {ms:9.1f} ms")
+
+
+def briefing_command(url: str, span: Span) -> None:
+    """`hotline report monthly --month … --out DIR` end to end, as a user runs it (a new
+    process: imports, connecting, migrations check, queries, XLSX and PDF written)."""
+    month = f"{span.month:%Y-%m}"
+    with tempfile.TemporaryDirectory(prefix="hotline-briefing-") as out:
+        env = {**os.environ, "HOTLINE_DATABASE__URL": url}
+        env.pop("HOTLINE_CONFIG", None)
+        began = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "hotline", "report", "monthly", "--month", month,
+             "--out", out],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        seconds = time.perf_counter() - began
+        files = sorted(os.listdir(out))
+    state = "ok" if done.returncode == 0 else f"FAILED ({done.returncode}): {done.stderr[-500:]}"
+    flag = "OK " if seconds <= 10 and done.returncode == 0 else "SLOW"
+    print(f"{flag} hotline report monthly --month {month}: {seconds:.2f} s, {state}, {files}")
 
 
 def main() -> None:
@@ -139,6 +216,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--brief", action="store_true", help="plan summaries, not full EXPLAINs")
+    parser.add_argument("--jobs", type=int, default=1, help="months generated at once")
+    parser.add_argument("--no-briefing", action="store_true", help="skip the monthly briefing")
     asyncio.run(run(parser.parse_args()))
 
 

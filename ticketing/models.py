@@ -123,8 +123,12 @@ class CallRecordRow(Base):
     """One call and queue leg, as ``acd.records.CallRecord.to_json()`` describes it."""
 
     __tablename__ = "call_records"
-    # A leg's identity: uniqueids are unique per Asterisk only (migration 0003).
-    __table_args__ = (UniqueConstraint("pbx", "key"),)
+    # A leg's identity: uniqueids are unique per Asterisk only (migration 0003). A call's legs
+    # are found by (pbx, uniqueid) (migration 0016_rbench: the reports' drill-down).
+    __table_args__ = (
+        UniqueConstraint("pbx", "key"),
+        Index("ix_call_records_pbx_uniqueid", "pbx", "uniqueid"),
+    )
 
     id: Mapped[int] = mapped_column(Identifier, primary_key=True, autoincrement=True)
     # The Asterisk the call went through; rows stored before 0003 belong to "pbx1".

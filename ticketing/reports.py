@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -137,10 +137,17 @@ def _leg_conditions(start: datetime, end: datetime, flt: ReportFilter) -> list[A
     if flt.queue is not None:
         where.append(calls.c.queue == flt.queue)
     if flt.on_cases:
+        # A call's case is opened at its first leg's counted_at (ticketing.tickets), so it
+        # was opened before ``end`` and, calls lasting less than a day, after ``start`` - 1 day:
+        # bounding tickets so keeps a month's filter on ix_tickets_created_at instead of
+        # reading every case of the category or area ever opened (bench/reports.py).
         where.append(
             calls.c.linkedid.in_(
                 select(tickets.c.linkedid).where(
-                    tickets.c.linkedid.is_not(None), *_case_conditions(flt)
+                    tickets.c.linkedid.is_not(None),
+                    tickets.c.created_at >= start - timedelta(days=1),
+                    tickets.c.created_at < end,
+                    *_case_conditions(flt),
                 )
             )
         )
@@ -200,16 +207,17 @@ def _per_call(start: datetime, end: datetime, flt: ReportFilter, dialect: str) -
     wait_of_call = case(
         (legs.c.answered == 1, legs.c.first_answer % _BIG), else_=legs.c.last_queue % _BIG
     )
-    return (
-        select(
-            legs,
-            wait_of_call.label("wait"),
-            (legs.c.last_outcome % 10).label("outcome_code"),
-            survey_results.c.answer.label("survey"),
-        )
-        .select_from(legs.outerjoin(survey_results, survey_results.c.linkedid == legs.c.linkedid))
-        .subquery("per_call")
-    )
+    return select(
+        legs,
+        wait_of_call.label("wait"),
+        (legs.c.last_outcome % 10).label("outcome_code"),
+        # Looked up per call on the unique linkedid, not joined: joined, a month's calls
+        # made PostgreSQL hash every survey ever stored (bench/reports.py).
+        select(survey_results.c.answer)
+        .where(survey_results.c.linkedid == legs.c.linkedid)
+        .scalar_subquery()
+        .label("survey"),
+    ).subquery("per_call")
 
 
 def _call_figure(per_call: Any, figure: str, thresholds: Thresholds) -> ColumnElement[bool]:

@@ -236,12 +236,10 @@ def _queue_rows(
     rows = []
     for queue in order:
         q = live.get(queue, {})
-        # Ringing is its own count: a ringing agent is neither free nor yet talking, and a
-        # supervisor reads "many ringing, few talking" as callers not being picked up.
-        counts = {"ready": 0, "ringing": 0, "talking": 0, "paused": 0, "wrap_up": 0}
+        counts = {"ready": 0, "talking": 0, "paused": 0, "wrap_up": 0}
         for agent in agents:
             if queue in (agent.get("queues") or []):
-                state = agent.get("state")
+                state = "talking" if agent.get("state") == "ringing" else agent.get("state")
                 if state in counts:
                     counts[state] += 1
         waiting = len(q.get("waiting") or [])
