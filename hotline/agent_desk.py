@@ -316,6 +316,9 @@ class AgentDesk:
         average handle time (talk + after-call work) and share answered within the threshold,
         and the time spent in each state and pause reason."""
         agent = await self.agent(username)
+        # The state changes heard so far are stored first: the figures the desk fetches when
+        # a change is pushed (a pause just ended) include that change.
+        await self.flush_states()
         # The PBX's today, like the live KPIs (the demo's simulated clock too).
         now = now or datetime.fromtimestamp(self._pbx_now(), UTC)
         start = datetime.combine(now.astimezone(self.zone).date(), datetime.min.time(), self.zone)

@@ -12,6 +12,7 @@ that no event arrives before everything that consumes it is up). Stop is the rev
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -163,6 +164,9 @@ class HotlineService:
                 spy=self.agents.spy_desk,
                 warning=self.warning,
                 staffing=self.staffing,
+                exclusions_changed=functools.partial(
+                    kpi.reload_exclusions, self.kpi, self.store, self._now
+                ),
             )
             await self.web.start()
         if settings.mqtt.enabled:

@@ -9,9 +9,9 @@ the console's download links give (callers' numbers masked in both).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,19 +21,17 @@ from acd.kpi import KpiParams
 from hotline.commands.database_errors import reason as driver_reason
 from hotline.commands.kpi import StoreUnavailable, shown_url
 from hotline.reports import periods
-from hotline.reports.build import STEPS, ReportPolicy, build_report, report_drills
-from hotline.reports.pdf import FontMissing, to_pdf
-from hotline.reports.xlsx import to_xlsx
+from hotline.reports.build import STEPS, ReportPolicy
+from hotline.reports.files import FORMATS, report_files
+from hotline.reports.pdf import FontMissing
 from hotline.settings import Settings, load_settings
 from ticketing.reports import ReportFilter
 
-FORMATS = ("xlsx", "pdf")
 
-
-async def _gather(
+async def _files(
     settings: Settings, period: periods.Period, flt: ReportFilter, params: KpiParams,
-    progress: Progress, task: Any,
-) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+    formats: tuple[str, ...], step: Callable[[str], None],
+) -> dict[str, bytes]:  # fmt: skip
     # Imported here so the other commands do not pay for the store's imports.
     from ticketing.qa import QaDesk, ScorecardItem
     from ticketing.store import TicketStore
@@ -42,14 +40,11 @@ async def _gather(
     try:
         scorecard = [ScorecardItem(i.id, i.label, i.points, i.kind, tuple(i.phrases))
                      for i in settings.qa.scorecard]  # fmt: skip
-        report = await build_report(
-            store.engine, period, flt, params, qa=QaDesk(store.engine, scorecard),
-            policy=ReportPolicy.from_settings(settings.reports),
-            step=lambda name: progress.update(task, advance=1, description=name),
+        return await report_files(
+            store.engine, period, flt, params, formats=formats,
+            qa=QaDesk(store.engine, scorecard),
+            policy=ReportPolicy.from_settings(settings.reports), step=step,
         )  # fmt: skip
-        drills = await report_drills(store.engine, period, flt, params, role="file")
-        progress.update(task, advance=1, description="drill-down")
-        return report, drills
     finally:
         await store.close()
 
@@ -60,29 +55,29 @@ def run(
 ) -> list[Path]:  # fmt: skip
     params = KpiParams.from_settings(settings.kpi, timezone=settings.site.timezone)
     out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    columns = (TextColumn("{task.description:<16}"), BarColumn(), TextColumn("{task.completed}/"
-               "{task.total}"), TimeElapsedColumn())  # fmt: skip
+    columns = (TextColumn("{task.description:<20}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())  # fmt: skip
+    steps = len(STEPS) + ("xlsx" in formats) * 2 + ("pdf" in formats)
     with Progress(*columns, transient=False) as progress:
-        task = progress.add_task("queries", total=len(STEPS) + 1 + len(formats))
+        task = progress.add_task("queries", total=steps)
+
+        def step(name: str) -> None:
+            progress.update(task, advance=1, description=name)
+
         try:
-            report, drills = asyncio.run(_gather(settings, period, flt, params, progress, task))
+            files = asyncio.run(_files(settings, period, flt, params, formats, step))
         except (OSError, SQLAlchemyError) as error:
             url = settings.database.url
             raise StoreUnavailable(
                 f"cannot read the store {shown_url(url)}: {driver_reason(error)}"
             ) from None
-        stem = f"report-{period.kind}-{period.label}"
-        for kind in formats:
-            progress.update(task, description=kind)
-            try:
-                data = to_xlsx(report, drills) if kind == "xlsx" else to_pdf(report)
-            except FontMissing as error:
-                raise click.ClickException(str(error)) from None
-            path = out / f"{stem}.{kind}"
-            path.write_bytes(data)
-            written.append(path)
-            progress.update(task, advance=1)
+        except FontMissing as error:
+            raise click.ClickException(str(error)) from None
+    written = []
+    for kind in formats:
+        path = out / f"report-{period.kind}-{period.label}.{kind}"
+        path.write_bytes(files[kind])
+        written.append(path)
     return written
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +23,23 @@ from hotline.web.wallboard import mask_callers
 
 KPI_PARAMS = web.AppKey("kpi_params", KpiParams)
 WEB_STORE: web.AppKey[WebStore] = web.AppKey("web_store")
+# Called after a window is added or removed: today's live KPIs recount (hotline.wiring.kpi).
+EXCLUSIONS_CHANGED: web.AppKey[Callable[[], Awaitable[None]]] = web.AppKey("exclusions_changed")
+
+log = logging.getLogger(__name__)
+
+
+async def _recount_live(request: web.Request) -> None:
+    changed = request.app.get(EXCLUSIONS_CHANGED)
+    if changed is None:
+        return
+    try:
+        await changed()
+    except Exception:
+        # The window is stored (the reports and the next start use it); only today's live
+        # figures lag until the next change or restart — said loudly, not silently.
+        log.exception("exclusion windows changed but the live KPIs could not recount")
+
 
 TIME = {"type": "string", "example": "2026-11-25"}
 TIME_HELP = "ISO 8601 time with zone, or YYYY-MM-DD (in kpi.timezone)"
@@ -143,6 +162,7 @@ async def add_exclusion(request: web.Request) -> web.Response:
     assert reason is not None
     who = principal(request)
     window_id = await store.add_exclusion(start, end, reason, who.username)
+    await _recount_live(request)
     await request.app[AUTH].audit(
         request,
         who.username,
@@ -167,6 +187,7 @@ async def remove_exclusion(request: web.Request) -> web.Response:
     removed = await store.remove_exclusion(window_id)
     if removed is None:
         raise ApiError("kpi.exclusion_not_found", f"no exclusion window {window_id}", "id", 404)
+    await _recount_live(request)
     window = _window((removed["start"], removed["end"], removed["reason"]))
     who = principal(request)
     await request.app[AUTH].audit(

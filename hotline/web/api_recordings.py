@@ -11,7 +11,10 @@ log (who, which call, when, the range) *before* a byte is sent; when the log can
 written, nothing is served. The access log rather than a table of its own: it is the
 append-only audit trail auditors already read (``GET /api/access-log``), made for
 exactly this ("logins, playbacks, exports"), and one place answers "who heard what".
-Refusals (another agent's call, a path outside the directories) are logged too.
+Refusals (another agent's call, a path outside the directories) are logged too. An agent
+asking for a call they may not hear (another agent's, or any with ``agents_hear_own`` off)
+gets the same 404 as for a call that does not exist: the answer must not tell which ids
+exist.
 """
 
 from __future__ import annotations
@@ -184,11 +187,14 @@ def _optional_int(field: str, value: str | None) -> int | None:
     return None if value in (None, "") else integer(field, value, 0, 0, 10**7)
 
 
-async def _refuse(request: web.Request, who: Principal, target: str, why: str) -> ApiError:
+async def _refuse(request: web.Request, who: Principal, target: str, why: str) -> None:
     await request.app[AUTH].audit(
         request, who.username, who.role, "recording.refused", target, {"reason": why}
     )
-    return ApiError("recording.not_yours", why, None, 403)
+
+
+def _not_found() -> ApiError:
+    return ApiError("recording.not_found", "no such call, or it has no recording", None, 404)
 
 
 def _serve(path: Path, download: bool, name: str) -> web.FileResponse:
@@ -242,17 +248,21 @@ async def _log_fetch(
 async def call_audio(request: web.Request) -> web.StreamResponse:
     call_id = _positive_id(request)
     index = recording_index(request)
-    call = await index.call(call_id)
-    if call is None or not call.get("recording"):
-        raise ApiError("recording.not_found", "no such call, or it has no recording", None, 404)
     who = principal(request)
     target = f"call:{call_id}"
+    call = await index.call(call_id)
+    if call is None or not call.get("recording"):
+        raise _not_found()
     if who.role == "agent":
+        # A recording an agent may not hear answers exactly like one that does not exist,
+        # so an agent cannot learn which ids have recordings; the refusal is still audited.
         if not request.app[RECORDING_SETTINGS].agents_hear_own:
-            raise await _refuse(request, who, target, "agents may not play recordings here")
+            await _refuse(request, who, target, "agents may not play recordings here")
+            raise _not_found()
         agent = await index.agent_of(who.username)
         if agent is None or not call_is_agents(call, agent):
-            raise await _refuse(request, who, target, "an agent may play only their own calls")
+            await _refuse(request, who, target, "an agent may play only their own calls")
+            raise _not_found()
     path = await _resolve(request, who, target, call["recording"])
     download = await _log_fetch(request, who, target, {"ticket": call["ticket"]})
     return _serve(path, download, f"call-{call_id}.wav")

@@ -7,7 +7,6 @@ Reports show figures, not recordings: the roles that read the KPIs (FIGURES) rea
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import date
 from typing import Any, Final
@@ -23,10 +22,9 @@ from hotline.reports.build import (
     build_report,
     drill_calls,
     drill_cases,
-    report_drills,
 )
-from hotline.reports.pdf import FontMissing, to_pdf
-from hotline.reports.xlsx import to_xlsx
+from hotline.reports.files import report_files
+from hotline.reports.pdf import FontMissing
 from hotline.settings import Settings
 from hotline.web.api_common import BadInput, dumps, instant, text
 from hotline.web.api_kpi import KPI_PARAMS
@@ -155,26 +153,22 @@ async def export(request: web.Request) -> web.StreamResponse:
     kind = request.query.get("format", "")
     if kind not in FORMATS:
         raise BadInput("format", "xlsx or pdf", "input.choice")
-    body = await _report(request)
-    who = principal(request)
-    if kind == "xlsx":
-        drills = await report_drills(
-            _engine(request), _period(request), _filter(request), request.app[KPI_PARAMS],
-            role="file",  # a file travels further than a screen: numbers masked for all
+    period, flt = _period(request), _filter(request)
+    try:
+        files = await report_files(
+            _engine(request), period, flt, request.app[KPI_PARAMS], formats=(kind,),
+            qa=request.app.get(QA_DESK), policy=request.app[REPORT_POLICY],
         )  # fmt: skip
-        data = await asyncio.to_thread(to_xlsx, body, drills)
-    else:
-        try:
-            data = await asyncio.to_thread(to_pdf, body)
-        except FontMissing as error:
-            raise Unavailable(str(error)) from None
-    name = re.sub(r"[^0-9A-Za-z_.-]", "_", f"report-{body['kind']}-{body['label']}")
+    except FontMissing as error:
+        raise Unavailable(str(error)) from None
+    who = principal(request)
+    name = re.sub(r"[^0-9A-Za-z_.-]", "_", f"report-{period.kind}-{period.label}")
     await request.app[AUTH].audit(
-        request, who.username, who.role, "report.export", f"report:{body['kind']}",
-        {"label": body["label"], "filter": body["filter"], "format": kind},
+        request, who.username, who.role, "report.export", f"report:{period.kind}",
+        {"label": period.label, "filter": flt.to_json(), "format": kind},
     )  # fmt: skip
     return web.Response(
-        body=data,
+        body=files[kind],
         headers={
             "Content-Type": FORMATS[kind],
             "Content-Disposition": f'attachment; filename="{name}.{kind}"',

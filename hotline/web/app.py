@@ -15,7 +15,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from ipaddress import ip_network
 from pathlib import Path
@@ -305,6 +305,7 @@ def create_app(
     spy: SpyDesk | None = None,
     warning: EarlyWarning | None = None,
     staffing: StaffingPlanner | None = None,
+    exclusions_changed: Callable[[], Awaitable[None]] | None = None,
 ) -> web.Application:
     """The aiohttp application. ``app[PUSHER].poke`` may be subscribed to bus events.
 
@@ -318,6 +319,8 @@ def create_app(
     ``app[AGENT_PUSHES].on_event`` to ``agent.status``. Without ``warning`` (early
     warning) or ``staffing`` (the Erlang C planner) their routes answer 503; the planner's
     agents needed now is on the wall screen.
+    ``exclusions_changed`` is awaited after a KPI exclusion window is added or removed
+    (the live KPIs recount).
     """
     web_settings = settings.web if settings is not None else WebSettings()
     kpi_settings = settings.kpi if settings is not None else KpiSettings()
@@ -364,6 +367,8 @@ def create_app(
         if isinstance(store, case_push.CaseChanges):
             # The case console's lists, live (/ws/cases); poke it from the bus's case.*.
             app[CASE_PUSHES] = CasePushes(store, send_timeout=push_send_timeout)
+    if exclusions_changed is not None:
+        app[api_kpi.EXCLUSIONS_CHANGED] = exclusions_changed
     api_recordings.install(app, store, settings)
     api_blocklist.install(app, store)
     api_qa.install(app, store, settings)

@@ -75,10 +75,10 @@ ERROR_IDS: Final[dict[str, str]] = {
     "workflow.forbidden": "the action is not allowed on the case now, for this role or unit (409)",
     "workflow.fields": "the action's fields are missing, unknown or malformed (400)",
     "workflow.conflict": "someone acted on the case since expected_version: reload (409)",
-    "recording.not_found": "no such call or call-back, or it has no recording (404)",
+    "recording.not_found": "no such call or call-back, or it has no recording; also an agent's"
+    " answer for a call they may not hear, so existence does not leak (404)",
     "recording.gone": "the recording's file is not there (deleted by retention, or missing) (404)",
     "recording.refused": "the stored path is outside the recordings directories (403)",
-    "recording.not_yours": "an agent's own calls only, when recordings.agents_hear_own (403)",
     "blocklist.invalid": "a blocklist entry's number, reason or expiry is not acceptable (400)",
     "blocklist.not_found": "no such active blocklist entry (404)",
     "qa.invalid": "a QA score does not fit the scorecard; the message names the item (400)",

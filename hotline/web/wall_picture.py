@@ -236,10 +236,12 @@ def _queue_rows(
     rows = []
     for queue in order:
         q = live.get(queue, {})
-        counts = {"ready": 0, "talking": 0, "paused": 0, "wrap_up": 0}
+        # Ringing is its own count: a ringing agent is neither free nor yet talking, and a
+        # supervisor reads "many ringing, few talking" as callers not being picked up.
+        counts = {"ready": 0, "ringing": 0, "talking": 0, "paused": 0, "wrap_up": 0}
         for agent in agents:
             if queue in (agent.get("queues") or []):
-                state = "talking" if agent.get("state") == "ringing" else agent.get("state")
+                state = agent.get("state")
                 if state in counts:
                     counts[state] += 1
         waiting = len(q.get("waiting") or [])

@@ -14,11 +14,22 @@ def build_live_kpi(settings: Settings, clock: Callable[[], float]) -> LiveKpi:
     return LiveKpi(KpiParams.from_settings(settings.kpi), clock=clock)
 
 
-async def load_today(kpi: LiveKpi, store: TicketStore, now: float) -> None:
-    """Restart continuity: today's stored calls and exclusion windows feed the live KPIs."""
+def _today(kpi: LiveKpi, now: float) -> tuple[datetime, datetime]:
     zone = kpi.snapshot().params.zone()
     midnight = datetime.fromtimestamp(now, zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    tomorrow = midnight + timedelta(days=1)
+    return midnight, midnight + timedelta(days=1)
+
+
+async def load_today(kpi: LiveKpi, store: TicketStore, now: float) -> None:
+    """Restart continuity: today's stored calls and exclusion windows feed the live KPIs."""
+    midnight, tomorrow = _today(kpi, now)
     kpi.set_exclusions(await store.exclusions_between(midnight, tomorrow))
     for record in await store.calls_between(midnight, tomorrow):
         kpi.add(record)
+
+
+async def reload_exclusions(kpi: LiveKpi, store: TicketStore, now: Callable[[], float]) -> None:
+    """A supervisor added or removed a window: today's live KPIs recount with the stored
+    windows at once (the web calls this after each change), not at the next restart."""
+    midnight, tomorrow = _today(kpi, now())
+    kpi.set_exclusions(await store.exclusions_between(midnight, tomorrow))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -44,6 +44,7 @@ class WebServer:
         spy: SpyDesk | None = None,
         warning: EarlyWarning | None = None,
         staffing: StaffingPlanner | None = None,
+        exclusions_changed: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.bus = bus
@@ -56,6 +57,7 @@ class WebServer:
         self.spy = spy
         self.warning = warning
         self.staffing = staffing
+        self.exclusions_changed = exclusions_changed
         self.app: web.Application | None = None
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -73,6 +75,7 @@ class WebServer:
             spy=self.spy,
             warning=self.warning,
             staffing=self.staffing,
+            exclusions_changed=self.exclusions_changed,
         )
         self.app = app
         self.bus.subscribe(EVERY_TOPIC, app[PUSHER].poke, name="wallboard")

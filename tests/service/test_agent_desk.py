@@ -311,3 +311,58 @@ async def test_a_supervisor_pauses_and_logs_out_an_agent_remotely(tmp_path: Path
             ("agent.remote_logout", "user:li", {"reason": "下班"}),
         ]
         assert all(e["role"] == "supervisor" and e["at"] for e in done)
+
+
+async def test_the_agent_ends_the_wrap_up_early(tmp_path: Path) -> None:
+    async with desk(tmp_path, {"hotline-general": 0}) as d:
+        assert d.service.agents.desk is not None
+        d.service.agents.desk.wrapups.seconds = 3600  # it would run for an hour
+        assert (await d.post("/api/agent/login"))[0] == 200
+        d.sim.place_call(CallerScript("13800138009", "张三", "1", talk_limit=60))
+        wrap = await d.wait_state("wrap_up", timeout=20)
+        assert wrap["reason"] == "话后处理" and wrap["wrap_up_left_s"] > 60
+        status, body = await d.post("/api/agent/wrap-up/end")
+        assert (status, body["state"]) == (200, "ready")
+        events = [tuple(line[3:6]) for line in _queue_log(d.queue_log)]
+        wrap_started = events.index(("李 1001", "PAUSEALL", "话后处理"))
+        assert ("李 1001", "UNPAUSEALL", "") in events[wrap_started:]
+        # The timer is gone with it: nothing pauses or unpauses the agent again later.
+        assert (await d.state())["wrap_up_left_s"] is None
+
+
+async def test_every_kind_of_call_back_joins_the_list_with_its_age_and_message(
+    tmp_path: Path,
+) -> None:
+    async with desk(tmp_path, {"hotline-general": 0}) as d:
+        agents = d.service.agents.desk
+        assert agents is not None
+        at = d.sim.now - 120
+        call = {"pbx": "pbx1", "caller_name": None, "queue": "hotline-general",
+                "queue_entered_at": at, "started_at": at - 20, "ended_at": at + 60}  # fmt: skip
+        # What the bus brings: a queue timeout, a timeout where the caller left a message
+        # (the IVR's callback step), and a dissatisfied survey answer (回访).
+        await agents.on_call_ended("call.ended", {**call, "linkedid": "T1", "uniqueid": "T1",
+                                                  "caller_num": "13900000001",
+                                                  "outcome": "timeout"})  # fmt: skip
+        await agents.on_call_ended("call.ended", {**call, "linkedid": "C1", "uniqueid": "C1",
+                                                  "caller_num": "13900000002", "outcome": "timeout",
+                                                  "callback_requested": True})  # fmt: skip
+        await agents.on_survey("ivr.survey", {"pbx": "pbx1", "linkedid": "S1", "uniqueid": "S1",
+                                              "caller_num": "13900000003", "answer": "dissatisfied",
+                                              "at": at})  # fmt: skip
+        await agents.on_survey("ivr.survey", {"pbx": "pbx1", "linkedid": "S2", "uniqueid": "S2",
+                                              "caller_num": "13900000004", "answer": "satisfied",
+                                              "at": at})  # fmt: skip
+        status, work = await d.get("/api/callbacks")
+        assert status == 200, work
+        by_number = {item["caller_num"]: item for item in work["items"]}
+        assert {n: item["kind"] for n, item in by_number.items()} == {
+            "13900000001": "timeout",
+            "13900000002": "callback_request",
+            "13900000003": "survey",
+        }
+        message = by_number["13900000002"]["message_url"]
+        assert message == f"/api/recordings/callbacks/{by_number['13900000002']['id']}/audio"
+        assert by_number["13900000001"]["message_url"] is None
+        assert work["open"] == 3 and work["oldest_age_s"] >= 100
+        assert all(item["age_s"] >= 100 for item in work["items"])

@@ -36,8 +36,10 @@ from hotline.sim.ami_server import AmiServer
 from hotline.sim.model import CallerScript, QueueConfig
 from hotline.sim.traffic import AgentProfile, Simulation, TrafficModel
 from hotline.web.auth_accounts import create_token_account
+from hotline.web.desk import DESK_CHANNEL
 from tests.service.helpers import service_settings
 from tests.web.auth_helpers import PASSWORD, add_password_user
+from tests.web.conditions import wait_until
 from ticketing.agents import AgentDirectory
 from ticketing.registrations import CallFacts, Registration
 
@@ -167,6 +169,9 @@ async def test_the_desk_pops_registers_and_keeps_its_draft(
             # The agent's own state came pushed on the desk's socket (no poll while it is up).
             await page.wait_for_selector("#state[data-state='ringing']", timeout=10_000)
             assert await page.locator("#f-category").input_value() == "complaint"
+            # The desk fits a 1366-px-wide desk screen: no sideways scrolling.
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 1366, width
             folder = shots(tmp_path)
             await page.screenshot(path=str(folder / "desk-pop.png"))
 
@@ -259,6 +264,25 @@ async def test_a_pause_shows_on_the_wallboard_and_queue_log_and_a_call_back_is_p
         # Ready again from the keyboard (F2): the call-back below finds the phone free.
         await desk.locator("body").press("F2")
         await desk.wait_for_selector("#state[data-state='ready']", timeout=10_000)
+        # The pause is in the agent's own figures of today, by reason, next to calls, talk
+        # time, average handle time and the share answered within 15 s.
+        await desk.wait_for_selector("#pause-figures li[data-reason='用餐']", timeout=10_000)
+        assert await desk.locator("[data-figure='paused_s']").inner_text() != "—"
+        for name in ("calls", "talk_s", "aht_s", "within_15s", "wrap_up_s"):
+            assert await desk.locator(f"[data-figure='{name}']").count() == 1, name
+        assert await desk.locator("[data-figure='calls']").inner_text() == "0"
+        # The desk's own channel comes back by itself when it is cut (a proxy, a restart):
+        # the pushes below (the phone going busy) arrive on the new socket.
+        assert r.service.web is not None and r.service.web.app is not None
+        channel = r.service.web.app[DESK_CHANNEL]
+        [cut] = list(channel.desks["wang"])
+        await cut.close()
+        await wait_until(
+            lambda: channel.connected("wang") == 1 and cut not in channel.desks.get("wang", {}),
+            10,
+            "the desk's new socket",
+        )
+        await desk.wait_for_selector("body[data-link='live']", timeout=10_000)
 
         # A caller gives up while li's phone rings (general queue): the call-back list has it.
         caller = "13900002222"

@@ -94,7 +94,10 @@ async def test_other_roles_cannot_search_or_open_the_console(
         assert (await client.get(SEARCH, headers=headers)).status == 403, role
         assert (await client.get("/recordings", headers=headers)).status == 403, role
         audio = await client.get(f"/api/recordings/calls/{rec.wang_call}/audio", headers=headers)
-        assert audio.status == 403, role
+        # Other roles are refused by the route table (403 for every id); an agent, who may
+        # reach the route, hears of a call it may not play what it would of a missing one.
+        assert audio.status == (404 if role == "agent" else 403), role
+        assert b"RIFF" not in await audio.read(), role
     page = await client.get("/recordings", headers=await bearer(store, "sup-page", "supervisor"))
     assert page.status == 200 and "console_recordings.js" in await page.text()
 
@@ -165,10 +168,13 @@ async def test_agents_hear_nothing_unless_the_setting_allows_and_then_only_their
     wang = closed.headers["wang"]  # the agent wang's own account
     own = f"/api/recordings/calls/{closed.wang_call}/audio"
     refused = await client.get(own, headers=wang)
-    assert refused.status == 403
-    assert (await refused.json())["error"]["id"] == "recording.not_yours"
+    assert refused.status == 404
+    assert (await refused.json())["error"]["id"] == "recording.not_found"
+    # An id that does not exist gets the very same answer: nothing tells them apart.
+    missing = await client.get("/api/recordings/calls/99999/audio", headers=wang)
+    assert missing.status == 404 and await missing.json() == await refused.json()
     entries = await _log(store, "recording.refused")
-    assert entries[0]["actor"] == "wang" and entries[0]["target"] == f"call:{closed.wang_call}"
+    assert [(e["actor"], e["target"]) for e in entries] == [("wang", f"call:{closed.wang_call}")]
     assert await _log(store, "recording.play") == []
 
 
@@ -180,14 +186,18 @@ async def test_with_the_setting_an_agent_plays_only_calls_they_answered(
     wang = rec.headers["wang"]
     own = await client.get(f"/api/recordings/calls/{rec.wang_call}/audio", headers=wang)
     assert own.status == 200 and (await own.read())[:4] == b"RIFF"
+    # Another agent's call answers exactly like one that does not exist: an agent cannot
+    # tell which ids have recordings (the refusal is audited all the same).
     other = await client.get(f"/api/recordings/calls/{rec.li_call}/audio", headers=wang)
-    assert other.status == 403
-    assert (await other.json())["error"]["id"] == "recording.not_yours"
+    missing = await client.get("/api/recordings/calls/99999/audio", headers=wang)
+    assert other.status == missing.status == 404
+    assert await other.json() == await missing.json()
+    assert (await other.json())["error"]["id"] == "recording.not_found"
     # An agent without a phone owns no call.
     stray = await bearer(store, "stray", "agent")
     assert (
         await client.get(f"/api/recordings/calls/{rec.wang_call}/audio", headers=stray)
-    ).status == 403
+    ).status == 404
     assert [e["actor"] for e in await _log(store, "recording.play")] == ["wang"]
     assert {e["actor"] for e in await _log(store, "recording.refused")} == {"wang", "stray"}
     # Search stays a supervisor's and QA's tool.

@@ -19,6 +19,7 @@ from hotline.web.auth_passwords import hash_password
 from tests.web.auth_helpers import PASSWORD
 from tests.web.fake_live import FakeLive
 from tests.web.recording_helpers import WANG_CALLER, Recorded, recorded_store
+from ticketing.recordings import RecordingIndex
 from ticketing.store import TicketStore
 
 if TYPE_CHECKING:
@@ -104,9 +105,13 @@ async def test_a_supervisor_plays_with_ranges_and_the_playback_is_audited(
 
     plays = [e for e in await store.access_log(actor="sup") if e["action"] == "recording.play"]
     assert plays, "the playback is not in the access log"
-    # A case's page links here by ticket number: the call is found without typing.
+    # A case's page links its call's recording by ticket number: found without typing.
     ticket = (await row.locator("td").nth(6).inner_text()).strip()
-    await page.goto(f"{url}/recordings?ticket={ticket}&from=2026-11-01")
+    await page.goto(f"{url}/cases?case={ticket}")
+    link = page.locator(f"#case[data-number='{ticket}'] a#case-recording")
+    await link.wait_for(timeout=10_000)
+    await link.click()
+    await page.wait_for_url(re.compile(r"/recordings\?ticket="), timeout=10_000)
     await page.locator(f"tr[data-call='{rec.wang_call}']").wait_for(timeout=10_000)
     assert await page.locator("#calls tr").count() == 1
     assert {e["target"] for e in plays} == {f"call:{rec.wang_call}"}
@@ -124,11 +129,21 @@ async def test_an_agent_cannot_reach_other_recordings_or_the_console(
     # The setting allows agents their own calls: wang's plays, li's does not.
     own = await page.goto(f"{url}/api/recordings/calls/{rec.wang_call}/audio")
     assert own is not None and own.status == 200
+    # li's call answers like a call that does not exist (existence does not leak).
     other = await page.goto(f"{url}/api/recordings/calls/{rec.li_call}/audio")
-    assert other is not None and other.status == 403
-    assert "recording.not_yours" in await page.content()
+    assert other is not None and other.status == 404
+    other_body = await other.body()
+    missing = await page.goto(f"{url}/api/recordings/calls/99999/audio")
+    assert missing is not None and missing.status == 404
+    assert other_body == await missing.body()
     console = await page.goto(f"{url}/recordings")
     assert console is not None and console.status == 403
+    # The case page gives an agent no recording link (role-checked, like the route).
+    own_call = await RecordingIndex(store.engine).call(rec.wang_call)
+    assert own_call is not None and own_call["ticket"]
+    await page.goto(f"{url}/cases?case={own_call['ticket']}")
+    await page.wait_for_selector("body[data-ready='1']", timeout=10_000)
+    assert await page.locator("#case-recording").count() == 0
     await page.screenshot(path=str(shots(tmp_path) / "recordings-agent-refused.png"))
     search = await page.goto(f"{url}/api/recordings?from=2026-11-25&to=2026-11-25")
     assert search is not None and search.status == 403

@@ -84,3 +84,15 @@ async def test_monthly_briefing_draws_charts_and_drills_down(
     await page.wait_for_selector("#period-label:has-text('2026-11-16..2026-11-16')", timeout=10_000)
     offered = page.locator("tr[data-figure=offered] td.num button.drill").first
     assert await offered.inner_text() == "1"  # c5 alone
+
+    # The daily log and the weekly report are the same page for their own periods.
+    for path, title, calls in (
+        ("/console/reports/daily?date=2026-11-23", "日报", "3"),
+        ("/console/reports/weekly?date=2026-11-25", "周报", "3"),
+    ):
+        await page.goto(served + path)
+        await page.wait_for_selector("body[data-loaded=yes]", timeout=15_000)
+        assert title in await page.title()
+        await page.wait_for_selector("#chart-hour canvas", timeout=10_000)
+        offered = page.locator("tr[data-figure=offered] td.num button.drill").first
+        assert await offered.inner_text() == calls, path

@@ -70,8 +70,13 @@ def test_snapshot_has_each_agent_once_and_queue_counts() -> None:
     assert len(wall["agents"]) == 30 == len({a["id"] for a in wall["agents"]})
     # Each agent sits in two queues: the rows count it in both, the board once.
     rows = wall["queues"]
-    in_rows = sum(r["ready"] + r["talking"] + r["paused"] + r["wrap_up"] for r in rows)
+    states = ("ready", "ringing", "talking", "paused", "wrap_up")
+    in_rows = sum(r[state] for r in rows for state in states)
     assert in_rows == 60
+    # Ringing has its own count (never added to talking), the same as on the board.
+    by_state = {state: sum(r[state] for r in rows) for state in states}
+    on_board = {state: 2 * n for state, n in wall["agent_counts"].items()}
+    assert by_state == on_board
     assert [r["name"] for r in rows] == ["综合咨询", "投诉", "举报", "队列 4"]
     assert len(wall["trend"]) == 24 and wall["trend"][9]["offered"] == 180
 

@@ -112,6 +112,20 @@ async def test_wallboard_renders_live_in_chromium(
         timeout=5_000,
     )
     assert "ok" in (await page.locator("[data-tile='connect_rate']").get_attribute("class") or "")
+    # The board reconnects by itself: its socket cut by the server, a new one comes and the
+    # figures follow on it again.
+    pusher = runner.app[PUSHER]
+    [first] = list(pusher.clients)
+    await first.close()
+    await wait_until(
+        lambda: len(pusher.clients) == 1 and first not in pusher.clients, 10, "a new socket"
+    )
+    live.answered = 48
+    await page.wait_for_function(
+        "document.querySelector(\"[data-tile='connect_rate'] .value\").textContent === '96.0 %'",
+        timeout=5_000,
+    )
+    await page.wait_for_selector("body[data-source='ws'][data-live='true']", timeout=5_000)
     await page.screenshot(path=str(shots(tmp_path) / "wallboard.png"))
     assert console_errors == []
     assert all(u.startswith(url) or u.startswith("ws://127.0.0.1") for u in requested), requested
@@ -179,6 +193,19 @@ async def test_kiosk_fits_1920x1080_with_100_agents_and_10_queues(
     assert await page.locator("table.queues td.amber, table.queues td.red").count() > 0
     text = await page.locator("body").inner_text()
     assert "hotline-q" not in text and "PJSIP/" not in text
+    # Not in the DOM either (attributes, titles, hidden nodes): the JSON carries the agent's
+    # pbx|interface only as the spy buttons' key, and the page never writes it anywhere.
+    html = await page.evaluate("document.documentElement.outerHTML")
+    for raw in ("hotline-", "PJSIP/", "Local/", "pbx1|"):
+        assert raw not in html, raw
+    # Ringing agents have their own column, never counted as talking (crowd: 1 in 6 rings,
+    # each agent in two queues).
+    headers = await page.locator("table.queues thead th").all_inner_texts()
+    ringing = [h.split()[0] for h in headers].index("振铃")
+    counts = await page.eval_on_selector_all(
+        "table.queues tbody tr", f"rows => rows.map(r => Number(r.cells[{ringing}].textContent))"
+    )
+    assert sum(counts) == 2 * sum(1 for n in range(100) if n % 6 == 3)
     await page.screenshot(path=str(shots(tmp_path) / "wallboard-kiosk-1920x1080.png"))
 
 

@@ -41,6 +41,8 @@ const CHOICE_LABELS = {
   text: "短信 text",
 };
 const STAFF = ["agent", "supervisor", "reviewer"];
+// Who may hear recordings (hotline.web.auth_table.RECORDINGS): only they get the call's link.
+const RECORDING_ROLES = ["supervisor", "qa"];
 // The lists each role works from: [id, label, how to fetch, filter].
 const TABS = [
   { id: "new", label: "新建 new case", roles: STAFF },
@@ -226,6 +228,11 @@ function showCase(c) {
     ["督办 supervised", c.supervised ? "是 yes" : "否 no"], ["延期 extensions", String(c.extensions || 0)],
   ];
   $("case-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  if (RECORDING_ROLES.includes(role)) {  // complaint investigation pulls the call's recording
+    $("case-facts").append(el("dt", {}, "录音 recording"), el("dd", {}, el("a",
+      { id: "case-recording", href: `/recordings?ticket=${encodeURIComponent(c.number)}` },
+      "来电录音 the call's recording")));
+  }
   $("case-deadline").textContent = `期限 deadline: ${deadlineText(c.deadline)}`;
   $("case-deadline").className = `deadline ${c.deadline && c.deadline.overdue ? "overdue" : ""}`;
   const buttons = c.actions.filter((a) => a !== "call_back_attempt").map((a) =>

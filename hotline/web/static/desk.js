@@ -7,6 +7,8 @@ const DRAFT_DELAY_MS = 800;
 const PLACE_DELAY_MS = 400;
 // The state comes pushed on /ws/desk; polled only while that socket is down.
 const STATE_POLL_MS = 3000;
+// Today's figures also refresh on a timer: the running state's seconds grow between changes.
+const FIGURES_REFRESH_MS = 30000;
 const POP_STATES = {
   ringing: "振铃 ringing", answered: "通话中 talking", ended: "已挂机 ended",
 };
@@ -366,11 +368,18 @@ function renderFigures(figures) {
     aht_s: duration(figures.aht_s),
     within_15s: typeof figures.answered_within_share === "number"
       ? `${(figures.answered_within_share * 100).toFixed(0)} %` : "—",
+    wrap_up_s: duration(figures.wrap_up_s),
   };
+  // Time paused today, in all and by reason (小休, 用餐…), from the stored state changes.
+  const pauses = (figures.states || []).filter((s) => s.state === "paused");
+  cells.paused_s = duration(pauses.reduce((sum, s) => sum + s.seconds, 0));
   for (const [name, value] of Object.entries(cells)) {
     const cell = document.querySelector(`[data-figure="${name}"]`);
     if (cell) cell.textContent = value;
   }
+  $("pause-figures").replaceChildren(...pauses.map((s) => el("li",
+    { "data-reason": s.reason || "", "data-seconds": String(s.seconds) },
+    `${s.reason || "—"} ${duration(s.seconds)}`)));
 }
 
 async function refreshState() {
@@ -492,6 +501,7 @@ async function main() {
   await refreshState();
   connect();
   setInterval(renderState, 1000);  // the time in state ticks on the page
+  setInterval(() => refreshFigures().catch(() => {}), FIGURES_REFRESH_MS);
 }
 
 main();

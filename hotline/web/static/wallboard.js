@@ -90,14 +90,14 @@ function cell(text, level) {
 function renderQueues(rows) {
   const body = document.getElementById("queues");
   if (!rows || !rows.length) {
-    body.replaceChildren(el("tr", {}, el("td", { colspan: "9", class: "empty" }, "没有队列 no queues")));
+    body.replaceChildren(el("tr", {}, el("td", { colspan: "10", class: "empty" }, "没有队列 no queues")));
     return;
   }
   body.replaceChildren(...rows.map((q) => el("tr", { "data-queue": q.name },
     el("td", { class: "queue-name" }, q.name),
     cell(q.waiting, q.waiting_level),
     cell(duration(q.longest_wait_s), q.longest_level),
-    cell(q.ready), cell(q.talking), cell(q.paused), cell(q.wrap_up),
+    cell(q.ready), cell(q.ringing), cell(q.talking), cell(q.paused), cell(q.wrap_up),
     cell(formatValue(q.answer_timeliness, "ratio"), q.answer_timeliness_level),
     cell(formatValue(q.connect_rate, "ratio"), q.connect_rate_level))));
 }
@@ -150,7 +150,7 @@ function renderAgents(agents, counts) {
   }
   const c = counts || {};
   document.getElementById("agent-counts").textContent =
-    `空闲 ${c.ready || 0} · 通话 ${(c.talking || 0) + (c.ringing || 0)} · 暂停 ${c.paused || 0} · 话后 ${c.wrap_up || 0}`;
+    `空闲 ${c.ready || 0} · 振铃 ${c.ringing || 0} · 通话 ${c.talking || 0} · 暂停 ${c.paused || 0} · 话后 ${c.wrap_up || 0}`;
 }
 
 // ---- trend chart (uPlot, served from /static: the wall screen is offline) ---------------------
