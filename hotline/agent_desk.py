@@ -214,9 +214,11 @@ class AgentDesk:
         agent = await self.agent(username)
         view = self.boards[agent.pbx].view(agent.member.interface)
         dynamic = [q["queue"] for q in view["queues"] if q["dynamic"]]
-        # Skills too: a member the board has not heard of yet (just logged in) still leaves.
-        queues = sorted(set(dynamic) | {s.queue for s in agent.skills})
         static = [q["queue"] for q in view["queues"] if not q["dynamic"]]
+        # Skills too: a member the board has not heard of yet (just logged in) still leaves.
+        # Not the static queues: the PBX refuses to remove a static member ("Member not
+        # dynamic"), which would fail the whole log-out of a phone that is static somewhere.
+        queues = sorted((set(dynamic) | {s.queue for s in agent.skills}) - set(static))
         try:
             await self.actions[agent.pbx].logout(agent.member, queues)
         except AgentActionFailed as error:

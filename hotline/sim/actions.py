@@ -336,7 +336,8 @@ class PbxActions:
         if member is None:
             return [_response("Error", Message="Unable to remove interface: Not there")]
         if member.membership != "dynamic":
-            return [_response("Error", Message="Unable to remove interface: Not dynamic")]
+            # app_queue.c manager_remove_queue_member: RES_NOT_DYNAMIC.
+            return [_response("Error", Message="Member not dynamic")]
         q.members.remove(member)
         pbx.log("MANAGER", qname, member.name, "REMOVEMEMBER", "")
         pbx.send("QueueMemberRemoved", AGENT, pbx.member_block(q, member))

@@ -18,7 +18,7 @@ from hotline.service import HotlineService
 from hotline.sim.actions import attach
 from hotline.sim.ami_server import AmiServer
 from hotline.sim.model import CallerScript, FixedBehaviour
-from hotline.sim.traffic import Simulation, TrafficModel, now_epoch
+from hotline.sim.traffic import AgentProfile, Simulation, TrafficModel, now_epoch
 from tests.service.helpers import service_settings
 from tests.web.auth_helpers import create_token_account
 from ticketing.agents import AgentDirectory
@@ -65,10 +65,16 @@ class Desk:
 
 
 @asynccontextmanager
-async def desk(tmp_path: Path, skills: dict[str, int]) -> AsyncIterator[Desk]:
+async def desk(
+    tmp_path: Path, skills: dict[str, int], static_in: list[str] | None = None
+) -> AsyncIterator[Desk]:
+    """li's desk; with ``static_in`` li's phone is a static member of those queues (the
+    PBX's configuration, as queues.conf has it), else it joins queues by QueueAdd only."""
+    profiles = [AgentProfile(1, static_in, no_answer=1.0)] if static_in else []
     async with AmiServer(secret="hotline-secret") as server:
+        model = TrafficModel(peak_calls_per_hour=0.0, agents=profiles)
         sim = Simulation(
-            TrafficModel(peak_calls_per_hour=0.0, agents=[]),
+            model,
             seed=1,
             queue_log_path=tmp_path / "queue_log",
             start=now_epoch(),
@@ -93,9 +99,18 @@ async def desk(tmp_path: Path, skills: dict[str, int]) -> AsyncIterator[Desk]:
         assert service.store is not None and service.link is not None
         await service.link.wait_connected(timeout=10)
         token = await create_token_account(service.store, "li", "agent", "李")
-        await AgentDirectory(service.store.engine).set_agent(
-            "li", extension="1001", name="李 1001", skills=skills
-        )
+        if static_in:
+            [member] = model.pbx_config().members
+            await AgentDirectory(service.store.engine).set_agent(
+                "li", extension="1001", name=member.name, interface=member.interface,
+                skills=skills,
+            )  # fmt: skip
+            assert service.agents.desk is not None
+            await service.agents.desk.load()
+        else:
+            await AgentDirectory(service.store.engine).set_agent(
+                "li", extension="1001", name="李 1001", skills=skills
+            )
         async with aiohttp.ClientSession() as http:
             try:
                 yield Desk(
@@ -366,3 +381,27 @@ async def test_every_kind_of_call_back_joins_the_list_with_its_age_and_message(
         assert by_number["13900000001"]["message_url"] is None
         assert work["open"] == 3 and work["oldest_age_s"] >= 100
         assert all(item["age_s"] >= 100 for item in work["items"])
+
+
+async def test_a_static_member_logs_in_and_out_of_its_other_queues_only(tmp_path: Path) -> None:
+    """A phone the PBX's configuration puts in a queue (static member) keeps working from the
+    desk: log-in adds the other skill queues, pause and ready act everywhere, log-out removes
+    only what QueueAdd added and says where the phone stays (pause there instead)."""
+    skills = {"hotline-general": 0, "hotline-complaint": 1}
+    async with desk(tmp_path, skills, static_in=["hotline-general"]) as d:
+        status, body = await d.post("/api/agent/login")
+        assert (status, body["state"]) == (200, "ready"), body
+        assert {(q["queue"], q["dynamic"]) for q in body["queues"]} == {
+            ("hotline-general", False),
+            ("hotline-complaint", True),
+        }
+        status, body = await d.post("/api/agent/pause", {"reason": "培训"})
+        assert (status, body["state"], body["reason"]) == (200, "paused", "培训")
+        status, body = await d.post("/api/agent/ready")
+        assert (status, body["state"]) == (200, "ready")
+        status, body = await d.post("/api/agent/logout")
+        assert status == 200, body
+        assert body["static_queues"] == ["hotline-general"]
+        assert [q["queue"] for q in body["queues"]] == ["hotline-general"]
+        removed = [line[2] for line in _queue_log(d.queue_log) if line[4] == "REMOVEMEMBER"]
+        assert removed == ["hotline-complaint"]
