@@ -54,6 +54,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.call_rows import calls
 from ticketing.exclusions import kpi_exclusions
+from ticketing.qa import _agent_join as agent_join
+from ticketing.qa import _agent_key as agent_key
 from ticketing.qa import qa_scores
 from ticketing.surveys import survey_results
 from ticketing.tickets import ticket_events, tickets
@@ -372,11 +374,13 @@ def _leg_tally_columns(thresholds: Thresholds, dialect: str) -> list[Any]:
 
 def _legs_by(
     column: Any, start: datetime, end: datetime, flt: ReportFilter, thresholds: Thresholds,
-    dialect: str, *more: Any,
+    dialect: str, *more: Any, source: Any = calls,
 ) -> Select[Any]:  # fmt: skip
     return (
         select(column.label("key"), *_leg_tally_columns(thresholds, dialect))
-        .select_from(calls.outerjoin(survey_results, survey_results.c.linkedid == calls.c.linkedid))
+        .select_from(
+            source.outerjoin(survey_results, survey_results.c.linkedid == calls.c.linkedid)
+        )
         .where(*_leg_conditions(start, end, flt), ~_in_window(calls.c.counted_at), *more)
         .group_by(column)
         .order_by(column)
@@ -406,11 +410,14 @@ async def agent_legs(
     flt: ReportFilter = ReportFilter(),
     thresholds: Thresholds = Thresholds(),
 ) -> list[dict[str, Any]]:
-    """Per agent (``answered_by``), the counts behind the per-agent figures of the legs they
-    answered."""
+    """Per agent, the counts behind the per-agent figures of the legs they answered; agents
+    are named as the QA scores name them (the user tied to the member interface, else the
+    queue_log member name), so an agent's calls and QA score meet in one row (each answered
+    leg looks its agent up in the small ``agents`` table by interface and PBX)."""
     query = _legs_by(
-        calls.c.answered_by, start, end, flt, thresholds, connection.dialect.name,
+        agent_key(), start, end, flt, thresholds, connection.dialect.name,
         calls.c.answered_by.is_not(None), calls.c.outcome.in_(ANSWERED_OUTCOMES),
+        source=agent_join(),
     )  # fmt: skip
     rows = [_numbers(dict(row._mapping)) for row in await connection.execute(query)]
     for row in rows:

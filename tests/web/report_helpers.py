@@ -41,6 +41,9 @@ def _call(name: str, at: datetime, outcome: str, wait: int) -> dict[str, Any]:
         caller_name="张三", ivr_choice="1", queue="hotline-general", outcome=outcome,  # type: ignore[arg-type]
         wait_s=wait, talk_s=60 if answered else None,
         answered_by="Agent 1" if answered else None, started_at=entered - 10,
+        member_interface="PJSIP/1001" if answered else None,
+        recording=f"/var/spool/asterisk/monitor/{name}.wav" if answered else None,
+        recording_audio=True if answered else None,
         queue_entered_at=entered, answered_at=entered + wait if answered else None,
         ended_at=entered + wait + (60 if answered else 0),
     ).to_json()  # fmt: skip

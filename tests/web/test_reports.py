@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from acd.kpi import KpiParams
 from hotline.cli import cli
@@ -35,6 +36,9 @@ from tests.web.auth_helpers import bearer
 from tests.web.fake_live import FakeLive
 from tests.web.report_helpers import CALLERS, CALLS, SHANGHAI, seed
 from ticketing import reports as queries
+from ticketing.agents import AgentDirectory
+from ticketing.call_rows import calls
+from ticketing.qa import QaDesk, ScorecardItem
 from ticketing.reports import ReportFilter
 from ticketing.store import TicketStore
 
@@ -108,6 +112,29 @@ async def test_case_figures_counted_in_sql_are_case_kpis_over_the_histories(
         assert report["case_kpis"] == case_section(histories), flt
         python_scores = unit_scores(histories, report["case_kpis"]["by_unit"], ReportPolicy())
         assert report["unit_scores"] == python_scores, flt
+
+
+async def test_agent_score_is_the_qa_desks_monthly_score_beside_the_agents_calls(
+    store: TicketStore,
+) -> None:
+    await seed(store)
+    await store.add_user("li", "李丽", "agent", "x")
+    await AgentDirectory(store.engine).set_agent(
+        "li", extension="1001", name="Agent 1", interface="PJSIP/1001"
+    )
+    card = [ScorecardItem("greeting", "开头语", 60), ScorecardItem("accuracy", "准确", 40)]
+    qa = QaDesk(store.engine, card)
+    async with store.engine.connect() as connection:
+        call_id = (await connection.execute(
+            select(calls.c.id).where(calls.c.linkedid == CALLS["c1"]["linkedid"])
+        )).scalar_one()  # fmt: skip
+    given = [{"id": "greeting", "points": 60}, {"id": "accuracy", "points": 30, "comment": "x"}]
+    await qa.score(call_id, given, "qa1")
+    report = await build_report(store.engine, DAILY, ReportFilter(), PARAMS, qa=qa)
+    # One row: the QA desk names the agent by user, and so do the call figures.
+    [agent] = report["agent_scores"]
+    assert (agent["agent"], agent["qa_score"], agent["qa_calls"]) == ("li", 90.0, 1)
+    assert (agent["answered"], agent["answer_timeliness"]) == (2, 0.5)
 
 
 async def test_weekly_hot_topics_change_against_the_week_before(store: TicketStore) -> None:
