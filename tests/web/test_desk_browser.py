@@ -1,7 +1,8 @@
 """The agent desk end to end in a real headless Chromium (tests/chromium.py): the simulated
 PBX rings the agent's phone, the desk pops the caller's earlier ticket before the agent
-answers, the agent registers the call (the form survives a closed page through its
-server-side draft) and the ticket is in the store; another agent's desk never gets the pop.
+answers, the agent registers the call as a repeat added to that earlier ticket (the form and
+the attachment survive a closed page through the server-side draft) and the ticket is in the
+store; another agent's desk never gets the pop.
 A pause with a reason from the desk shows on the wallboard and in queue_log, a call placed
 from the call-back list reaches the simulator as an ``Originate``, the supervisor console
 shows the claimed call-back and pauses an agent remotely, and a dynamic agent logs in to its
@@ -191,6 +192,10 @@ async def test_the_desk_pops_registers_and_keeps_its_draft(
         await page.fill("#f-address", "中山路1号")
         await page.fill("#f-content", "夜市噪音仍未解决 still noisy after 22:00")
         await page.check("#f-reply_wanted")
+        # The same matter again: the agent adds this call to the caller's earlier ticket (并单)
+        # from the pop's history; the attachment is part of the draft too.
+        await page.click(f"#pop-tickets button.attach[data-ticket='{earlier['ticket']}']")
+        await page.wait_for_selector("#repeat-box:not([hidden])", timeout=5_000)
         await page.wait_for_selector("body[data-draft='saved']", timeout=10_000)
         linkedid = await page.locator("#pop").get_attribute("data-linkedid")
         await page.close()
@@ -204,17 +209,22 @@ async def test_the_desk_pops_registers_and_keeps_its_draft(
         )
         assert await page.locator("#f-address").input_value() == "中山路1号"
         assert await page.is_checked("#f-reply_wanted")
+        assert await page.locator("#f-repeat_of").input_value() == earlier["ticket"]
+        assert await page.locator("#repeat-box").is_visible()
         await page.screenshot(path=str(folder / "desk-registration.png"))
         await page.keyboard.press("Control+Enter")
         await page.wait_for_selector("#register-result[data-ticket]", timeout=10_000)
         number = await page.locator("#register-result").get_attribute("data-ticket")
+        assert earlier["ticket"] in await page.locator("#register-result").inner_text()
 
     assert number is not None and linkedid
     ticket = await _ticket(tmp_path, number)
     assert ticket["linkedid"] == linkedid and ticket["caller_number"] == CALLER
     assert ticket["content"] == "夜市噪音仍未解决 still noisy after 22:00"
     assert (ticket["district"], ticket["reply_wanted"]) == ("玄武区", True)
-    assert ticket["ending"] == "answered_directly" and ticket["registered_by"] == "wang"
+    # Added to the earlier ticket (the workflow's merge), not a new case to work.
+    assert ticket["ending"] == "merged" and ticket["registered_by"] == "wang"
+    assert ticket["status"] == "merged"
     assert errors == []
     assert (folder / "desk-pop.png").stat().st_size > 10_000
 
