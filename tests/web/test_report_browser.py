@@ -60,6 +60,8 @@ async def test_monthly_briefing_draws_charts_and_drills_down(
     for chart in ("chart-hour", "chart-day", "chart-timely", "chart-category", "chart-units",
                   "chart-satisfaction"):  # fmt: skip
         await page.wait_for_selector(f"#{chart} canvas", timeout=10_000)
+    formula = await page.locator("#case-formulas li[data-figure=on_time_rate]").inner_text()
+    assert "÷" in formula  # each case figure's formula is shown with it
     # The nav offers the three report pages to a supervisor.
     assert await page.locator("#console-nav a[href='/console/reports/daily']").count() == 1
 

@@ -123,7 +123,7 @@ function rateCells(figures, names, extra) {
   return names.flatMap(([name, label]) => {
     const f = figures[name];
     return [
-      el("td", { class: "num" }, drillable(percent(f.value), { kind: "cases", figure: name,
+      el("td", { class: "num", title: f.formula }, drillable(percent(f.value), { kind: "cases", figure: name,
         part: "numerator", label, ...extra })),
       el("td", { class: "num" }, drillable(`${f.numerator} / ${f.denominator}`,
         { kind: "cases", figure: name, part: "denominator", label: `${label} — 分母 denominator`, ...extra })),
@@ -149,6 +149,9 @@ function caseTable(table, keyTitle, rows, names, extraOf) {
 function cases(data) {
   const totals = data.case_kpis.totals;
   caseTable($("case-totals"), "范围 scope", { "合计 all": totals }, [...CASE_RATES, ...HOTLINE_RATES], () => ({}));
+  // The formula next to each figure (domain: definitions are part of the product).
+  $("case-formulas").replaceChildren(...[...CASE_RATES, ...HOTLINE_RATES].map(([name, label]) =>
+    el("li", { "data-figure": name }, `${label}: ${totals[name].formula}`)));
   caseTable($("case-units"), "单位 unit", data.case_kpis.by_unit, CASE_RATES, (unit) => ({ holder: unit }));
   caseTable($("case-categories"), "类别 category", data.case_kpis.by_category,
     [...CASE_RATES, ...HOTLINE_RATES], (key) => ({ filter: { category: key } }));
