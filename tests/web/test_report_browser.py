@@ -73,6 +73,11 @@ async def test_monthly_briefing_draws_charts_and_drills_down(
     shown = await page.locator("#drill-rows").inner_text()
     assert CALLERS["c1"] in shown  # a supervisor sees the full number (caller_mask)
 
+    # A day's row drills to that day's calls: 16 November answered c5 alone.
+    await page.click("#call-days tr[data-key='2026-11-16'] button.drill >> nth=1")
+    await page.wait_for_selector("#drill-what:has-text('2026-11-16')", timeout=10_000)
+    assert await page.locator("#drill-rows tr.drill-row").count() == 1
+
     await page.click("#unit-scores button.drill >> nth=0")  # 住建局's overdue answers
     # (wait_for_function would evaluate a string: the page's CSP forbids eval)
     await page.wait_for_selector("#drill-what:has-text('超期')", timeout=10_000)

@@ -119,6 +119,29 @@ function callTotals(data) {
     " ", Object.entries(excluded.by_reason).map(([r, n]) => `${r}: ${n}`).join("; "));
 }
 
+const BREAKDOWN = ["offered", "answered", "answer_timeliness", "connect_rate", "abandoned",
+  "abandon_rate", "asa", "satisfaction"];
+
+// A call breakdown (by day, queue, agent): each number drills to the calls behind it, within
+// the row's day or queue (extraOf gives the drill's scope; none: not drillable).
+function breakdown(table, keyTitle, sets, extraOf) {
+  const keys = Object.keys(sets).sort();
+  const any = keys.length ? sets[keys[0]] : {};
+  const names = BREAKDOWN.filter((name) => name in any);
+  const head = el("tr", {}, el("th", {}, keyTitle), ...names.map((name) => el("th", { class: "num" },
+    any[name].label_zh, el("div", { class: "en" }, any[name].label_en))));
+  const rows = keys.map((key) => el("tr", { "data-key": key }, el("td", {}, key), ...names.map((name) => {
+    const f = sets[key][name];
+    const scope = extraOf(key);
+    const [num] = CALL_DRILLS[name] || [];
+    return el("td", { class: "num", title: f.formula }, scope && num
+      ? drillable(shown(f), { kind: "calls", figure: num, label: `${key} ${f.label_zh}`, ...scope })
+      : shown(f));
+  })));
+  table.replaceChildren(el("thead", {}, head), el("tbody", {}, ...(rows.length ? rows
+    : [el("tr", {}, el("td", { class: "empty" }, "无数据 none"))])));
+}
+
 function rateCells(figures, names, extra) {
   return names.flatMap(([name, label]) => {
     const f = figures[name];
@@ -274,6 +297,9 @@ async function show(event) {
   $("period-label").textContent = `${current.title} ${current.label}: ${local(current.from)} — ${local(current.to)}`
     + ` (${current.params.timezone})`;
   callTotals(current);
+  breakdown($("call-days"), "日期 day", current.call_kpis.by_day, (day) => ({ from: day, to: day }));
+  breakdown($("call-queues"), "队列 queue", current.call_kpis.by_queue, (queue) => ({ filter: { queue } }));
+  breakdown($("call-agents"), "座席 agent", current.call_kpis.by_agent, () => null);
   drawCharts(current);
   cases(current);
   scores(current);
