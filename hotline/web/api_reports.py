@@ -8,7 +8,7 @@ Reports show figures, not recordings: the roles that read the KPIs (FIGURES) rea
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final
 
 from aiohttp import web
@@ -26,7 +26,7 @@ from hotline.reports.build import (
 from hotline.reports.files import report_files
 from hotline.reports.pdf import FontMissing
 from hotline.settings import Settings
-from hotline.web.api_common import BadInput, dumps, instant, text
+from hotline.web.api_common import BadInput, dumps, instant, span, text
 from hotline.web.api_kpi import KPI_PARAMS
 from hotline.web.api_qa import QA_DESK
 from hotline.web.auth import AUTH, principal
@@ -39,6 +39,9 @@ from ticketing.reports import CALL_FIGURES, ReportFilter
 REPORT_ENGINE = web.AppKey("report_engine", AsyncEngine)
 REPORT_POLICY = web.AppKey("report_policy", ReportPolicy)
 TIME = {"type": "string", "example": "2026-11-23"}
+# A year and a day at most (a leap year's report with the day before): a report or drill-down
+# of several years is a job for bench/ or the database, not a click.
+MAX_DAYS: Final = 367
 _TEXT = {"type": "string"}
 FILTER: Final = {
     "queue": Param(_TEXT, "one queue's calls only"),
@@ -97,8 +100,8 @@ def _period(request: web.Request) -> periods.Period:
         end = instant("to", query.get("to"), zone, end_of_day=True)
         if end <= start:
             raise BadInput("to", "must be after 'from'", "input.span")
-        if (end - start).days > 3660:
-            raise BadInput("to", "the span may be at most 3660 days", "input.span")
+        if end - start > timedelta(days=MAX_DAYS):
+            raise BadInput("to", f"the span may be at most {MAX_DAYS} days", "input.span")
         return periods.span(start, end)
     day = None
     if query.get("date"):
@@ -183,7 +186,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     summary="The calls or cases behind a report figure (caller numbers masked by role)",
     query={
         **FILTER,
-        "from": Param(TIME, "the figure's period or bucket: first day or ISO time", required=True),
+        "from": Param(TIME, "the period or bucket (≤ 367 days): first day or time", required=True),
         "to": Param(TIME, "last day (included) or ISO time", required=True),
         "figure": Param(_TEXT, "a call figure (answered, abandoned…) or a case figure "
                         "(on_time_rate, satisfaction…)", required=True),
@@ -197,10 +200,7 @@ async def drill(request: web.Request) -> web.Response:
     """``GET /api/reports/drill?figure=answered_within&from=&to=&queue=…``: ``{"calls": […]}``
     for a call figure, ``{"cases": […]}`` for a case figure."""
     zone = request.app[KPI_PARAMS].zone()
-    start = instant("from", request.query.get("from"), zone)
-    end = instant("to", request.query.get("to"), zone, end_of_day=True)
-    if end <= start:
-        raise BadInput("to", "must be after 'from'", "input.span")
+    start, end = span(request.query, zone, max_days=MAX_DAYS)
     figure = request.query.get("figure", "")
     flt = _filter(request)
     role = principal(request).role

@@ -244,6 +244,9 @@ async def test_api_report_drill_and_files_by_role(aiohttp_client: Any, store: Ti
     assert body["previous"]["from"].startswith("2026-11-08")
     bad = await client.get("/api/reports?kind=monthly&month=2026-13", headers=supervisor)
     assert bad.status == 400 and (await bad.json())["error"]["id"] == "input.time"
+    long = await client.get("/api/reports?kind=range&from=2020-01-01&to=2026-11-30",
+                            headers=supervisor)  # fmt: skip
+    assert long.status == 400 and (await long.json())["error"]["id"] == "input.span"
 
     drill = "/api/reports/drill?from=2026-11-23&to=2026-11-23&figure=answered"
     seen = await (await client.get(drill, headers=supervisor)).json()
