@@ -80,6 +80,8 @@ __all__ = [
 HOTLINE_PREFIX = PREFIX
 # The only VarSets the tracker reads; everything else (~44 % of a stream) is dropped unparsed.
 _CALL_VARS = frozenset({"QUEUESTATUS", "MIXMONITOR_FILENAME", "AGISTATUS"})
+# Read only for a tracked call's first one (see `acd.tracker.channels.on_hangup_request`).
+_HANGUP_REQUESTS = frozenset({"HangupRequest", "SoftHangupRequest"})
 
 
 class CallTracker:
@@ -130,6 +132,12 @@ class CallTracker:
             # Drop the flood of queue/member variables before building any dict.
             variable = msg.get("Variable") or ""
             if not variable.startswith(HOTLINE_PREFIX) and variable not in _CALL_VARS:
+                return
+        elif name in _HANGUP_REQUESTS:
+            # Only a call's first request tells who hung up (``hangup_by``): those of agent,
+            # Local and IVR-less channels, and the second of a pair, are dropped unsplit.
+            call = self._state.calls.get(msg.get("Uniqueid") or "")
+            if call is None or call.first_hangup_request is not None:
                 return
         state = self._state
         fields = msg.fields

@@ -192,14 +192,15 @@ class AmiFeed:
 
     def _consume(self, msg: AmiMessage) -> None:
         self.tracker.handle(msg)
-        agents = self.agents
-        # The name check here, not in a call: the board wants ~1 % of the events. ``name``,
+        # The name checks here, not in a call: the board wants ~1 % of the events. ``name``,
         # not ``fields[0]``: a frame's name is read off its first line, while ``fields``
-        # splits every line of every event (the ~56 % the tracker never splits).
-        if agents is not None and msg.name in agents.wanted:
+        # splits every line of every event (the ~56 % the tracker never splits). Asked once.
+        name = msg.name
+        agents = self.agents
+        if agents is not None and name in agents.wanted:
             agents.handle(msg)
         spy = self.spy
-        if spy is not None and msg.name in spy.wanted:
+        if spy is not None and name in spy.wanted:
             spy.handle(msg)
 
     def _on_disconnected(self, reason: str) -> None:
