@@ -59,6 +59,19 @@ def _callback_error(error: CallbackError) -> DeskError:
 
 
 @dataclass(frozen=True, slots=True)
+class _Served:
+    """An answered call: its caller's earlier missed calls need no call-back any more."""
+
+    caller_num: str
+    at: datetime
+    detail: str
+
+
+# What the call-back list's task does next: add an entry (a `callback_entry`) or close.
+_CallbackWork = dict[str, Any] | _Served
+
+
+@dataclass(frozen=True, slots=True)
 class DeskAgent:
     id: int
     username: str
@@ -100,6 +113,11 @@ class AgentDesk:
         # Agent state changes waiting for the store, and the task writing them (on_status).
         self._state_log: list[tuple[int, datetime, str, str | None]] = []
         self._logging: asyncio.Task[None] | None = None
+        # Call-back list work heard from call.ended, in call order, and the task doing it
+        # (on_call_ended): additions run together in one transaction, each served call after
+        # the additions heard before it.
+        self._callback_work: list[_CallbackWork] = []
+        self._callback_writing: asyncio.Task[None] | None = None
         # The wrap-up timers run on the service's one clock when it is given one (the demo's
         # simulated clock), else on the wall clock: the PBX's own (its last event's time)
         # stands still while nothing happens, and a wrap-up must run out all the same.
@@ -449,18 +467,69 @@ class AgentDesk:
     # ---- bus subscribers -------------------------------------------------------------------
 
     async def on_call_ended(self, topic: str, payload: dict[str, Any]) -> None:
-        """Abandoned and timed-out calls and IVR callback requests join the call-back list."""
+        """Abandoned and timed-out calls and IVR callback requests join the call-back list;
+        an answered call closes its caller's earlier missed ones.
+
+        Stored by one task, in the order heard, so that a served call never overtakes the
+        missed call it closes: the entries heard while a transaction runs are added together
+        in the next one. A transaction per abandoned call cost the AMI ingest's core more than
+        the calls' own batched inserts (issue 6's bench); `flush_callbacks` waits for it.
+        """
         entry = self.callback_entry(payload)
         if entry is not None:
-            await self.callbacks.add([entry])
+            self._callback_work.append(entry)
         elif payload.get("outcome") == "answered" and payload.get("caller_num"):
             # Called again and served: an earlier missed call needs no call-back any more.
             when = payload.get("answered_at") or payload.get("ended_at") or 0
-            await self.callbacks.close_served(
-                str(payload["caller_num"]),
-                datetime.fromtimestamp(float(when), UTC),
-                f"answered on call {payload['linkedid']}",
+            self._callback_work.append(
+                _Served(
+                    str(payload["caller_num"]),
+                    datetime.fromtimestamp(float(when), UTC),
+                    f"answered on call {payload['linkedid']}",
+                )
             )
+        else:
+            return
+        if self._callback_writing is None or self._callback_writing.done():
+            self._callback_writing = asyncio.get_running_loop().create_task(self._write_callbacks())
+
+    async def _write_callbacks(self) -> None:
+        while self._callback_work:
+            work, self._callback_work = self._callback_work, []
+            entries: list[dict[str, Any]] = []
+            for item in work:
+                if isinstance(item, _Served):
+                    await self._add_callbacks(entries)
+                    entries = []
+                    try:
+                        await self.callbacks.close_served(item.caller_num, item.at, item.detail)
+                    except Exception:
+                        log.exception("call-back list: served call %s not closed", item.detail)
+                else:
+                    entries.append(item)
+            await self._add_callbacks(entries)
+
+    async def _add_callbacks(self, entries: list[dict[str, Any]]) -> None:
+        if not entries:
+            return
+        try:
+            await self.callbacks.add(entries)
+            return
+        except Exception:
+            if len(entries) == 1:
+                log.exception("call-back list: call %s not added", entries[0]["linkedid"])
+                return
+        # One entry the store refuses must not cost the others their place: one at a time.
+        for entry in entries:
+            try:
+                await self.callbacks.add([entry])
+            except Exception:
+                log.exception("call-back list: call %s not added", entry["linkedid"])
+
+    async def flush_callbacks(self) -> None:
+        """Wait until the call-back list work heard so far is stored (tests, shutdown)."""
+        while self._callback_writing is not None and not self._callback_writing.done():
+            await asyncio.shield(self._callback_writing)
 
     def callback_entry(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
         number = record.get("caller_num")

@@ -195,7 +195,7 @@ class HotlineService:
         if self.retention is not None:
             await self.retention.stop()
         await self.bus.stop()
-        await self.agents.flush()  # the agents' state log, before the store closes
+        await self.agents.flush()  # state log and call-back list, before the store closes
         if self.writer is not None:
             await self.writer.stop()
         if self.store is not None:

@@ -98,3 +98,4 @@ class AgentsSide:
     async def flush(self) -> None:
         if self.desk is not None:
             await self.desk.flush_states()
+            await self.desk.flush_callbacks()
