@@ -80,8 +80,8 @@ __all__ = [
 HOTLINE_PREFIX = PREFIX
 # The only VarSets the tracker reads; everything else (~44 % of a stream) is dropped unparsed.
 _CALL_VARS = frozenset({"QUEUESTATUS", "MIXMONITOR_FILENAME", "AGISTATUS"})
-# Read only for a tracked call's first one (see `acd.tracker.channels.on_hangup_request`).
-_HANGUP_REQUESTS = frozenset({"HangupRequest", "SoftHangupRequest"})
+# Events read only for a call the tracker follows (`acd.tracker.ivr`, `.channels`).
+_CALL_ONLY = frozenset({"AGIExecStart", "AGIExecEnd", "HangupRequest", "SoftHangupRequest"})
 
 
 class CallTracker:
@@ -128,18 +128,38 @@ class CallTracker:
         handler = HANDLERS.get(name)
         if handler is None or msg.kind != "event":
             return
-        if name == "VarSet":
+        # Events that would change nothing are dropped before their lines are split (the
+        # split is most of a handled event's cost), from the few headers their handler would
+        # look at first. Such an event does not move the clock, as if it were not handled.
+        state = self._state
+        if name == "Newexten":
+            # One per dialplan step: a tracked call's matter only for Queue and Record, an
+            # untracked channel's only if they start a call (`channels.on_newexten`).
+            app = msg.get("Application") or ""
+            if (msg.get("Uniqueid") or "") in state.calls:
+                if app != "Queue" and app != "Record":
+                    return
+            elif app != "AGI" and app != "Queue" and msg.get("Context") not in state.entry_contexts:
+                return
+        elif name == "VarSet":
             # Drop the flood of queue/member variables before building any dict.
             variable = msg.get("Variable") or ""
             if not variable.startswith(HOTLINE_PREFIX) and variable not in _CALL_VARS:
                 return
-        elif name in _HANGUP_REQUESTS:
-            # Only a call's first request tells who hung up (``hangup_by``): those of agent,
-            # Local and IVR-less channels, and the second of a pair, are dropped unsplit.
-            call = self._state.calls.get(msg.get("Uniqueid") or "")
-            if call is None or call.first_hangup_request is not None:
+        elif name in _CALL_ONLY:
+            # Of a channel that is no tracked call; once the call's AGI is seen, an AGI step
+            # that reads no keys, and its end when none runs; a call's second hangup request.
+            call = state.calls.get(msg.get("Uniqueid") or "")
+            if call is None:
                 return
-        state = self._state
+            if name == "AGIExecStart":
+                if call.agi_seen and not reads_digits(msg.get("Command") or ""):
+                    return
+            elif name == "AGIExecEnd":
+                if not call.reading:
+                    return
+            elif call.first_hangup_request is not None:
+                return
         fields = msg.fields
         headers = dict(fields)
         stamp = headers.get("Timestamp")
