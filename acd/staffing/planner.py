@@ -86,9 +86,11 @@ class StaffingPlanner:
         """The plan of ``day``: the forecast calls (``typed`` ones per slot override them),
         the history's AHT (``aht_s`` overrides it for every slot), for ``target``."""
         days = same_weekdays(day, self.weeks)
-        start, _ = day_bounds(days[-1], self.zone)
-        _, end = day_bounds(days[0], self.zone)
-        records = await self._fetch(start, end)
+        records: list[dict[str, Any]] = []
+        for past_day in days:
+            # Each past weekday on its own: the days between are not read (a big city's
+            # three weeks of calls would be loaded to use one in seven).
+            records += await self._fetch(*day_bounds(past_day, self.zone))
         past = history(records, days, self.zone, self.wrap_up_s)
         expected = forecast(past, self.default_aht_s)
         aim = target or self.target

@@ -210,18 +210,18 @@ async def test_the_planner_reads_four_weeks_and_answers_the_current_half_hour() 
 
     async def fetch(start: datetime, end: datetime) -> list[dict[str, Any]]:
         asked.append((start, end))
-        return records
+        return [r for r in records if start.timestamp() <= r["queue_entered_at"] < end.timestamp()]
 
     now = datetime(2026, 12, 3, 9, 20, tzinfo=ZONE).timestamp()
     planner = StaffingPlanner(fetch, ZONE, target=Target(0.8, 20), clock=lambda: now)
     assert planner.needed_now() is None
     assert await planner.refresh_now() == 14
     assert await planner.refresh_now() == 14  # the same half hour: no second read
-    assert len(asked) == 1
-    start, end = asked[0]
-    assert start == datetime(2026, 11, 5, tzinfo=ZONE) and end == datetime(
-        2026, 11, 27, tzinfo=ZONE
-    )
+    # The four Thursdays before, each read on its own (local midnight to midnight).
+    assert asked == [
+        (datetime(2026, 11, d, tzinfo=ZONE), datetime(2026, 11, d + 1, tzinfo=ZONE))
+        for d in (26, 19, 12, 5)
+    ]
     empty = StaffingPlanner(lambda start, end: _none(), ZONE, clock=lambda: now)
     assert await empty.refresh_now() is None  # no history: no forecast, not "0 needed"
     day = await planner.plan_day(date(2026, 12, 3))

@@ -97,7 +97,7 @@ async def test_staffing_plan_forecast_and_typed(aiohttp_client: Any, store: Tick
     ]
 
     async def fetch(start: datetime, end: datetime) -> list[dict[str, Any]]:
-        return history
+        return [r for r in history if start.timestamp() <= r["queue_entered_at"] < end.timestamp()]
 
     planner = StaffingPlanner(fetch, ZONE, target=Target(0.8, 20), clock=lambda: NOW)
     await planner.refresh_now()
