@@ -56,6 +56,8 @@ from ticketing.call_rows import calls
 from ticketing.exclusions import kpi_exclusions
 from ticketing.qa import _agent_join as agent_join
 from ticketing.qa import _agent_key as agent_key
+from ticketing.qa import _agents as agent_table
+from ticketing.qa import _users as user_table
 from ticketing.qa import qa_scores
 from ticketing.surveys import survey_results
 from ticketing.tickets import ticket_events, tickets
@@ -89,10 +91,13 @@ class ReportFilter:
     category: str | None = None
     area: str | None = None  # the case's district (区域)
     unit: str | None = None  # the unit first dispatched to, or holding the case now
+    # Calls only: the legs an agent answered (named as the QA desk names agents: the user
+    # tied to the member interface, else the queue_log member name); cases are not filtered.
+    agent: str | None = None
 
     def to_json(self) -> dict[str, str | None]:
         return {"queue": self.queue, "category": self.category, "area": self.area,
-                "unit": self.unit}  # fmt: skip
+                "unit": self.unit, "agent": self.agent}  # fmt: skip
 
     @property
     def on_cases(self) -> bool:
@@ -138,6 +143,15 @@ def _leg_conditions(start: datetime, end: datetime, flt: ReportFilter) -> list[A
     where: list[Any] = [calls.c.counted_at >= start, calls.c.counted_at < end]
     if flt.queue is not None:
         where.append(calls.c.queue == flt.queue)
+    if flt.agent is not None:
+        linked = (
+            select(agent_table.c.id)
+            .join(user_table, user_table.c.id == agent_table.c.user_id)
+            .where(agent_table.c.interface == calls.c.member_interface,
+                   agent_table.c.pbx == calls.c.pbx, user_table.c.username == flt.agent)
+        )  # fmt: skip
+        where.append(calls.c.outcome.in_(ANSWERED_OUTCOMES))
+        where.append(or_(calls.c.answered_by == flt.agent, linked.exists()))
     if flt.on_cases:
         # A call's case is opened at its first leg's counted_at (ticketing.tickets), so it
         # was opened before ``end`` and, calls lasting less than a day, after ``start`` - 1 day:

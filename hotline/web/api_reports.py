@@ -48,6 +48,7 @@ FILTER: Final = {
     "category": Param(_TEXT, "one case category (consultation, complaint…)"),
     "area": Param(_TEXT, "one area (the case's district)"),
     "unit": Param(_TEXT, "one handling unit (first dispatched to, or holding the case)"),
+    "agent": Param(_TEXT, "calls: the legs one agent answered (user name or member name)"),
 }
 PERIOD: Final = {
     "kind": Param(

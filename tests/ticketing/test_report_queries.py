@@ -114,6 +114,11 @@ async def test_queue_and_agent_legs(store: TicketStore) -> None:
     assert (agents["Agent 1"]["answered"], agents["Agent 2"]["answered"]) == (5, 1)
     assert agents["Agent 1"]["satisfied"] == 1
     assert sum(r["calls"] for r in complaints) == 2
+    async with store.engine.connect() as connection:
+        second = await reports.call_hours(connection, *DAY, ReportFilter(agent="Agent 2"))
+        first = await reports.call_keys(connection, *DAY, "answered", ReportFilter(agent="Agent 1"))
+    assert [(r["calls"], r["answered"]) for r in second] == [(1, 1)]  # the transfer's 2nd leg
+    assert len(first) == 5  # Agent 1 answered four calls and the transfer's first leg
 
 
 async def test_call_keys_list_the_calls_behind_a_figure(store: TicketStore) -> None:

@@ -78,6 +78,11 @@ async def test_monthly_briefing_draws_charts_and_drills_down(
     await page.wait_for_selector("#drill-what:has-text('2026-11-16')", timeout=10_000)
     assert await page.locator("#drill-rows tr.drill-row").count() == 1
 
+    # An agent's row drills to the calls the agent answered: c1, c2, c5.
+    await page.click("#call-agents tr[data-key='Agent 1'] button.drill >> nth=0")
+    await page.wait_for_selector("#drill-what:has-text('Agent 1')", timeout=10_000)
+    assert await page.locator("#drill-rows tr.drill-row").count() == 3
+
     await page.click("#unit-scores button.drill >> nth=0")  # 住建局's overdue answers
     # (wait_for_function would evaluate a string: the page's CSP forbids eval)
     await page.wait_for_selector("#drill-what:has-text('超期')", timeout=10_000)

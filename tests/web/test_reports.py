@@ -135,6 +135,15 @@ async def test_agent_score_is_the_qa_desks_monthly_score_beside_the_agents_calls
     [agent] = report["agent_scores"]
     assert (agent["agent"], agent["qa_score"], agent["qa_calls"]) == ("li", 90.0, 1)
     assert (agent["answered"], agent["answer_timeliness"]) == (2, 0.5)
+    # The agent's row drills to the calls the agent answered, by user or by member name.
+    for name in ("li", "Agent 1"):
+        answered = await drill_calls(
+            store.engine, DAILY.start, DAILY.end, ReportFilter(agent=name), "answered", PARAMS
+        )
+        linked = [CALLS["c1"]["linkedid"], CALLS["c2"]["linkedid"]]
+        assert [c["linkedid"] for c in answered] == linked, name
+    nobody = ReportFilter(agent="zhang")
+    assert await drill_calls(store.engine, DAILY.start, DAILY.end, nobody, "answered", PARAMS) == []
 
 
 async def test_weekly_hot_topics_change_against_the_week_before(store: TicketStore) -> None:

@@ -123,7 +123,7 @@ const BREAKDOWN = ["offered", "answered", "answer_timeliness", "connect_rate", "
   "abandon_rate", "asa", "satisfaction"];
 
 // A call breakdown (by day, queue, agent): each number drills to the calls behind it, within
-// the row's day or queue (extraOf gives the drill's scope; none: not drillable).
+// the row's day, queue or agent (extraOf gives the drill's scope).
 function breakdown(table, keyTitle, sets, extraOf) {
   const keys = Object.keys(sets).sort();
   const any = keys.length ? sets[keys[0]] : {};
@@ -299,7 +299,7 @@ async function show(event) {
   callTotals(current);
   breakdown($("call-days"), "日期 day", current.call_kpis.by_day, (day) => ({ from: day, to: day }));
   breakdown($("call-queues"), "队列 queue", current.call_kpis.by_queue, (queue) => ({ filter: { queue } }));
-  breakdown($("call-agents"), "座席 agent", current.call_kpis.by_agent, () => null);
+  breakdown($("call-agents"), "座席 agent", current.call_kpis.by_agent, (agent) => ({ filter: { agent } }));
   drawCharts(current);
   cases(current);
   scores(current);
