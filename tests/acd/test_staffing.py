@@ -12,6 +12,10 @@ against them, nothing was taken on trust):
   Its inputs and A are checked here; the service levels asserted are computed independently
   by the textbook sum formula in exact rational arithmetic (``exact_c`` below), because the
   stored copy of that page breaks off before its results.
+- Erlang C with a 15-second target: the worked example reproduced in "Expected waiting time
+  formulas in Maxima" (Robert Dodier's erlang.mac; its results "agree with those stated on
+  the web page" it follows): λ = 0.2 calls/s, T_s = 240 s, m = 55 agents → E_c = 0.2387,
+  T_w = 8.184 s, P(wait ≤ 15 s) = 0.8459 (read in the stored copy of that article).
 """
 
 from __future__ import annotations
@@ -102,6 +106,18 @@ def test_the_call_centre_helper_worked_example() -> None:
     assert needed.service_level == pytest.approx(0.8884, abs=1e-4)
     assert needed.asa_s == pytest.approx(7.84, abs=0.01)
     assert needed.occupancy == pytest.approx(10 / 14)
+
+
+def test_the_published_15_second_example() -> None:
+    # 0.2 calls/s over half an hour = 360 calls; 240 s each = 48 Erlangs; 55 agents.
+    got = evaluate(55, 360, 240, 15, 1800)
+    assert got.load == 48
+    assert got.wait_probability == pytest.approx(0.2387, abs=5e-5)
+    assert got.asa_s == pytest.approx(8.184, abs=5e-4)
+    assert got.service_level == pytest.approx(0.8459, abs=5e-5)
+    # 55 is also the fewest agents that reach 80 % within 15 s at that traffic.
+    assert agents_needed(360, 240).agents == 55
+    assert evaluate(54, 360, 240, 15, 1800).service_level < 0.80
 
 
 def test_the_hotline_target_80_percent_in_15_seconds() -> None:
