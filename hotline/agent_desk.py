@@ -580,12 +580,14 @@ class AgentDesk:
         )
 
     async def on_status(self, topic: str, payload: dict[str, Any]) -> None:
-        """Desk agents: their state changes go to the store (time in state, pause reasons).
+        """Desk agents: their state changes go to the store (time in state, pause reasons),
+        and a finished call starts their after-call work (``wrapups``).
 
-        Written in batches, one transaction per batch while the previous one is stored: a
-        busy PBX changes states faster than one transaction per change could keep up with,
-        and this subscriber must not fall behind the bus. (The wrap-up timer, ``wrapups``,
-        is a subscriber of its own: a slow store never delays after-call work.)
+        The state log is written in batches, one transaction per batch while the previous
+        one is stored, by a task of its own: a busy PBX changes states faster than one
+        transaction per change could keep up with, and since nothing here waits for the
+        store, a slow store never delays after-call work. One subscriber for both: each
+        ``agent.status`` is one delivery on the AMI ingest's core, not two (issue 6's bench).
         """
         agent = self._known.get((payload["pbx"], payload["interface"]))
         if agent is None:
@@ -595,6 +597,7 @@ class AgentDesk:
             self._state_log.append((agent.id, at, payload["state"], payload["reason"]))
             if self._logging is None or self._logging.done():
                 self._logging = asyncio.get_running_loop().create_task(self._write_states())
+        await self.wrapups.on_status(topic, payload)
 
     async def _write_states(self) -> None:
         while self._state_log:

@@ -82,9 +82,8 @@ class AgentsSide:
             {feed.name: feed.tracker for feed in feeds},
             DisplayNames(wall_config(self.settings)).agent,
         )
+        # The state log (never waiting for the store) and the wrap-up timers.
         self.bus.subscribe(AGENT_STATUS, desk.on_status, name="agent-desk")
-        # A subscriber of its own: after-call work never waits for the state log's store.
-        self.bus.subscribe(AGENT_STATUS, desk.wrapups.on_status, name="wrap-up")
         self.bus.subscribe(CALL_ENDED, desk.on_call_ended, name="callback-list")
         self.bus.subscribe(CALL_SURVEY, desk.on_survey, name="callback-list-survey")
         return desk
