@@ -9,7 +9,8 @@ in a supervisor's exclusion window (``kpi_exclusions``), as acd.kpi.compute does
 
 Indexes each query relies on (bench/reports.py times them on a big city's year):
 
-- ``call_hours``, ``queue_legs``, ``agent_legs``, ``excluded_calls``, ``call_keys``: the
+- ``call_hours``, ``call_groups``, ``queue_legs``, ``agent_legs``, ``excluded_calls``,
+  ``call_keys``: the
   range scan on ``ix_call_records_counted_at``; the exclusion test probes
   ``ix_kpi_exclusions_starts_at`` (a handful of rows); surveys join on the unique
   ``survey_results.linkedid``; a category/area/unit filter probes the unique
@@ -275,6 +276,28 @@ def _count(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
+def _call_aggregates(per_call: Any, thresholds: Thresholds) -> list[Any]:
+    """The counts and sums of acd.kpi.Tally over a group of ``_per_call`` rows."""
+    c = per_call.c
+
+    def n(figure: str) -> Any:
+        return _count(_call_figure(per_call, figure, thresholds)).label(figure)
+
+    answered = c.answered == 1
+    return [
+        n("calls"), n("offered"), n("answered"), n("answered_within"), n("abandoned"),
+        n("short_abandons"), n("timeouts"), n("join_rejections"), n("ivr_hangups"),
+        n("satisfied"), n("basically_satisfied"), n("dissatisfied"), n("survey_none"),
+        n("deflected"),
+        func.sum(c.transfers).label("transfers"),
+        func.sum(c.handlings).label("handlings"),
+        func.sum(c.rings).label("ring_no_answer"),
+        func.sum(case((answered, c.wait), else_=0)).label("answered_wait_s"),
+        func.sum(c.talk).label("talk_s"),
+        func.max(case((c.queue_legs > 0, c.wait))).label("longest_wait"),
+    ]  # fmt: skip
+
+
 async def call_hours(
     connection: AsyncConnection,
     start: datetime,
@@ -289,40 +312,48 @@ async def call_hours(
     c = per_call.c
     hour = _utc_hour(connection.dialect.name, c.at).label("hour")
 
-    def n(figure: str) -> Any:
-        return _count(_call_figure(per_call, figure, thresholds)).label(figure)
-
-    answered = c.answered == 1
     query = (
-        select(
-            hour,
-            n("calls"),
-            n("offered"),
-            n("answered"),
-            n("answered_within"),
-            n("abandoned"),
-            n("short_abandons"),
-            n("timeouts"),
-            n("join_rejections"),
-            n("ivr_hangups"),
-            n("satisfied"),
-            n("basically_satisfied"),
-            n("dissatisfied"),
-            n("survey_none"),
-            n("deflected"),
-            func.sum(c.transfers).label("transfers"),
-            func.sum(c.handlings).label("handlings"),
-            func.sum(c.rings).label("ring_no_answer"),
-            func.sum(case((answered, c.wait), else_=0)).label("answered_wait_s"),
-            func.sum(c.talk).label("talk_s"),
-            func.max(case((c.queue_legs > 0, c.wait))).label("longest_wait"),
-        )
+        select(hour, *_call_aggregates(per_call, thresholds))
         .where(~_in_window(c.at))
         .group_by(hour)
         .order_by(hour)
     )
     rows = await connection.execute(query)
     return [_numbers({**row._mapping, "hour": _aware(row.hour)}) for row in rows]
+
+
+CALL_GROUPS: Final = {"category": tickets.c.category, "area": tickets.c.district,
+                       "unit": tickets.c.first_unit}  # fmt: skip
+
+
+async def call_groups(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    by: str,
+    flt: ReportFilter = ReportFilter(),
+    thresholds: Thresholds = Thresholds(),
+) -> list[dict[str, Any]]:
+    """Per category, area or unit of the case each call opened (``tickets.linkedid``; a call
+    without a case is keyed ``""``), the same counts as ``call_hours``: call KPIs per
+    category, area and unit. Exclusion windows left out."""
+    column = CALL_GROUPS[by]
+    per_call = _per_call(start, end, flt, connection.dialect.name)
+    grouped = (
+        select(column.label("key"), per_call)
+        .select_from(per_call.outerjoin(tickets, tickets.c.linkedid == per_call.c.linkedid))
+        .where(~_in_window(per_call.c.at))
+        .subquery("grouped")
+    )
+    query = (
+        select(grouped.c.key, *_call_aggregates(grouped, thresholds))
+        .group_by(grouped.c.key)
+        .order_by(grouped.c.key)
+    )
+    rows = [_numbers(dict(row._mapping)) for row in await connection.execute(query)]
+    for row in rows:
+        row["key"] = row["key"] or ""
+    return rows
 
 
 async def excluded_calls(

@@ -30,7 +30,8 @@ from ticketing.workflow.case_kpis import FORMULAS, RATED, SATISFIED, case_kpis, 
 Step = Callable[[str], None]
 # The steps build_report reports to a progress bar, in order.
 STEPS: Final = (
-    "call_hours", "excluded_calls", "queue_legs", "agent_legs", "case_event_counts",
+    "call_hours", "excluded_calls", "queue_legs", "agent_legs", "call_groups",
+    "case_event_counts",
     "case_callback_counts", "case_counts", "qa_scores",
 )  # fmt: skip
 UNIT_RATES: Final = ("on_time_rate", "extension_rate", "redo_rate", "return_rate")
@@ -64,7 +65,7 @@ CASE_DRILLS: Final = {
     "退件 returned": "returned",
     "回访不满意 dissatisfied": "dissatisfied",
 }
-NO_AREA: Final = "未填 none"
+NO_AREA: Final = "未填 none"  # no area (or unit): not filled in, or a call without a case
 
 
 class MonthlyQa(Protocol):
@@ -125,6 +126,7 @@ def call_section(
     agents: Sequence[Mapping[str, Any]],
     excluded: Mapping[str, int],
     params: KpiParams,
+    groups: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The call KPIs: totals, per local hour and day, per hour of the day, per queue and per
     agent, each figure with its formula, numerator and denominator (acd.kpi.figures)."""
@@ -150,6 +152,13 @@ def call_section(
         },
         "by_agent": {
             str(r["key"]): figures_json(figures(_tally(r, "legs"), params, "agent")) for r in agents
+        },
+        **{
+            f"by_{by}": {
+                (str(r["key"]) or NO_AREA): figures_json(figures(_tally(r, "calls"), params))
+                for r in rows
+            }
+            for by, rows in (groups or {}).items()
         },
         "calls": totals.units,
         "excluded": {"calls": sum(excluded.values()), "by_reason": dict(excluded)},
@@ -402,6 +411,11 @@ async def build_report(
         tick("queue_legs")
         agents = await queries.agent_legs(connection, start, end, flt, limits)
         tick("agent_legs")
+        groups = {
+            by: await queries.call_groups(connection, start, end, by, flt, limits)
+            for by in ("category", "area", "unit")
+        }
+        tick("call_groups")
         events = {
             by: await queries.case_event_counts(connection, start, end, by, flt)
             for by in queries.CASE_KEYS
@@ -423,7 +437,7 @@ async def build_report(
         tick("case_counts")
     monthly = await qa.monthly(start, end) if qa is not None else []
     tick("qa_scores")
-    calls = call_section(hours, queues, agents, excluded, params)
+    calls = call_section(hours, queues, agents, excluded, params, groups)
     cases = case_section_from_counts(
         {"category": counts["category", "now"], "area": counts["area", "now"]}, events, backs
     )

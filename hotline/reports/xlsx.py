@@ -38,6 +38,9 @@ SHEETS: Final = {
     "by_day": "按日 by day",
     "by_queue": "按队列 by queue",
     "by_agent": "按座席 by agent",
+    "calls_by_category": "通话按类别 calls by category",
+    "calls_by_area": "通话按区域 calls by area",
+    "calls_by_unit": "通话按单位 calls by unit",
     "by_unit": "单位考核 by unit",
     "by_category": "按类别 by category",
     "by_area": "按区域 by area",
@@ -209,6 +212,9 @@ def to_xlsx(report: Mapping[str, Any], drills: Mapping[str, Any] | None = None) 
     )
     _bucket_table(book, "by_agent", "座席 agent", calls["by_agent"], AGENT_COLUMNS,
                   lambda k: (k, None))  # fmt: skip
+    for by, title in (("category", "类别 category"), ("area", "区域 area"), ("unit", "单位 unit")):
+        _bucket_table(book, f"calls_by_{by}", title, calls.get(f"by_{by}", {}), CALL_COLUMNS,
+                      lambda k: (k, None))  # fmt: skip
     cases = report["case_kpis"]
     _case_table(book, "by_unit", "单位 unit", cases["by_unit"])
     _case_table(book, "by_category", "类别 category", cases["by_category"])

@@ -151,11 +151,14 @@ async def test_case_counts_and_histories(store: TicketStore) -> None:
         categories = await reports.case_counts(connection, start, end, "category")
         gulou = await reports.case_histories(connection, start, end, ReportFilter(area="鼓楼区"))
         gulou_calls = await reports.call_hours(connection, *DAY, ReportFilter(area="鼓楼区"))
+        by_area = {r["key"]: r for r in await reports.call_groups(connection, *DAY, "area")}
     assert areas["鼓楼区"] == 2 and areas["台江区"] == 1
     assert categories["complaint"] == 3
     assert [case["area"] for case in gulou] == ["鼓楼区", "鼓楼区"]
     assert all(case["events"][0]["kind"] == "created" for case in gulou)
     assert sum(r["calls"] for r in gulou_calls) == 2
+    assert (by_area["鼓楼区"]["calls"], by_area["台江区"]["calls"]) == (2, 1)
+    assert by_area[""]["calls"] == 7  # the other 7 counted calls' cases have no area
 
 
 async def test_case_figures_in_sql_equal_case_kpis_on_both_databases(store: TicketStore) -> None:

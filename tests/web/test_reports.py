@@ -66,6 +66,11 @@ async def test_daily_figures_are_the_hand_counted_ones(store: TicketStore) -> No
     assert totals["asa"]["value"] == (3 + 20) / 2
     assert "÷" in totals["connect_rate"]["formula"]
     assert list(calls["by_hour"]) == ["2026-11-23T10:00+08:00"]
+    # Per the category, area and unit of each call's case (c4 excluded).
+    assert nd(calls["by_category"]["complaint"]["connect_rate"]) == (2, 2)
+    assert nd(calls["by_category"]["help"]["abandon_rate"]) == (1, 1)
+    assert calls["by_area"]["台江区"]["offered"]["value"] == 1
+    assert set(calls["by_unit"]) == {"住建局", "水务局"}
     assert calls["hour_of_day"]["10"] == 3 and sum(calls["hour_of_day"].values()) == 3
 
     cases = report["case_kpis"]

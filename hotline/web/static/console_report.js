@@ -300,6 +300,11 @@ async function show(event) {
   breakdown($("call-days"), "日期 day", current.call_kpis.by_day, (day) => ({ from: day, to: day }));
   breakdown($("call-queues"), "队列 queue", current.call_kpis.by_queue, (queue) => ({ filter: { queue } }));
   breakdown($("call-agents"), "座席 agent", current.call_kpis.by_agent, (agent) => ({ filter: { agent } }));
+  // A call without a case (or a case without an area or unit) has no filter to drill by.
+  const by = (name) => (key) => (key === "未填 none" ? null : { filter: { [name]: key } });
+  breakdown($("call-categories"), "类别 category", current.call_kpis.by_category || {}, by("category"));
+  breakdown($("call-areas"), "区域 area", current.call_kpis.by_area || {}, by("area"));
+  breakdown($("call-units"), "单位 unit", current.call_kpis.by_unit || {}, by("unit"));
   drawCharts(current);
   cases(current);
   scores(current);
