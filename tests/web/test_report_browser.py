@@ -78,6 +78,11 @@ async def test_monthly_briefing_draws_charts_and_drills_down(
     await page.wait_for_selector("#drill-what:has-text('2026-11-16')", timeout=10_000)
     assert await page.locator("#drill-rows tr.drill-row").count() == 1
 
+    # Hot topics: last month's count drills to last month's cases (none in October).
+    await page.click("#hot-categories tr >> nth=1 >> button.drill >> nth=1")
+    await page.wait_for_selector("#drill-what:has-text('上期')", timeout=10_000)
+    assert await page.locator("#drill-rows tr.drill-row").count() == 0
+
     # An agent's row drills to the calls the agent answered: c1, c2, c5.
     await page.click("#call-agents tr[data-key='Agent 1'] button.drill >> nth=0")
     await page.wait_for_selector("#drill-what:has-text('Agent 1')", timeout=10_000)

@@ -273,6 +273,21 @@ async def test_api_report_drill_and_files_by_role(aiohttp_client: Any, store: Ti
     )
     assert [c["unit"] for c in (await cases.json())["cases"]] == ["水务局"]
     assert (await client.get(drill, headers=agent)).status == 403
+    # A hot topic's count the week before drills to that week's cases: c5's.
+    weekly = await (await client.get("/api/reports?kind=weekly&date=2026-11-25",
+                                     headers=supervisor)).json()  # fmt: skip
+    before = weekly["previous"]
+    got = await client.get(
+        "/api/reports/drill",
+        headers=supervisor,
+        params={
+            "from": before["from"],
+            "to": before["to"],
+            "figure": "cases",
+            "category": "complaint",
+        },
+    )
+    assert [c["caller_num"] for c in (await got.json())["cases"]] == [CALLERS["c5"]]
 
     for kind, magic in (("xlsx", b"PK"), ("pdf", b"%PDF")):
         got = await client.get(f"/api/reports/export?{query}&format={kind}", headers=supervisor)

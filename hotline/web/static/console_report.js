@@ -212,7 +212,9 @@ function hot(data) {
       data.hot_topics[key].map((t) => [t.key,
         drillable(String(t.cases), { kind: "cases", figure: "cases", label: `${t.key}`,
           filter: { [dimension]: t.key } }),
-        String(t.previous), (t.change > 0 ? "+" : "") + t.change, percent(t.change_rate)]));
+        drillable(String(t.previous), { kind: "cases", figure: "cases", label: `${t.key} 上期 previous`,
+          filter: { [dimension]: t.key }, from: data.previous.from, to: data.previous.to }),
+        (t.change > 0 ? "+" : "") + t.change, percent(t.change_rate)]));
   }
 }
 
