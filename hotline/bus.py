@@ -7,7 +7,9 @@ it sees events in publication order at its own pace; a full queue drops the even
 subscriber only, and the drop is logged and counted (``Bus.stats()``).
 
 Patterns are shell-style: ``*`` matches any run of characters, dots included, so
-``"call.*"`` matches ``call.answered`` and ``"*"`` matches every topic.
+``"call.*"`` matches ``call.answered`` and ``"*"`` matches every topic. A subscriber that
+needs a few topics in their common order subscribes to them together (a tuple of patterns,
+one queue): it is then never handed the topics it would drop.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ _MAX_TOPICS = 1_000
 class Subscription:
     """One subscriber: its pattern, queue, task and counters."""
 
-    pattern: str
+    pattern: str | tuple[str, ...]
     handler: Handler
     name: str
     queue: asyncio.Queue[tuple[str, Payload]]
@@ -45,11 +47,15 @@ class Subscription:
     failed: int = 0
 
     def matches(self, topic: str) -> bool:
-        return fnmatchcase(topic, self.pattern)
+        pattern = self.pattern
+        if isinstance(pattern, str):
+            return fnmatchcase(topic, pattern)
+        return any(fnmatchcase(topic, one) for one in pattern)
 
     def stats(self) -> dict[str, Any]:
+        pattern = self.pattern
         return {
-            "pattern": self.pattern,
+            "pattern": pattern if isinstance(pattern, str) else list(pattern),
             "queued": self.queue.qsize(),
             "delivered": self.delivered,
             "dropped": self.dropped,
@@ -79,13 +85,14 @@ class Bus:
 
     def subscribe(
         self,
-        pattern: str,
+        pattern: str | tuple[str, ...],
         handler: Handler,
         *,
         name: str | None = None,
         queue_size: int | None = None,
     ) -> Subscription:
-        """Call ``handler(topic, payload)`` for every event whose topic matches ``pattern``.
+        """Call ``handler(topic, payload)`` for every event whose topic matches ``pattern``
+        (or one of the patterns of a tuple), in publication order.
 
         The handler may be a plain function or a coroutine function. Its exceptions are
         logged and counted; they never reach the publisher or stop later deliveries.

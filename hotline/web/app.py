@@ -315,7 +315,7 @@ def create_app(
     ``clock`` is the service's clock (epoch seconds): the live view's ``since`` times are on
     it, so the wallboard's durations must be too (the demo runs on a simulated one).
     ``desk_agents`` says whose desk a ringing queue member is (none: no screen pops);
-    ``app[SCREEN_POPS].on_event`` is to be subscribed to the bus's call events and
+    ``app[SCREEN_POPS].on_event`` is to be subscribed to its ``topics`` (one queue) and
     ``app[AGENT_PUSHES].on_event`` to ``agent.status``. Without ``warning`` (early
     warning) or ``staffing`` (the Erlang C planner) their routes answer 503; the planner's
     agents needed now is on the wall screen.

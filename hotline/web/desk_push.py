@@ -178,7 +178,7 @@ def pop_message(pop: dict[str, Any]) -> Callable[[str], dict[str, Any]]:
 
 
 class ScreenPops:
-    """Current pop per user, fed by the bus (``on_event`` takes every topic)."""
+    """Current pop per user, fed by the bus (``on_event`` takes the ``topics``)."""
 
     def __init__(
         self, channel: DeskChannel, directory: AgentLookup, sources: PopSources | None
@@ -201,6 +201,12 @@ class ScreenPops:
             t.CALL_ABANDONED: self._on_gone,
             t.CALL_ENDED: self._on_ended,
         }
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The call events a pop follows: subscribed to together (one ordered queue), so the
+        bus never hands it the others (call.started, call.left… on the AMI ingest's core)."""
+        return tuple(self._handlers)
 
     async def on_event(self, topic: str, payload: dict[str, Any]) -> None:
         """The bus handler: the pop's state changes at once and its messages go out inline

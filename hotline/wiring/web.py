@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from acd.staffing import StaffingPlanner
-from events.topics import AGENT_STATUS, CALL_EVERY, CASE_EVERY, EVERY_TOPIC
+from events.topics import AGENT_STATUS, CASE_EVERY, EVERY_TOPIC
 from hotline.agent_desk import AgentDesk
 from hotline.bus import Bus
 from hotline.settings import Settings
@@ -79,7 +79,8 @@ class WebServer:
         )
         self.app = app
         self.bus.subscribe(EVERY_TOPIC, app[PUSHER].poke, name="wallboard")
-        self.bus.subscribe(CALL_EVERY, app[SCREEN_POPS].on_event, name="screen-pops")
+        pops = app[SCREEN_POPS]
+        self.bus.subscribe(pops.topics, pops.on_event, name="screen-pops")
         self.bus.subscribe(AGENT_STATUS, app[AGENT_PUSHES].on_event, name="desk-agent-state")
         if CASE_PUSHES in app:  # a chase reaches the unit's open console at once
             self.bus.subscribe(CASE_EVERY, app[CASE_PUSHES].poke, name="case-consoles")

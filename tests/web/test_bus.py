@@ -50,13 +50,18 @@ async def test_patterns_select_topics() -> None:
     bus.subscribe("call.*", calls, name="calls")
     bus.subscribe("call.answered", exact, name="exact")
     bus.subscribe("*", everything, name="all")
+    # A few topics in one ordered subscription: handed those only, in publication order.
+    few = Recorder()
+    bus.subscribe(("call.answered", "ivr.*"), few, name="few")
     await bus.start()
     for topic in ("call.offered", "ivr.finished", "call.answered", "ticket.created", "callback"):
         bus.publish(topic, {})
-    await wait_until(lambda: len(everything.events) == 5)
+    await wait_until(lambda: len(everything.events) == 5 and len(few.events) == 2)
     await bus.stop()
     assert [t for t, _ in calls.events] == ["call.offered", "call.answered"]
     assert [t for t, _ in exact.events] == ["call.answered"]
+    assert [t for t, _ in few.events] == ["ivr.finished", "call.answered"]
+    assert bus.stats()["subscribers"]["few"]["delivered"] == 2
     assert [t for t, _ in everything.events] == [
         "call.offered",
         "ivr.finished",
