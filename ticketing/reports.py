@@ -224,17 +224,16 @@ def _per_call(start: datetime, end: datetime, flt: ReportFilter, dialect: str) -
     wait_of_call = case(
         (legs.c.answered == 1, legs.c.first_answer % _BIG), else_=legs.c.last_queue % _BIG
     )
-    return select(
-        legs,
-        wait_of_call.label("wait"),
-        (legs.c.last_outcome % 10).label("outcome_code"),
-        # Looked up per call on the unique linkedid, not joined: joined, a month's calls
-        # made PostgreSQL hash every survey ever stored (bench/reports.py).
-        select(survey_results.c.answer)
-        .where(survey_results.c.linkedid == legs.c.linkedid)
-        .scalar_subquery()
-        .label("survey"),
-    ).subquery("per_call")
+    return (
+        select(
+            legs,
+            wait_of_call.label("wait"),
+            (legs.c.last_outcome % 10).label("outcome_code"),
+            _survey_of(legs.c.linkedid),
+        )
+        .offset(0)
+        .subquery("per_call")
+    )  # OFFSET 0: one survey lookup per call (see _legs_by)
 
 
 def _call_figure(per_call: Any, figure: str, thresholds: Thresholds) -> ColumnElement[bool]:
@@ -382,16 +381,18 @@ async def excluded_calls(
     return {row.reason: int(row.calls) for row in await connection.execute(query)}
 
 
-def _leg_tally_columns(thresholds: Thresholds, dialect: str) -> list[Any]:
-    in_queue = calls.c.outcome.in_(QUEUE_OUTCOMES)
-    answered = calls.c.outcome.in_(ANSWERED_OUTCOMES)
-    wait = func.coalesce(calls.c.wait_s, 0)
+def _leg_tally_columns(thresholds: Thresholds, legs: Any) -> list[Any]:
+    """The tally of ``legs`` (``_legs_by``'s rows: a leg's outcome, wait, talk, rings, survey)."""
+    c = legs.c
+    in_queue = c.outcome.in_(QUEUE_OUTCOMES)
+    answered = c.outcome.in_(ANSWERED_OUTCOMES)
+    wait = func.coalesce(c.wait_s, 0)
     short = thresholds.short_abandon_s
-    abandoned = calls.c.outcome == "abandoned"
+    abandoned = c.outcome == "abandoned"
 
     def survey(answer: str) -> Any:
         # A leg carries the call's survey only if an agent answered it (acd.kpi.tally).
-        return _count(and_(answered, survey_results.c.answer == answer))
+        return _count(and_(answered, c.survey == answer))
 
     return [
         func.count().label("legs"),
@@ -400,35 +401,55 @@ def _leg_tally_columns(thresholds: Thresholds, dialect: str) -> list[Any]:
         _count(and_(answered, wait <= thresholds.answer_threshold_s)).label("answered_within"),
         _count(abandoned).label("abandoned"),
         _count(and_(abandoned, literal(short > 0), wait <= short)).label("short_abandons"),
-        _count(calls.c.outcome == "timeout").label("timeouts"),
-        _count(calls.c.outcome == "joinempty").label("join_rejections"),
+        _count(c.outcome == "timeout").label("timeouts"),
+        _count(c.outcome == "joinempty").label("join_rejections"),
         _count(~in_queue).label("ivr_hangups"),
-        _count(calls.c.outcome == "transferred").label("transfers"),
+        _count(c.outcome == "transferred").label("transfers"),
         _count(answered).label("handlings"),
-        func.sum(_ring_count(dialect)).label("ring_no_answer"),
+        func.sum(c.rings).label("ring_no_answer"),
         survey("satisfied").label("satisfied"),
         survey("basically_satisfied").label("basically_satisfied"),
         survey("dissatisfied").label("dissatisfied"),
         survey("none").label("survey_none"),
-        _count(calls.c.incident_id.is_not(None)).label("deflected"),
+        _count(c.incident_id.is_not(None)).label("deflected"),
         func.sum(case((answered, wait), else_=0)).label("answered_wait_s"),
-        func.sum(case((answered, func.coalesce(calls.c.talk_s, 0)), else_=0)).label("talk_s"),
+        func.sum(case((answered, func.coalesce(c.talk_s, 0)), else_=0)).label("talk_s"),
         func.max(case((in_queue, wait))).label("longest_wait"),
     ]
+
+
+def _survey_of(linkedid: Any) -> Any:
+    """A call's survey answer, looked up on the unique linkedid: joined instead, a month's
+    legs made PostgreSQL hash every survey ever stored (bench/reports.py)."""
+    return (
+        select(survey_results.c.answer)
+        .where(survey_results.c.linkedid == linkedid)
+        .scalar_subquery()
+        .label("survey")
+    )
 
 
 def _legs_by(
     column: Any, start: datetime, end: datetime, flt: ReportFilter, thresholds: Thresholds,
     dialect: str, *more: Any, source: Any = calls,
 ) -> Select[Any]:  # fmt: skip
-    return (
-        select(column.label("key"), *_leg_tally_columns(thresholds, dialect))
-        .select_from(
-            source.outerjoin(survey_results, survey_results.c.linkedid == calls.c.linkedid)
+    legs = (
+        select(
+            column.label("key"), calls.c.outcome, calls.c.wait_s, calls.c.talk_s,
+            calls.c.incident_id, _ring_count(dialect).label("rings"),
+            _survey_of(calls.c.linkedid),
         )
+        .select_from(source)
         .where(*_leg_conditions(start, end, flt), ~_in_window(calls.c.counted_at), *more)
-        .group_by(column)
-        .order_by(column)
+        # OFFSET 0 keeps PostgreSQL from folding this into the aggregate, which would look
+        # the survey up again for each of the four counts that read it.
+        .offset(0)
+        .subquery("legs")
+    )  # fmt: skip
+    return (
+        select(legs.c.key, *_leg_tally_columns(thresholds, legs))
+        .group_by(legs.c.key)
+        .order_by(legs.c.key)
     )
 
 
