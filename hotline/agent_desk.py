@@ -497,16 +497,21 @@ class AgentDesk:
         while self._callback_work:
             work, self._callback_work = self._callback_work, []
             entries: list[dict[str, Any]] = []
+            numbers: set[str] = set()  # as the list stores them (add keeps 64 characters)
             for item in work:
                 if isinstance(item, _Served):
-                    await self._add_callbacks(entries)
-                    entries = []
+                    # Served calls only close entries of their own number: the additions
+                    # heard before go first only when one of them is that caller's.
+                    if item.caller_num in numbers:
+                        await self._add_callbacks(entries)
+                        entries, numbers = [], set()
                     try:
                         await self.callbacks.close_served(item.caller_num, item.at, item.detail)
                     except Exception:
                         log.exception("call-back list: served call %s not closed", item.detail)
                 else:
                     entries.append(item)
+                    numbers.add(str(item["caller_num"])[:64])
             await self._add_callbacks(entries)
 
     async def _add_callbacks(self, entries: list[dict[str, Any]]) -> None:

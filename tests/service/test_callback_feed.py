@@ -105,6 +105,34 @@ async def test_calls_heard_at_once_are_listed_in_order(store: TicketStore) -> No
     assert (await listed(store))[again[0]["linkedid"]] == ("abandoned", "done", "not_needed")
 
 
+async def test_missed_calls_heard_between_other_callers_answered_calls_go_in_one_batch(
+    store: TicketStore,
+) -> None:
+    desk = await desk_on(store)
+    batches: list[int] = []
+    add = desk.callbacks.add
+
+    async def counted(entries: Any) -> int:
+        batches.append(len(entries))
+        return await add(entries)
+
+    desk.callbacks.add = counted  # type: ignore[method-assign]
+    calls = []
+    for n in range(3):
+        calls.append(ended("abandoned", f"1380000010{n}", T0 + n))
+        calls.append(ended("answered", f"1390000010{n}", T0 + n))  # another caller's
+    calls.append(ended("answered", "13800000101", T0 + 60))  # serves the second missed call
+    for payload in calls:
+        await desk.on_call_ended(CALL_ENDED, payload)
+    await desk.flush_callbacks()
+    assert batches == [3]
+    assert {k: v[1] for k, v in (await listed(store)).items()} == {
+        calls[0]["linkedid"]: "open",
+        calls[2]["linkedid"]: "done",
+        calls[4]["linkedid"]: "open",
+    }
+
+
 async def test_one_refused_entry_does_not_cost_the_others_theirs(store: TicketStore) -> None:
     desk = await desk_on(store)
     entries = [desk.callback_entry(ended("abandoned", f"1380000000{n}", T0 + n)) for n in (1, 2)]
