@@ -6,62 +6,24 @@ sweeps again and chases nothing twice."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import aiomqtt
 
 from hotline.service import HotlineService
 from hotline.settings import Settings
 from hotline.sim.ami_server import AmiServer
 from tests.mosquitto import Mosquitto
-from tests.service.helpers import wait_for
+from tests.service.helpers import MqttMessages, mqtt_on, service_settings, wait_for
 from tests.web.auth_helpers import bearer
 from tests.web.test_cases_api import unit_token
 from ticketing.workflow import Actor
 
 UNIT = "水务局"
 AGENT = Actor("li", "agent")
-
-
-def settings_for(tmp_path: Path, ami_port: int, mosquitto: Mosquitto) -> Settings:
-    return Settings.model_validate(
-        {
-            "ami": {"port": ami_port, "secret": "hotline-secret", "reconnect_min": 0.05},
-            "database": {
-                "url": f"sqlite+aiosqlite:///{tmp_path / 'hotline.sqlite3'}",
-                "retry_interval": 0.1,
-                "spill_path": str(tmp_path / "spill.jsonl"),
-            },
-            "web": {"port": 0},
-            "asterisk": {"queue_log": str(tmp_path / "queue_log")},
-            "ivr": {"port": 0},
-            "pbx": {"announcements_file": str(tmp_path / "announcements.json")},
-            "mqtt": {"enabled": True, "host": mosquitto.host, "port": mosquitto.port},
-            "cases": {"chase_interval_s": 0.2},
-        }
-    )
-
-
-class Received:
-    """What an MQTT client subscribed to the case notices got: (topic, payload)."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, dict[str, Any]]] = []
-        self.subscribed = asyncio.Event()
-
-    async def run(self, broker: Mosquitto) -> None:
-        async with aiomqtt.Client(broker.host, broker.port) as client:
-            await client.subscribe("hotline/case/#", qos=1)
-            self.subscribed.set()
-            async for message in client.messages:
-                assert isinstance(message.payload, bytes)
-                self.messages.append((str(message.topic), json.loads(message.payload)))
 
 
 @asynccontextmanager
@@ -77,11 +39,13 @@ async def service(settings: Settings) -> AsyncIterator[HotlineService]:
 async def test_an_overdue_case_is_chased_over_mqtt_and_to_the_units_console(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
-    received = Received()
+    received = MqttMessages("hotline/case/#")
     listener = asyncio.create_task(received.run(mosquitto))
     await asyncio.wait_for(received.subscribed.wait(), 10)
     async with AmiServer(secret="hotline-secret") as ami:
-        settings = settings_for(tmp_path, ami.port, mosquitto)
+        settings = service_settings(
+            tmp_path, ami.port, mqtt=mqtt_on(mosquitto), cases={"chase_interval_s": 0.2}
+        )
         async with service(settings) as first:
             store = first.store
             assert store is not None and first.web is not None and first.chaser is not None

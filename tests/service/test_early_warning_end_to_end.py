@@ -7,7 +7,6 @@ hears the announcement (and, pressing 1, is registered against it: 并单)."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -16,17 +15,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import aiomqtt
 
 from hotline.service import HotlineService
-from hotline.settings import Settings
 from hotline.sim.actions import attach
 from hotline.sim.agi_driver import FastAgiDriver
 from hotline.sim.ami_server import AmiServer
 from hotline.sim.model import CallerScript
 from hotline.sim.traffic import AgentProfile, Burst, Simulation, TrafficModel
 from tests.mosquitto import Mosquitto
-from tests.service.helpers import wait_for
+from tests.service.helpers import MqttMessages, mqtt_on, service_settings, wait_for
 from tests.web.auth_helpers import bearer
 
 SPEED = 40.0
@@ -35,28 +32,12 @@ START = datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp
 AREA_PREFIX = "1390861"
 
 
-def settings_for(tmp_path: Path, ami_port: int, mosquitto: Mosquitto) -> Settings:
-    return Settings.model_validate(
-        {
-            "ami": {"port": ami_port, "secret": "hotline-secret", "reconnect_min": 0.05},
-            "database": {
-                "url": f"sqlite+aiosqlite:///{tmp_path / 'hotline.sqlite3'}",
-                "retry_interval": 0.1,
-                "spill_path": str(tmp_path / "spill.jsonl"),
-            },
-            "web": {"port": 0},
-            "asterisk": {"queue_log": str(tmp_path / "queue_log")},
-            "ivr": {"port": 0},
-            "pbx": {"announcements_file": str(tmp_path / "announcements.json")},
-            "mqtt": {"enabled": True, "host": mosquitto.host, "port": mosquitto.port},
-            "warning": {
-                "window_minutes": 10,
-                "min_calls": 6,
-                "ratio": 3,
-                "areas": [{"name": "东区", "prefixes": [AREA_PREFIX]}],
-            },
-        }
-    )
+WARNING = {
+    "window_minutes": 10,
+    "min_calls": 6,
+    "ratio": 3,
+    "areas": [{"name": "东区", "prefixes": [AREA_PREFIX]}],
+}
 
 
 async def stored(service: HotlineService, linkedid: str) -> dict[str, Any]:
@@ -71,22 +52,6 @@ async def stored(service: HotlineService, linkedid: str) -> dict[str, Any]:
         if found:
             return found[0]
         await asyncio.sleep(0.05)  # polling the store; the caller bounds it
-
-
-class Received:
-    """What an MQTT client subscribed to the warnings got: (topic, payload)."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, dict[str, Any]]] = []
-        self.subscribed = asyncio.Event()
-
-    async def run(self, broker: Mosquitto) -> None:
-        async with aiomqtt.Client(broker.host, broker.port) as client:
-            await client.subscribe("hotline/warning/#", qos=1)
-            self.subscribed.set()
-            async for message in client.messages:
-                assert isinstance(message.payload, bytes)
-                self.messages.append((str(message.topic), json.loads(message.payload)))
 
 
 @asynccontextmanager
@@ -111,9 +76,8 @@ async def running(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Any]:
     async with AmiServer(secret="hotline-secret") as server:
         sim = Simulation(model, seed=3, queue_log_path=tmp_path / "queue_log", start=START)
         pump = attach(sim.pbx, server)
-        service = HotlineService(
-            settings_for(tmp_path, server.port, mosquitto), now=lambda: sim.now
-        )
+        settings = service_settings(tmp_path, server.port, mqtt=mqtt_on(mosquitto), warning=WARNING)
+        service = HotlineService(settings, now=lambda: sim.now)
         await service.start()
         assert service.link is not None and service.ivr.port is not None
         await service.link.wait_connected(timeout=10)
@@ -133,7 +97,7 @@ async def running(tmp_path: Path, mosquitto: Mosquitto) -> AsyncIterator[Any]:
 async def test_a_burst_is_suggested_announced_in_one_click_and_heard(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
-    received = Received()
+    received = MqttMessages("hotline/warning/#")
     listener = asyncio.create_task(received.run(mosquitto))
     await asyncio.wait_for(received.subscribed.wait(), 10)
     async with running(tmp_path, mosquitto) as (service, sim, stop):
