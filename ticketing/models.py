@@ -563,3 +563,8 @@ class SpySessionRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # ChanSpyStop, Hangup, switched (to another mode), failed (the phone never answered)…
     end_reason: Mapped[str | None] = mapped_column(String(64))
+
+
+# The rollup tables live with the code that fills them; importing them here puts them in
+# Base.metadata wherever the models are (migrations' comparison, create_all in tests).
+import ticketing.rollup.tables  # noqa: E402, F401
