@@ -21,7 +21,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.kpi import KpiParams, compute
-from ticketing import reports
+from ticketing.rollup import reports
 from ticketing.store import TicketStore
 
 # Tables that grow with the calls: a report must never read one of them whole.

@@ -36,7 +36,9 @@ from hotline.settings import Settings
 from tests.pg import running_server
 from ticketing import migrate
 from ticketing.qa import QaDesk, ScorecardItem
-from ticketing.reports import ReportFilter
+from ticketing.reports import ReportFilter, Thresholds
+from ticketing.rollup import refresh
+from ticketing.rollup.tables import FACT_TABLES, rollup_call_hours
 from ticketing.store import TicketStore
 
 # Server settings of a modest dedicated database host (the defaults are sized for a laptop:
@@ -98,6 +100,36 @@ async def prepare(url: str, plan: Plan, say: Any = print, jobs: int = 1) -> dict
     return counts
 
 
+async def build_rollups(url: str, plan: Plan, jobs: int, say: Any = print) -> None:
+    """`hotline rollup build` over the generated year (the generator writes with triggers
+    off, as a bulk load would): the counts the report queries then read."""
+    engine = create_async_engine(url, connect_args={"command_timeout": None})
+    try:
+        began = time.perf_counter()
+        params = KpiParams()
+        limits = Thresholds(params.answer_threshold_s, params.short_abandon_s)
+
+        def progress(done: int, total: int) -> None:
+            if done % 30 == 0 or done == total:
+                say(f"  rollups: {done}/{total} days ({time.perf_counter() - began:.0f} s)")
+
+        built = await refresh.build_all(engine, limits, progress=progress, jobs=jobs)
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            for table in (*FACT_TABLES, rollup_call_hours):
+                await autocommit.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
+                rows = await autocommit.exec_driver_sql(
+                    f"SELECT count(*), pg_size_pretty(pg_total_relation_size('{table.name}'))"
+                    f" FROM {table.name}"
+                )
+                count, size = tuple(rows.one())
+                say(f"  {table.name:<18} {count:>12,} rows  {size:>10}")
+        say(f"  rollups built: {built.hours:,} hours, {built.days} days in"
+            f" {time.perf_counter() - began:.0f} s (jobs {jobs})")  # fmt: skip
+    finally:
+        await engine.dispose()
+
+
 async def sizes(url: str) -> dict[str, str]:
     engine = create_async_engine(url)
     try:
@@ -135,6 +167,8 @@ async def run(args: argparse.Namespace) -> None:
         table_sizes = await sizes(url)
         for name, count in counts.items():
             print(f"  {name:<16} {count:>12,} rows  {table_sizes[name]:>10}")
+        if not args.raw:
+            await build_rollups(url, plan, args.jobs)
         store = await TicketStore.open(url)
         try:
             span = await busy_span(store.engine, (plan.year, args.month))
@@ -222,6 +256,11 @@ def main() -> None:
     parser.add_argument("--brief", action="store_true", help="plan summaries, not full EXPLAINs")
     parser.add_argument("--jobs", type=int, default=1, help="months generated at once")
     parser.add_argument("--no-briefing", action="store_true", help="skip the monthly briefing")
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="build no rollups: every query reads raw rows (the old figures)",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

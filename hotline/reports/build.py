@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from acd.kpi import KpiParams, Tally, day_key, figures, figures_json, hour_key
 from hotline.reports.periods import Period
 from hotline.web.caller_mask import caller_number_for
-from ticketing import reports as queries
 from ticketing.reports import ReportFilter, Thresholds
+from ticketing.rollup import reports as queries
 from ticketing.workflow.case_kpis import FORMULAS, RATED, SATISFIED, case_kpis, events_unit
 
 Step = Callable[[str], None]
