@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from acd.kpi import KpiParams
@@ -33,12 +37,12 @@ from bench.report_queries import QUERIES, Measured, Span, busy_span, measure, te
 from hotline.reports import periods
 from hotline.reports.files import report_files
 from hotline.settings import Settings
-from tests.pg import running_server
+from tests.pg import PostgresServer, running_server
 from ticketing import migrate
 from ticketing.qa import QaDesk, ScorecardItem
 from ticketing.reports import ReportFilter, Thresholds
 from ticketing.rollup import refresh
-from ticketing.rollup.tables import FACT_TABLES, rollup_call_hours
+from ticketing.rollup.tables import FACT_TABLES, rollup_built, rollup_call_hours
 from ticketing.store import TicketStore
 
 # Server settings of a modest dedicated database host (the defaults are sized for a laptop:
@@ -130,6 +134,36 @@ async def build_rollups(url: str, plan: Plan, jobs: int, say: Any = print) -> No
         await engine.dispose()
 
 
+@contextlib.contextmanager
+def bench_server(keep: Path | None) -> Iterator[tuple[PostgresServer, bool]]:
+    """A throw-away cluster, or the one kept in ``keep`` (made there on the first run); with
+    whether its year must be generated."""
+    if keep is None:
+        with running_server(SERVER_OPTIONS) as server:
+            yield server, True
+        return
+    server = PostgresServer(keep, SERVER_OPTIONS)
+    fresh = not server.data.exists()
+    if fresh:
+        keep.mkdir(parents=True, exist_ok=True)
+        server.init()
+    server.start()
+    try:
+        yield server, fresh
+    finally:
+        server.stop()
+
+
+async def forget_rollups(url: str) -> None:
+    """Every hour unbuilt: the queries read raw rows (the figures before the rollups)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(delete(rollup_built))
+    finally:
+        await engine.dispose()
+
+
 async def sizes(url: str) -> dict[str, str]:
     engine = create_async_engine(url)
     try:
@@ -160,14 +194,24 @@ async def run(args: argparse.Namespace) -> None:
     plan = Plan(args.calls, args.year, args.seed)
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores,"
           f" Python {platform.python_version()}, load {os.getloadavg()}")  # fmt: skip
-    with running_server(SERVER_OPTIONS) as server:
-        url = server.url(server.create_database("reports"))
-        print(f"generating {plan.calls:,} calls of {plan.year}, seed {plan.seed}, jobs {args.jobs}")
-        counts = await prepare(url, plan, jobs=args.jobs)
-        table_sizes = await sizes(url)
-        for name, count in counts.items():
-            print(f"  {name:<16} {count:>12,} rows  {table_sizes[name]:>10}")
-        if not args.raw:
+    with bench_server(args.keep) as (server, fresh):
+        if fresh:
+            url = server.url(server.create_database("reports"))
+            print(f"generating {plan.calls:,} calls of {plan.year}, seed {plan.seed},"
+                  f" jobs {args.jobs}")  # fmt: skip
+            counts = await prepare(url, plan, jobs=args.jobs)
+            table_sizes = await sizes(url)
+            for name, count in counts.items():
+                print(f"  {name:<16} {count:>12,} rows  {table_sizes[name]:>10}")
+        else:
+            url = server.url("reports")
+            await migrate.upgrade_url(url)
+            print(f"reusing the year kept in {args.keep}: {await sizes(url)}")
+        if args.generate_only:
+            return
+        if args.raw:
+            await forget_rollups(url)
+        elif not args.reuse_rollups:
             await build_rollups(url, plan, args.jobs)
         store = await TicketStore.open(url)
         try:
@@ -261,6 +305,14 @@ def main() -> None:
         action="store_true",
         help="build no rollups: every query reads raw rows (the old figures)",
     )
+    parser.add_argument(
+        "--keep", type=Path, help="keep the cluster in this folder, and reuse it when it is there"
+    )
+    parser.add_argument("--generate-only", action="store_true", help="stop after generating")
+    parser.add_argument(
+        "--reuse-rollups", action="store_true",
+        help="with --keep: measure the rollups the folder already has",
+    )  # fmt: skip
     asyncio.run(run(parser.parse_args()))
 
 
