@@ -31,7 +31,7 @@ Indexes each query relies on (bench/reports.py times them on a big city's year):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -45,11 +45,13 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    false,
     func,
     literal,
     literal_column,
     or_,
     select,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -139,9 +141,29 @@ def _case_conditions(flt: ReportFilter) -> list[ColumnElement[bool]]:
     return where
 
 
-def _leg_conditions(start: datetime, end: datetime, flt: ReportFilter) -> list[Any]:
-    _need_aware(start, end)
-    where: list[Any] = [calls.c.counted_at >= start, calls.c.counted_at < end]
+# A period as runs: [start, end) pieces, oldest first (ticketing.rollup.ledger reads the
+# parts of a period its rollups do not hold this way).
+Run = tuple[datetime, datetime]
+
+
+def in_runs(column: Any, runs: Sequence[Run]) -> ColumnElement[bool]:
+    """``column`` in one of the [start, end) ``runs`` (false for none)."""
+    if not runs:
+        return false()
+    return or_(*(and_(column >= start, column < end) for start, end in runs))
+
+
+def _bounds(runs: Sequence[Run]) -> Run:
+    if not runs:
+        raise ValueError("a query needs a period")
+    _need_aware(*(moment for run in runs for moment in run))
+    return min(start for start, _ in runs), max(end for _, end in runs)
+
+
+def _leg_scope(flt: ReportFilter) -> list[Any]:
+    """The legs a queue or agent filter keeps (a leg-level choice: a call is its legs in
+    scope)."""
+    where: list[Any] = []
     if flt.queue is not None:
         where.append(calls.c.queue == flt.queue)
     if flt.agent is not None:
@@ -153,26 +175,61 @@ def _leg_conditions(start: datetime, end: datetime, flt: ReportFilter) -> list[A
         )  # fmt: skip
         where.append(calls.c.outcome.in_(ANSWERED_OUTCOMES))
         where.append(or_(calls.c.answered_by == flt.agent, linked.exists()))
-    if flt.on_cases:
-        # A call's case is opened at its first leg's counted_at (ticketing.tickets), so it
-        # was opened before ``end`` and, calls lasting less than a day, after ``start`` - 1 day:
-        # bounding tickets so keeps a month's filter on ix_tickets_created_at instead of
-        # reading every case of the category or area ever opened (bench/reports.py).
-        where.append(
-            calls.c.linkedid.in_(
-                select(tickets.c.linkedid).where(
-                    tickets.c.linkedid.is_not(None),
-                    tickets.c.created_at >= start - timedelta(days=1),
-                    tickets.c.created_at < end,
-                    *_case_conditions(flt),
-                )
+    return where
+
+
+def _case_scope(flt: ReportFilter, start: datetime, end: datetime) -> list[Any]:
+    """The legs whose call opened a case the filter keeps (a call's legs share its linkedid)."""
+    if not flt.on_cases:
+        return []
+    # A call's case is opened at its first leg's counted_at (ticketing.tickets), so it
+    # was opened before ``end`` and, calls lasting less than a day, after ``start`` - 1 day:
+    # bounding tickets so keeps a month's filter on ix_tickets_created_at instead of
+    # reading every case of the category or area ever opened (bench/reports.py).
+    return [
+        calls.c.linkedid.in_(
+            select(tickets.c.linkedid).where(
+                tickets.c.linkedid.is_not(None),
+                tickets.c.created_at >= start - timedelta(days=1),
+                tickets.c.created_at < end,
+                *_case_conditions(flt),
             )
         )
-    return where
+    ]
+
+
+def _leg_conditions(runs: Sequence[Run], flt: ReportFilter) -> list[Any]:
+    """The legs counted in ``runs`` (each at its own counted_at) the filter keeps."""
+    start, end = _bounds(runs)
+    return [in_runs(calls.c.counted_at, runs), *_leg_scope(flt), *_case_scope(flt, start, end)]
 
 
 def _in_window(at: Any) -> Any:
     return exists().where(kpi_exclusions.c.starts_at <= at, kpi_exclusions.c.ends_at > at)
+
+
+async def _window_runs(connection: AsyncConnection, runs: Sequence[Run]) -> list[Run]:
+    """The parts of ``runs`` inside an exclusion window, merged, oldest first: the only
+    places an excluded call can have arrived (a handful of windows, not every call)."""
+    start, end = _bounds(runs)
+    found = await connection.execute(
+        select(kpi_exclusions.c.starts_at, kpi_exclusions.c.ends_at).where(
+            kpi_exclusions.c.starts_at < end, kpi_exclusions.c.ends_at > start
+        )
+    )
+    windows = sorted((_aware(row.starts_at), _aware(row.ends_at)) for row in found)
+    merged: list[Run] = []
+    for w_start, w_end in windows:
+        if merged and w_start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], w_end))
+        else:
+            merged.append((w_start, w_end))
+    return [
+        (max(w_start, r_start), min(w_end, r_end))
+        for w_start, w_end in merged
+        for r_start, r_end in sorted(runs)
+        if max(w_start, r_start) < min(w_end, r_end)
+    ]
 
 
 def _utc_hour(dialect: str, at: Any) -> Any:
@@ -190,37 +247,84 @@ def _ring_count(dialect: str) -> Any:
     return func.coalesce(func.json_array_length(calls.c.ring_no_answer), 0)
 
 
-def _per_call(start: datetime, end: datetime, flt: ReportFilter, dialect: str) -> Any:
-    """One row per call (a PBX's uniqueid; a transfer makes several legs): when it arrived,
-    whether an agent answered it, the wait until the first answer or in its last queue, as
-    acd.kpi.calls.Call defines them."""
+# How a call's leg aggregates (_leg_parts) combine over groups of its legs: each is a sum,
+# a min or a max, so a call's row is the same made from all its legs at once or from the
+# rows of its legs per queue (ticketing.rollup.calls builds both from one pass).
+CALL_PARTS: Final = {
+    "linkedid": func.max, "at": func.min, "queue_legs": func.sum, "answered": func.max,
+    "first_answer": func.min, "last_queue": func.max, "last_outcome": func.max,
+    "handlings": func.sum, "talk": func.sum, "transfers": func.sum, "rings": func.sum,
+    "deflected": func.max,
+}  # fmt: skip
+
+
+def _leg_parts(dialect: str) -> list[Any]:
+    """Aggregates over a call's legs (``calls`` rows), in CALL_PARTS' order."""
     in_queue = calls.c.outcome.in_(QUEUE_OUTCOMES)
     answered = calls.c.outcome.in_(ANSWERED_OUTCOMES)
     leg = cast(func.coalesce(calls.c.leg, 0), BigInteger)
     wait = cast(func.coalesce(calls.c.wait_s, 0), BigInteger)
     code = case(*((calls.c.outcome == o, c) for o, c in _OUTCOME_CODE.items()), else_=0)
     one = literal(1)
-    legs = (
-        select(
-            calls.c.pbx,
-            calls.c.uniqueid,
-            func.max(calls.c.linkedid).label("linkedid"),
-            func.min(calls.c.counted_at).label("at"),
-            func.sum(case((in_queue, one), else_=0)).label("queue_legs"),
-            func.max(case((answered, one), else_=0)).label("answered"),
-            func.min(case((answered, leg * _BIG + wait))).label("first_answer"),
-            func.max(case((in_queue, leg * _BIG + wait))).label("last_queue"),
-            func.max(case((in_queue, leg * 10 + code))).label("last_outcome"),
-            func.sum(case((answered, one), else_=0)).label("handlings"),
-            func.sum(case((answered, func.coalesce(calls.c.talk_s, 0)), else_=0)).label("talk"),
-            func.sum(case((calls.c.outcome == "transferred", one), else_=0)).label("transfers"),
-            func.sum(_ring_count(dialect)).label("rings"),
-            func.max(case((calls.c.incident_id.is_not(None), one), else_=0)).label("deflected"),
-        )
-        .where(*_leg_conditions(start, end, flt))
-        .group_by(calls.c.pbx, calls.c.uniqueid)
-        .subquery("legs")
+    parts = {
+        "linkedid": func.max(calls.c.linkedid),
+        "at": func.min(calls.c.counted_at),
+        "queue_legs": func.sum(case((in_queue, one), else_=0)),
+        "answered": func.max(case((answered, one), else_=0)),
+        "first_answer": func.min(case((answered, leg * _BIG + wait))),
+        "last_queue": func.max(case((in_queue, leg * _BIG + wait))),
+        "last_outcome": func.max(case((in_queue, leg * 10 + code))),
+        "handlings": func.sum(case((answered, one), else_=0)),
+        "talk": func.sum(case((answered, func.coalesce(calls.c.talk_s, 0)), else_=0)),
+        "transfers": func.sum(case((calls.c.outcome == "transferred", one), else_=0)),
+        "rings": func.sum(_ring_count(dialect)),
+        "deflected": func.max(case((calls.c.incident_id.is_not(None), one), else_=0)),
+    }
+    return [parts[name].label(name) for name in CALL_PARTS]
+
+
+def call_legs(
+    runs: Sequence[Run], flt: ReportFilter, dialect: str, by_queue: bool = False
+) -> Select[Any]:
+    """Per call (a PBX's uniqueid; a transfer makes several legs; with ``by_queue`` per call
+    and queue) that has a leg in ``runs`` the filter keeps: the aggregates of ALL its legs the
+    filter keeps, those counted before or after the runs too. A call so belongs to the period
+    of its first leg (in scope) and brings every leg: a transfer counted after an hour's end
+    does not make it two calls, one per hour, and hours and days sum to the month."""
+    start, end = _bounds(runs)
+    scope = _leg_scope(flt)
+    candidates = (
+        select(calls.c.pbx, calls.c.uniqueid)
+        .where(in_runs(calls.c.counted_at, runs), *scope, *_case_scope(flt, start, end))
+        .distinct()
+        .subquery("candidates")
     )
+    same_call = [calls.c.pbx == candidates.c.pbx, calls.c.uniqueid == candidates.c.uniqueid]
+    keys = [calls.c.queue] if by_queue else []
+    if dialect == "postgresql":
+        # LATERAL: each candidate's legs through ix_call_records_pbx_uniqueid. Joined, a
+        # month's few thousand calls made PostgreSQL hash the whole table instead.
+        parts = (
+            select(*keys, *_leg_parts(dialect))
+            .where(*same_call, *scope)
+            .group_by(*keys)
+            .lateral("parts")
+        )
+        return select(candidates.c.pbx, candidates.c.uniqueid, parts).select_from(
+            candidates.join(parts, true())
+        )
+    return (
+        select(candidates.c.pbx, candidates.c.uniqueid, *keys, *_leg_parts(dialect))
+        .select_from(candidates.join(calls, and_(*same_call)))
+        .where(*scope)
+        .group_by(candidates.c.pbx, candidates.c.uniqueid, *keys)
+    )
+
+
+def call_rows(legs: Any, runs: Sequence[Run]) -> Any:
+    """One row per call of ``legs`` (``call_legs``' rows) that arrived in ``runs``: its
+    columns plus the wait until the first answer or in its last queue, the last queue leg's
+    outcome and the survey, as acd.kpi.calls.Call defines them."""
     wait_of_call = case(
         (legs.c.answered == 1, legs.c.first_answer % _BIG), else_=legs.c.last_queue % _BIG
     )
@@ -231,9 +335,15 @@ def _per_call(start: datetime, end: datetime, flt: ReportFilter, dialect: str) -
             (legs.c.last_outcome % 10).label("outcome_code"),
             _survey_of(legs.c.linkedid),
         )
+        .where(in_runs(legs.c.at, runs))
         .offset(0)
         .subquery("per_call")
     )  # OFFSET 0: one survey lookup per call (see _legs_by)
+
+
+def _per_call(runs: Sequence[Run], flt: ReportFilter, dialect: str) -> Any:
+    """One row per call that arrived in ``runs`` (its first leg in scope did)."""
+    return call_rows(call_legs(runs, flt, dialect).subquery("legs"), runs)
 
 
 def _call_figure(per_call: Any, figure: str, thresholds: Thresholds) -> ColumnElement[bool]:
@@ -307,7 +417,14 @@ async def call_hours(
     """Per UTC hour, the counts and sums behind the hotline-wide call figures (a call counts
     once, in the hour it arrived), exclusion windows left out: ``hour`` (aware UTC) and the
     fields of acd.kpi.Tally (``longest_wait`` for its waits). Sum hours for days and totals."""
-    per_call = _per_call(start, end, flt, connection.dialect.name)
+    return await call_hours_in(connection, ((start, end),), flt, thresholds)
+
+
+async def call_hours_in(
+    connection: AsyncConnection, runs: Sequence[Run], flt: ReportFilter, thresholds: Thresholds
+) -> list[dict[str, Any]]:
+    """``call_hours`` of the calls that arrived in ``runs``."""
+    per_call = _per_call(runs, flt, connection.dialect.name)
     c = per_call.c
     hour = _utc_hour(connection.dialect.name, c.at).label("hour")
 
@@ -336,8 +453,19 @@ async def call_groups(
     """Per category, area or unit of the case each call opened (``tickets.linkedid``; a call
     without a case is keyed ``""``), the same counts as ``call_hours``: call KPIs per
     category, area and unit. Exclusion windows left out."""
+    return await call_groups_in(connection, ((start, end),), by, flt, thresholds)
+
+
+async def call_groups_in(
+    connection: AsyncConnection,
+    runs: Sequence[Run],
+    by: str,
+    flt: ReportFilter,
+    thresholds: Thresholds,
+) -> list[dict[str, Any]]:
+    """``call_groups`` of the calls that arrived in ``runs``."""
     column = CALL_GROUPS[by]
-    per_call = _per_call(start, end, flt, connection.dialect.name)
+    per_call = _per_call(runs, flt, connection.dialect.name)
     grouped = (
         select(column.label("key"), per_call)
         .select_from(per_call.outerjoin(tickets, tickets.c.linkedid == per_call.c.linkedid))
@@ -362,8 +490,11 @@ async def excluded_calls(
     flt: ReportFilter = ReportFilter(),
 ) -> dict[str, int]:
     """Calls left out by exclusion windows, per window reason (a call two windows cover
-    counts under each)."""
-    per_call = _per_call(start, end, flt, connection.dialect.name)
+    counts under each). Only the windows' spans are read, not every call of the period."""
+    windows = await _window_runs(connection, ((start, end),))
+    if not windows:
+        return {}
+    per_call = _per_call(windows, flt, connection.dialect.name)
     query = (
         select(kpi_exclusions.c.reason, func.count().label("calls"))
         .select_from(
@@ -429,28 +560,28 @@ def _survey_of(linkedid: Any) -> Any:
     )
 
 
-def _legs_by(
-    column: Any, start: datetime, end: datetime, flt: ReportFilter, thresholds: Thresholds,
+def legs_by(
+    keys: Mapping[str, Any], runs: Sequence[Run], flt: ReportFilter, thresholds: Thresholds,
     dialect: str, *more: Any, source: Any = calls,
 ) -> Select[Any]:  # fmt: skip
+    """The tally of the legs counted in ``runs`` (each at its own counted_at; a leg entered
+    in an exclusion window left out) per ``keys`` (name: expression over ``source``)."""
     legs = (
         select(
-            column.label("key"), calls.c.outcome, calls.c.wait_s, calls.c.talk_s,
+            *(column.label(name) for name, column in keys.items()),
+            calls.c.outcome, calls.c.wait_s, calls.c.talk_s,
             calls.c.incident_id, _ring_count(dialect).label("rings"),
             _survey_of(calls.c.linkedid),
         )
         .select_from(source)
-        .where(*_leg_conditions(start, end, flt), ~_in_window(calls.c.counted_at), *more)
+        .where(*_leg_conditions(runs, flt), ~_in_window(calls.c.counted_at), *more)
         # OFFSET 0 keeps PostgreSQL from folding this into the aggregate, which would look
         # the survey up again for each of the four counts that read it.
         .offset(0)
         .subquery("legs")
     )  # fmt: skip
-    return (
-        select(legs.c.key, *_leg_tally_columns(thresholds, legs))
-        .group_by(legs.c.key)
-        .order_by(legs.c.key)
-    )
+    grouping = [legs.c[name] for name in keys]
+    return select(*grouping, *_leg_tally_columns(thresholds, legs)).group_by(*grouping)
 
 
 async def queue_legs(
@@ -462,10 +593,17 @@ async def queue_legs(
 ) -> list[dict[str, Any]]:
     """Per queue, the counts behind the per-queue figures (legs: each queue a call was offered
     to counts it). A leg is left out when it entered in an exclusion window."""
-    query = _legs_by(
-        calls.c.queue, start, end, flt, thresholds, connection.dialect.name,
+    return await queue_legs_in(connection, ((start, end),), flt, thresholds)
+
+
+async def queue_legs_in(
+    connection: AsyncConnection, runs: Sequence[Run], flt: ReportFilter, thresholds: Thresholds
+) -> list[dict[str, Any]]:
+    """``queue_legs`` of the legs counted in ``runs``."""
+    query = legs_by(
+        {"key": calls.c.queue}, runs, flt, thresholds, connection.dialect.name,
         calls.c.queue.is_not(None),
-    )  # fmt: skip
+    ).order_by("key")  # fmt: skip
     return [_numbers(dict(row._mapping)) for row in await connection.execute(query)]
 
 
@@ -480,11 +618,18 @@ async def agent_legs(
     are named as the QA scores name them (the user tied to the member interface, else the
     queue_log member name), so an agent's calls and QA score meet in one row (each answered
     leg looks its agent up in the small ``agents`` table by interface and PBX)."""
-    query = _legs_by(
-        agent_key(), start, end, flt, thresholds, connection.dialect.name,
+    return await agent_legs_in(connection, ((start, end),), flt, thresholds)
+
+
+async def agent_legs_in(
+    connection: AsyncConnection, runs: Sequence[Run], flt: ReportFilter, thresholds: Thresholds
+) -> list[dict[str, Any]]:
+    """``agent_legs`` of the legs counted in ``runs``."""
+    query = legs_by(
+        {"key": agent_key()}, runs, flt, thresholds, connection.dialect.name,
         calls.c.answered_by.is_not(None), calls.c.outcome.in_(ANSWERED_OUTCOMES),
         source=agent_join(),
-    )  # fmt: skip
+    ).order_by("key")  # fmt: skip
     rows = [_numbers(dict(row._mapping)) for row in await connection.execute(query)]
     for row in rows:
         row["ring_no_answer"] = 0  # an agent's own rings are in the ring_no_answer lists
@@ -503,7 +648,24 @@ async def call_keys(
     """The calls behind a hotline-wide call figure (``CALL_FIGURES``) of [start, end): PBX,
     uniqueid, linkedid, arrival, wait, and the first leg's caller number and queue, oldest
     first. ``excluded`` lists the calls exclusion windows left out."""
-    per_call = _per_call(start, end, flt, connection.dialect.name)
+    return await call_keys_in(connection, ((start, end),), figure, flt, thresholds, limit)
+
+
+async def call_keys_in(
+    connection: AsyncConnection,
+    runs: Sequence[Run],
+    figure: str,
+    flt: ReportFilter,
+    thresholds: Thresholds,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """``call_keys`` of the calls that arrived in ``runs``."""
+    if figure == "excluded":
+        # Only the windows' spans can hold an excluded call: read those, not the period.
+        runs = await _window_runs(connection, runs)
+        if not runs:
+            return []
+    per_call = _per_call(runs, flt, connection.dialect.name)
     c = per_call.c
     if figure == "excluded":
         where: ColumnElement[bool] = _in_window(c.at)

@@ -207,3 +207,32 @@ async def test_case_ids_are_the_cases_behind_each_figure_in_the_histories(
                     )  # fmt: skip
                     checked += 1
     assert checked >= 40
+
+
+async def test_a_call_belongs_to_its_first_legs_hour_with_all_its_legs(store: TicketStore) -> None:
+    """A transfer whose second leg is counted after the hour's end stays one call, in the hour
+    of its first leg (in scope: a queue's share in the hour of its first leg in that queue),
+    with both legs; so hours and days add up to the whole period."""
+    first = _call(3000, "transferred", 4)  # 10:50 Shanghai, general
+    second = {**first, "leg": 1, "queue": "hotline-complaints", "outcome": "answered",
+              "wait_s": 25, "answered_by": "Agent 2", "queue_entered_at": T0 + 3900}  # fmt: skip
+    second.pop("key")
+    await store.save_calls([first, second, _call(3700, "abandoned", 40)])
+    ten, eleven, noon = (datetime.fromtimestamp(T0 + s, UTC) for s in (0, 3600, 7200))
+    complaints = ReportFilter(queue="hotline-complaints")
+    async with store.engine.connect() as connection:
+        whole = await reports.call_hours(connection, ten, noon)
+        first_hour = await reports.call_hours(connection, ten, eleven)
+        second_hour = await reports.call_hours(connection, eleven, noon)
+        queue_second_hour = await reports.call_hours(connection, eleven, noon, complaints)
+        queue_first_hour = await reports.call_hours(connection, ten, eleven, complaints)
+        keys = await reports.call_keys(connection, eleven, noon, "calls")
+    assert [(r["hour"], r["calls"]) for r in whole] == [(ten, 1), (eleven, 1)]
+    assert [(r["calls"], r["handlings"], r["transfers"], r["answered_wait_s"])
+            for r in first_hour] == [(1, 2, 1, 4)]  # fmt: skip
+    assert [(r["calls"], r["abandoned"], r["handlings"]) for r in second_hour] == [(1, 1, 0)]
+    assert [(r["hour"], r["calls"], r["answered_wait_s"]) for r in queue_second_hour] == [
+        (eleven, 1, 25)
+    ]
+    assert queue_first_hour == []
+    assert [k["outcome"] for k in keys] == ["abandoned"]  # the transfer is 10:00's
