@@ -26,6 +26,10 @@ Indexes each query relies on (bench/reports.py times them on a big city's year):
   id)`` serves without a sort. They count what ticketing.workflow.case_kpis computes from
   whole histories (the tests hold the two equal); ``case_histories`` remains for the few
   drill-downs ``case_ids`` does not list (a shortfall of the extension, redo, return rates).
+  The drill-downs list cases by opening (``created_at``, ``id``), so a list's first ``limit``
+  cases are in its first hours: the rollups bound the hours a list reads (ticketing/rollup).
+  Each case query has a ``…_where`` form taking the conditions on ``tickets`` (the rollups
+  read the hours they do not hold so: several runs of hours in one query).
 - ``qa_agent_scores``: ``ix_qa_scores_call_at``.
 """
 
@@ -726,12 +730,16 @@ async def case_counts(
     """Cases opened in [start, end) per category, area (district) or unit (the first unit
     dispatched to): the hot topics' counts. Cases merged into another (重复来电) count too: each
     is a citizen who called about it. A missing area or unit is keyed ``""``."""
+    return await case_counts_where(connection, _cases_opened(start, end, flt), by)
+
+
+async def case_counts_where(
+    connection: AsyncConnection, opened: Sequence[Any], by: str
+) -> dict[str, int]:
+    """case_counts of the cases ``opened`` (conditions on ``tickets``) selects: the rollups
+    read the hours they cannot serve so, several runs of hours in one query."""
     column = CASE_DIMENSIONS[by]
-    query = (
-        select(column.label("key"), func.count().label("cases"))
-        .where(*_cases_opened(start, end, flt))
-        .group_by(column)
-    )
+    query = select(column.label("key"), func.count().label("cases")).where(*opened).group_by(column)
     return {(row.key or ""): int(row.cases) for row in await connection.execute(query)}
 
 
@@ -747,7 +755,7 @@ async def case_histories(
         select(tickets.c.id, tickets.c.number, tickets.c.category, tickets.c.district,
                tickets.c.first_unit, tickets.c.created_at)
         .where(*_cases_opened(start, end, flt))
-        .order_by(tickets.c.id)
+        .order_by(tickets.c.created_at, tickets.c.id)  # as the drill-downs list them
     )  # fmt: skip
     cases: dict[int, dict[str, Any]] = {}
     for case_row in await connection.execute(opened):
@@ -782,7 +790,7 @@ async def case_keys(connection: AsyncConnection, ids: list[int]) -> list[dict[st
                tickets.c.first_unit, tickets.c.handling_unit, tickets.c.status,
                tickets.c.created_at, tickets.c.caller_number)
         .where(tickets.c.id.in_(ids))
-        .order_by(tickets.c.id)
+        .order_by(tickets.c.created_at, tickets.c.id)  # by opening, as the lists are cut
     )  # fmt: skip
     return [
         {"id": int(r.id), "number": r.number, "category": r.category, "area": r.district,
@@ -829,6 +837,11 @@ _d = ticket_events.alias("d")  # an earlier event of the same case
 CASE_KEYS: Final = ("unit", "category", "area", "total")
 RATED_ANSWERS: Final = ("satisfied", "basically_satisfied", "dissatisfied")
 SATISFIED_ANSWERS: Final = ("satisfied", "basically_satisfied")
+# The counts case_event_counts and case_callback_counts give every key.
+EVENT_COUNTS: Final = ("dispatched", "answered", "on_time", "extended", "redone", "returned",
+                       "late_returns", "rated", "satisfied", "top")  # fmt: skip
+CALLBACK_COUNTS: Final = ("done", "called_back", "rated", "satisfied", "process_rated",
+                          "process_satisfied")  # fmt: skip
 
 
 def _field(table: Any, *path: str) -> Any:
@@ -877,17 +890,46 @@ def _group_key(by: str, unit: Any) -> Any:
 
 
 def _events(
-    start: datetime, end: datetime, flt: ReportFilter, kind: str, by: str, unit: Any,
-    *columns: Any,
+    opened: Sequence[Any], kind: str, by: str, unit: Any, *columns: Any
 ) -> Any:  # fmt: skip
-    """One row per event of ``kind`` of the cases opened in the period: its group key (the
-    unit it counts for, or the case's category or area), its case, ``columns``."""
+    """One row per event of ``kind`` of the cases ``opened`` selects: its group key (the unit it
+    counts for, or the case's category or area), its case, ``columns``."""
     return (
         select(_group_key(by, unit).label("key"), _e.c.ticket_id, *columns)
         .select_from(_e.join(tickets, tickets.c.id == _e.c.ticket_id))
-        .where(*_cases_opened(start, end, flt), _e.c.kind == kind, unit.is_not(None))
+        .where(*opened, _e.c.kind == kind, unit.is_not(None))
         .subquery(f"{kind}_events")
     )
+
+
+def _on_time(dialect: str) -> Any:
+    """An answer (``_e``) given by the deadline in force then (none in force: on time)."""
+    due = _timer_in_force("due_at")
+    return or_(due.is_(None), _not_after(dialect, _e.c.at, due))
+
+
+def _late_return(dialect: str) -> Any:
+    """A return (``_e``) asked after the return window in force then."""
+    until = _timer_in_force("return_until")
+    return and_(until.is_not(None), ~_not_after(dialect, _e.c.at, until))
+
+
+def _has(*conditions: Any) -> Any:
+    """The case (``tickets``) has an event ``_e`` meeting ``conditions``."""
+    return exists().where(_e.c.ticket_id == tickets.c.id, *conditions)
+
+
+def _done() -> Any:
+    """The case was answered by a unit or closed (case_kpis' answered_or_closed)."""
+    return or_(
+        _has(_e.c.kind == "answer", _field(_e, "unit").is_not(None)),
+        _has(_field(_e, "to") == "closed",
+             _e.c.kind.not_in(("dispatch", "approve_extension", "redo", "return", "call_back"))),
+    )  # fmt: skip
+
+
+def _called() -> Any:
+    return _has(_e.c.kind == "call_back")
 
 
 async def case_event_counts(
@@ -901,7 +943,15 @@ async def case_event_counts(
     unit they count for (``unit``), the case's category or area, or all (``total``, key "").
     Per key: dispatched, answered, on_time (answered by the deadline in force then), extended
     (cases given an extension while the unit held them), redone, returned, late_returns, and
-    the call-backs rated, satisfied, top (满意) — by the unit holding the case then."""
+    the call-backs rated, satisfied, top (满意) — by the unit holding the case then. A key is
+    there when an event counts for it; it carries every count (EVENT_COUNTS, 0 when none)."""
+    return await case_event_counts_where(connection, _cases_opened(start, end, flt), by)
+
+
+async def case_event_counts_where(
+    connection: AsyncConnection, opened: Sequence[Any], by: str
+) -> dict[str, dict[str, int]]:
+    """case_event_counts of the cases ``opened`` (conditions on ``tickets``) selects."""
     if by not in CASE_KEYS:
         raise ValueError(f"by is one of {', '.join(CASE_KEYS)}")
     dialect = connection.dialect.name
@@ -909,43 +959,41 @@ async def case_event_counts(
 
     def add(rows: Any) -> None:
         for row in rows:
-            counts = out.setdefault(row.key or "", {})
+            counts = out.setdefault(row.key or "", dict.fromkeys(EVENT_COUNTS, 0))
             for name, value in row._mapping.items():
                 if name != "key":
-                    counts[name] = counts.get(name, 0) + int(value or 0)
+                    counts[name] += int(value or 0)
 
-    dispatch = _events(start, end, flt, "dispatch", by, _field(_e, "fields", "unit"))
+    dispatch = _events(opened, "dispatch", by, _field(_e, "fields", "unit"))
     add(await connection.execute(
         select(dispatch.c.key, func.count().label("dispatched")).group_by(dispatch.c.key)
     ))  # fmt: skip
-    due = _timer_in_force("due_at")
-    on_time = case((or_(due.is_(None), _not_after(dialect, _e.c.at, due)), 1), else_=0)
-    answer = _events(start, end, flt, "answer", by, _field(_e, "unit"), on_time.label("on_time"))
+    on_time = case((_on_time(dialect), 1), else_=0)
+    answer = _events(opened, "answer", by, _field(_e, "unit"), on_time.label("on_time"))
     add(await connection.execute(
         select(answer.c.key, func.count().label("answered"),
                func.sum(answer.c.on_time).label("on_time")).group_by(answer.c.key)
     ))  # fmt: skip
     holder = _holder()
-    extended = _events(start, end, flt, "approve_extension", by, holder, holder.label("holder"))
+    extended = _events(opened, "approve_extension", by, holder, holder.label("holder"))
     # A case counts once per unit however many extensions that unit was given.
     distinct = select(extended.c.key, extended.c.ticket_id, extended.c.holder).distinct()
     per_case = distinct.subquery("extended_cases")
     add(await connection.execute(
         select(per_case.c.key, func.count().label("extended")).group_by(per_case.c.key)
     ))  # fmt: skip
-    redo = _events(start, end, flt, "redo", by, _holder())
+    redo = _events(opened, "redo", by, _holder())
     add(await connection.execute(
         select(redo.c.key, func.count().label("redone")).group_by(redo.c.key)
     ))  # fmt: skip
-    until = _timer_in_force("return_until")
-    late = case((and_(until.is_not(None), ~_not_after(dialect, _e.c.at, until)), 1), else_=0)
-    returned = _events(start, end, flt, "return", by, _field(_e, "unit"), late.label("late"))
+    late = case((_late_return(dialect), 1), else_=0)
+    returned = _events(opened, "return", by, _field(_e, "unit"), late.label("late"))
     add(await connection.execute(
         select(returned.c.key, func.count().label("returned"),
                func.sum(returned.c.late).label("late_returns")).group_by(returned.c.key)
     ))  # fmt: skip
     answer_of = _field(_e, "fields", "satisfaction")
-    back = _events(start, end, flt, "call_back", by, _holder(), answer_of.label("answer"))
+    back = _events(opened, "call_back", by, _holder(), answer_of.label("answer"))
     add(await connection.execute(
         select(back.c.key,
                _count(back.c.answer.in_(RATED_ANSWERS)).label("rated"),
@@ -965,29 +1013,30 @@ async def case_callback_counts(
 ) -> dict[str, dict[str, int]]:
     """Call-back coverage and satisfaction of the cases opened in [start, end), per category,
     area or all (``total``): cases answered or closed (``done``), of them called back
-    (``called_back``), and the call-backs' ratings, result and process apart."""
+    (``called_back``), and the call-backs' ratings, result and process apart. A key is there
+    when a case was opened for it; it carries every count (CALLBACK_COUNTS, 0 when none)."""
+    return await case_callback_counts_where(connection, _cases_opened(start, end, flt), by)
+
+
+async def case_callback_counts_where(
+    connection: AsyncConnection, opened: Sequence[Any], by: str
+) -> dict[str, dict[str, int]]:
+    """case_callback_counts of the cases ``opened`` (conditions on ``tickets``) selects."""
     if by not in ("category", "area", "total"):
         raise ValueError("by is category, area or total")
     key = _group_key(by, None)
-
-    def has(*conditions: Any) -> Any:
-        return exists().where(_e.c.ticket_id == tickets.c.id, *conditions)
-
-    done = or_(
-        has(_e.c.kind == "answer", _field(_e, "unit").is_not(None)),
-        has(_field(_e, "to") == "closed",
-            _e.c.kind.not_in(("dispatch", "approve_extension", "redo", "return", "call_back"))),
-    )  # fmt: skip
-    called = has(_e.c.kind == "call_back")
+    done = _done()
     cases = (
         select(key.label("key"), _count(done).label("done"),
-               _count(and_(done, called)).label("called_back"))
-        .where(*_cases_opened(start, end, flt))
+               _count(and_(done, _called())).label("called_back"))
+        .where(*opened)
         .group_by(key)
     )  # fmt: skip
     out: dict[str, dict[str, int]] = {}
     for row in await connection.execute(cases):
-        out[row.key or ""] = {"done": int(row.done or 0), "called_back": int(row.called_back or 0)}
+        counts = out.setdefault(row.key or "", dict.fromkeys(CALLBACK_COUNTS, 0))
+        counts["done"] += int(row.done or 0)
+        counts["called_back"] += int(row.called_back or 0)
     result, process = (
         _field(_e, "fields", "satisfaction"),
         _field(_e, "fields", "process_satisfaction"),
@@ -1001,14 +1050,33 @@ async def case_callback_counts(
             _count(process.in_(SATISFIED_ANSWERS)).label("process_satisfied"),
         )
         .select_from(_e.join(tickets, tickets.c.id == _e.c.ticket_id))
-        .where(*_cases_opened(start, end, flt), _e.c.kind == "call_back")
+        .where(*opened, _e.c.kind == "call_back")
         .group_by(key)
     )
     for row in await connection.execute(ratings):
-        counts = out.setdefault(row.key or "", {"done": 0, "called_back": 0})
+        counts = out.setdefault(row.key or "", dict.fromkeys(CALLBACK_COUNTS, 0))
         for name in ("rated", "satisfied", "process_rated", "process_satisfied"):
-            counts[name] = int(getattr(row, name) or 0)
+            counts[name] += int(getattr(row, name) or 0)
     return out
+
+
+# The case drill-downs' event kinds; each lists the cases in the order they were opened
+# (created_at, id), so the first ``limit`` of a period are the first of its hours: the rollups
+# bound the hours a list has to read by their counts (ticketing/rollup/case_reports.py).
+CASE_EVENT_KINDS: Final = {"overdue": "answer", "extended": "approve_extension",
+                           "redone": "redo", "returned": "return",
+                           "dissatisfied": "call_back"}  # fmt: skip
+
+
+def _listed(opened: Sequence[Any], conditions: Sequence[Any], limit: int) -> Any:
+    """The first ``limit`` cases ``opened`` selects, by opening, with an event ``_e`` meeting
+    ``conditions``."""
+    return (
+        select(tickets.c.id)
+        .where(*opened, _has(*conditions))
+        .order_by(tickets.c.created_at, tickets.c.id)
+        .limit(limit)
+    )
 
 
 async def case_event_ids(
@@ -1021,38 +1089,37 @@ async def case_event_ids(
     limit: int = DRILL_LIMIT,
 ) -> list[int]:
     """The cases behind a case figure the files list (the ones to chase): ``overdue`` (an
-    answer after the deadline in force), ``extended``, ``redone``, ``returned``,
-    ``dissatisfied`` (a call-back rated so); of one unit's figures with ``unit``."""
+    answer after the deadline in force), ``extended``, ``redone``, ``returned`` (each by a
+    unit: as case_event_counts counts them), ``dissatisfied`` (a call-back rated so); of one
+    unit's figures with ``unit``. The first ``limit`` cases by opening (created_at, id)."""
+    return await case_event_ids_where(connection, _cases_opened(start, end, flt), what, unit, limit)
+
+
+async def case_event_ids_where(
+    connection: AsyncConnection, opened: Sequence[Any], what: str, unit: str | None, limit: int
+) -> list[int]:
+    """case_event_ids of the cases ``opened`` (conditions on ``tickets``) selects."""
     dialect = connection.dialect.name
-    kinds = {"overdue": "answer", "extended": "approve_extension", "redone": "redo",
-             "returned": "return", "dissatisfied": "call_back"}  # fmt: skip
-    if what not in kinds:
-        raise ValueError(f"what is one of {', '.join(kinds)}")
+    if what not in CASE_EVENT_KINDS:
+        raise ValueError(f"what is one of {', '.join(CASE_EVENT_KINDS)}")
     owner = _field(_e, "unit") if what in ("overdue", "returned") else _holder()
-    where: list[Any] = [*_cases_opened(start, end, flt), _e.c.kind == kinds[what]]
+    where: list[Any] = [_e.c.kind == CASE_EVENT_KINDS[what]]
     if what == "overdue":
-        due = _timer_in_force("due_at")
-        where += [owner.is_not(None), due.is_not(None), ~_not_after(dialect, _e.c.at, due)]
-    elif what == "dissatisfied":
+        where.append(~_on_time(dialect))
+    elif what == "dissatisfied":  # a hotline figure: whoever held the case
         where.append(_field(_e, "fields", "satisfaction") == "dissatisfied")
     if unit is not None:
         where.append(owner == unit)
-    query = (
-        select(_e.c.ticket_id)
-        .select_from(_e.join(tickets, tickets.c.id == _e.c.ticket_id))
-        .where(*where)
-        .distinct()
-        .order_by(_e.c.ticket_id)
-        .limit(limit)
-    )
-    return [int(row.ticket_id) for row in await connection.execute(query)]
+    elif what != "dissatisfied":  # a unit's figure: only the events counted for a unit
+        where.append(owner.is_not(None))
+    query = _listed(opened, where, limit)
+    return [int(row.id) for row in await connection.execute(query)]
 
 
 def _case_selection(figure: str, part: str, dialect: str) -> tuple[str | None, Any, Any] | None:
     """(event kind, the unit it counts for, a condition) of the events that put a case in a
     case figure's numerator, denominator or shortfall; None when not counted by events."""
-    due = _timer_in_force("due_at")
-    on_time = or_(due.is_(None), _not_after(dialect, _e.c.at, due))
+    on_time = _on_time(dialect)
     answered, dispatched = _field(_e, "unit"), _field(_e, "fields", "unit")
     result = _field(_e, "fields", "satisfaction")
     process = _field(_e, "fields", "process_satisfaction")
@@ -1094,47 +1161,49 @@ async def case_ids(
     """The ids of the cases behind a case figure's numerator, denominator or shortfall (in the
     denominator, not the numerator), of one unit's figure with ``holder``, as
     hotline.reports.build.cases_behind finds them in the histories; None for a figure and
-    part this query does not know (the caller falls back to the histories)."""
-    dialect = connection.dialect.name
+    part this query does not know (the caller falls back to the histories). The first
+    ``limit`` cases by opening (created_at, id)."""
+    return await case_ids_where(
+        connection, _cases_opened(start, end, flt), figure, part, holder, limit
+    )
+
+
+async def case_ids_where(
+    connection: AsyncConnection,
+    opened: Sequence[Any],
+    figure: str,
+    part: str,
+    holder: str | None,
+    limit: int,
+) -> list[int] | None:
+    """case_ids of the cases ``opened`` (conditions on ``tickets``) selects."""
     if figure in CASE_ID_FIGURES:
         if holder is not None:  # a unit's cases: from the histories; its coverage: none
             return None if figure == "cases" else []
         if figure == "cases" and part == "shortfall":
             return []  # a count has no shortfall
-        where: list[Any] = list(_cases_opened(start, end, flt))
+        where: list[Any] = list(opened)
         if figure == "callback_coverage":
-
-            def has(*conditions: Any) -> Any:
-                return exists().where(_e.c.ticket_id == tickets.c.id, *conditions)
-
-            done = or_(
-                has(_e.c.kind == "answer", _field(_e, "unit").is_not(None)),
-                has(_field(_e, "to") == "closed",
-                    _e.c.kind.not_in(("dispatch", "approve_extension", "redo", "return",
-                                      "call_back"))),
-            )  # fmt: skip
-            called = has(_e.c.kind == "call_back")
+            done, called = _done(), _called()
             where.append({"numerator": and_(done, called), "denominator": done,
                           "shortfall": and_(done, ~called)}[part])  # fmt: skip
-        query = select(tickets.c.id).where(*where).order_by(tickets.c.id).limit(limit)
+        query = (
+            select(tickets.c.id)
+            .where(*where)
+            .order_by(tickets.c.created_at, tickets.c.id)
+            .limit(limit)
+        )
         return [int(row.id) for row in await connection.execute(query)]
-    selection = _case_selection(figure, part, dialect)
+    selection = _case_selection(figure, part, connection.dialect.name)
     if selection is None:
         return None
     kind, owner, condition = selection
-    where = [*_cases_opened(start, end, flt), _e.c.kind == kind]
+    events: list[Any] = [_e.c.kind == kind]
     if condition is not None:
-        where.append(condition)
+        events.append(condition)
     if owner is not None:
-        where.append(owner.is_not(None) if holder is None else owner == holder)
+        events.append(owner.is_not(None) if holder is None else owner == holder)
     elif holder is not None:
         return []
-    query = (
-        select(_e.c.ticket_id)
-        .select_from(_e.join(tickets, tickets.c.id == _e.c.ticket_id))
-        .where(*where)
-        .distinct()
-        .order_by(_e.c.ticket_id)
-        .limit(limit)
-    )
-    return [int(row.ticket_id) for row in await connection.execute(query)]
+    query = _listed(opened, events, limit)
+    return [int(row.id) for row in await connection.execute(query)]
