@@ -4,9 +4,10 @@ connected to the bus by its wiring module (hotline/wiring/, hotline/ivr_wiring.p
 One AMI feed per PBX of the settings (``settings.pbx_servers()``): the same bus, KPIs and
 store take every PBX's calls, which carry their PBX's name.
 
-Start order: store → writer → today's KPIs → bus → IVR → early warning and the staffing
-planner → web → MQTT → AMI feed (last, so
-that no event arrives before everything that consumes it is up). Stop is the reverse.
+Start order: store → writer → today's KPIs → bus → case chases, recording retention and the
+report rollups' refresher → IVR → early warning and the staffing planner → web → MQTT → AMI
+feed (last, so that no event arrives before everything that consumes it is up). Stop is the
+reverse.
 """
 
 from __future__ import annotations
@@ -28,10 +29,21 @@ from hotline.live_view import TrackerLiveView
 from hotline.mqtt import MqttBridge
 from hotline.recording_retention import RetentionJob
 from hotline.settings import Settings
-from hotline.wiring import calls, cases, kpi, mqtt, recordings, staffing, tickets, warning
+from hotline.wiring import (
+    calls,
+    cases,
+    kpi,
+    mqtt,
+    recordings,
+    rollups,
+    staffing,
+    tickets,
+    warning,
+)
 from hotline.wiring.agents import AgentsSide
 from hotline.wiring.health import HealthBoard
 from hotline.wiring.web import WebServer
+from ticketing.rollup.refresher import RollupRefresher
 from ticketing.store import TicketStore
 from ticketing.workflow.chase_scheduler import ChaseScheduler
 from ticketing.writer import BufferedCallWriter
@@ -87,6 +99,7 @@ class HotlineService:
         self.mqtt: MqttBridge | None = None
         self.chaser: ChaseScheduler | None = None
         self.retention: RetentionJob | None = None
+        self.rollups: RollupRefresher | None = None
         self.web: WebServer | None = None
         self.warning: EarlyWarning | None = None
         self.staffing: StaffingPlanner | None = None
@@ -143,6 +156,9 @@ class HotlineService:
         self.retention = recordings.start_retention(self.store, settings)
         if self.retention is not None:
             self.health.add("recording_retention", self.retention.status)
+        self.rollups = rollups.start_refresher(self.store, settings, self._now)
+        if self.rollups is not None:
+            self.health.add("rollups", self.rollups.status)
         await self.ivr.start(self.store)
         self.health.add_many(self.ivr.health)
         desk = await self.agents.start(self.store, self.feeds)
@@ -194,6 +210,8 @@ class HotlineService:
             await self.chaser.stop()
         if self.retention is not None:
             await self.retention.stop()
+        if self.rollups is not None:
+            await self.rollups.stop()
         await self.bus.stop()
         await self.agents.flush()  # state log and call-back list, before the store closes
         if self.writer is not None:

@@ -346,6 +346,10 @@ class ReportsSettings(Section):
     unit_bonus: float = Field(0.5, ge=0, le=100)
     # How many categories and areas the hot topics (热点诉求) list.
     hot_topics: int = Field(10, ge=1, le=100)
+    # Seconds between passes of the rollup refresher, which sums report counts ahead per UTC
+    # hour and day where calls or cases changed (on the active instance); 0 = off: reports
+    # read raw rows for every hour not built (`hotline rollup build` builds them by hand).
+    rollup_interval_s: float = Field(60.0, ge=0)
 
 
 class WarningAreaSettings(Section):

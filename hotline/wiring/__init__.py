@@ -3,6 +3,7 @@
 - `calls`: the AMI feed of each PBX (acd.feed) and where its finished calls go.
 - `tickets`: the ticket store and the buffered writer in front of it (ticketing).
 - `cases`: the case workflow's deadline policy and working time (ticketing.workflow).
+- `rollups`: the refresher keeping the report rollups built (ticketing.rollup).
 - `kpi`: today's live KPI counters (acd.kpi), primed from the store at start.
 - `web`: the aiohttp app, its wallboard push subscribed to every event.
 - `mqtt`: the MQTT bridge subscribed to every event.
