@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "user": "hotline.commands.user:user",
     "unit": "hotline.commands.unit:unit",
     "report": "hotline.commands.report:report",
+    "rollup": "hotline.commands.rollup:rollup",
 }
 
 
