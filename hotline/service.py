@@ -162,7 +162,7 @@ class HotlineService:
         await self.ivr.start(self.store)
         self.health.add_many(self.ivr.health)
         desk = await self.agents.start(self.store, self.feeds)
-        self.warning = warning.start_warning(
+        self.warning = await warning.start_warning(
             settings, self.bus, self.store, self.ivr.desk, self._now
         )
         self.staffing = staffing.build_planner(settings, self.store, self._now)

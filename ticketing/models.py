@@ -565,6 +565,23 @@ class SpySessionRow(Base):
     end_reason: Mapped[str | None] = mapped_column(String(64))
 
 
+class WarningSuggestionRow(Base):
+    """An early-warning suggestion (预警) as the ``warning`` room's data, with its status and
+    times as columns: open until a supervisor decides it, and decided once only — the status
+    leaves 'open' by a conditional UPDATE, whichever instance or click comes first."""
+
+    __tablename__ = "warning_suggestions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | accepted | dismissed
+    area_key: Mapped[str] = mapped_column(String(128))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    incident_id: Mapped[str | None] = mapped_column(String(64))  # the announcement it became
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDocument)  # Suggestion.to_data()
+
+
 # The rollup tables live with the code that fills them; importing them here puts them in
 # Base.metadata wherever the models are (migrations' comparison, create_all in tests).
 import ticketing.rollup.tables  # noqa: E402, F401

@@ -19,5 +19,7 @@ The capability's event table (``service.EarlyWarning.handlers``):
 - `signals`: one call → (area, branch, category), pure.
 - `detector`: sliding windows and the baseline rule, pure.
 - `suggestions`: a suggestion and the incident it becomes.
-- `service`: the above on the bus; no transport inside (hotline/wiring/warning.py wires it).
+- `service`: the above on the bus; no transport inside (hotline/wiring/warning.py wires it);
+  its suggestions are kept through a ``SuggestionStore`` (ticketing.warning_store in the
+  service), so a restart or the standby taking over picks up where it stopped.
 """

@@ -3,13 +3,23 @@ into an IVR announcement or sets it aside when a supervisor says so.
 
 No transport: events come from whatever ``subscribe`` is handed (the bus), suggestions and
 decisions leave through ``publish`` (the bus, hence MQTT), stored calls for the baseline
-come through ``fetch_calls`` and announcements are made through ``create_incident`` (the
-incident desk: board, store, announcements file — the path the IVR hears at once).
+come through ``fetch_calls``, announcements are made through ``create_incident`` (the
+incident desk: board, store, announcements file — the path the IVR hears at once) and the
+suggestions outlive the process in ``store`` (the database, ticketing.warning_store).
+
+Restarts and hand-overs to the standby instance: ``start()`` loads the open suggestions and
+the recent decided ones (the console shows the same; a dismissed area stays quiet for its
+cooldown), then replays the stored calls of the last window into the detector, so a burst in
+progress is still seen — and, its area having an open suggestion, is not suggested again.
+A decision is claimed in the store before anything else happens: an accept announces only
+if its claim changed the stored suggestion from open, so two clicks or two instances cannot
+announce one suggestion twice.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -25,7 +35,7 @@ from events.topics import (
 from warning.areas import AreaMap
 from warning.detector import BurstDetector, Key, Thresholds, hourly_baseline
 from warning.signals import observe
-from warning.suggestions import Suggestion
+from warning.suggestions import Status, Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +43,7 @@ Payload = dict[str, Any]
 Publish = Callable[[str, Payload], None]
 FetchCalls = Callable[[datetime, datetime], Awaitable[list[dict[str, Any]]]]
 CreateIncident = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+Data = Mapping[str, Any]
 
 # Decided suggestions kept for the console (the open ones are always kept).
 KEEP_DECIDED = 200
@@ -44,12 +55,37 @@ class Subscriber(Protocol):
     def subscribe(self, pattern: str, handler: Any, *, name: str | None = None) -> Any: ...
 
 
+class SuggestionStore(Protocol):
+    """Where suggestions outlive the process; each takes and gives ``Suggestion.to_data()``."""
+
+    async def add(self, data: Data) -> None:
+        """Keep a suggestion just raised (nothing if its id is kept already)."""
+        ...
+
+    async def decide(self, data: Data) -> dict[str, Any] | None:
+        """Write the decision ``data`` carries if the kept one is still open (or unknown) and
+        return None; else write nothing and return the kept one, decided first elsewhere."""
+        ...
+
+    async def save(self, data: Data) -> None:
+        """Write the suggestion as it is now, whatever was kept."""
+        ...
+
+    async def load(self, decided: int) -> list[dict[str, Any]]:
+        """The open suggestions and the ``decided`` most recently raised decided ones."""
+        ...
+
+
 class WarningError(ValueError):
     """The suggestion was decided already."""
 
 
 class NoIncidents(RuntimeError):
     """This service has no incident desk to announce through."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The decision could not be claimed in the store: nothing was decided, try again."""
 
 
 class EarlyWarning:
@@ -65,6 +101,7 @@ class EarlyWarning:
         clock: Callable[[], float],
         baseline_weeks: int = 4,
         cooldown_s: float = 3600.0,
+        store: SuggestionStore | None = None,
     ) -> None:
         self.areas = areas
         self.thresholds = thresholds
@@ -72,6 +109,7 @@ class EarlyWarning:
         self._publish = publish
         self._create_incident = create_incident
         self._fetch = fetch_calls
+        self._store = store
         self.zone = zone
         self._clock = clock
         self.baseline_weeks = baseline_weeks
@@ -83,8 +121,63 @@ class EarlyWarning:
         # (local date, hour) → baseline per key, and when a failed read may be tried again.
         self._baselines: dict[tuple[str, int], dict[Key, float]] = {}
         self._retry_at: dict[tuple[str, int], float] = {}
-        self._serial = 0
         self.observed = 0
+
+    # ---- starting where the last run stopped -----------------------------------------------
+
+    async def start(self) -> None:
+        """The kept suggestions first, then the stored calls of the last window (before the
+        bus hands this service any live call)."""
+        await self._load()
+        await self._seed()
+
+    async def _load(self) -> None:
+        if self._store is None:
+            return
+        try:
+            kept = await self._store.load(KEEP_DECIDED)
+        except Exception as error:
+            # Nothing is lost (it stays stored); this run starts without the earlier ones.
+            log.error("early warning: stored suggestions unavailable (%s): not shown", error)
+            return
+        for data in kept:
+            try:
+                suggestion = Suggestion.from_data(data)
+            except ValueError as error:
+                log.warning("early warning: a stored suggestion skipped: %s", error)
+                continue
+            self._keep(suggestion)
+        log.info("early warning: %d stored suggestions loaded", len(self._suggestions))
+
+    def _keep(self, suggestion: Suggestion) -> None:
+        """Hold a suggestion read from the store, as if this process had raised and decided it."""
+        self._suggestions[suggestion.id] = suggestion
+        area = suggestion.area_key
+        if suggestion.status == "open":
+            current = self._suggestions.get(self._open.get(area, ""))
+            if current is None or current.raised_at <= suggestion.raised_at:
+                self._open[area] = suggestion.id
+        elif suggestion.decided_at is not None:
+            quiet = suggestion.decided_at + self.cooldown_s
+            self._muted[area] = max(self._muted.get(area, 0.0), quiet)
+            if self._open.get(area) == suggestion.id:
+                del self._open[area]
+
+    async def _seed(self) -> None:
+        """Replay the stored calls of the last window, as the live events would have come."""
+        if self._fetch is None:
+            return
+        now = self._clock()
+        start = datetime.fromtimestamp(now - self.thresholds.window_s, UTC)
+        try:
+            stored = await self._fetch(start, datetime.fromtimestamp(now, UTC))
+        except Exception as error:
+            log.warning("early warning: the last window's calls unavailable (%s)", error)
+            return
+        stored.sort(key=lambda record: record.get("started_at") or 0.0)
+        for record in stored:
+            await self.observe(record)
+        log.info("early warning: %d stored call legs of the last window seen", len(stored))
 
     # ---- the event table -------------------------------------------------------------------
 
@@ -130,9 +223,9 @@ class EarlyWarning:
             needed = self.thresholds.needed(per_hour)
             if count < needed or self._muted.get(area.key, 0.0) > self._clock():
                 continue
-            self._raise(key, area.name, area.prefixes, count, per_hour, needed)
+            await self._raise(key, area.name, area.prefixes, count, per_hour, needed)
 
-    def _raise(
+    async def _raise(
         self,
         key: Key,
         area: str,
@@ -142,10 +235,10 @@ class EarlyWarning:
         needed: float,
     ) -> None:
         now = self._clock()
-        self._serial += 1
         stamp = datetime.fromtimestamp(now, UTC).astimezone(self.zone).strftime("%Y%m%d%H%M%S")
         suggestion = Suggestion(
-            id=f"warn-{stamp}-{self._serial}",
+            # Random, not a counter: unique across restarts and instances sharing a store.
+            id=f"warn-{stamp}-{secrets.token_hex(3)}",
             area_key=key[0],
             area=area,
             prefixes=prefixes,
@@ -160,8 +253,15 @@ class EarlyWarning:
             raised_at=now,
         )
         self._update(suggestion, key, count)
+        # Held before the write's await: the area's next call finds it open, not a new burst.
         self._suggestions[suggestion.id] = suggestion
         self._open[key[0]] = suggestion.id
+        if self._store is not None:
+            try:
+                await self._store.add(suggestion.to_data())
+            except Exception as error:
+                # Still suggested (console, MQTT); its decision writes it (store.decide).
+                log.error("early warning %s: not stored yet (%s)", suggestion.id, error)
         log.warning(
             "early warning %s: %d calls of %s %s from %s in %g min (baseline %.1f, threshold %g)",
             suggestion.id,
@@ -233,9 +333,16 @@ class EarlyWarning:
         if self._create_incident is None:
             raise NoIncidents("incidents are not available on this server")
         now = self._clock()
-        incident = await self._create_incident(suggestion.incident(now, title, text))
-        self._decide(suggestion, "accepted", who, now)
+        # Claimed before announcing: a second click or instance finds it accepted and
+        # announces nothing, whatever happens to this one afterwards.
+        before = await self._claim(suggestion, "accepted", who, now)
+        try:
+            incident = await self._create_incident(suggestion.incident(now, title, text))
+        except BaseException:
+            await self._undo(suggestion, before)
+            raise
         suggestion.incident_id = str(incident.get("id") or suggestion.id)
+        await self._write(suggestion)
         log.warning(
             "early warning %s accepted by %s: announced as incident %s",
             suggestion.id,
@@ -245,11 +352,12 @@ class EarlyWarning:
         self._publish(WARNING_ACCEPTED, suggestion.to_json())
         return suggestion.to_json(), incident
 
-    def dismiss(self, suggestion_id: str, who: str, reason: str | None = None) -> dict[str, Any]:
+    async def dismiss(
+        self, suggestion_id: str, who: str, reason: str | None = None
+    ) -> dict[str, Any]:
         """Set it aside (logged, with who and why); the area stays quiet for the cooldown."""
         suggestion = self._open_one(suggestion_id)
-        self._decide(suggestion, "dismissed", who, self._clock())
-        suggestion.reason = reason
+        await self._claim(suggestion, "dismissed", who, self._clock(), reason)
         log.warning(
             "early warning %s (%s %s from %s, %d calls) dismissed by %s: %s",
             suggestion.id,
@@ -271,12 +379,77 @@ class EarlyWarning:
             raise WarningError(f"suggestion {suggestion_id} was {suggestion.status} already")
         return suggestion
 
-    def _decide(self, suggestion: Suggestion, status: Any, who: str, now: float) -> None:
+    async def _claim(
+        self,
+        suggestion: Suggestion,
+        status: Status,
+        who: str,
+        now: float,
+        reason: str | None = None,
+    ) -> tuple[dict[str, Any], float | None]:
+        """Decide it here and in the store; return what to restore if the decision is undone.
+
+        Decided in memory before the first await, so a second click on this instance is
+        refused at once; then in the store, where only a suggestion still open changes."""
+        area = suggestion.area_key
+        before = (suggestion.to_data(), self._muted.get(area))
         suggestion.status = status
         suggestion.decided_by = who
         suggestion.decided_at = now
-        self._open.pop(suggestion.area_key, None)
-        self._muted[suggestion.area_key] = now + self.cooldown_s
+        suggestion.reason = reason
+        if self._open.get(area) == suggestion.id:
+            del self._open[area]
+        self._muted[area] = now + self.cooldown_s
+        if self._store is None:
+            return before
+        try:
+            first = await self._store.decide(suggestion.to_data())
+        except Exception as error:
+            self._restore(suggestion, before)
+            log.error("early warning %s: decision not stored (%s)", suggestion.id, error)
+            raise StoreUnavailable(
+                f"suggestion {suggestion.id}: the decision could not be stored; try again"
+            ) from error
+        if first is None:
+            return before
+        # Decided first by another click or instance: take the stored decision as ours.
+        self._restore(suggestion, before)
+        try:
+            self._keep(Suggestion.from_data(first))
+        except ValueError as error:
+            log.warning("early warning: the stored suggestion is unreadable: %s", error)
+        decided = first.get("status", "decided")
+        raise WarningError(f"suggestion {suggestion.id} was {decided} already")
+
+    async def _undo(
+        self, suggestion: Suggestion, before: tuple[dict[str, Any], float | None]
+    ) -> None:
+        """The announcement failed: the suggestion is open again, here and in the store."""
+        self._restore(suggestion, before)
+        await self._write(suggestion)
+
+    def _restore(self, suggestion: Suggestion, before: tuple[dict[str, Any], float | None]) -> None:
+        data, muted = before
+        for name in ("status", "decided_by", "decided_at", "reason", "incident_id"):
+            setattr(suggestion, name, data[name])
+        area = suggestion.area_key
+        if muted is None:
+            self._muted.pop(area, None)
+        else:
+            self._muted[area] = muted
+        if suggestion.status == "open":
+            self._open.setdefault(area, suggestion.id)
+
+    async def _write(self, suggestion: Suggestion) -> None:
+        if self._store is None:
+            return
+        try:
+            await self._store.save(suggestion.to_data())
+        except Exception as error:
+            # The decision itself is stored (claimed); this is its incident or its undoing.
+            log.error(
+                "early warning %s: not stored as %s (%s)", suggestion.id, suggestion.status, error
+            )
 
     def _trim(self) -> None:
         decided = [s for s in self._suggestions.values() if s.status != "open"]

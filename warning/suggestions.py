@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 Status = Literal["open", "accepted", "dismissed"]
+STATUSES: tuple[Status, ...] = ("open", "accepted", "dismissed")
 
 # The ticket categories a menu names (asterisk_conf.channel_vars.CATEGORY_VALUES), in Chinese.
 CATEGORY_NAMES = {
@@ -91,3 +93,59 @@ class Suggestion:
             "decided_at": iso(self.decided_at) if self.decided_at is not None else None,
             "reason": self.reason,
         }
+
+    def to_data(self) -> dict[str, Any]:
+        """Every field as JSON data (times as epoch seconds, the calls' ids too): what the
+        suggestion store keeps, and ``from_data`` reads back exactly."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["prefixes"] = list(self.prefixes)
+        data["call_ids"] = list(self.call_ids)
+        return data
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Suggestion:
+        """The suggestion ``to_data`` wrote; ValueError naming the field when it is not one."""
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                if f.name in _OPTIONAL:
+                    continue
+                problems.append(f"{f.name}: missing")
+                continue
+            value = data[f.name]
+            expected = _TYPES.get(f.name)
+            if expected is not None and not _is(value, expected):
+                problems.append(f"{f.name}: {value!r} is not {expected}")
+            values[f.name] = value
+        if data.get("status", "open") not in STATUSES:
+            problems.append(f"status: one of {', '.join(STATUSES)}")
+        if problems:
+            raise ValueError(f"suggestion {data.get('id')!r}: " + "; ".join(problems))
+        values["prefixes"] = tuple(values["prefixes"])
+        values["call_ids"] = list(values.get("call_ids", []))
+        return cls(**values)
+
+
+# The fields a stored suggestion may lack (their defaults), and each field's JSON type.
+_OPTIONAL = {"status", "incident_id", "decided_by", "decided_at", "reason", "call_ids"}
+_TYPES = {
+    "id": "str", "area_key": "str", "area": "str", "prefixes": "list[str]", "kind": "str",
+    "value": "str", "calls": "int", "expected": "number", "threshold": "number",
+    "window_s": "number", "first_call_at": "number", "last_call_at": "number",
+    "raised_at": "number", "status": "str", "incident_id": "str?", "decided_by": "str?",
+    "decided_at": "number?", "reason": "str?", "call_ids": "list[str]",
+}  # fmt: skip
+
+
+def _is(value: Any, expected: str) -> bool:
+    if expected.endswith("?"):
+        return value is None or _is(value, expected[:-1])
+    if expected == "str":
+        return isinstance(value, str)
+    if expected == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    items = cast(list[Any], value)
+    return isinstance(value, list | tuple) and all(isinstance(v, str) for v in items)

@@ -13,7 +13,7 @@ from hotline.web.auth_table import SUPERVISION
 from hotline.web.errors import ApiError, BadInput, Unavailable
 from hotline.web.routes import Param, RouteTable
 from ivr.incidents import TITLE_MAX
-from warning.service import EarlyWarning, NoIncidents, WarningError
+from warning.service import EarlyWarning, NoIncidents, StoreUnavailable, WarningError
 
 WARNINGS: web.AppKey[EarlyWarning] = web.AppKey("early_warning")
 
@@ -101,7 +101,7 @@ async def accept_warning(request: web.Request) -> web.Response:
         raise ApiError("warning.not_found", f"no suggestion {suggestion_id!r}", "id", 404) from None
     except WarningError as error:
         raise ApiError("warning.decided", str(error), "id", 409) from None
-    except NoIncidents as error:
+    except (NoIncidents, StoreUnavailable) as error:
         raise Unavailable(str(error)) from None
     except ValueError as error:  # the incident desk refused it (IncidentError: which field)
         raise ApiError("incident.invalid", str(error), "id") from None
@@ -133,11 +133,13 @@ async def dismiss_warning(request: web.Request) -> web.Response:
     who = principal(request)
     suggestion_id = request.match_info["id"]
     try:
-        suggestion = service.dismiss(suggestion_id, who.username, reason)
+        suggestion = await service.dismiss(suggestion_id, who.username, reason)
     except KeyError:
         raise ApiError("warning.not_found", f"no suggestion {suggestion_id!r}", "id", 404) from None
     except WarningError as error:
         raise ApiError("warning.decided", str(error), "id", 409) from None
+    except StoreUnavailable as error:
+        raise Unavailable(str(error)) from None
     await request.app[AUTH].audit(
         request,
         who.username,

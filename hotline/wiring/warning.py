@@ -1,5 +1,6 @@
 """Early warning: the burst watcher on the call events, its suggestions on the bus (hence
-MQTT), the stored calls as its baseline and the incident desk as its one-click announcement."""
+MQTT), the stored calls as its baseline and its last window, the incident desk as its
+one-click announcement and the database as where its suggestions outlive a restart."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from hotline.bus import Bus
 from hotline.incident_desk import IncidentDesk
 from hotline.settings import Settings
 from ticketing.store import TicketStore
+from ticketing.warning_store import WarningStore
 from warning.areas import AreaMap
 from warning.detector import Thresholds
 from warning.service import EarlyWarning
 
 
-def start_warning(
+async def start_warning(
     settings: Settings,
     bus: Bus,
     store: TicketStore | None,
@@ -38,6 +40,9 @@ def start_warning(
         clock=clock,
         baseline_weeks=config.baseline_weeks,
         cooldown_s=config.cooldown_minutes * 60,
+        store=WarningStore(store.engine) if store is not None else None,
     )
+    # Before the subscription: the kept suggestions and the last window come first.
+    await service.start()
     service.subscribe(bus)
     return service

@@ -214,7 +214,7 @@ async def test_an_outage_burst_raises_one_suggestion_on_the_bus(
     assert rig.events[-1][0] == WARNING_ACCEPTED
     assert problems(WARNING_ACCEPTED, rig.events[-1][1]) == []
     with pytest.raises(WarningError, match="accepted already"):
-        rig.service.dismiss(suggestion["id"], "banzhang")
+        await rig.service.dismiss(suggestion["id"], "banzhang")
     assert "accepted by banzhang" in caplog.text
 
 
@@ -227,7 +227,7 @@ async def test_dismissing_is_logged_and_quiets_the_area_for_the_cooldown(
     burst = [call(f"1390000{n:04d}", start + 20 * n, "2", n) for n in range(10)]
     await rig.play(burst)
     (suggestion,) = rig.service.list()
-    dismissed = rig.service.dismiss(suggestion["id"], "banzhang", "已知：计划停水")
+    dismissed = await rig.service.dismiss(suggestion["id"], "banzhang", "已知：计划停水")
     assert dismissed["status"] == "dismissed" and dismissed["reason"] == "已知：计划停水"
     assert rig.events[-1] == (WARNING_DISMISSED, dismissed)
     assert "dismissed by banzhang: 已知：计划停水" in caplog.text
@@ -238,7 +238,7 @@ async def test_dismissing_is_logged_and_quiets_the_area_for_the_cooldown(
     await rig.play([call(f"1390002{n:04d}", later + 10 * n, "2", 200 + n) for n in range(10)])
     assert [s["status"] for s in rig.service.list()] == ["open", "dismissed"]
     with pytest.raises(KeyError):
-        rig.service.dismiss("warn-nope", "banzhang")
+        await rig.service.dismiss("warn-nope", "banzhang")
 
 
 async def test_the_table_reads_ivr_outcomes_and_ended_calls_and_a_failing_store_is_survived(
