@@ -72,14 +72,16 @@ def rollup() -> None:
 )
 @click.option(
     "--jobs",
-    type=click.IntRange(1, 16),
+    type=click.IntRange(1, 8),
     default=1,
     show_default=True,
-    help="UTC days built at once (PostgreSQL only: SQLite writes one at a time).",
+    help="UTC days built at once, each on a connection (PostgreSQL only: SQLite writes one "
+    "at a time).",
 )
 def build(first: datetime | None, last: datetime | None, jobs: int) -> None:
     """Build (or rebuild) every hour and day of the rollups in the range."""
-    from ticketing.rollup.refresh import build_all
+    from ticketing.rollup.build_lock import building
+    from ticketing.rollup.refresh import Refreshed, build_all
 
     settings = load_settings()
     start, end = _utc(first), _utc(last)
@@ -101,8 +103,12 @@ def build(first: datetime | None, last: datetime | None, jobs: int) -> None:
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        done = _run(settings, lambda engine: build_all(engine, thresholds, start, end,
-                                                        advance, jobs=jobs))  # fmt: skip
+        async def build_them(engine: AsyncEngine) -> Refreshed:
+            # Waits for a pass of the service's refresher to end; its next ones skip.
+            async with building(engine, wait=True):
+                return await build_all(engine, thresholds, start, end, advance, jobs=jobs)
+
+        done = _run(settings, build_them)
     click.echo(f"built {done.hours} hours, rolled {done.days} UTC days in "
                f"{shown_url(settings.database.url)}")  # fmt: skip
 

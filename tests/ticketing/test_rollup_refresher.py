@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from retry_policy import Backoff
 from tests.ticketing.conftest import make_record
+from ticketing.engine import make_engine
 from ticketing.reports import Thresholds
+from ticketing.rollup.build_lock import building
 from ticketing.rollup.refresh import Refreshed
 from ticketing.rollup.refresher import RollupRefresher
 from ticketing.rollup.tables import rollup_built, rollup_dirty
@@ -50,7 +53,7 @@ async def test_each_pass_builds_the_hours_before_the_clocks_and_rebuilds_written
         every = {H10 + timedelta(hours=n) for n in range(3)}
         assert await hours(store) == (every, set())
         assert refresher.status() == {"ok": True, "passes": refresher.passes, "hours": 3,
-                                      "days": 0, "waiting": 0}  # fmt: skip
+                                      "days": 0, "waiting": 0, "skipped": 0}  # fmt: skip
         # A call stored later, in a built hour: marked, and rebuilt by a later pass.
         await store.save_calls([call_at(H10 + timedelta(hours=1, minutes=30), 2)])
         assert (await hours(store))[1] == {H10 + timedelta(hours=1)}
@@ -60,8 +63,16 @@ async def test_each_pass_builds_the_hours_before_the_clocks_and_rebuilds_written
         await refresher.stop()
 
 
+@pytest.fixture
+async def lite() -> AsyncIterator[AsyncEngine]:
+    """An engine the stub passes never use (its dialect tells the build lock: none needed)."""
+    engine = make_engine("sqlite+aiosqlite://")
+    yield engine
+    await engine.dispose()
+
+
 async def test_a_failing_pass_is_logged_retried_and_never_ends_the_refresher(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, lite: AsyncEngine
 ) -> None:
     outcomes: list[Exception | Refreshed] = [OSError("database down"), OSError("still down"),
                                              Refreshed(2, 0, 5)]  # fmt: skip
@@ -74,8 +85,7 @@ async def test_a_failing_pass_is_logged_retried_and_never_ends_the_refresher(
         return outcome
 
     caplog.set_level(logging.INFO, "ticketing.rollup.refresher")
-    engine: AsyncEngine = None  # type: ignore[assignment]  # never used by the stub
-    refresher = RollupRefresher(engine, Thresholds(), interval=0.02, backoff=FAST, run=run)
+    refresher = RollupRefresher(lite, Thresholds(), interval=0.02, backoff=FAST, run=run)
     refresher.start()
     try:
         # Two failures, then the third attempt of the same pass succeeds.
@@ -95,7 +105,7 @@ async def test_a_failing_pass_is_logged_retried_and_never_ends_the_refresher(
     assert refresher.status()["passes"] == 1
 
 
-async def test_stop_cancels_a_pass_that_does_not_end_within_the_grace() -> None:
+async def test_stop_cancels_a_pass_that_does_not_end_within_the_grace(lite: AsyncEngine) -> None:
     entered, cancelled = asyncio.Event(), asyncio.Event()
 
     async def hung(engine: AsyncEngine, thresholds: Thresholds, *, now: datetime,
@@ -108,15 +118,40 @@ async def test_stop_cancels_a_pass_that_does_not_end_within_the_grace() -> None:
             raise
         raise AssertionError("never ends")
 
-    engine: AsyncEngine = None  # type: ignore[assignment]
-    refresher = RollupRefresher(engine, Thresholds(), interval=60, run=hung, stop_grace=0.05)
+    refresher = RollupRefresher(lite, Thresholds(), interval=60, run=hung, stop_grace=0.05)
     refresher.start()
     await asyncio.wait_for(entered.wait(), 10)
     await asyncio.wait_for(refresher.stop(), 10)
     assert cancelled.is_set()
 
 
-def test_an_interval_of_zero_is_not_a_refresher() -> None:
-    engine: AsyncEngine = None  # type: ignore[assignment]
+async def test_an_interval_of_zero_is_not_a_refresher(lite: AsyncEngine) -> None:
     with pytest.raises(ValueError, match="0 means"):
-        RollupRefresher(engine, Thresholds(), interval=0)
+        RollupRefresher(lite, Thresholds(), interval=0)
+
+
+async def test_passes_are_skipped_while_another_process_builds_on_postgresql(
+    postgres_url: str,
+) -> None:
+    store = await TicketStore.open(postgres_url)
+    refresher = RollupRefresher(store.engine, Thresholds(), interval=0.02,
+                                clock=lambda: H10 + timedelta(hours=2))  # fmt: skip
+    try:
+        await store.save_calls([call_at(H10 + timedelta(minutes=5), 1)])
+        # `hotline rollup build` holds the lock (on a connection of another pool).
+        other = make_engine(postgres_url)
+        try:
+            async with building(other, wait=True) as held:
+                assert held
+                async with building(store.engine, wait=False) as second:
+                    assert not second
+                refresher.start()
+                await refresher.wait_until(lambda r: r.skipped >= 2, 10)
+                assert (refresher.passes, await hours(store)) == (0, (set(), {H10}))
+            await refresher.wait_until(lambda r: r.passes >= 1, 10)
+            assert await hours(store) == ({H10, H10 + timedelta(hours=1)}, set())
+        finally:
+            await other.dispose()
+    finally:
+        await refresher.stop()
+        await store.close()

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from retry_policy import Backoff, retry
 from ticketing.reports import Thresholds
 from ticketing.rollup import refresh
+from ticketing.rollup.build_lock import building
 from ticketing.rollup.refresh import Refreshed
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class RollupRefresher:
         # next pass instead of polling.
         self._changed = asyncio.Condition()
         self.passes = 0  # passes done
+        self.skipped = 0  # passes skipped while another process built the rollups
         self.failures = 0  # attempts failed
         self.hours = 0  # hours rebuilt since start
         self.days = 0  # days rolled since start
@@ -100,11 +102,17 @@ class RollupRefresher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def run_once(self) -> Refreshed:
-        """One pass now (no retry): the hours rebuilt, days rolled, hours left."""
-        done = await self._run(
-            self._engine, self._thresholds, now=self._clock(), budget_hours=self._budget
-        )
+    async def run_once(self) -> Refreshed | None:
+        """One pass now (no retry): the hours rebuilt, days rolled, hours left; None when
+        ``hotline rollup build`` is building them meanwhile (build_lock)."""
+        async with building(self._engine, wait=False) as held:
+            if not held:
+                self.skipped += 1
+                log.info("rollups: a build by another process is running; pass skipped")
+                return None
+            done = await self._run(
+                self._engine, self._thresholds, now=self._clock(), budget_hours=self._budget
+            )
         self.passes += 1
         self.hours += done.hours
         self.days += done.days
@@ -157,7 +165,8 @@ class RollupRefresher:
     def status(self) -> dict[str, Any]:
         """The /healthz component: a failing refresh is a warning (reports read raw rows)."""
         status: dict[str, Any] = {"ok": True, "passes": self.passes, "hours": self.hours,
-                                  "days": self.days, "waiting": self.left}  # fmt: skip
+                                  "days": self.days, "waiting": self.left,
+                                  "skipped": self.skipped}  # fmt: skip
         if self.last_error is not None:
             status["warning"] = f"last rollup refresh failed: {self.last_error}"
         return status
