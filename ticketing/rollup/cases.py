@@ -1,14 +1,250 @@
-"""Placeholder until the rollcases branch lands its builder (session 6): builds no rows.
+"""rollup_cases: the case reports' counts per UTC hour of the cases' opening, built and read.
 
-Nothing serves rollups before that branch's readers land, so no report reads its emptiness.
+A row is keyed by the hour the cases were opened in (``tickets.created_at``) and what a case
+report filters on: category, area (district), first and handling unit (``""`` when absent),
+and ``unit``. Rows of unit ``""`` count cases (case_counts) and their call-backs
+(case_callback_counts); rows of unit U count the events case_event_counts counts for U (the
+unit dispatched to, answering, returning, or holding the case when it was extended, redone or
+called back). So case_event_counts by unit is a GROUP BY unit of the U rows, by category, area
+or total the sum over them (a case extended while two units held it counts once for each, as
+the raw query counts it), and every ReportFilter a WHERE: category, area, and ``unit =
+first_unit OR unit = handling_unit`` (ticketing.reports._case_conditions).
+
+The builder is ticketing/reports.py's SQL (the same event selections, holder, deadline in
+force) grouped by hour, case keys and unit: one INSERT … SELECT per range, whatever its length.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any, Final
 
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing.reports import (
+    RATED_ANSWERS,
+    SATISFIED_ANSWERS,
+    ReportFilter,
+    _called,
+    _done,
+    _e,
+    _field,
+    _holder,
+    _late_return,
+    _on_time,
+)
+from ticketing.rollup.ledger import Plan, in_runs
+from ticketing.rollup.tables import CASE_COUNTS, CASE_KEYS, rollup_cases
+from ticketing.tickets import tickets
+
+# The counts of unit "" rows (per case) and of unit rows (per unit the events count for).
+CASE_COLUMNS: Final = ("cases", "done", "called_back", "cb_rated", "cb_satisfied",
+                       "cb_process_rated", "cb_process_satisfied")  # fmt: skip
+UNIT_COLUMNS: Final = tuple(name for name in CASE_COUNTS if name not in CASE_COLUMNS)
+
+_ONE: Final[Any] = literal_column("1")
+_ZERO: Final[Any] = literal_column("0")
+
+
+def _hour(dialect: str) -> Any:
+    """The UTC hour a case was opened in, as rollup_cases.bucket stores it (the triggers of
+    0017_rollup mark the same hour)."""
+    if dialect == "postgresql":
+        return func.date_trunc(
+            literal_column("'hour'"), tickets.c.created_at, literal_column("'UTC'")
+        )
+    return func.strftime(literal_column("'%Y-%m-%d %H:00:00.000000'"), tickets.c.created_at)
+
+
+def _flag(condition: Any) -> Any:
+    return case((condition, _ONE), else_=_ZERO)
+
+
+def _row(dialect: str, unit: Any, counts: dict[str, Any]) -> list[Any]:
+    """A fact row's columns: hour, the case keys, unit, every count (0 unless given)."""
+    keys = [
+        func.coalesce(tickets.c.category, "").label("category"),
+        func.coalesce(tickets.c.district, "").label("area"),
+        func.coalesce(tickets.c.first_unit, "").label("first_unit"),
+        func.coalesce(tickets.c.handling_unit, "").label("handling_unit"),
+    ]
+    return [
+        _hour(dialect).label("hour"), *keys, unit.label("unit"),
+        *(counts.get(name, _ZERO).label(name) for name in CASE_COUNTS),
+    ]  # fmt: skip
+
+
+def _facts(dialect: str, opened: Sequence[Any]) -> Any:
+    """One row per case (unit "") and one per event counted for a unit, of the cases
+    ``opened`` selects (what ticketing.reports' case queries count, unsummed)."""
+    events = _e.join(tickets, tickets.c.id == _e.c.ticket_id)
+    none: Any = literal_column("''")
+    done = _done()
+    result = _field(_e, "fields", "satisfaction")
+    process = _field(_e, "fields", "process_satisfaction")
+
+    def of(kind: str, unit: Any, counts: dict[str, Any]) -> Select[Any]:
+        return (
+            select(*_row(dialect, unit, counts))
+            .select_from(events)
+            .where(*opened, _e.c.kind == kind, unit.is_not(None))
+        )
+
+    per_case = select(*_row(dialect, none, {
+        "cases": _ONE, "done": _flag(done), "called_back": _flag(and_(done, _called())),
+    })).where(*opened)  # fmt: skip
+    ratings = (
+        select(*_row(dialect, none, {
+            "cb_rated": _flag(result.in_(RATED_ANSWERS)),
+            "cb_satisfied": _flag(result.in_(SATISFIED_ANSWERS)),
+            "cb_process_rated": _flag(process.in_(RATED_ANSWERS)),
+            "cb_process_satisfied": _flag(process.in_(SATISFIED_ANSWERS)),
+        }))
+        .select_from(events)
+        .where(*opened, _e.c.kind == "call_back")
+    )  # fmt: skip
+    holder = _holder()
+    # A case counts once per unit however many extensions that unit was given.
+    extended_cases = (
+        select(_e.c.ticket_id, holder.label("holder"))
+        .where(_e.c.kind == "approve_extension", _e.c.ticket_id.in_(
+            select(tickets.c.id).where(*opened)))
+        .distinct()
+        .subquery("extended_cases")
+    )  # fmt: skip
+    extended = (
+        select(*_row(dialect, extended_cases.c.holder, {"extended": _ONE}))
+        .select_from(extended_cases.join(tickets, tickets.c.id == extended_cases.c.ticket_id))
+        .where(extended_cases.c.holder.is_not(None))
+    )
+    return union_all(
+        per_case,
+        ratings,
+        of("dispatch", _field(_e, "fields", "unit"), {"dispatched": _ONE}),
+        of("answer", _field(_e, "unit"),
+           {"answered": _ONE, "on_time": _flag(_on_time(dialect))}),
+        extended,
+        of("redo", _holder(), {"redone": _ONE}),
+        of("return", _field(_e, "unit"),
+           {"returned": _ONE, "late_returns": _flag(_late_return(dialect))}),
+        of("call_back", _holder(), {
+            "rated": _flag(result.in_(RATED_ANSWERS)),
+            "satisfied": _flag(result.in_(SATISFIED_ANSWERS)),
+            "top": _flag(result == "satisfied"),
+        }),
+    )  # fmt: skip
 
 
 async def build(connection: AsyncConnection, start: datetime, end: datetime) -> None:
-    return None
+    """INSERT the span='hour' rows of rollup_cases for the cases opened in [start, end) (whole
+    UTC hours; refresh.rebuild deleted the range's rows first)."""
+    opened = [tickets.c.created_at >= start, tickets.c.created_at < end]
+    facts = _facts(connection.dialect.name, opened).subquery("facts")
+    keys = [facts.c.hour, *(facts.c[name] for name in (*CASE_KEYS, "unit"))]
+    source = select(
+        literal_column("'hour'"), *keys, *(func.sum(facts.c[name]) for name in CASE_COUNTS)
+    ).group_by(*keys)
+    names = ["span", "bucket", *CASE_KEYS, "unit", *CASE_COUNTS]
+    await connection.execute(rollup_cases.insert().from_select(names, source))
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+def servable(flt: ReportFilter) -> bool:
+    """Whether the rollups can answer ``flt``: keys are "" for an absent value, so a filter
+    on "" itself (which the raw queries match only to stored "") must be read raw."""
+    return "" not in (flt.category, flt.area, flt.unit)
+
+
+def filtered(flt: ReportFilter) -> list[ColumnElement[bool]]:
+    """ticketing.reports._case_conditions on the rollup's keys."""
+    where: list[ColumnElement[bool]] = []
+    if flt.category is not None:
+        where.append(rollup_cases.c.category == flt.category)
+    if flt.area is not None:
+        where.append(rollup_cases.c.area == flt.area)
+    if flt.unit is not None:
+        where.append(or_(rollup_cases.c.first_unit == flt.unit,
+                         rollup_cases.c.handling_unit == flt.unit))  # fmt: skip
+    return where
+
+
+def rolled(plan: Plan) -> ColumnElement[bool]:
+    """The rows a plan reads: its days' day rows and its other hours' hour rows."""
+    return or_(
+        and_(rollup_cases.c.span == "day", in_runs(rollup_cases.c.bucket, plan.days)),
+        and_(rollup_cases.c.span == "hour", in_runs(rollup_cases.c.bucket, plan.hours)),
+    )
+
+
+def per_case() -> ColumnElement[bool]:
+    return rollup_cases.c.unit == ""
+
+
+def per_unit(unit: str | None) -> ColumnElement[bool]:
+    """The rows of one unit's events, or of every unit's."""
+    return rollup_cases.c.unit != "" if unit is None else rollup_cases.c.unit == unit
+
+
+async def sums(
+    connection: AsyncConnection,
+    plan: Plan,
+    flt: ReportFilter,
+    key: Any | None,
+    names: Iterable[str],
+    *where: ColumnElement[bool],
+) -> dict[str, dict[str, int]]:
+    """The plan's rolled rows matching ``flt`` and ``where``, summed per ``key`` (a column of
+    rollup_cases; None: all in one, keyed ""); a key is there when a row is."""
+    if not (plan.days or plan.hours):
+        return {}
+    names = tuple(names)
+    columns = [func.count().label("rows"), *(func.sum(rollup_cases.c[n]).label(n) for n in names)]
+    query = select(*columns).where(rolled(plan), *filtered(flt), *where)
+    if key is not None:
+        query = select(key.label("key"), *columns).where(rolled(plan), *filtered(flt), *where)
+        query = query.group_by(key)
+    out: dict[str, dict[str, int]] = {}
+    for row in await connection.execute(query):
+        if not row.rows:
+            continue
+        found = "" if key is None else (row.key or "")
+        out[found] = {name: int(row._mapping[name] or 0) for name in names}
+    return out
+
+
+async def buckets(
+    connection: AsyncConnection,
+    span: str,
+    runs: Sequence[tuple[datetime, datetime]],
+    flt: ReportFilter,
+    figure: Any,
+    *where: ColumnElement[bool],
+) -> list[tuple[datetime, int]]:
+    """The ``span`` buckets in ``runs`` whose rows matching ``flt`` and ``where`` sum
+    ``figure`` (an expression of rollup_cases' counts) above 0, oldest first."""
+    if not runs:
+        return []
+    total = func.sum(figure)
+    query = (
+        select(rollup_cases.c.bucket, total.label("n"))
+        .where(rollup_cases.c.span == span, in_runs(rollup_cases.c.bucket, runs),
+               *filtered(flt), *where)
+        .group_by(rollup_cases.c.bucket)
+        .having(total > 0)
+        .order_by(rollup_cases.c.bucket)
+    )  # fmt: skip
+    return [(row.bucket, int(row.n)) for row in await connection.execute(query)]
