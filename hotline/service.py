@@ -213,6 +213,8 @@ class HotlineService:
         if self.rollups is not None:
             await self.rollups.stop()
         await self.bus.stop()
+        if self.warning is not None:
+            await self.warning.stop()  # the growth of open suggestions, before the store closes
         await self.agents.flush()  # state log and call-back list, before the store closes
         if self.writer is not None:
             await self.writer.stop()

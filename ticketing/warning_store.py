@@ -73,6 +73,18 @@ class WarningStore:
             if changed.rowcount == 0:
                 await _insert(connection, row)
 
+    async def grow(self, data: Mapping[str, Any]) -> None:
+        """Write an open suggestion's newer calls; nothing once it is decided (a decision
+        made by another instance is never overwritten by this one's late counting)."""
+        row = suggestion_row(data)
+        if row["status"] != "open":
+            raise ValueError(f"suggestion {row['id']!r}: only an open suggestion grows")
+        table = warning_suggestions
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(table).where(table.c.id == row["id"], table.c.status == "open").values(row)
+            )
+
     async def load(self, decided: int) -> list[dict[str, Any]]:
         """Every open suggestion and the ``decided`` most recently raised decided ones."""
         table = warning_suggestions

@@ -18,6 +18,7 @@ announce one suggestion twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
@@ -71,6 +72,10 @@ class SuggestionStore(Protocol):
         """Write the suggestion as it is now, whatever was kept."""
         ...
 
+    async def grow(self, data: Data) -> None:
+        """Write an open suggestion's newer calls; nothing once it is decided (anywhere)."""
+        ...
+
     async def load(self, decided: int) -> list[dict[str, Any]]:
         """The open suggestions and the ``decided`` most recently raised decided ones."""
         ...
@@ -122,6 +127,9 @@ class EarlyWarning:
         self._baselines: dict[tuple[str, int], dict[Key, float]] = {}
         self._retry_at: dict[tuple[str, int], float] = {}
         self.observed = 0
+        # Open suggestions whose calls grew since written, and the task writing them.
+        self._grown: set[str] = set()
+        self._grow_task: asyncio.Task[None] | None = None
 
     # ---- starting where the last run stopped -----------------------------------------------
 
@@ -217,7 +225,8 @@ class EarlyWarning:
             if open_id is not None:
                 suggestion = self._suggestions[open_id]
                 if (suggestion.kind, suggestion.value) == (kind, value):
-                    self._update(suggestion, key, count)
+                    if self._update(suggestion, key, count):
+                        self._write_growth(suggestion)
                 continue
             per_hour = baseline.get(key, 0.0)
             needed = self.thresholds.needed(per_hour)
@@ -276,7 +285,10 @@ class EarlyWarning:
         self._publish(WARNING_SUGGESTED, suggestion.to_json())
         self._trim()
 
-    def _update(self, suggestion: Suggestion, key: Key, count: int) -> None:
+    def _update(self, suggestion: Suggestion, key: Key, count: int) -> bool:
+        """Take the window's calls of ``key`` into the suggestion; True if it changed."""
+        before = (suggestion.calls, suggestion.first_call_at, suggestion.last_call_at)
+        known = len(suggestion.call_ids)
         span = self.detector.span(key)
         suggestion.calls = max(suggestion.calls, count)
         if span is not None:
@@ -287,6 +299,33 @@ class EarlyWarning:
         for call_id in self.detector.calls(key):
             if call_id not in suggestion.call_ids:
                 suggestion.call_ids.append(call_id)
+        after = (suggestion.calls, suggestion.first_call_at, suggestion.last_call_at)
+        return after != before or len(suggestion.call_ids) != known
+
+    def _write_growth(self, suggestion: Suggestion) -> None:
+        """Write an open suggestion's growth behind the events: a slow database must not hold
+        up the watching (the bus's queue); each suggestion's newest data, one at a time."""
+        if self._store is None:
+            return
+        self._grown.add(suggestion.id)
+        if self._grow_task is None or self._grow_task.done():
+            self._grow_task = asyncio.create_task(self._grow(), name="early-warning-growth")
+
+    async def _grow(self) -> None:
+        while self._grown and self._store is not None:
+            suggestion = self._suggestions.get(self._grown.pop())
+            if suggestion is None or suggestion.status != "open":
+                continue  # its decision wrote it
+            try:
+                await self._store.grow(suggestion.to_data())
+            except Exception as error:
+                # Its next call (or its decision) writes it again.
+                log.warning("early warning %s: its growth not stored (%s)", suggestion.id, error)
+
+    async def stop(self) -> None:
+        """Write the growth still pending (before the store closes)."""
+        if self._grow_task is not None:
+            await self._grow_task
 
     async def _baseline(self, at: float) -> dict[Key, float]:
         """The keys' calls per hour in this local hour on the recent weeks (cached per hour)."""

@@ -43,6 +43,9 @@ async def test_a_suggestion_reads_back_as_it_was_written(store: TicketStore) -> 
     assert await kept.load(10) == [data]
     assert Suggestion.from_data((await kept.load(10))[0]) == Suggestion.from_data(data)
     assert await kept.get(data["id"]) == data and await kept.get("warn-nope") is None
+    grown = {**data, "calls": 14, "call_ids": [*data["call_ids"], "pbx1|1.3"]}
+    await kept.grow(grown)
+    assert await kept.load(10) == [grown]
 
 
 async def test_a_decision_is_written_once(db_url: str) -> None:
@@ -59,6 +62,11 @@ async def test_a_decision_is_written_once(db_url: str) -> None:
         (winner,) = [d for d, r in zip((accepted, dismissed), results, strict=True) if r is None]
         (loser,) = [r for r in results if r is not None]
         assert loser == winner and await other.get(data["id"]) == winner
+        # Counting that comes late (the other instance's growth) never undoes the decision.
+        await other.grow({**data, "calls": 40})
+        assert await other.get(data["id"]) == winner
+        with pytest.raises(ValueError, match="only an open"):
+            await other.grow(winner)
         # The incident the accept made (or anything after the decision) is saved as it is.
         await one.save({**winner, "incident_id": "warn-x"})
         assert (await one.get(data["id"]) or {})["incident_id"] == "warn-x"

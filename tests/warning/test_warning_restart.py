@@ -161,6 +161,12 @@ async def test_a_burst_straddling_a_restart_is_suggested_once(site: Site) -> Non
     assert grown["id"] == suggestion["id"] and grown["calls"] == 9
     assert site.suggested() == [suggestion["id"]]
 
+    # Its growth was written too: restarted once the window has moved past the burst (the
+    # stored calls give nothing to count again), the console shows what it showed.
+    await later.stop()
+    site.now += RULE.window_s + 60
+    assert (await site.service()).list() == [grown]
+
 
 async def test_calls_of_the_window_that_trip_the_rule_are_suggested_at_start(
     site: Site,
@@ -186,6 +192,9 @@ class BrokenStore:
     async def save(self, data: Any) -> None:
         raise OSError("database down")
 
+    async def grow(self, data: Any) -> None:
+        raise OSError("database down")
+
     async def load(self, decided: int) -> list[dict[str, Any]]:
         raise OSError("database down")
 
@@ -197,10 +206,12 @@ async def test_a_store_down_loses_no_suggestion_and_decides_nothing(
     service = await site.service()
     service._store = BrokenStore()
     await service._load()  # logged; the service runs on
-    await site.calls(service, "1390", 6)
+    await site.calls(service, "1390", 8)
+    await service.stop()  # its growth: not stored either, logged
     (suggestion,) = service.list()
     assert site.suggested() == [suggestion["id"]]  # on the bus though not stored
     with pytest.raises(StoreUnavailable):
         await service.accept(suggestion["id"], "banzhang")
     assert service.list()[0]["status"] == "open" and site.incidents == []
     assert "not stored yet" in caplog.text and "decision not stored" in caplog.text
+    assert "its growth not stored" in caplog.text
