@@ -251,14 +251,15 @@ def _ring_count(dialect: str) -> Any:
     return func.coalesce(func.json_array_length(calls.c.ring_no_answer), 0)
 
 
-# How a call's leg aggregates (_leg_parts) combine over groups of its legs: each is a sum,
-# a min or a max, so a call's row is the same made from all its legs at once or from the
-# rows of its legs per queue (ticketing.rollup.calls builds both from one pass).
+# How a call's leg aggregates (_leg_parts) combine over groups of its legs (the SQL
+# function): each is a sum, a min or a max, so a call's row is the same made from all its
+# legs at once or from the rows of its legs per queue (ticketing.rollup.calls builds both
+# from one pass).
 CALL_PARTS: Final = {
-    "linkedid": func.max, "at": func.min, "queue_legs": func.sum, "answered": func.max,
-    "first_answer": func.min, "last_queue": func.max, "last_outcome": func.max,
-    "handlings": func.sum, "talk": func.sum, "transfers": func.sum, "rings": func.sum,
-    "deflected": func.max,
+    "linkedid": "max", "at": "min", "queue_legs": "sum", "answered": "max",
+    "first_answer": "min", "last_queue": "max", "last_outcome": "max",
+    "handlings": "sum", "talk": "sum", "transfers": "sum", "rings": "sum",
+    "deflected": "max",
 }  # fmt: skip
 
 
@@ -468,7 +469,9 @@ async def call_groups_in(
     thresholds: Thresholds,
 ) -> list[dict[str, Any]]:
     """``call_groups`` of the calls that arrived in ``runs``."""
-    column = CALL_GROUPS[by]
+    # "" for a call without a case or a case without the key, in the SQL: a NULL would sort
+    # last on PostgreSQL and first on SQLite.
+    column = func.coalesce(CALL_GROUPS[by], "")
     per_call = _per_call(runs, flt, connection.dialect.name)
     grouped = (
         select(column.label("key"), per_call)
@@ -481,10 +484,7 @@ async def call_groups_in(
         .group_by(grouped.c.key)
         .order_by(grouped.c.key)
     )
-    rows = [_numbers(dict(row._mapping)) for row in await connection.execute(query)]
-    for row in rows:
-        row["key"] = row["key"] or ""
-    return rows
+    return [_numbers(dict(row._mapping)) for row in await connection.execute(query)]
 
 
 async def excluded_calls(
