@@ -13,10 +13,6 @@ from ticketing.reports import (
     DRILL_LIMIT,
     ReportFilter,
     Thresholds,
-    agent_legs,
-    call_groups,
-    call_hours,
-    call_keys,
     case_callback_counts,
     case_counts,
     case_event_counts,
@@ -26,6 +22,12 @@ from ticketing.reports import (
     case_keys,
     excluded_calls,
     qa_agent_scores,
+)
+from ticketing.rollup.call_reports import (
+    agent_legs,
+    call_groups,
+    call_hours,
+    call_keys,
     queue_legs,
 )
 
