@@ -3,19 +3,24 @@ counts are integers, rates are numbers shown as percentages, seconds are numbers
 days are Excel dates; a figure that cannot be computed (nothing to count) is an empty cell,
 never 0. The drill-down sheets list the calls and cases behind the figures that need chasing
 (abandoned, answered late, excluded, dissatisfied; overdue, extended, redone, returned), caller
-numbers masked: a file travels further than a screen."""
+numbers masked: a file travels further than a screen.
+
+Written in openpyxl's write-only mode: each row streams to the sheet's XML as it is appended
+(a month's drill-downs are 45,000 rows), so a sheet's widths and frozen header are set before
+its first row, and a cell with a number format or font is a WriteOnlyCell."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from hotline.reports.build import CASE_LABELS, HOTLINE_RATES, UNIT_RATES
 
@@ -57,68 +62,74 @@ def _format(unit: str | None) -> str | None:
     return {"ratio": PERCENT, "s": SECONDS, "count": "0"}.get(unit or "")
 
 
-def _put(sheet: Worksheet, row: int, column: int, value: Any, form: str | None = None) -> None:
-    cell = sheet.cell(row=row, column=column, value=value)
-    if form and value is not None:
-        cell.number_format = form
+def _typed(sheet: WriteOnlyWorksheet, value: Any, form: str | None = None) -> Any:
+    """A row item: the plain value, or a cell carrying its number format (a figure that
+    cannot be computed stays None: an empty cell, never a formatted 0)."""
+    if form is None or value is None:
+        return value
+    cell = WriteOnlyCell(sheet, value)
+    cell.number_format = form
+    return cell
 
 
-def _header(sheet: Worksheet, titles: Sequence[str]) -> None:
-    sheet.append(list(titles))
-    for cell in sheet[sheet.max_row]:
-        cell.font = BOLD
-    # A coordinate, not sheet.cell(): that would create the next row's cell.
-    sheet.freeze_panes = f"B{sheet.max_row + 1}"
+def _bold(sheet: WriteOnlyWorksheet, titles: Sequence[Any], font: Font = BOLD) -> list[Any]:
+    cells = []
+    for title in titles:
+        cell = WriteOnlyCell(sheet, title)
+        cell.font = font
+        cells.append(cell)
+    return cells
 
 
-def _figure_rows(sheet: Worksheet, figures: Mapping[str, Mapping[str, Any]]) -> None:
-    for figure in figures.values():
-        row = sheet.max_row + 1
-        form = _format(figure.get("unit"))
-        _put(sheet, row, 1, f"{figure.get('label_zh', '')} {figure.get('label_en', '')}".strip())
-        _put(sheet, row, 2, figure.get("value"), form)
-        _put(sheet, row, 3, figure.get("numerator"))
-        _put(sheet, row, 4, figure.get("denominator"))
-        _put(sheet, row, 5, figure.get("formula"))
-        _put(sheet, row, 6, figure.get("target"), PERCENT)
+def _sheet(
+    book: Workbook, name: str, widths: Mapping[str, float], titles: Sequence[str] | None = None
+) -> WriteOnlyWorksheet:
+    """A new sheet, its column widths and (with ``titles``) its bold header row frozen: in
+    write-only mode both go into the sheet's XML head, so before the first row."""
+    sheet = book.create_sheet(SHEETS[name])
+    assert isinstance(sheet, WriteOnlyWorksheet)
+    for column, width in widths.items():
+        sheet.column_dimensions[column].width = width
+    if titles is not None:
+        sheet.freeze_panes = "B2"
+        sheet.append(_bold(sheet, titles))
+    return sheet
+
+
+def _figure_row(sheet: WriteOnlyWorksheet, figure: Mapping[str, Any]) -> list[Any]:
+    return [
+        f"{figure.get('label_zh', '')} {figure.get('label_en', '')}".strip(),
+        _typed(sheet, figure.get("value"), _format(figure.get("unit"))),
+        figure.get("numerator"),
+        figure.get("denominator"),
+        figure.get("formula"),
+        _typed(sheet, figure.get("target"), PERCENT),
+    ]
 
 
 def _summary(book: Workbook, report: Mapping[str, Any]) -> None:
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = SHEETS["summary"]
-    sheet.append([report["title"], report["label"]])
-    sheet["A1"].font = Font(bold=True, size=14)
+    sheet = _sheet(book, "summary", {"A": 34, "E": 60})
+    sheet.append([*_bold(sheet, [report["title"]], Font(bold=True, size=14)), report["label"]])
     zone = ZoneInfo(report["params"]["timezone"])
     for label, key in (("从 from", "from"), ("到 to (不含 excluded)", "to")):
-        sheet.append([label])
-        _put(sheet, sheet.max_row, 2, _local(report[key], zone), DATETIME)
+        sheet.append([label, _typed(sheet, _local(report[key], zone), DATETIME)])
     active = {k: v for k, v in report["filter"].items() if v is not None}
     sheet.append(["筛选 filter", ", ".join(f"{k}={v}" for k, v in active.items()) or "全部 all"])
     sheet.append([])
-    sheet.append(["通话指标 call KPIs", "值 value", "分子 numerator", "分母 denominator",
-                  "公式 formula", "目标 target"])  # fmt: skip
-    for cell in sheet[sheet.max_row]:
-        cell.font = BOLD
-    _figure_rows(sheet, report["call_kpis"]["totals"])
+    sheet.append(_bold(sheet, ["通话指标 call KPIs", "值 value", "分子 numerator",
+                               "分母 denominator", "公式 formula", "目标 target"]))  # fmt: skip
+    for figure in report["call_kpis"]["totals"].values():
+        sheet.append(_figure_row(sheet, figure))
     sheet.append([])
-    sheet.append(["工单指标 case KPIs", "值 value", "分子 numerator", "分母 denominator",
-                  "公式 formula"])  # fmt: skip
-    for cell in sheet[sheet.max_row]:
-        cell.font = BOLD
+    sheet.append(_bold(sheet, ["工单指标 case KPIs", "值 value", "分子 numerator",
+                               "分母 denominator", "公式 formula"]))  # fmt: skip
     totals = report["case_kpis"]["totals"]
     for name in ("cases", "dispatched"):
         sheet.append([CASE_LABELS[name], totals[name]])
     for name in (*UNIT_RATES, *HOTLINE_RATES):
         figure = totals[name]
-        row = sheet.max_row + 1
-        _put(sheet, row, 1, CASE_LABELS[name])
-        _put(sheet, row, 2, figure["value"], PERCENT)
-        _put(sheet, row, 3, figure["numerator"])
-        _put(sheet, row, 4, figure["denominator"])
-        _put(sheet, row, 5, figure["formula"])
-    sheet.column_dimensions["A"].width = 34
-    sheet.column_dimensions["E"].width = 60
+        sheet.append([CASE_LABELS[name], _typed(sheet, figure["value"], PERCENT),
+                      figure["numerator"], figure["denominator"], figure["formula"]])  # fmt: skip
 
 
 def _local(value: str, zone: ZoneInfo) -> datetime:
@@ -130,18 +141,15 @@ def _bucket_table(
     book: Workbook, name: str, key_title: str, rows: Mapping[str, Mapping[str, Any]],
     columns: Sequence[str], key_cell: Any,
 ) -> None:  # fmt: skip
-    sheet = book.create_sheet(SHEETS[name])
     sample = next(iter(rows.values()), {})
-    _header(sheet, [key_title, *(_title(sample.get(c), c) for c in columns)])
-    # Rows counted here: openpyxl's max_row walks every cell, so asking it per row made a
-    # month's sheets quadratic (a minute for the briefing's 5,000-row drill-downs).
-    for row, (key, figures) in enumerate(rows.items(), start=sheet.max_row + 1):
-        value, form = key_cell(key)
-        _put(sheet, row, 1, value, form)
-        for index, column in enumerate(columns, start=2):
+    titles = [key_title, *(_title(sample.get(c), c) for c in columns)]
+    sheet = _sheet(book, name, {"A": 20}, titles)
+    for key, figures in rows.items():
+        row = [_typed(sheet, *key_cell(key))]
+        for column in columns:
             figure = figures.get(column) or {}
-            _put(sheet, row, index, figure.get("value"), _format(figure.get("unit")))
-    sheet.column_dimensions["A"].width = 20
+            row.append(_typed(sheet, figure.get("value"), _format(figure.get("unit"))))
+        sheet.append(row)
 
 
 def _title(figure: Mapping[str, Any] | None, name: str) -> str:
@@ -151,44 +159,43 @@ def _title(figure: Mapping[str, Any] | None, name: str) -> str:
 
 
 def _case_table(book: Workbook, name: str, key_title: str, rows: Mapping[str, Any]) -> None:
-    sheet = book.create_sheet(SHEETS[name])
+    rates = UNIT_RATES + (HOTLINE_RATES if name != "by_unit" else ())
     titles = [key_title, "派单 dispatched"]
-    for rate in UNIT_RATES + (HOTLINE_RATES if name != "by_unit" else ()):
+    for rate in rates:
         titles += [CASE_LABELS[rate], "分子 num", "分母 den"]
     if name != "by_unit":
         titles.insert(1, "工单 cases")
-    _header(sheet, titles)
-    for row, (key, figures) in enumerate(rows.items(), start=sheet.max_row + 1):
-        values: list[tuple[Any, str | None]] = [(key, None)]
+    sheet = _sheet(book, name, {"A": 20}, titles)
+    for key, figures in rows.items():
+        row = [key]
         if name != "by_unit":
-            values.append((figures["cases"], "0"))
-        values.append((figures["dispatched"], "0"))
-        for rate in UNIT_RATES + (HOTLINE_RATES if name != "by_unit" else ()):
+            row.append(_typed(sheet, figures["cases"], "0"))
+        row.append(_typed(sheet, figures["dispatched"], "0"))
+        for rate in rates:
             figure = figures[rate]
-            values += [(figure["value"], PERCENT), (figure["numerator"], "0"),
-                       (figure["denominator"], "0")]  # fmt: skip
-        for column, (value, form) in enumerate(values, start=1):
-            _put(sheet, row, column, value, form)
-    sheet.column_dimensions["A"].width = 20
+            row += [_typed(sheet, figure["value"], PERCENT),
+                    _typed(sheet, figure["numerator"], "0"),
+                    _typed(sheet, figure["denominator"], "0")]  # fmt: skip
+        sheet.append(row)
 
 
 def _records(
     book: Workbook, name: str, columns: Sequence[tuple[str, str, str | None]],
-    rows: Sequence[Mapping[str, Any]],
+    rows: Iterable[Mapping[str, Any]],
 ) -> None:  # fmt: skip
     """A plain table: (title, key, number format) per column."""
-    sheet = book.create_sheet(SHEETS[name])
-    _header(sheet, [title for title, _, _ in columns])
-    for row, item in enumerate(rows, start=sheet.max_row + 1):
-        for column, (_, key, form) in enumerate(columns, start=1):
-            _put(sheet, row, column, item.get(key), form)
-    sheet.column_dimensions["A"].width = 20
+    sheet = _sheet(book, name, {"A": 20}, [title for title, _, _ in columns])
+    for item in rows:
+        sheet.append([_typed(sheet, item.get(key), form) for _, key, form in columns])
 
 
 def to_xlsx(report: Mapping[str, Any], drills: Mapping[str, Any] | None = None) -> bytes:
     """The workbook's bytes; ``drills`` (build.report_drills) fills the drill-down sheets."""
     zone = ZoneInfo(report["params"]["timezone"])
-    book = Workbook()
+    # Write-only: rows stream to the file as they are appended, with no cell model kept per
+    # cell (normal mode built ~400,000 Cell objects for a month's drill-downs and hour tables,
+    # then walked them again to save: most of the briefing's XLSX time).
+    book = Workbook(write_only=True)
     _summary(book, report)
     calls = report["call_kpis"]
     _bucket_table(
@@ -245,11 +252,11 @@ def to_xlsx(report: Mapping[str, Any], drills: Mapping[str, Any] | None = None) 
     _records(book, "excluded", [("原因 reason", "reason", None), ("通话 calls", "calls", "0")],
              excluded)  # fmt: skip
     drills = drills or {"calls": {}, "cases": {}}
-    call_rows = [
+    call_rows = (
         {**row, "figure": figure, "at": _local(row["at"], zone)}
         for figure, rows in drills["calls"].items()
         for row in rows
-    ]
+    )
     _records(book, "drill_calls", [
         ("指标 figure", "figure", None), ("时间 at", "at", DATETIME),
         ("来电 caller", "caller_num", None),
@@ -257,11 +264,11 @@ def to_xlsx(report: Mapping[str, Any], drills: Mapping[str, Any] | None = None) 
         ("等待秒 wait s", "wait_s", "0"), ("评价 survey", "survey", None),
         ("交换机 pbx", "pbx", None), ("uniqueid", "uniqueid", None), ("linkedid", "linkedid", None),
     ], call_rows)  # fmt: skip
-    case_rows = [
+    case_rows = (
         {**row, "figure": figure, "created_at": _local(row["created_at"], zone)}
         for figure, rows in drills["cases"].items()
         for row in rows
-    ]
+    )
     _records(book, "drill_cases", [
         ("指标 figure", "figure", None), ("工单号 number", "number", None),
         ("类别 category", "category", None), ("区域 area", "area", None),

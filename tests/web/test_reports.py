@@ -218,6 +218,32 @@ async def test_xlsx_has_typed_cells_a_sheet_per_table_and_drill_down_sheets(
     assert {row[0] for row in cases} >= {"超期办结 overdue", "退件 returned", "重办 redone"}
 
 
+async def test_xlsx_keeps_bold_frozen_headers_widths_and_empty_cells_for_missing_figures(
+    store: TicketStore,
+) -> None:
+    # The workbook is streamed (openpyxl write-only): widths, panes and styles must still be
+    # there, and a figure that cannot be computed must stay an empty cell, never 0.
+    await seed(store)
+    report = await build_report(store.engine, DAILY, ReportFilter(), PARAMS)
+    drills = await report_drills(store.engine, DAILY, ReportFilter(), PARAMS, role="file")
+    book = load_workbook(io.BytesIO(to_xlsx(report, drills)))
+    summary = book[SHEETS["summary"]]
+    assert summary["A1"].font.b and summary["A1"].font.sz == 14
+    assert summary.column_dimensions["A"].width == 34 and summary.freeze_panes is None
+    for name in ("by_hour", "by_unit", "drill_calls", "drill_cases"):
+        sheet = book[SHEETS[name]]
+        assert sheet.freeze_panes == "B2" and sheet.column_dimensions["A"].width == 20
+        assert all(cell.font.b for cell in sheet[1]), name
+        assert not any(cell.font.b for cell in sheet[2]), name
+    assert book[SHEETS["by_hour"]]["A2"].number_format == "yyyy-mm-dd hh:mm"
+    rates = {row[0].value: row for row in book[SHEETS["by_unit"]].iter_rows(min_row=2)}
+    # 水务局 answered nothing: no on-time rate, no redo rate — empty, beside their 0 counts.
+    assert rates["水务局"][2].value is None and rates["水务局"][3].value == 0
+    assert rates["水务局"][8].value is None and rates["水务局"][9].value == 0
+    drill = book[SHEETS["drill_cases"]]
+    assert drill["G2"].is_date and drill["G2"].number_format == "yyyy-mm-dd hh:mm"
+
+
 async def test_pdf_has_chinese_headings_charts_and_the_font_embedded(store: TicketStore) -> None:
     await seed(store)
     report = await build_report(store.engine, WEEKLY, ReportFilter(), PARAMS)
