@@ -13,12 +13,7 @@ from ticketing.reports import (
     DRILL_LIMIT,
     ReportFilter,
     Thresholds,
-    case_callback_counts,
-    case_counts,
-    case_event_counts,
-    case_event_ids,
     case_histories,
-    case_ids,
     case_keys,
     excluded_calls,
     qa_agent_scores,
@@ -29,6 +24,13 @@ from ticketing.rollup.call_reports import (
     call_hours,
     call_keys,
     queue_legs,
+)
+from ticketing.rollup.case_reports import (
+    case_callback_counts,
+    case_counts,
+    case_event_counts,
+    case_event_ids,
+    case_ids,
 )
 
 __all__ = [
