@@ -919,13 +919,19 @@ def _has(*conditions: Any) -> Any:
     return exists().where(_e.c.ticket_id == tickets.c.id, *conditions)
 
 
-def _done() -> Any:
-    """The case was answered by a unit or closed (case_kpis' answered_or_closed)."""
-    return or_(
-        _has(_e.c.kind == "answer", _field(_e, "unit").is_not(None)),
-        _has(_field(_e, "to") == "closed",
+def _finishing() -> tuple[Any, Any]:
+    """The events (``_e``) that make a case done: a unit's answer, a step to closed."""
+    return (
+        and_(_e.c.kind == "answer", _field(_e, "unit").is_not(None)),
+        and_(_field(_e, "to") == "closed",
              _e.c.kind.not_in(("dispatch", "approve_extension", "redo", "return", "call_back"))),
     )  # fmt: skip
+
+
+def _done() -> Any:
+    """The case was answered by a unit or closed (case_kpis' answered_or_closed)."""
+    answered, closed = _finishing()
+    return or_(_has(answered), _has(closed))
 
 
 def _called() -> Any:

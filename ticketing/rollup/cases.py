@@ -37,10 +37,9 @@ from ticketing.reports import (
     RATED_ANSWERS,
     SATISFIED_ANSWERS,
     ReportFilter,
-    _called,
-    _done,
     _e,
     _field,
+    _finishing,
     _holder,
     _late_return,
     _on_time,
@@ -91,7 +90,6 @@ def _facts(dialect: str, opened: Sequence[Any]) -> Any:
     ``opened`` selects (what ticketing.reports' case queries count, unsummed)."""
     events = _e.join(tickets, tickets.c.id == _e.c.ticket_id)
     none: Any = literal_column("''")
-    done = _done()
     result = _field(_e, "fields", "satisfaction")
     process = _field(_e, "fields", "process_satisfaction")
 
@@ -102,9 +100,26 @@ def _facts(dialect: str, opened: Sequence[Any]) -> Any:
             .where(*opened, _e.c.kind == kind, unit.is_not(None))
         )
 
-    per_case = select(*_row(dialect, none, {
-        "cases": _ONE, "done": _flag(done), "called_back": _flag(and_(done, _called())),
-    })).where(*opened)  # fmt: skip
+    # Done and called back per case from its events, grouped: as EXISTS per case PostgreSQL
+    # hashes every event of the kind in the table (a seq scan of a big year per build).
+    finishing = or_(*_finishing())
+    flags = (
+        select(_e.c.ticket_id, func.max(_flag(finishing)).label("done"),
+               func.max(_flag(_e.c.kind == "call_back")).label("called"))
+        .select_from(events)
+        .where(*opened)
+        .group_by(_e.c.ticket_id)
+        .subquery("case_flags")
+    )  # fmt: skip
+    done = func.coalesce(flags.c.done, _ZERO)
+    per_case = (
+        select(*_row(dialect, none, {
+            "cases": _ONE, "done": done,
+            "called_back": _flag(and_(flags.c.done == 1, flags.c.called == 1)),
+        }))
+        .select_from(tickets.outerjoin(flags, flags.c.ticket_id == tickets.c.id))
+        .where(*opened)
+    )  # fmt: skip
     ratings = (
         select(*_row(dialect, none, {
             "cb_rated": _flag(result.in_(RATED_ANSWERS)),
