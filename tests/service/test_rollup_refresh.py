@@ -12,7 +12,7 @@ from sqlalchemy import select
 from acd.records import CallRecord
 from hotline.service import HotlineService
 from hotline.sim.ami_server import AmiServer
-from ticketing.rollup.tables import rollup_built, rollup_dirty
+from ticketing.rollup.tables import rollup_built, rollup_calls, rollup_cases, rollup_dirty
 
 from .helpers import answer_as_idle_pbx, service_settings
 
@@ -52,8 +52,23 @@ async def test_a_call_the_service_stores_is_summed_into_its_hours_rollup(
             async with service.store.engine.connect() as connection:
                 built = set((await connection.execute(select(rollup_built.c.bucket))).scalars())
                 dirty = set((await connection.execute(select(rollup_dirty.c.hour))).scalars())
+                calls = await connection.execute(
+                    select(rollup_calls.c.bucket, rollup_calls.c.queue, rollup_calls.c.calls,
+                           rollup_calls.c.answered).where(rollup_calls.c.span == "hour")
+                )  # fmt: skip
+                cases = await connection.execute(
+                    select(rollup_cases.c.bucket, rollup_cases.c.cases).where(
+                        rollup_cases.c.span == "hour", rollup_cases.c.unit == ""
+                    )
+                )
+                summed = (sorted(map(tuple, calls)), sorted(map(tuple, cases)))
             assert built == {HOUR + timedelta(hours=n) for n in range(3)}
             assert dirty == set()
+            # The call, over every queue ("") and in its queue; the case it opened.
+            assert summed == (
+                [(HOUR, "", 1, 1), (HOUR, "hotline-general", 1, 1)],
+                [(HOUR, 1)],
+            )
             assert service.health()["rollups"]["ok"]
         finally:
             await service.stop()
