@@ -11,7 +11,10 @@ Indexes each query relies on (bench/reports.py times them on a big city's year):
 
 - ``call_hours``, ``call_groups``, ``queue_legs``, ``agent_legs``, ``excluded_calls``,
   ``call_keys``: the
-  range scan on ``ix_call_records_counted_at``; the exclusion test probes
+  range scan on ``ix_call_records_counted_at``; a call's other legs (those counted before or
+  after the period: a call belongs to its first leg's period) by
+  ``ix_call_records_pbx_uniqueid``, once per call; ``excluded_calls`` and the ``excluded``
+  drill-down scan only the exclusion windows' spans; the exclusion test probes
   ``ix_kpi_exclusions_starts_at`` (a handful of rows); surveys join on the unique
   ``survey_results.linkedid``; a category/area/unit filter probes the unique
   ``tickets.linkedid`` and then needs an index on the filtered column of ``tickets``
