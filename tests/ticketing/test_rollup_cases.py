@@ -168,7 +168,7 @@ async def _all_equal(
                 calls += [
                     ("case_ids", (figure, part), {"holder": holder, "limit": limit})
                     for figure in CASE_FIGURES for part in PARTS for holder in UNITS
-                    for limit in (1, 5000)
+                    for limit in (1, 2, 5000)
                 ]  # fmt: skip
             for name, args, kwargs in calls:
                 raw, rolled = await _both(store, name, start, end, *args, flt=flt, **kwargs)
@@ -204,6 +204,22 @@ async def test_case_reports_from_rollups_equal_the_raw_queries(store: TicketStor
     assert units["住建局"]["extended"] == 2  # c2 once, x5 once for its two extensions
     assert units["水务局"]["late_returns"] == 1 and units["城管局"]["redone"] == 1
     assert overdue == [ids["x2"], ids["c2"]]  # by opening: 20 November before 23 November
+
+    # A short list reads raw only the hours holding its first cases: the first overdue case's.
+    read: list[list[ledger.Run]] = []
+    async with store.engine.connect() as connection:
+
+        async def spy(runs: list[ledger.Run], wanted: int) -> list[int]:
+            read.append(runs)
+            opened = [ledger.in_runs(tickets.c.created_at, runs)]
+            return await reports.case_event_ids_where(connection, opened, "overdue", None, wanted)
+
+        late = rollup_cases.c.answered - rollup_cases.c.on_time
+        first = await case_reports._first_cases(
+            connection, built, ReportFilter(), late, rollup_cases.c.unit != "", spy, 1
+        )
+    x2_hour = datetime(2026, 11, 20, 3, tzinfo=UTC)
+    assert first == [ids["x2"]] and read == [[(x2_hour, x2_hour + H)]]
 
     # A late event on an old case marks its opening hour dirty: read raw there, still equal.
     await store.apply_action(

@@ -127,7 +127,8 @@ async def case_callback_counts(
 
 # ---- drill-downs ------------------------------------------------------------------------------
 
-Lister = Callable[[list[Any], int], Awaitable[list[int]]]
+# The raw list of the cases opened in some runs of hours: (runs, how many at most) -> ids.
+Lister = Callable[[list[Run], int], Awaitable[list[int]]]
 
 
 def _merged(runs: list[Run]) -> list[Run]:
@@ -167,8 +168,8 @@ async def _first_cases(
     while pending and len(found) < limit:
         start, end, span, count = pending.popleft()
         wanted = limit - len(found)
-        if span == "day" and counted + count > wanted:
-            # The list ends inside this day (if its events are its cases): its hours say where.
+        if span == "day" and counted + count >= wanted:
+            # The list ends in this day (if its events are its cases): its hours say where.
             hours = await cases.buckets(connection, "hour", [(start, end)], flt, figure, rows)
             pending.extendleft(
                 reversed([(h.astimezone(UTC), h.astimezone(UTC) + HOUR, "hour", n)
@@ -178,10 +179,10 @@ async def _first_cases(
         batch.append((start, end))
         counted += count
         if counted >= wanted:
-            found += await listed(_opened(_merged(batch), flt), wanted)
+            found += await listed(_merged(batch), wanted)
             batch, counted = [], 0
     if batch and len(found) < limit:
-        found += await listed(_opened(_merged(batch), flt), limit - len(found))
+        found += await listed(_merged(batch), limit - len(found))
     return found
 
 
@@ -213,7 +214,8 @@ async def case_event_ids(
     else:
         figure, rows = _EVENT_FIGURES[what], cases.per_unit(unit)
 
-    async def listed(opened: list[Any], wanted: int) -> list[int]:
+    async def listed(runs: list[Run], wanted: int) -> list[int]:
+        opened = _opened(runs, flt)
         return await reports.case_event_ids_where(connection, opened, what, unit, wanted)
 
     how = await _plan(connection, start, end, flt)
@@ -265,12 +267,11 @@ async def case_ids(
         return await reports.case_ids(connection, start, end, figure, part, flt, holder, limit)
     count, by_unit = bound
 
-    async def listed(opened: list[Any], wanted: int) -> list[int] | None:
-        return await reports.case_ids_where(connection, opened, figure, part, holder, wanted)
-
-    async def some(opened: list[Any], wanted: int) -> list[int]:
-        return await listed(opened, wanted) or []
+    async def listed(runs: list[Run], wanted: int) -> list[int]:
+        opened = _opened(runs, flt)
+        ids = await reports.case_ids_where(connection, opened, figure, part, holder, wanted)
+        return ids or []  # a list this table bounds: never None
 
     rows = cases.per_unit(holder) if by_unit else cases.per_case()
     how = await _plan(connection, start, end, flt)
-    return await _first_cases(connection, how, flt, count, rows, some, limit)
+    return await _first_cases(connection, how, flt, count, rows, listed, limit)
