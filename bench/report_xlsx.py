@@ -143,12 +143,13 @@ def old_writer(commit: str) -> Callable[..., bytes]:
         ["git", "show", f"{commit}:hotline/reports/xlsx.py"],
         cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
-    path = Path(tempfile.mkdtemp(prefix="xlsx-before-")) / "xlsx_before.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("xlsx_before", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory(prefix="xlsx-before-") as folder:  # gone once loaded
+        path = Path(folder) / "xlsx_before.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("xlsx_before", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     return module.to_xlsx
 
 
