@@ -292,18 +292,21 @@ def _leg_parts(dialect: str) -> list[Any]:
 
 
 def call_legs(
-    runs: Sequence[Run], flt: ReportFilter, dialect: str, by_queue: bool = False
-) -> Select[Any]:
+    runs: Sequence[Run], flt: ReportFilter, dialect: str, by_queue: bool = False,
+    *narrow: Any,
+) -> Select[Any]:  # fmt: skip
     """Per call (a PBX's uniqueid; a transfer makes several legs; with ``by_queue`` per call
     and queue) that has a leg in ``runs`` the filter keeps: the aggregates of ALL its legs the
     filter keeps, those counted before or after the runs too. A call so belongs to the period
     of its first leg (in scope) and brings every leg: a transfer counted after an hour's end
-    does not make it two calls, one per hour, and hours and days sum to the month."""
+    does not make it two calls, one per hour, and hours and days sum to the month. ``narrow``:
+    more conditions a call's leg in ``runs`` must meet (true of every leg of a call or none:
+    its linkedid's)."""
     start, end = _bounds(runs)
     scope = _leg_scope(flt)
     candidates = (
         select(calls.c.pbx, calls.c.uniqueid)
-        .where(in_runs(calls.c.counted_at, runs), *scope, *_case_scope(flt, start, end))
+        .where(in_runs(calls.c.counted_at, runs), *scope, *_case_scope(flt, start, end), *narrow)
         .distinct()
         .subquery("candidates")
     )
@@ -349,9 +352,29 @@ def call_rows(legs: Any, runs: Sequence[Run]) -> Any:
     )  # OFFSET 0: one survey lookup per call (see _legs_by)
 
 
-def _per_call(runs: Sequence[Run], flt: ReportFilter, dialect: str) -> Any:
+def _per_call(runs: Sequence[Run], flt: ReportFilter, dialect: str, *narrow: Any) -> Any:
     """One row per call that arrived in ``runs`` (its first leg in scope did)."""
-    return call_rows(call_legs(runs, flt, dialect).subquery("legs"), runs)
+    return call_rows(call_legs(runs, flt, dialect, False, *narrow).subquery("legs"), runs)
+
+
+# The survey answers a survey figure's calls have: their drill-down starts from the calls
+# with such a survey (by the unique linkedid), not from every call of the hours it reads.
+_SURVEY_FIGURES: Final = {
+    "satisfied": ("satisfied",), "basically_satisfied": ("basically_satisfied",),
+    "dissatisfied": ("dissatisfied",), "survey_none": ("none",),
+    "rated": ("satisfied", "basically_satisfied", "dissatisfied"),
+    "content": ("satisfied", "basically_satisfied"),
+}  # fmt: skip
+
+
+def _narrowed(figure: str) -> list[Any]:
+    answers = _SURVEY_FIGURES.get(figure)
+    if answers is None:
+        return []
+    rated = exists().where(
+        survey_results.c.linkedid == calls.c.linkedid, survey_results.c.answer.in_(answers)
+    )
+    return [rated]
 
 
 def _call_figure(per_call: Any, figure: str, thresholds: Thresholds) -> ColumnElement[bool]:
@@ -672,7 +695,7 @@ async def call_keys_in(
         runs = await _window_runs(connection, runs)
         if not runs:
             return []
-    per_call = _per_call(runs, flt, connection.dialect.name)
+    per_call = _per_call(runs, flt, connection.dialect.name, *_narrowed(figure))
     c = per_call.c
     if figure == "excluded":
         where: ColumnElement[bool] = _in_window(c.at)

@@ -220,6 +220,14 @@ async def test_call_reports_from_rollups_equal_the_raw_queries(store: TicketStor
         excluded = await reports.excluded_calls(connection, FIRST, LAST)
         assert sum(r["calls"] for r in whole) + sum(excluded.values()) == len(calls)
     assert await _assert_equal_raw(store) > 400
+    # A survey figure's drill-down (which starts from the surveyed calls) lists the calls of
+    # the whole list whose survey says so.
+    async with store.engine.connect() as connection:
+        every = await reports.call_keys(connection, FIRST, LAST, "calls")
+        for figure, answers in (("dissatisfied", {"dissatisfied"}), ("survey_none", {"none"}),
+                                ("content", {"satisfied", "basically_satisfied"})):  # fmt: skip
+            listed = await reports.call_keys(connection, FIRST, LAST, figure)
+            assert listed == [c for c in every if c["survey"] in answers] != []
 
 
 async def test_dirty_hours_are_read_raw_until_rebuilt(store: TicketStore) -> None:
