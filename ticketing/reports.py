@@ -766,7 +766,10 @@ async def case_counts_where(
     read the hours they cannot serve so, several runs of hours in one query."""
     column = CASE_DIMENSIONS[by]
     query = select(column.label("key"), func.count().label("cases")).where(*opened).group_by(column)
-    return {(row.key or ""): int(row.cases) for row in await connection.execute(query)}
+    out: dict[str, int] = {}
+    for row in await connection.execute(query):  # NULL and "" are both keyed "": summed
+        out[row.key or ""] = out.get(row.key or "", 0) + int(row.cases)
+    return out
 
 
 async def case_histories(

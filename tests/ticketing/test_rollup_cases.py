@@ -105,6 +105,8 @@ async def _seed(store: TicketStore) -> dict[str, int]:
     ])  # fmt: skip
     # No area, never dispatched.
     ids["x3"] = await _case(store, datetime(2026, 11, 21, 9, 0, tzinfo=UTC), "help", None)
+    # An area stored empty: keyed "" with the absent ones.
+    ids["x8"] = await _case(store, datetime(2026, 11, 21, 9, 30, tzinfo=UTC), "help", "")
     x4 = datetime(2026, 11, 21, 9, 20, tzinfo=UTC)
     ids["x4"] = await _case(store, x4, "consultation", "台江区")
     await _walk(store, ids["x4"], x4, [
