@@ -133,6 +133,14 @@ async def _seed(store: TicketStore) -> dict[str, int]:
             data={"from": "dispatched", "to": "return_requested", "unit": "水务局",
                   "fields": {"reason": "r", "basis": "b"}},
         ))  # fmt: skip
+    # Called back three times unreachable: a call-back without a rating.
+    x9 = datetime(2026, 11, 25, 2, 10, tzinfo=UTC)
+    ids["x9"] = await _case(store, x9, "consultation", "台江区")
+    await _walk(store, ids["x9"], x9, [
+        ("dispatch", AGENT, {"unit": "城管局"}, H), ("sign", CGJ, {}, 2 * H),
+        ("answer", CGJ, {"answer": "好"}, 3 * H),
+        *[("call_back", AGENT, {"satisfaction": "unreachable"}, (4 + n) * H) for n in range(3)],
+    ])  # fmt: skip
     # 1 December in Shanghai, still November in UTC: outside the month.
     x7 = datetime(2026, 11, 30, 17, 30, tzinfo=UTC)
     ids["x7"] = await _case(store, x7, "complaint", "鼓楼区")
@@ -205,6 +213,7 @@ async def test_case_reports_from_rollups_equal_the_raw_queries(store: TicketStor
         overdue = await case_reports.case_event_ids(connection, MONTH.start, MONTH.end, "overdue")
     assert units["住建局"]["extended"] == 2  # c2 once, x5 once for its two extensions
     assert units["水务局"]["late_returns"] == 1 and units["城管局"]["redone"] == 1
+    assert units["城管局"]["rated"] == 1  # x2's; x9's unreachable call-back is not rated
     assert overdue == [ids["x2"], ids["c2"]]  # by opening: 20 November before 23 November
 
     # A short list reads raw only the hours holding its first cases: the first overdue case's.
