@@ -300,8 +300,8 @@ def call_legs(
     filter keeps, those counted before or after the runs too. A call so belongs to the period
     of its first leg (in scope) and brings every leg: a transfer counted after an hour's end
     does not make it two calls, one per hour, and hours and days sum to the month. ``narrow``:
-    more conditions a call's leg in ``runs`` must meet (true of every leg of a call or none:
-    its linkedid's)."""
+    conditions on the legs in ``runs`` that every leg in scope of the calls wanted meets (so
+    the calls kept are the same, fewer are looked at)."""
     start, end = _bounds(runs)
     scope = _leg_scope(flt)
     candidates = (
@@ -357,8 +357,9 @@ def _per_call(runs: Sequence[Run], flt: ReportFilter, dialect: str, *narrow: Any
     return call_rows(call_legs(runs, flt, dialect, False, *narrow).subquery("legs"), runs)
 
 
-# The survey answers a survey figure's calls have: their drill-down starts from the calls
-# with such a survey (by the unique linkedid), not from every call of the hours it reads.
+# What every leg of a figure's calls has, so a drill-down looks only at the calls with such a
+# leg in its hours: the survey answer (by the unique linkedid, which a call's legs share), no
+# agent (the abandoned, short abandons, timeouts, join rejections: no leg answered), no queue.
 _SURVEY_FIGURES: Final = {
     "satisfied": ("satisfied",), "basically_satisfied": ("basically_satisfied",),
     "dissatisfied": ("dissatisfied",), "survey_none": ("none",),
@@ -367,7 +368,14 @@ _SURVEY_FIGURES: Final = {
 }  # fmt: skip
 
 
+_UNANSWERED_FIGURES: Final = ("abandoned", "short_abandons", "timeouts", "join_rejections")
+
+
 def _narrowed(figure: str) -> list[Any]:
+    if figure in _UNANSWERED_FIGURES:
+        return [or_(calls.c.outcome.is_(None), calls.c.outcome.not_in(ANSWERED_OUTCOMES))]
+    if figure == "ivr_hangups":
+        return [or_(calls.c.outcome.is_(None), calls.c.outcome.not_in(QUEUE_OUTCOMES))]
     answers = _SURVEY_FIGURES.get(figure)
     if answers is None:
         return []

@@ -79,8 +79,8 @@ def _leg(rng: random.Random, at: datetime, queue: str | None, outcome: str) -> d
 
 
 def _calls(rng: random.Random, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Calls every few minutes; a third transferred (the next leg 2–25 minutes later, often
-    over an hour's end), some of those twice."""
+    """Calls every few minutes; a third go on to another queue (the next leg 2–25 minutes
+    later, often over an hour's end), some of those twice."""
     records: list[dict[str, Any]] = []
     at = start
     while at < end:
@@ -89,7 +89,8 @@ def _calls(rng: random.Random, start: datetime, end: datetime) -> list[dict[str,
         if kind < 0.08:
             records.append(make_record(**_leg(rng, at, None, "ivr_hangup")))
         elif kind < 0.4:
-            legs = [_leg(rng, at, queue, "transferred")]
+            # Mostly an agent's transfer; some a queue's timeout going on to another queue.
+            legs = [_leg(rng, at, queue, rng.choice(("transferred", "transferred", "timeout")))]
             moment = at
             for _ in range(rng.choice((1, 1, 2))):
                 moment += timedelta(minutes=rng.randint(2, 25))
@@ -228,6 +229,12 @@ async def test_call_reports_from_rollups_equal_the_raw_queries(store: TicketStor
                                 ("content", {"satisfied", "basically_satisfied"})):  # fmt: skip
             listed = await reports.call_keys(connection, FIRST, LAST, figure)
             assert listed == [c for c in every if c["survey"] in answers] != []
+        # So do the figures of calls no agent answered (which start from unanswered legs).
+        for figure, outcome in (("abandoned", "abandoned"), ("timeouts", "timeout"),
+                                ("join_rejections", "joinempty"),
+                                ("ivr_hangups", "ivr_hangup")):  # fmt: skip
+            listed = await reports.call_keys(connection, FIRST, LAST, figure)
+            assert listed == [c for c in every if c["outcome"] == outcome] != []
 
 
 async def test_dirty_hours_are_read_raw_until_rebuilt(store: TicketStore) -> None:
