@@ -122,7 +122,9 @@ async def _seed(store: TicketStore) -> list[dict[str, Any]]:
                                 "answered"))  # fmt: skip
     second.update(leg=1, linkedid=over["linkedid"], uniqueid=over["uniqueid"])
     second.pop("key")
-    records += [over, second]
+    # A queue named "" (stored as given): the all-queues row's key, not a second such row.
+    nameless = make_record(**_leg(rng, FIRST + timedelta(hours=7, minutes=13), "", "answered"))
+    records += [over, second, nameless]
     await store.save_calls(records)
     linkedids = sorted({r["linkedid"] for r in records})
     for linkedid in linkedids[::4]:

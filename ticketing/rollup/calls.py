@@ -98,7 +98,7 @@ def _calls_rows(
     names = list(CALL_PARTS)
     per_queue = select(
         parts.c.pbx, parts.c.uniqueid, parts.c.queue, *(parts.c[n] for n in names)
-    ).where(parts.c.queue.is_not(None))
+    ).where(parts.c.queue.is_not(None), parts.c.queue != "")  # "" is the all-queues row
     whole = select(
         parts.c.pbx,
         parts.c.uniqueid,
