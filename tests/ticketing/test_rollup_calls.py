@@ -46,6 +46,7 @@ FILTERS = (
     ReportFilter(queue="hotline-complaints", category="complaint", unit="水务局"),
     ReportFilter(agent="agent1"),
     ReportFilter(agent="Agent 2"),
+    ReportFilter(queue=""),
 )
 # Every filter on two periods, a few on the others.
 CASES = [

@@ -40,7 +40,8 @@ async def _plan(
     thresholds: Thresholds,
     rollable: bool = True,
 ) -> Plan:
-    if not rollable or flt.agent is not None:
+    # A queue named "" is the rollups' key of all queues: that filter is read raw.
+    if not rollable or flt.agent is not None or flt.queue == "":
         return ledger.plan_raw(start, end)
     return await ledger.plan(connection, start, end, thresholds)
 
