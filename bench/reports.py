@@ -42,7 +42,12 @@ from ticketing import migrate
 from ticketing.qa import QaDesk, ScorecardItem
 from ticketing.reports import ReportFilter, Thresholds
 from ticketing.rollup import refresh
-from ticketing.rollup.tables import FACT_TABLES, rollup_built, rollup_call_hours
+from ticketing.rollup.tables import (
+    FACT_TABLES,
+    rollup_built,
+    rollup_call_hour_keys,
+    rollup_call_hours,
+)
 from ticketing.store import TicketStore
 
 # Server settings of a modest dedicated database host (the defaults are sized for a laptop:
@@ -120,7 +125,7 @@ async def build_rollups(url: str, plan: Plan, jobs: int, say: Any = print) -> No
         built = await refresh.build_all(engine, limits, progress=progress, jobs=jobs)
         async with engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            for table in (*FACT_TABLES, rollup_call_hours):
+            for table in (*FACT_TABLES, rollup_call_hours, rollup_call_hour_keys):
                 await autocommit.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
                 rows = await autocommit.exec_driver_sql(
                     f"SELECT count(*), pg_size_pretty(pg_total_relation_size('{table.name}'))"

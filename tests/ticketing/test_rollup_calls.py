@@ -21,7 +21,13 @@ from ticketing.reports import CALL_FIGURES, ReportFilter, Thresholds
 from ticketing.rollup import call_reports, ledger, refresh
 from ticketing.rollup.call_reports import _scan_runs
 from ticketing.rollup.ledger import Plan
-from ticketing.rollup.tables import rollup_agent_legs, rollup_call_hours, rollup_calls, rollup_legs
+from ticketing.rollup.tables import (
+    rollup_agent_legs,
+    rollup_call_hour_keys,
+    rollup_call_hours,
+    rollup_calls,
+    rollup_legs,
+)
 from ticketing.store import TicketStore
 from ticketing.tickets import tickets
 
@@ -208,7 +214,13 @@ async def _count(store: TicketStore, table: Any) -> int:
 async def test_call_reports_from_rollups_equal_the_raw_queries(store: TicketStore) -> None:
     records = await _seed(store)
     await _build(store)
-    for table in (rollup_calls, rollup_call_hours, rollup_legs, rollup_agent_legs):
+    for table in (
+        rollup_calls,
+        rollup_call_hours,
+        rollup_call_hour_keys,
+        rollup_legs,
+        rollup_agent_legs,
+    ):
         assert await _count(store, table) > 0, table.name
     async with store.engine.connect() as connection:
         day = await ledger.plan(connection, *PERIODS["UTC day"], Thresholds())

@@ -30,7 +30,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Select, Table, and_, func, insert, literal, literal_column, or_, select
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.call_rows import calls
@@ -54,6 +65,7 @@ from ticketing.rollup.tables import (
     CALL_COUNTS,
     LEG_COUNTS,
     rollup_agent_legs,
+    rollup_call_hour_keys,
     rollup_call_hours,
     rollup_calls,
     rollup_legs,
@@ -137,6 +149,37 @@ def _call_hours_rows(start: datetime, end: datetime) -> Select[Any]:
     )
 
 
+# (dim, rollup_calls' column, extra condition) of rollup_call_hour_keys' rows: a case first
+# sent to and held by one unit counts once under it.
+_HOUR_KEYS: Final = (
+    ("category", rollup_calls.c.category, None),
+    ("area", rollup_calls.c.area, None),
+    ("unit", rollup_calls.c.first_unit, None),
+    ("unit", rollup_calls.c.handling_unit,
+     rollup_calls.c.handling_unit != rollup_calls.c.first_unit),
+)  # fmt: skip
+
+
+def _call_hour_keys_rows(start: datetime, end: datetime) -> Select[Any]:
+    """rollup_call_hour_keys' rows of [start, end), from rollup_calls' hour rows just built."""
+    c = rollup_calls.c
+    parts = [
+        select(
+            c.bucket.label("hour"), c.queue, literal(dim).label("dim"), column.label("value"),
+            *(c[name] for name in CALL_COUNTS), c.longest_wait,
+        ).where(c.span == "hour", c.bucket >= start, c.bucket < end, column != "",
+                *(() if more is None else (more,)))
+        for dim, column, more in _HOUR_KEYS
+    ]  # fmt: skip
+    keyed = union_all(*parts).subquery("keyed")
+    grouping = (keyed.c.hour, keyed.c.queue, keyed.c.dim, keyed.c.value)
+    return select(
+        *grouping,
+        *(func.sum(keyed.c[name]).label(name) for name in CALL_COUNTS),
+        func.max(keyed.c.longest_wait).label("longest_wait"),
+    ).group_by(*grouping)
+
+
 def _legs_rows(start: datetime, end: datetime, thresholds: Thresholds, dialect: str) -> Any:
     """rollup_legs' hour rows of [start, end)."""
     keys = {"bucket": _hour_bucket(dialect, calls.c.counted_at), "queue": calls.c.queue,
@@ -179,6 +222,7 @@ async def build(
     dialect = connection.dialect.name
     await connection.execute(_insert(rollup_calls, _calls_rows(start, end, thresholds, dialect)))
     await connection.execute(_insert(rollup_call_hours, _call_hours_rows(start, end)))
+    await connection.execute(_insert(rollup_call_hour_keys, _call_hour_keys_rows(start, end)))
     await connection.execute(_insert(rollup_legs, _legs_rows(start, end, thresholds, dialect)))
     await connection.execute(
         _insert(rollup_agent_legs, _agent_legs_rows(start, end, thresholds, dialect))
@@ -222,16 +266,31 @@ def _utc(moment: Any) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _one_case_key(flt: ReportFilter) -> tuple[str, str] | None:
+    """(dim, value) when the filter names exactly one of category, area, unit."""
+    named = [(dim, value) for dim, value in
+             (("category", flt.category), ("area", flt.area), ("unit", flt.unit))
+             if value is not None]  # fmt: skip
+    return named[0] if len(named) == 1 else None
+
+
 def _hour_source(plan: Plan, flt: ReportFilter) -> tuple[Any, Any, list[Any]]:
     """(table, its hour column, WHERE) of the rolled hours' call rows for ``flt``: the small
-    per-hour table, or the keyed one when the filter is on cases."""
+    per-hour table, the per-hour-and-key one for one case key, or the keyed cells."""
+    queue = flt.queue or ""
+    one = _one_case_key(flt)
+    if one is not None:
+        k = rollup_call_hour_keys.c
+        where = [k.queue == queue, k.dim == one[0], k.value == one[1],
+                 in_runs(k.hour, plan.hourly)]  # fmt: skip
+        return rollup_call_hour_keys, k.hour, where
     if flt.on_cases:
         c = rollup_calls.c
         where = [c.span == "hour", in_runs(c.bucket, plan.hourly),
-                 c.queue == (flt.queue or ""), *_case_where(rollup_calls, flt)]  # fmt: skip
+                 c.queue == queue, *_case_where(rollup_calls, flt)]  # fmt: skip
         return rollup_calls, c.bucket, where
     h = rollup_call_hours.c
-    return rollup_call_hours, h.hour, [in_runs(h.hour, plan.hourly), h.queue == (flt.queue or "")]
+    return rollup_call_hours, h.hour, [in_runs(h.hour, plan.hourly), h.queue == queue]
 
 
 async def call_hours(

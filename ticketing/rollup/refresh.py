@@ -38,6 +38,7 @@ from ticketing.rollup.ledger import (
 from ticketing.rollup.tables import (
     FACT_TABLES,
     rollup_built,
+    rollup_call_hour_keys,
     rollup_call_hours,
     rollup_dirty,
     rollup_state,
@@ -74,11 +75,8 @@ async def rebuild(
             delete(table).where(table.c.span == "hour", table.c.bucket >= start,
                                 table.c.bucket < end)
         )  # fmt: skip
-    await connection.execute(
-        delete(rollup_call_hours).where(
-            rollup_call_hours.c.hour >= start, rollup_call_hours.c.hour < end
-        )
-    )
+    for hourly in (rollup_call_hours, rollup_call_hour_keys):
+        await connection.execute(delete(hourly).where(hourly.c.hour >= start, hourly.c.hour < end))
     await calls.build(connection, start, end, thresholds)
     await cases.build(connection, start, end)
     await connection.execute(
