@@ -12,6 +12,7 @@ behind a figure, with the same filter and period.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -548,6 +549,11 @@ def bucket(key: str, zone: Any) -> tuple[datetime, datetime]:
     return first, datetime.combine(first.date() + timedelta(days=1), first.time(), zone)
 
 
+# Drill-down lists read at once, each on its own connection: each is one database scan, so on
+# a multi-core database host they overlap instead of queueing (bench/reports.py).
+DRILL_CONCURRENCY: Final = 3
+
+
 async def report_drills(
     engine: AsyncEngine,
     period: Period,
@@ -558,19 +564,30 @@ async def report_drills(
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """The calls and cases behind the figures someone has to chase (CALL_DRILLS,
     CASE_DRILLS), for the files' drill-down sheets; caller numbers as ``role`` may see them."""
-    out: dict[str, dict[str, list[dict[str, Any]]]] = {"calls": {}, "cases": {}}
     start, end = period.start, period.end
-    async with engine.connect() as connection:
-        for figure, label in CALL_DRILLS.items():
+    gate = asyncio.Semaphore(DRILL_CONCURRENCY)
+
+    async def calls(figure: str) -> list[dict[str, Any]]:
+        async with gate, engine.connect() as connection:
             rows = await queries.call_keys(
                 connection, start, end, figure, flt, thresholds(params), limit
             )
-            out["calls"][label] = [_masked(row, role) for row in rows]
-        for label, what in CASE_DRILLS.items():
+        return [_masked(row, role) for row in rows]
+
+    async def cases(what: str) -> list[dict[str, Any]]:
+        async with gate, engine.connect() as connection:
             ids = await queries.case_event_ids(connection, start, end, what, flt, limit=limit)
             rows = await queries.case_keys(connection, ids)
-            out["cases"][label] = [_masked(row, role) for row in rows]
-    return out
+        return [_masked(row, role) for row in rows]
+
+    lists = await asyncio.gather(
+        *(calls(figure) for figure in CALL_DRILLS), *(cases(what) for what in CASE_DRILLS.values())
+    )
+    call_lists, case_lists = lists[: len(CALL_DRILLS)], lists[len(CALL_DRILLS) :]
+    return {
+        "calls": dict(zip(CALL_DRILLS.values(), call_lists, strict=True)),
+        "cases": dict(zip(CASE_DRILLS, case_lists, strict=True)),
+    }
 
 
 def _masked(row: Mapping[str, Any], role: str) -> dict[str, Any]:
