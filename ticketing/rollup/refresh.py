@@ -37,6 +37,7 @@ from ticketing.rollup.ledger import (
 )
 from ticketing.rollup.tables import (
     FACT_TABLES,
+    MARK_TABLES,
     rollup_built,
     rollup_call_hour_keys,
     rollup_call_hours,
@@ -75,7 +76,7 @@ async def rebuild(
             delete(table).where(table.c.span == "hour", table.c.bucket >= start,
                                 table.c.bucket < end)
         )  # fmt: skip
-    for hourly in (rollup_call_hours, rollup_call_hour_keys):
+    for hourly in (rollup_call_hours, rollup_call_hour_keys, *MARK_TABLES):
         await connection.execute(delete(hourly).where(hourly.c.hour >= start, hourly.c.hour < end))
     await calls.build(connection, start, end, thresholds)
     await cases.build(connection, start, end)
