@@ -187,11 +187,49 @@ async def call_keys(
     if figure not in rolled.FIGURE_COUNTS or flt.agent is not None:
         return await reports.call_keys(connection, start, end, figure, flt, thresholds, limit)
     plan = await _plan(connection, start, end, flt, thresholds)
+    if figure in rolled.MARKED_FIGURES and plan.hourly:
+        return await _marked_keys(connection, plan, figure, flt, thresholds, limit)
     counts = await rolled.figure_hours(connection, plan, figure, flt)
     runs = _scan_runs(plan, counts, limit)
     if not runs:
         return []
     return await reports.call_keys_in(connection, runs, figure, flt, thresholds, limit)
+
+
+async def _marked_keys(
+    connection: AsyncConnection,
+    plan: Plan,
+    figure: str,
+    flt: ReportFilter,
+    thresholds: Thresholds,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """call_keys of a marked figure: the rolled hours' first ``limit`` marks and the raw
+    runs' first ``limit`` calls, merged in the raw order (arrival, PBX, uniqueid)."""
+    marked = await rolled.marked_calls(connection, plan, figure, flt, limit)
+    runs: Sequence[Run] = plan.raw
+    if len(marked) == limit:
+        # No raw call after the last mark listed can be among the first ``limit``.
+        last = datetime.fromisoformat(marked[-1]["at"])
+        runs = [run for run in runs if run[0] <= last]
+    # Merging runs across a gap reads rolled hours raw too: their calls, listed twice, are
+    # the same rows and are dropped below.
+    runs = _fewer(runs, MAX_SCAN_RUNS)
+    raw = (
+        await reports.call_keys_in(connection, runs, figure, flt, thresholds, limit) if runs else []
+    )
+    seen: set[tuple[str, str]] = set()
+    out: list[dict[str, Any]] = []
+    for row in sorted([*raw, *marked], key=_arrival):
+        key = (row["pbx"], row["uniqueid"])
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return out[:limit]
+
+
+def _arrival(row: dict[str, Any]) -> tuple[datetime, str, str]:
+    return datetime.fromisoformat(row["at"]), row["pbx"], row["uniqueid"]
 
 
 excluded_calls = reports.excluded_calls
