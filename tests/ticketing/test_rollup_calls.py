@@ -20,11 +20,13 @@ from ticketing.qa import _users as users
 from ticketing.reports import CALL_FIGURES, ReportFilter, Thresholds
 from ticketing.rollup import call_reports, ledger, refresh
 from ticketing.rollup.call_reports import _scan_runs
+from ticketing.rollup.calls import MARKED_FIGURES
 from ticketing.rollup.ledger import Plan
 from ticketing.rollup.tables import (
     rollup_agent_legs,
     rollup_call_hour_keys,
     rollup_call_hours,
+    rollup_call_marks,
     rollup_calls,
     rollup_legs,
 )
@@ -206,6 +208,47 @@ async def _assert_equal_raw(
     return compared
 
 
+# The marked figures' drill-downs: with each filter the marks key, cut short and whole.
+MARK_FILTERS = (*FILTERS[:8], ReportFilter(queue="hotline-water", area="台江区"))
+MARK_LIMITS = (1, 4, reports.DRILL_LIMIT)
+
+
+async def _assert_marks_equal_raw(store: TicketStore, periods: tuple[str, ...]) -> int:
+    """call_keys of every MARKED_FIGURES figure, as the marks and raw runs serve it, equals
+    the raw list for each period, filter and limit; returns how many lists were not empty."""
+    listed = 0
+    async with store.engine.connect() as connection:
+        for name in periods:
+            for flt in MARK_FILTERS:
+                for figure in MARKED_FIGURES:
+                    for limit in MARK_LIMITS:
+                        args = (connection, *PERIODS[name], figure, flt, DEFAULT, limit)
+                        want = await reports.call_keys(*args)
+                        got = await call_reports.call_keys(*args)
+                        assert got == want, (figure, limit, name, flt)
+                        listed += bool(want)
+    return listed
+
+
+async def _marks(store: TicketStore, figure: str) -> list[dict[str, Any]]:
+    m = rollup_call_marks.c
+    query = (
+        select(m.pbx, m.uniqueid, m.linkedid, m.at, m.caller_num, m.first_queue.label("queue"),
+               m.outcome, m.wait_s, m.survey)
+        .where(m.queue == "", m.figure == figure, m.at >= FIRST, m.at < LAST)
+        .order_by(m.at, m.pbx, m.uniqueid)
+    )  # fmt: skip
+    async with store.engine.connect() as connection:
+        rows = [dict(row._mapping) for row in await connection.execute(query)]
+    for row in rows:
+        at = row["at"]
+        at = datetime.fromisoformat(at) if isinstance(at, str) else at
+        row["at"] = (
+            at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        ).isoformat()
+    return rows
+
+
 async def _count(store: TicketStore, table: Any) -> int:
     async with store.engine.connect() as connection:
         return int(await connection.scalar(select(func.count()).select_from(table)) or 0)
@@ -236,6 +279,12 @@ async def test_call_reports_from_rollups_equal_the_raw_queries(store: TicketStor
         excluded = await reports.excluded_calls(connection, FIRST, LAST)
         assert sum(r["calls"] for r in whole) + sum(excluded.values()) == len(calls)
     assert await _assert_equal_raw(store) > 400
+    # The marks hold, per figure, exactly the calls (and what is listed of them) raw lists.
+    async with store.engine.connect() as connection:
+        for figure in MARKED_FIGURES:
+            want = await reports.call_keys(connection, FIRST, LAST, figure)
+            assert await _marks(store, figure) == want != [], figure
+    assert await _assert_marks_equal_raw(store, ("partial", "month")) > 150
     # A survey figure's drill-down (which starts from the surveyed calls) lists the calls of
     # the whole list whose survey says so.
     async with store.engine.connect() as connection:
@@ -283,12 +332,14 @@ async def test_dirty_hours_are_read_raw_until_rebuilt(store: TicketStore) -> Non
         plan = await ledger.plan(connection, *PERIODS["partial"], Thresholds())
     assert plan.raw and plan.hours  # dirty hours are read raw, the others rolled
     await _assert_equal_raw(store, cases=CASES[::2])
+    await _assert_marks_equal_raw(store, ("partial",))
     # Rebuilt, the same.
     await refresh.refresh(store.engine, Thresholds(), now=LAST + timedelta(days=1))
     async with store.engine.connect() as connection:
         plan = await ledger.plan(connection, *PERIODS["partial"], Thresholds())
     assert len(plan.raw) == 2  # only the partial hours at its edges
     await _assert_equal_raw(store, cases=CASES[::5])
+    await _assert_marks_equal_raw(store, ("partial",))
 
 
 async def test_other_thresholds_than_the_built_ones_read_raw(store: TicketStore) -> None:
