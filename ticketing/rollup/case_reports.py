@@ -6,9 +6,12 @@ statement over their runs, the rolled days and hours are summed from rollup_case
 (ticketing/rollup/cases.py), and the two are added.
 
 The drill-downs list cases by opening (created_at, id), so a list's first ``limit`` cases are
-in its earliest hours: the rollup's per-hour count of the figure (events, so at least the
-cases) says which hours hold any (the others are skipped) and where the running count reaches
-``limit`` (the raw scan stops there). If the cases are fewer than their events, the next
+in its earliest hours. The chased figures' lists (case_event_ids, and case_ids' lists that are
+one of them) read their rolled hours from rollup_case_marks in that order, their raw hours by
+the raw query, run after run in time order until the list is full. For case_ids' other
+lists the rollup's per-hour count of the figure (events, so at least the cases) says which
+hours hold any (the others are skipped) and where the running count reaches ``limit`` (the
+raw scan stops there). If the cases are fewer than their events, the next
 hours are read the same way until the list is full: the result is the raw query's.
 """
 
@@ -186,13 +189,23 @@ async def _first_cases(
     return found
 
 
-# case_event_ids' figures as rollup counts: (figure, whether counted on unit rows).
-_EVENT_FIGURES: Final[dict[str, Any]] = {
-    "overdue": _r.answered - _r.on_time,
-    "extended": _r.extended,
-    "redone": _r.redone,
-    "returned": _r.returned,
-}
+async def _in_order(how: Plan, marked: Lister, listed: Lister, limit: int) -> list[int]:
+    """The first ``limit`` cases by opening: the plan's runs in time order, each stretch of
+    rolled hours read from the marks (``marked``), each of raw ones by ``listed``, until the
+    list is full. The runs split the period by opening, so this is the raw query's list."""
+    timeline = sorted([(a, b, False) for a, b in how.raw] + [(a, b, True) for a, b in how.hourly])
+    stretches: list[tuple[bool, list[Run]]] = []
+    for start, end, rolled in timeline:
+        if stretches and stretches[-1][0] == rolled:
+            stretches[-1][1].append((start, end))
+        else:
+            stretches.append((rolled, [(start, end)]))
+    found: list[int] = []
+    for rolled, runs in stretches:
+        if len(found) >= limit:
+            break
+        found += await (marked if rolled else listed)(_merged(runs), limit - len(found))
+    return found
 
 
 async def case_event_ids(
@@ -207,19 +220,20 @@ async def case_event_ids(
     """ticketing.reports.case_event_ids."""
     if what not in reports.CASE_EVENT_KINDS:
         raise ValueError(f"what is one of {', '.join(reports.CASE_EVENT_KINDS)}")
-    if what == "dissatisfied" and unit is None:  # a hotline figure: the per-case rows
-        figure, rows = _r.cb_rated - _r.cb_satisfied, cases.per_case()
-    elif what == "dissatisfied":
-        figure, rows = _r.rated - _r.satisfied, cases.per_unit(unit)
-    else:
-        figure, rows = _EVENT_FIGURES[what], cases.per_unit(unit)
 
     async def listed(runs: list[Run], wanted: int) -> list[int]:
         opened = _opened(runs, flt)
         return await reports.case_event_ids_where(connection, opened, what, unit, wanted)
 
-    how = await _plan(connection, start, end, flt)
-    return await _first_cases(connection, how, flt, figure, rows, listed, limit)
+    async def marked(runs: list[Run], wanted: int) -> list[int]:
+        return await cases.marked(connection, what, runs, flt, unit, wanted)
+
+    if unit == "":  # the marks key a dissatisfied case no unit held "": read raw
+        reports._need_aware(start, end)
+        how = plan_raw(start, end)
+    else:
+        how = await _plan(connection, start, end, flt)
+    return await _in_order(how, marked, listed, limit)
 
 
 # case_ids' figures and parts as rollup counts, and whether a unit's events count them.
@@ -249,6 +263,18 @@ _CASE_PARTS: Final[dict[tuple[str, str], tuple[Any, bool]]] = {
 }  # fmt: skip
 
 
+# case_ids' lists that are case_event_ids' (figure, part) -> the figure marked, and whether
+# a holder's list is that figure's of the unit (else with a holder it is not a marked list).
+_MARKED_PARTS: Final[dict[tuple[str, str], tuple[str, bool]]] = {
+    ("on_time_rate", "shortfall"): ("overdue", True),
+    ("extension_rate", "numerator"): ("extended", True),
+    ("redo_rate", "numerator"): ("redone", True),
+    ("return_rate", "numerator"): ("returned", True),
+    # A unit's share of the hotline figure is [] (reports.case_ids_where): not the marks'.
+    ("satisfaction", "shortfall"): ("dissatisfied", False),
+}
+
+
 async def case_ids(
     connection: AsyncConnection,
     start: datetime,
@@ -265,6 +291,9 @@ async def case_ids(
         # Not a list the rollups count (or a unit's share of a hotline figure: none or the
         # histories'): the raw query answers at once, without reading the period.
         return await reports.case_ids(connection, start, end, figure, part, flt, holder, limit)
+    marked = _MARKED_PARTS.get((figure, part))
+    if marked is not None and (holder is None or marked[1]):
+        return await case_event_ids(connection, start, end, marked[0], flt, holder, limit)
     count, by_unit = bound
 
     async def listed(runs: list[Run], wanted: int) -> list[int]:

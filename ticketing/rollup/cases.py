@@ -12,6 +12,11 @@ first_unit OR unit = handling_unit`` (ticketing.reports._case_conditions).
 
 The builder is ticketing/reports.py's SQL (the same event selections, holder, deadline in
 force) grouped by hour, case keys and unit: one INSERT … SELECT per range, whatever its length.
+
+It also writes rollup_case_marks: per case and chase figure (case_event_ids' lists) the units
+it counts for, so a drill-down reads its first cases of a rolled month as an index range in
+opening order (marked) instead of every event of the hours holding them with its deadline in
+force looked up.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.reports import (
+    CASE_EVENT_KINDS,
     RATED_ANSWERS,
     SATISFIED_ANSWERS,
     ReportFilter,
@@ -45,7 +51,7 @@ from ticketing.reports import (
     _on_time,
 )
 from ticketing.rollup.ledger import Plan, in_runs
-from ticketing.rollup.tables import CASE_COUNTS, CASE_KEYS, rollup_cases
+from ticketing.rollup.tables import CASE_COUNTS, CASE_KEYS, rollup_case_marks, rollup_cases
 from ticketing.tickets import tickets
 
 # The counts of unit "" rows (per case) and of unit rows (per unit the events count for).
@@ -71,16 +77,20 @@ def _flag(condition: Any) -> Any:
     return case((condition, _ONE), else_=_ZERO)
 
 
-def _row(dialect: str, unit: Any, counts: dict[str, Any]) -> list[Any]:
-    """A fact row's columns: hour, the case keys, unit, every count (0 unless given)."""
-    keys = [
+def _keys() -> list[Any]:
+    """The case's keys as the rollups store them ("" when absent)."""
+    return [
         func.coalesce(tickets.c.category, "").label("category"),
         func.coalesce(tickets.c.district, "").label("area"),
         func.coalesce(tickets.c.first_unit, "").label("first_unit"),
         func.coalesce(tickets.c.handling_unit, "").label("handling_unit"),
     ]
+
+
+def _row(dialect: str, unit: Any, counts: dict[str, Any]) -> list[Any]:
+    """A fact row's columns: hour, the case keys, unit, every count (0 unless given)."""
     return [
-        _hour(dialect).label("hour"), *keys, unit.label("unit"),
+        _hour(dialect).label("hour"), *_keys(), unit.label("unit"),
         *(counts.get(name, _ZERO).label(name) for name in CASE_COUNTS),
     ]  # fmt: skip
 
@@ -162,17 +172,57 @@ def _facts(dialect: str, opened: Sequence[Any]) -> Any:
     )  # fmt: skip
 
 
+# case_event_ids' figures, each kept as marks.
+MARK_FIGURES: Final = tuple(CASE_EVENT_KINDS)
+_MARK_COLUMNS: Final = ("hour", "figure", "created_at", "ticket_id", "unit", *CASE_KEYS)
+
+
+def _marks(dialect: str, opened: Sequence[Any]) -> Any:
+    """One row per case of ``opened`` and figure of case_event_ids and unit the figure
+    counts it for ("" for none): the events ticketing.reports.case_event_ids_where selects."""
+    events = _e.join(tickets, tickets.c.id == _e.c.ticket_id)
+
+    def of(figure: str, owner: Any, *conditions: Any) -> Select[Any]:
+        return (
+            select(_hour(dialect).label("hour"), literal_column(f"'{figure}'").label("figure"),
+                   tickets.c.created_at, tickets.c.id.label("ticket_id"),
+                   func.coalesce(owner, "").label("unit"), *_keys())
+            .select_from(events)
+            .where(*opened, _e.c.kind == CASE_EVENT_KINDS[figure], *conditions)
+            .distinct()  # a case counts once per unit however many such events it has
+        )  # fmt: skip
+
+    answerer = _field(_e, "unit")
+    # A unit's figures count only the events counted for a unit; ``dissatisfied`` is a
+    # hotline figure (unit None lists every such call-back, "" marks one held by no unit).
+    return union_all(
+        of("overdue", answerer, ~_on_time(dialect), answerer.is_not(None)),
+        of("extended", _holder(), _holder().is_not(None)),
+        of("redone", _holder(), _holder().is_not(None)),
+        of("returned", answerer, answerer.is_not(None)),
+        of("dissatisfied", _holder(), _field(_e, "fields", "satisfaction") == "dissatisfied"),
+    )
+
+
 async def build(connection: AsyncConnection, start: datetime, end: datetime) -> None:
-    """INSERT the span='hour' rows of rollup_cases for the cases opened in [start, end) (whole
-    UTC hours; refresh.rebuild deleted the range's rows first)."""
+    """INSERT the span='hour' rows of rollup_cases and the rollup_case_marks rows for the
+    cases opened in [start, end) (whole UTC hours; refresh.rebuild deleted the range's rows
+    first)."""
     opened = [tickets.c.created_at >= start, tickets.c.created_at < end]
-    facts = _facts(connection.dialect.name, opened).subquery("facts")
+    dialect = connection.dialect.name
+    facts = _facts(dialect, opened).subquery("facts")
     keys = [facts.c.hour, *(facts.c[name] for name in (*CASE_KEYS, "unit"))]
     source = select(
         literal_column("'hour'"), *keys, *(func.sum(facts.c[name]) for name in CASE_COUNTS)
     ).group_by(*keys)
     names = ["span", "bucket", *CASE_KEYS, "unit", *CASE_COUNTS]
     await connection.execute(rollup_cases.insert().from_select(names, source))
+    marks = _marks(dialect, opened).subquery("marks")
+    await connection.execute(
+        rollup_case_marks.insert().from_select(
+            list(_MARK_COLUMNS), select(*(marks.c[name] for name in _MARK_COLUMNS))
+        )
+    )
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -184,16 +234,15 @@ def servable(flt: ReportFilter) -> bool:
     return "" not in (flt.category, flt.area, flt.unit)
 
 
-def filtered(flt: ReportFilter) -> list[ColumnElement[bool]]:
-    """ticketing.reports._case_conditions on the rollup's keys."""
+def filtered(flt: ReportFilter, table: Any = rollup_cases) -> list[ColumnElement[bool]]:
+    """ticketing.reports._case_conditions on the case keys of ``table`` (a rollup table)."""
     where: list[ColumnElement[bool]] = []
     if flt.category is not None:
-        where.append(rollup_cases.c.category == flt.category)
+        where.append(table.c.category == flt.category)
     if flt.area is not None:
-        where.append(rollup_cases.c.area == flt.area)
+        where.append(table.c.area == flt.area)
     if flt.unit is not None:
-        where.append(or_(rollup_cases.c.first_unit == flt.unit,
-                         rollup_cases.c.handling_unit == flt.unit))  # fmt: skip
+        where.append(or_(table.c.first_unit == flt.unit, table.c.handling_unit == flt.unit))
     return where
 
 
@@ -263,3 +312,32 @@ async def buckets(
         .order_by(rollup_cases.c.bucket)
     )  # fmt: skip
     return [(row.bucket, int(row.n)) for row in await connection.execute(query)]
+
+
+async def marked(
+    connection: AsyncConnection,
+    figure: str,
+    runs: Sequence[tuple[datetime, datetime]],
+    flt: ReportFilter,
+    unit: str | None,
+    limit: int,
+) -> list[int]:
+    """The first ``limit`` cases by opening (created_at, id) marked for ``figure`` (of
+    ``unit``, or of any) in the rolled hours ``runs`` and matching ``flt``: case_event_ids
+    of those hours, read along the marks' key (figure, created_at, ticket_id, unit)."""
+    if not runs or limit <= 0:
+        return []
+    m = rollup_case_marks.c
+    where = [m.figure == figure, in_runs(m.hour, runs), *filtered(flt, rollup_case_marks)]
+    # The hours bound the key's range (created_at is in its hour); the runs pick inside it.
+    where += [m.created_at >= runs[0][0], m.created_at < runs[-1][1]]
+    if unit is not None:
+        where.append(m.unit == unit)
+    query = (
+        select(m.created_at, m.ticket_id)
+        .where(*where)
+        .distinct()
+        .order_by(m.created_at, m.ticket_id)
+        .limit(limit)
+    )
+    return [int(row.ticket_id) for row in await connection.execute(query)]
