@@ -4,7 +4,8 @@ categories, areas and units, walked through the workflow (dispatched, answered o
 late, extended, redone, returned on time and late, re-dispatched, called back with every
 rating, answered directly, never dispatched); over a day, a partial range and a month, with
 and without each filter and holder; after a full build, after a late event on an old case
-(its hour is dirty: read raw) and after the rebuild."""
+(its hour is dirty: read raw) and after the rebuild. The drill-downs of the chased figures
+read rolled hours from rollup_case_marks (not the raw query), kept and rebuilt per hour."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.web.report_helpers import AGENT, BOSS, SHANGHAI, SWJ, ZJJ, seed
 from ticketing import reports
 from ticketing.reports import ReportFilter, Thresholds
 from ticketing.rollup import case_reports, ledger, refresh
-from ticketing.rollup.tables import rollup_cases
+from ticketing.rollup.tables import rollup_case_marks, rollup_cases
 from ticketing.store import TicketStore
 from ticketing.tickets import ticket_events, tickets
 from ticketing.workflow import Actor
@@ -48,6 +49,7 @@ FILTERS = (
 )
 DRILL_FILTERS = (ReportFilter(), ReportFilter(unit="住建局"))
 UNITS = (None, "住建局", "城管局")
+MARK_UNITS = (*UNITS, "水务局", "")  # "": read raw (the marks key a case no unit held "")
 WHATS = ("overdue", "extended", "redone", "returned", "dissatisfied")
 
 
@@ -170,11 +172,14 @@ async def _all_equal(
             calls += [("case_counts", (by,), {}) for by in ("category", "area", "unit")]
             calls += [("case_event_counts", (by,), {}) for by in reports.CASE_KEYS]
             calls += [("case_callback_counts", (by,), {}) for by in ("category", "area", "total")]
+            # The marked lists, with every filter: limits 1 and 2 end in a raw edge or
+            # just past it (the partial range opens with x2's raw hour).
+            calls += [
+                ("case_event_ids", (what,), {"unit": unit, "limit": limit})
+                for what in WHATS for unit in MARK_UNITS for limit in (1, 2, 5000)
+                if flt in drills or (unit is None and limit == 5000)
+            ]  # fmt: skip
             if flt in drills:
-                calls += [
-                    ("case_event_ids", (what,), {"unit": unit, "limit": limit})
-                    for what in WHATS for unit in UNITS for limit in (1, 5000)
-                ]  # fmt: skip
                 calls += [
                     ("case_ids", (figure, part), {"holder": holder, "limit": limit})
                     for figure in CASE_FIGURES for part in PARTS for holder in UNITS
@@ -257,3 +262,91 @@ async def test_case_reports_from_rollups_equal_the_raw_queries(store: TicketStor
     rebuilt = await _plan(store)
     assert rebuilt.days and not rebuilt.raw
     assert await _all_equal(store, ("month",), (ReportFilter(),)) > 150
+
+
+async def _marks(store: TicketStore) -> set[tuple[str, int, str, str, str]]:
+    """(figure, case, unit, category, handling unit) of every mark."""
+    m = rollup_case_marks.c
+    async with store.engine.connect() as connection:
+        rows = await connection.execute(
+            select(m.figure, m.ticket_id, m.unit, m.category, m.handling_unit)
+        )
+        return {(r.figure, int(r.ticket_id), r.unit, r.category, r.handling_unit) for r in rows}
+
+
+async def test_the_chased_lists_are_read_from_the_marks_of_their_hours(
+    store: TicketStore, monkeypatch: Any
+) -> None:
+    ids = await _seed(store)
+    assert await _marks(store) == set()  # nothing built, nothing marked
+    await refresh.build_all(
+        store.engine, Thresholds(), datetime(2026, 10, 31, tzinfo=UTC),
+        datetime(2026, 12, 1, tzinfo=UTC),
+    )  # fmt: skip
+    marks = await _marks(store)
+    x2, x5, x6, x9 = ids["x2"], ids["x5"], ids["x6"], ids["x9"]
+    # x2: returned by 住建局, answered late by 城管局, rated dissatisfied (so redone) while
+    # 城管局 held it.
+    assert {m for m in marks if m[1] == x2} == {
+        (figure, x2, "城管局", "complaint", "城管局")
+        for figure in ("overdue", "dissatisfied", "redone")
+    } | {("returned", x2, "住建局", "complaint", "城管局")}
+    # Two extensions for 住建局 are one mark; x6's late return one; x9's unreachable none.
+    assert {m[:3] for m in marks if m[1] == x5} == {("extended", x5, "住建局")}
+    assert {m[:3] for m in marks if m[1] == x6} == {("returned", x6, "水务局")}
+    assert not [m for m in marks if m[1] == x9]
+    async with store.engine.connect() as connection:
+        hours = await connection.execute(
+            select(rollup_case_marks.c.hour, tickets.c.created_at)
+            .join(tickets, tickets.c.id == rollup_case_marks.c.ticket_id)
+        )  # fmt: skip
+        for hour, created in hours:
+            assert reports._aware(hour) == ledger.floor_hour(reports._aware(created))
+
+    # A month of rolled hours lists from the marks only: the raw lister is never asked.
+    async def no_raw(*args: Any) -> list[int]:
+        raise AssertionError(f"read raw: {args}")
+
+    monkeypatch.setattr(reports, "case_event_ids_where", no_raw)
+    async with store.engine.connect() as connection:
+        overdue = await case_reports.case_event_ids(connection, MONTH.start, MONTH.end, "overdue")
+        extended = await case_reports.case_ids(
+            connection, MONTH.start, MONTH.end, "extension_rate", holder="住建局"
+        )
+    assert overdue == [x2, ids["c2"]]
+    assert extended == [ids["c2"], x5]  # 23 November before 25 November
+    monkeypatch.undo()
+
+    # A mark goes with its hour: a stale one is deleted when the hour is rebuilt, and a
+    # case's new keys and late events are marked when its dirty hour is.
+    x2_hour = datetime(2026, 11, 20, 3, tzinfo=UTC)
+    async with store.engine.begin() as connection:
+        await connection.execute(insert(rollup_case_marks).values(
+            hour=x2_hour, figure="redone", created_at=x2_hour, ticket_id=x2, unit="水务局",
+            category="", area="", first_unit="", handling_unit="",
+        ))  # fmt: skip
+        await refresh.rebuild(connection, x2_hour, x2_hour + H, Thresholds())
+    assert await _marks(store) == marks
+    async with store.engine.begin() as connection:
+        await connection.execute(
+            update(tickets).where(tickets.c.id == x2).values(category="consultation")
+        )
+        await connection.execute(insert(ticket_events).values(
+            ticket_id=ids["x1"], at=datetime(2026, 12, 2, tzinfo=UTC), kind="redo", actor="zhao",
+            data={"from": "callback", "to": "redo"},
+        ))  # fmt: skip
+    dirty = await _plan(store)
+    assert (x2_hour, x2_hour + H) in dirty.raw
+    assert await _marks(store) == marks  # kept until rebuilt (read raw meanwhile)
+    assert await _all_equal(store, ("month", "partial"), (ReportFilter(),)) > 150
+    await refresh.refresh(store.engine, Thresholds(), now=datetime(2026, 12, 3, tzinfo=UTC))
+    assert not (await _plan(store)).raw
+    rebuilt = await _marks(store)
+    # x2's marks carry its new category; x1's late redo (while 水务局 held it) is marked.
+    assert rebuilt - marks == {
+        (figure, case, unit, "consultation", handler)
+        for figure, case, unit, _, handler in marks
+        if case == x2
+    } | {("redone", ids["x1"], "水务局", "consultation", "水务局")}
+    assert marks - rebuilt == {m for m in marks if m[1] == x2}
+    assert await _all_equal(store, ("month", "partial"), (ReportFilter(),)) > 150
