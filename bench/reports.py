@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import platform
 import subprocess
@@ -109,7 +110,9 @@ async def prepare(url: str, plan: Plan, say: Any = print, jobs: int = 1) -> dict
     return counts
 
 
-async def build_rollups(url: str, plan: Plan, jobs: int, say: Any = print) -> None:
+async def build_rollups(
+    url: str, plan: Plan, jobs: int, say: Any = print, month: int | None = None
+) -> None:
     """`hotline rollup build` over the generated year (the generator writes with triggers
     off, as a bulk load would): the counts the report queries then read."""
     engine = create_async_engine(url, connect_args={"command_timeout": None})
@@ -122,7 +125,12 @@ async def build_rollups(url: str, plan: Plan, jobs: int, say: Any = print) -> No
             if done % 30 == 0 or done == total:
                 say(f"  rollups: {done}/{total} days ({time.perf_counter() - began:.0f} s)")
 
-        built = await refresh.build_all(engine, limits, progress=progress, jobs=jobs)
+        start = end = None
+        if month is not None:  # the asked month and a day either side (local vs UTC days)
+            first = dt.datetime(plan.year, month, 1, tzinfo=dt.UTC)
+            start = first - dt.timedelta(days=1)
+            end = (first + dt.timedelta(days=32)).replace(day=1) + dt.timedelta(days=1)
+        built = await refresh.build_all(engine, limits, start, end, progress=progress, jobs=jobs)
         async with engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             for table in (*FACT_TABLES, rollup_call_hours, rollup_call_hour_keys):
@@ -216,6 +224,8 @@ async def run(args: argparse.Namespace) -> None:
             return
         if args.raw:
             await forget_rollups(url)
+        elif args.rebuild_month:
+            await build_rollups(url, plan, args.jobs, month=args.month)
         elif not args.reuse_rollups:
             await build_rollups(url, plan, args.jobs)
         store = await TicketStore.open(url)
@@ -317,6 +327,10 @@ def main() -> None:
     parser.add_argument(
         "--reuse-rollups", action="store_true",
         help="with --keep: measure the rollups the folder already has",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rebuild-month", action="store_true",
+        help="with --keep: rebuild only --month's rollups (after a change to what they hold)",
     )  # fmt: skip
     asyncio.run(run(parser.parse_args()))
 
