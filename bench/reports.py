@@ -45,6 +45,7 @@ from ticketing.reports import ReportFilter, Thresholds
 from ticketing.rollup import refresh
 from ticketing.rollup.tables import (
     FACT_TABLES,
+    MARK_TABLES,
     rollup_built,
     rollup_call_hour_keys,
     rollup_call_hours,
@@ -133,7 +134,7 @@ async def build_rollups(
         built = await refresh.build_all(engine, limits, start, end, progress=progress, jobs=jobs)
         async with engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            for table in (*FACT_TABLES, rollup_call_hours, rollup_call_hour_keys):
+            for table in (*FACT_TABLES, rollup_call_hours, rollup_call_hour_keys, *MARK_TABLES):
                 await autocommit.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
                 rows = await autocommit.exec_driver_sql(
                     f"SELECT count(*), pg_size_pretty(pg_total_relation_size('{table.name}'))"
