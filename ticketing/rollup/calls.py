@@ -27,7 +27,7 @@ adds the raw parts).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -38,8 +38,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    literal_column,
-    or_,
     select,
     union_all,
 )
@@ -55,6 +53,7 @@ from ticketing.reports import (
     CALL_PARTS,
     ReportFilter,
     Thresholds,
+    _aware,
     _call_aggregates,
     _call_figure,
     _in_window,
@@ -63,10 +62,12 @@ from ticketing.reports import (
     call_rows,
     legs_by,
 )
-from ticketing.rollup.ledger import Plan, in_runs
+from ticketing.rollup.ledger import Plan, in_runs, rolled
 from ticketing.rollup.tables import (
     CALL_COUNTS,
     LEG_COUNTS,
+    case_filter,
+    hour_bucket,
     rollup_agent_legs,
     rollup_call_hour_keys,
     rollup_call_hours,
@@ -104,13 +105,6 @@ FIGURE_COUNTS: Final[dict[str, tuple[tuple[int, str], ...]]] = {
 }
 
 
-def _hour_bucket(dialect: str, at: Any) -> Any:
-    """The UTC hour of ``at`` as the bucket column stores it (the triggers' form)."""
-    if dialect == "postgresql":
-        return func.date_trunc(literal_column("'hour'"), at, literal_column("'UTC'"))
-    return func.strftime(literal_column("'%Y-%m-%d %H:00:00.000000'"), at)
-
-
 def _keys_of_case() -> dict[str, Any]:
     return {name: func.coalesce(column, "") for name, column in _CASE_KEYS.items()}
 
@@ -134,7 +128,7 @@ def _keyed_calls(start: datetime, end: datetime, dialect: str) -> Select[Any]:
     return (
         select(
             per_call,
-            _hour_bucket(dialect, per_call.c.at).label("bucket"),
+            hour_bucket(dialect, per_call.c.at).label("bucket"),
             *(column.label(name) for name, column in _keys_of_case().items()),
         )
         .select_from(per_call.outerjoin(tickets, tickets.c.linkedid == per_call.c.linkedid))
@@ -239,7 +233,7 @@ def _call_hour_keys_rows(start: datetime, end: datetime) -> Select[Any]:
 
 def _legs_rows(start: datetime, end: datetime, thresholds: Thresholds, dialect: str) -> Any:
     """rollup_legs' hour rows of [start, end)."""
-    keys = {"bucket": _hour_bucket(dialect, calls.c.counted_at), "queue": calls.c.queue,
+    keys = {"bucket": hour_bucket(dialect, calls.c.counted_at), "queue": calls.c.queue,
             **_keys_of_case()}  # fmt: skip
     tallied = legs_by(
         keys, ((start, end),), ReportFilter(), thresholds, dialect, calls.c.queue.is_not(None),
@@ -253,7 +247,7 @@ def _agent_legs_rows(
 ) -> Any:  # fmt: skip
     """rollup_agent_legs' hour rows of [start, end)."""
     keys = {
-        "bucket": _hour_bucket(dialect, calls.c.counted_at),
+        "bucket": hour_bucket(dialect, calls.c.counted_at),
         "queue": func.coalesce(calls.c.queue, ""),
         "pbx": calls.c.pbx,
         "member_interface": func.coalesce(calls.c.member_interface, ""),
@@ -292,38 +286,11 @@ async def build(
 # ---- readers ------------------------------------------------------------------------------
 
 
-def _rolled(table: Table, plan: Plan) -> Any:
-    """The day rows of ``plan.days`` and the hour rows of ``plan.hours``."""
-    c = table.c
-    return or_(
-        and_(c.span == "day", in_runs(c.bucket, plan.days)),
-        and_(c.span == "hour", in_runs(c.bucket, plan.hours)),
-    )
-
-
-def _case_where(table: Table, flt: ReportFilter) -> list[Any]:
-    c = table.c
-    where: list[Any] = []
-    if flt.category is not None:
-        where.append(c.category == flt.category)
-    if flt.area is not None:
-        where.append(c.area == flt.area)
-    if flt.unit is not None:
-        where.append(or_(c.first_unit == flt.unit, c.handling_unit == flt.unit))
-    return where
-
-
 def _sums(table: Any, names: tuple[str, ...]) -> list[Any]:
     return [
         *(func.sum(table.c[name]).label(name) for name in names),
         func.max(table.c.longest_wait).label("longest_wait"),
     ]
-
-
-def _utc(moment: Any) -> datetime:
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _one_case_key(flt: ReportFilter) -> tuple[str, str] | None:
@@ -347,7 +314,7 @@ def _hour_source(plan: Plan, flt: ReportFilter) -> tuple[Any, Any, list[Any]]:
     if flt.on_cases:
         c = rollup_calls.c
         where = [c.span == "hour", in_runs(c.bucket, plan.hourly),
-                 c.queue == queue, *_case_where(rollup_calls, flt)]  # fmt: skip
+                 c.queue == queue, *case_filter(rollup_calls, flt)]  # fmt: skip
         return rollup_calls, c.bucket, where
     h = rollup_call_hours.c
     return rollup_call_hours, h.hour, [in_runs(h.hour, plan.hourly), h.queue == queue]
@@ -362,7 +329,7 @@ async def call_hours(
     table, hour, where = _hour_source(plan, flt)
     query = select(hour.label("hour"), *_sums(table, CALL_COUNTS)).where(*where).group_by(hour)
     rows = await connection.execute(query)
-    return [_numbers({**row._mapping, "hour": _utc(row.hour)}) for row in rows]
+    return [_numbers({**row._mapping, "hour": _aware(row.hour)}) for row in rows]
 
 
 async def figure_hours(
@@ -378,7 +345,7 @@ async def figure_hours(
         literal(0),
     )
     query = select(hour.label("hour"), count.label("n")).where(*where).group_by(hour)
-    return {_utc(row.hour): int(row.n) for row in await connection.execute(query) if int(row.n)}
+    return {_aware(row.hour): int(row.n) for row in await connection.execute(query) if int(row.n)}
 
 
 async def call_groups(
@@ -391,8 +358,8 @@ async def call_groups(
     key = c[GROUP_COLUMNS[by]]
     query = (
         select(key.label("key"), *_sums(rollup_calls, CALL_COUNTS))
-        .where(_rolled(rollup_calls, plan), c.queue == (flt.queue or ""),
-               *_case_where(rollup_calls, flt))
+        .where(rolled(rollup_calls, plan), c.queue == (flt.queue or ""),
+               *case_filter(rollup_calls, flt))
         .group_by(key)
     )  # fmt: skip
     return [_numbers(dict(row._mapping)) for row in await connection.execute(query)]
@@ -405,7 +372,7 @@ async def queue_legs(
     if not plan.rolled:
         return []
     c = rollup_legs.c
-    where = [_rolled(rollup_legs, plan), *_case_where(rollup_legs, flt)]
+    where = [rolled(rollup_legs, plan), *case_filter(rollup_legs, flt)]
     if flt.queue is not None:
         where.append(c.queue == flt.queue)
     query = select(c.queue.label("key"), *_sums(rollup_legs, LEG_COUNTS)).where(*where)
@@ -423,7 +390,7 @@ async def agent_legs(
     if flt.on_cases or flt.agent is not None:
         raise ValueError("rollup_agent_legs serve a queue filter only")
     c = rollup_agent_legs.c
-    where = [_rolled(rollup_agent_legs, plan)]
+    where = [rolled(rollup_agent_legs, plan)]
     if flt.queue is not None:
         where.append(c.queue == flt.queue)
     members = (
@@ -460,13 +427,13 @@ async def marked_calls(
         select(m.pbx, m.uniqueid, m.linkedid, m.at, m.caller_num, m.first_queue, m.outcome,
                m.wait_s, m.survey)
         .where(m.queue == (flt.queue or ""), m.figure == figure, in_runs(m.hour, plan.hourly),
-               *_case_where(rollup_call_marks, flt))
+               *case_filter(rollup_call_marks, flt))
         .order_by(m.at, m.pbx, m.uniqueid)
         .limit(limit)
     )  # fmt: skip
     return [
         {"pbx": row.pbx, "uniqueid": row.uniqueid, "linkedid": row.linkedid,
-         "at": _utc(row.at).isoformat(), "caller_num": row.caller_num, "queue": row.first_queue,
+         "at": _aware(row.at).isoformat(), "caller_num": row.caller_num, "queue": row.first_queue,
          "outcome": row.outcome, "wait_s": row.wait_s, "survey": row.survey}
         for row in await connection.execute(query)
     ]  # fmt: skip

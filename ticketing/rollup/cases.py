@@ -50,8 +50,15 @@ from ticketing.reports import (
     _late_return,
     _on_time,
 )
-from ticketing.rollup.ledger import Plan, in_runs
-from ticketing.rollup.tables import CASE_COUNTS, CASE_KEYS, rollup_case_marks, rollup_cases
+from ticketing.rollup.ledger import Plan, in_runs, rolled
+from ticketing.rollup.tables import (
+    CASE_COUNTS,
+    CASE_KEYS,
+    case_filter,
+    hour_bucket,
+    rollup_case_marks,
+    rollup_cases,
+)
 from ticketing.tickets import tickets
 
 # The counts of unit "" rows (per case) and of unit rows (per unit the events count for).
@@ -61,16 +68,6 @@ UNIT_COLUMNS: Final = tuple(name for name in CASE_COUNTS if name not in CASE_COL
 
 _ONE: Final[Any] = literal_column("1")
 _ZERO: Final[Any] = literal_column("0")
-
-
-def _hour(dialect: str) -> Any:
-    """The UTC hour a case was opened in, as rollup_cases.bucket stores it (the triggers of
-    0017_rollup mark the same hour)."""
-    if dialect == "postgresql":
-        return func.date_trunc(
-            literal_column("'hour'"), tickets.c.created_at, literal_column("'UTC'")
-        )
-    return func.strftime(literal_column("'%Y-%m-%d %H:00:00.000000'"), tickets.c.created_at)
 
 
 def _flag(condition: Any) -> Any:
@@ -90,7 +87,7 @@ def _keys() -> list[Any]:
 def _row(dialect: str, unit: Any, counts: dict[str, Any]) -> list[Any]:
     """A fact row's columns: hour, the case keys, unit, every count (0 unless given)."""
     return [
-        _hour(dialect).label("hour"), *_keys(), unit.label("unit"),
+        hour_bucket(dialect, tickets.c.created_at).label("hour"), *_keys(), unit.label("unit"),
         *(counts.get(name, _ZERO).label(name) for name in CASE_COUNTS),
     ]  # fmt: skip
 
@@ -181,10 +178,11 @@ def _marks(dialect: str, opened: Sequence[Any]) -> Any:
     """One row per case of ``opened`` and figure of case_event_ids and unit the figure
     counts it for ("" for none): the events ticketing.reports.case_event_ids_where selects."""
     events = _e.join(tickets, tickets.c.id == _e.c.ticket_id)
+    hour = hour_bucket(dialect, tickets.c.created_at).label("hour")
 
     def of(figure: str, owner: Any, *conditions: Any) -> Select[Any]:
         return (
-            select(_hour(dialect).label("hour"), literal_column(f"'{figure}'").label("figure"),
+            select(hour, literal_column(f"'{figure}'").label("figure"),
                    tickets.c.created_at, tickets.c.id.label("ticket_id"),
                    func.coalesce(owner, "").label("unit"), *_keys())
             .select_from(events)
@@ -234,26 +232,6 @@ def servable(flt: ReportFilter) -> bool:
     return "" not in (flt.category, flt.area, flt.unit)
 
 
-def filtered(flt: ReportFilter, table: Any = rollup_cases) -> list[ColumnElement[bool]]:
-    """ticketing.reports._case_conditions on the case keys of ``table`` (a rollup table)."""
-    where: list[ColumnElement[bool]] = []
-    if flt.category is not None:
-        where.append(table.c.category == flt.category)
-    if flt.area is not None:
-        where.append(table.c.area == flt.area)
-    if flt.unit is not None:
-        where.append(or_(table.c.first_unit == flt.unit, table.c.handling_unit == flt.unit))
-    return where
-
-
-def rolled(plan: Plan) -> ColumnElement[bool]:
-    """The rows a plan reads: its days' day rows and its other hours' hour rows."""
-    return or_(
-        and_(rollup_cases.c.span == "day", in_runs(rollup_cases.c.bucket, plan.days)),
-        and_(rollup_cases.c.span == "hour", in_runs(rollup_cases.c.bucket, plan.hours)),
-    )
-
-
 def per_case() -> ColumnElement[bool]:
     return rollup_cases.c.unit == ""
 
@@ -277,10 +255,10 @@ async def sums(
         return {}
     names = tuple(names)
     columns = [func.count().label("rows"), *(func.sum(rollup_cases.c[n]).label(n) for n in names)]
-    query = select(*columns).where(rolled(plan), *filtered(flt), *where)
+    rows = [rolled(rollup_cases, plan), *case_filter(rollup_cases, flt), *where]
+    query = select(*columns).where(*rows)
     if key is not None:
-        query = select(key.label("key"), *columns).where(rolled(plan), *filtered(flt), *where)
-        query = query.group_by(key)
+        query = select(key.label("key"), *columns).where(*rows).group_by(key)
     out: dict[str, dict[str, int]] = {}
     for row in await connection.execute(query):
         if not row.rows:
@@ -306,7 +284,7 @@ async def buckets(
     query = (
         select(rollup_cases.c.bucket, total.label("n"))
         .where(rollup_cases.c.span == span, in_runs(rollup_cases.c.bucket, runs),
-               *filtered(flt), *where)
+               *case_filter(rollup_cases, flt), *where)
         .group_by(rollup_cases.c.bucket)
         .having(total > 0)
         .order_by(rollup_cases.c.bucket)
@@ -328,7 +306,7 @@ async def marked(
     if not runs or limit <= 0:
         return []
     m = rollup_case_marks.c
-    where = [m.figure == figure, in_runs(m.hour, runs), *filtered(flt, rollup_case_marks)]
+    where = [m.figure == figure, in_runs(m.hour, runs), *case_filter(rollup_case_marks, flt)]
     # The hours bound the key's range (created_at is in its hour); the runs pick inside it.
     where += [m.created_at >= runs[0][0], m.created_at < runs[-1][1]]
     if unit is not None:

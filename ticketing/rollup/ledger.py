@@ -85,6 +85,15 @@ def in_runs(column: Any, spans: Sequence[Run]) -> ColumnElement[bool]:
     return or_(*(and_(column >= a, column < b) for a, b in spans))
 
 
+def rolled(table: Any, plan: Plan) -> ColumnElement[bool]:
+    """The rows of a fact table (span, bucket) a plan reads: its days' day rows and its other
+    hours' hour rows."""
+    return or_(
+        and_(table.c.span == "day", in_runs(table.c.bucket, plan.days)),
+        and_(table.c.span == "hour", in_runs(table.c.bucket, plan.hours)),
+    )
+
+
 def plan_raw(start: datetime, end: datetime) -> Plan:
     """Everything raw: a filter or thresholds the rollups cannot serve."""
     return Plan(raw=((start, end),) if start < end else ())

@@ -9,11 +9,26 @@ filtered on the queue counts it.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import BigInteger, Column, Index, Integer, PrimaryKeyConstraint, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    func,
+    literal_column,
+    or_,
+)
 
 from ticketing.models import Base, JsonDocument, UTCDateTime
+
+if TYPE_CHECKING:  # ticketing.models imports this module: reports would import it back
+    from ticketing.reports import ReportFilter
 
 SPANS: Final = ("hour", "day")
 
@@ -210,3 +225,24 @@ rollup_call_marks = Table(
 MARK_TABLES: Final = (rollup_case_marks, rollup_call_marks)
 Index("ix_rollup_case_marks_hour", rollup_case_marks.c.hour)
 Index("ix_rollup_call_marks_hour", rollup_call_marks.c.hour)
+
+
+def hour_bucket(dialect: str, at: Any) -> Any:
+    """The UTC hour of ``at`` as a bucket or hour column stores it, in the triggers' form
+    (migration 0017_rollup): on SQLite the naive-UTC text UTCDateTime binds."""
+    if dialect == "postgresql":
+        return func.date_trunc(literal_column("'hour'"), at, literal_column("'UTC'"))
+    return func.strftime(literal_column("'%Y-%m-%d %H:00:00.000000'"), at)
+
+
+def case_filter(table: Any, flt: ReportFilter) -> list[ColumnElement[bool]]:
+    """ticketing.reports._case_conditions on a rollup table's case keys (category, area,
+    first_unit, handling_unit)."""
+    where: list[ColumnElement[bool]] = []
+    if flt.category is not None:
+        where.append(table.c.category == flt.category)
+    if flt.area is not None:
+        where.append(table.c.area == flt.area)
+    if flt.unit is not None:
+        where.append(or_(table.c.first_unit == flt.unit, table.c.handling_unit == flt.unit))
+    return where
