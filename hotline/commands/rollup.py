@@ -11,7 +11,6 @@ hour not built is read from the raw rows.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -21,7 +20,8 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hotline.commands.database_errors import DATABASE_ERRORS, database_problem, shown_url
+from hotline.commands.database_errors import shown_url
+from hotline.commands.with_store import run_with_store
 from hotline.settings import Settings, load_settings
 from hotline.wiring.rollups import report_thresholds
 
@@ -30,20 +30,7 @@ DAY = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def _run(settings: Settings, action: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    # Imported here so the other commands do not pay for the store's imports.
-    from ticketing.store import TicketStore
-
-    async def main() -> T:
-        store = await TicketStore.open(settings.database.url, timezone=settings.site.timezone)
-        try:
-            return await action(store.engine)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(main())
-    except DATABASE_ERRORS as error:
-        raise click.ClickException(database_problem(settings.database.url, error)) from None
+    return run_with_store(settings, lambda store: action(store.engine))
 
 
 def _utc(day: datetime | None) -> datetime | None:

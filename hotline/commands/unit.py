@@ -6,13 +6,12 @@ Staff are web users with role ``unit`` naming their unit: ``hotline user add NAM
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
 
-from hotline.commands.database_errors import DATABASE_ERRORS, database_problem
+from hotline.commands.with_store import run_with_store
 from hotline.settings import load_settings
 from ticketing.store import TicketStore
 
@@ -22,17 +21,8 @@ T = TypeVar("T")
 def _run(action: Callable[[TicketStore], Awaitable[T]]) -> T:
     settings = load_settings()
 
-    async def main() -> T:
-        store = await TicketStore.open(settings.database.url, timezone=settings.site.timezone)
-        try:
-            return await action(store)
-        finally:
-            await store.close()
-
     try:
-        return asyncio.run(main())
-    except DATABASE_ERRORS as error:
-        raise click.ClickException(database_problem(settings.database.url, error)) from None
+        return run_with_store(settings, action)
     except (ValueError, KeyError) as error:
         raise click.ClickException(str(error.args[0] if error.args else error)) from None
 

@@ -6,7 +6,6 @@ the command line, where they would land in the shell history and the process lis
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
@@ -14,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from hotline.commands.database_errors import DATABASE_ERRORS, database_problem
+from hotline.commands.with_store import run_with_store
 from hotline.settings import Settings, load_settings
 from hotline.web.auth_accounts import (
     check_role,
@@ -35,17 +34,8 @@ T = TypeVar("T")
 def _run(action: Callable[[TicketStore], Awaitable[T]]) -> T:
     settings = load_settings()
 
-    async def main() -> T:
-        store = await TicketStore.open(settings.database.url, timezone=settings.site.timezone)
-        try:
-            return await action(store)
-        finally:
-            await store.close()
-
     try:
-        return asyncio.run(main())
-    except DATABASE_ERRORS as error:
-        raise click.ClickException(database_problem(settings.database.url, error)) from None
+        return run_with_store(settings, action)
     except (ValueError, KeyError) as error:
         message = f"no such user {error.args[0]!r}" if isinstance(error, KeyError) else error
         raise click.ClickException(str(message)) from None
